@@ -1,0 +1,89 @@
+"""jepa: Joint-Embedding Predictive Architectures for PyTorch.
+
+The public face of ``jepa-core``; the implementation lives in ``jepa_core``.
+Components come from the core (scope ``jepa:``) and from installed plugins,
+discovered on first use through the ``jepa.plugins`` entry point group.
+
+>>> import jepa
+>>> model = jepa.build("mlp", "mlp", encoder={"input_dim": 8, "hidden_dim": 16})
+>>> [c.qualname for c in jepa.list_components("loss", "*l1*")]
+['jepa:l1', 'jepa:smooth_l1']
+"""
+
+from jepa_core.api import describe, list_components, load, register
+from jepa_core.components.encoders import MLPEncoder, TransformerEncoder
+from jepa_core.components.predictors import AttentionPredictor, MLPPredictor, RecurrentPredictor
+from jepa_core.devices import resolve_device
+from jepa_core.errors import (
+    AmbiguousComponentError,
+    CheckpointError,
+    JEPAError,
+    PluginError,
+    SpecError,
+    UnknownComponentError,
+    WiringError,
+)
+from jepa_core.factory import build
+from jepa_core.hookspecs import hookimpl
+from jepa_core.masks import Masks
+from jepa_core.metrics import embedding_std, rankme
+from jepa_core.model import JEPA, BaseModel, StepOutput
+from jepa_core.registry import KINDS, Component
+from jepa_core.specs import (
+    ComponentSpec,
+    EncoderSpec,
+    LossSpec,
+    MaskerSpec,
+    ModelSpec,
+    PredictorSpec,
+    TargetSpec,
+    component_field,
+)
+
+from jepa_core import __version__
+
+#: The seed's names: ``Encoder`` is the transformer encoder for sequential data,
+#: ``Predictor`` the MLP predictor.
+Encoder = TransformerEncoder
+Predictor = MLPPredictor
+
+__all__ = [
+    "KINDS",
+    "JEPA",
+    "AmbiguousComponentError",
+    "AttentionPredictor",
+    "BaseModel",
+    "CheckpointError",
+    "Component",
+    "ComponentSpec",
+    "Encoder",
+    "EncoderSpec",
+    "JEPAError",
+    "LossSpec",
+    "MLPEncoder",
+    "MLPPredictor",
+    "MaskerSpec",
+    "Masks",
+    "ModelSpec",
+    "PluginError",
+    "Predictor",
+    "PredictorSpec",
+    "RecurrentPredictor",
+    "SpecError",
+    "StepOutput",
+    "TargetSpec",
+    "TransformerEncoder",
+    "UnknownComponentError",
+    "WiringError",
+    "__version__",
+    "build",
+    "component_field",
+    "describe",
+    "embedding_std",
+    "hookimpl",
+    "list_components",
+    "load",
+    "rankme",
+    "register",
+    "resolve_device",
+]

@@ -1,0 +1,84 @@
+"""The registry functions of the public API: list, describe, register, load."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+import torch
+
+from jepa_core.errors import CheckpointError
+from jepa_core.model import JEPA, BaseModel
+from jepa_core.registry import LOCAL_SCOPE, Component, get_registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def list_components(kind: str | None = None, pattern: str | None = None) -> list[Component]:
+    """Installed components, optionally of one ``kind`` and matching an fnmatch
+    ``pattern`` on the bare or qualified name (``"*attention*"``, ``"vision:*"``)."""
+    return get_registry().list(kind, pattern)
+
+
+def describe(kind: str, name: str) -> dict[str, Any]:
+    """What a component is and how to configure it: qualified name, docstring,
+    JSON schema of its parameters, their defaults, and the providing distribution."""
+    component = get_registry().resolve(kind, name)
+    schema = component.params_model.model_json_schema()
+    defaults = {}
+    for field_name, field in component.params_model.model_fields.items():
+        if not field.is_required():
+            default = field.get_default(call_default_factory=True)
+            try:
+                json.dumps(default)
+            except TypeError:
+                default = repr(default)
+            defaults[field_name] = default
+    return {
+        "kind": component.kind,
+        "name": component.name,
+        "qualname": component.qualname,
+        "doc": component.doc,
+        "schema": schema,
+        "defaults": defaults,
+        "required": [n for n, f in component.params_model.model_fields.items() if f.is_required()],
+        "distribution": component.distribution,
+        "version": component.version,
+    }
+
+
+def register(
+    kind: str,
+    name: str,
+    *,
+    params: type[pydantic.BaseModel] | None = None,
+    doc: str | None = None,
+) -> Callable[[F], F]:
+    """Decorator registering a class or factory in this process (scope ``local``)::
+
+        @jepa.register("encoder", "my_encoder")
+        class MyEncoder(torch.nn.Module): ...
+
+    Registering the same name again replaces it (re-running a notebook cell).
+    """
+
+    def decorate(factory: F) -> F:
+        get_registry().registrar(LOCAL_SCOPE, replace=True).add(kind, name, factory, params=params, doc=doc)
+        return factory
+
+    return decorate
+
+
+def load(path: str | Path, device: str | torch.device | None = None) -> BaseModel:
+    """Load a model saved with ``save_pretrained`` (see :meth:`BaseModel.from_pretrained`)."""
+    from jepa_core.persistence import read_config
+
+    config = read_config(path)
+    classes = {"JEPA": JEPA}
+    cls = classes.get(config.get("class", "JEPA"))
+    if cls is None:
+        raise CheckpointError(f"{str(path)!r} holds a {config.get('class')!r}, which this jepa-core cannot load")
+    return cls.from_pretrained(path, device=device)

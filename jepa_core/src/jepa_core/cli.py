@@ -1,0 +1,160 @@
+"""The ``jepa`` command line: inspect installed plugins and components."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from jepa_core.errors import JEPAError
+from jepa_core.registry import KINDS, get_registry
+
+
+def _versions() -> str:
+    from jepa_core import __version__
+
+    lines = [f"jepa-core {__version__}"]
+    for plugin in get_registry().plugins:
+        if plugin.distribution:
+            lines.append(f"{plugin.distribution} {plugin.version} ({plugin.name}: {plugin.status})")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    registry = get_registry()
+    registry.ensure_loaded()
+    records = [plugin.as_dict() for plugin in registry.plugins]
+    for record in records:
+        record["components"] = _by_kind(record["components"])
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    if not records:
+        print("no plugins installed (core components only; `jepa list` shows them)")
+        return 0
+    for record in records:
+        print(f"{record['name']}  {record['distribution']} {record['version']}  [{record['status']}]")
+        if record["error"]:
+            print(f"    error: {record['error']}")
+        for kind, names in record["components"].items():
+            print(f"    {kind}: {', '.join(names)}")
+    return 0
+
+
+def _by_kind(qualnames: list[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    registry = get_registry()
+    for component in registry:
+        if component.qualname in qualnames:
+            grouped.setdefault(component.kind, []).append(component.qualname)
+    return grouped
+
+
+def _list(args: argparse.Namespace) -> int:
+    kind, pattern = args.kind, args.pattern
+    if kind is not None and kind not in KINDS and pattern is None:
+        kind, pattern = None, kind  # `jepa list '*attention*'`
+    components = get_registry().list(kind, pattern)
+    if args.json:
+        print(json.dumps([_summary(c) for c in components], indent=2))
+        return 0
+    if not components:
+        print("no components match")
+        return 0
+    rows = [
+        (c.kind, c.qualname, f"{c.distribution or 'this process'} {c.version or ''}".strip(), c.doc.split("\n")[0])
+        for c in components
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip())
+    return 0
+
+
+def _summary(component: Any) -> dict[str, Any]:
+    return {
+        "kind": component.kind,
+        "name": component.qualname,
+        "distribution": component.distribution,
+        "version": component.version,
+        "summary": component.doc.split("\n")[0],
+    }
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from jepa_core.api import describe
+
+    info = describe(args.kind, args.name)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(f"{info['kind']} {info['qualname']}  ({info['distribution']} {info['version']})")
+    if info["doc"]:
+        print()
+        print(info["doc"])
+    print()
+    print("parameters:")
+    properties = info["schema"].get("properties", {})
+    for name, schema in properties.items():
+        default = "required" if name in info["required"] else f"default {json.dumps(info['defaults'].get(name))}"
+        print(f"  {name}: {_type_of(schema)}  ({default})")
+    return 0
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " | ".join(_type_of(option) for option in schema["anyOf"])
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    text = schema.get("type", "any")
+    bounds = [
+        f"{symbol}{schema[key]}"
+        for key, symbol in (("exclusiveMinimum", ">"), ("minimum", ">="), ("exclusiveMaximum", "<"), ("maximum", "<="))
+        if key in schema
+    ]
+    return f"{text} {' '.join(bounds)}" if bounds else text
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jepa", description="Joint-Embedding Predictive Architectures")
+    parser.add_argument("--version", action="store_true", help="show jepa-core and plugin versions")
+    sub = parser.add_subparsers(dest="command")
+
+    plugins = sub.add_parser("plugins", help="installed plugins, their components and load status")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.set_defaults(run=_plugins)
+
+    listing = sub.add_parser("list", help="installed components, optionally of one kind / matching a pattern")
+    listing.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)}")
+    listing.add_argument("pattern", nargs="?", help="fnmatch pattern on the name, e.g. '*attention*'")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(run=_list)
+
+    describe = sub.add_parser("describe", help="a component's documentation and parameters")
+    describe.add_argument("kind", help=f"one of {', '.join(KINDS)}")
+    describe.add_argument("name", help="bare or qualified (plugin:name) component name")
+    describe.add_argument("--json", action="store_true", help="machine-readable output")
+    describe.set_defaults(run=_describe)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.version:
+            print(_versions())
+            return 0
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return args.run(args)
+    except JEPAError as exc:
+        print(f"jepa: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `jepa list | head`
+        return 0

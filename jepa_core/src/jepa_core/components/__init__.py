@@ -1,0 +1,1 @@
+"""The components the core registers under the ``jepa:`` scope."""

@@ -1,0 +1,23 @@
+"""Registers the core's components, through the same hook every plugin uses."""
+
+from __future__ import annotations
+
+from jepa_core.components import encoders, losses, maskers, predictors
+from jepa_core.hookspecs import hookimpl
+
+
+@hookimpl
+def jepa_register(registry) -> None:
+    registry.add("encoder", "mlp", encoders.MLPEncoder)
+    registry.add("encoder", "transformer", encoders.TransformerEncoder)
+    registry.add("predictor", "mlp", predictors.MLPPredictor)
+    registry.add("predictor", "attention", predictors.AttentionPredictor)
+    registry.add("predictor", "recurrent", predictors.RecurrentPredictor)
+    registry.add("loss", "mse", losses.MSELoss)
+    registry.add("loss", "l1", losses.L1Loss)
+    registry.add("loss", "smooth_l1", losses.SmoothL1Loss)
+    registry.add("loss", "cosine", losses.CosineLoss)
+    registry.add("loss", "vicreg", losses.VICRegLoss)
+    registry.add("loss", "sigreg", losses.SIGRegLoss)
+    registry.add("loss", "infonce", losses.InfoNCELoss)
+    registry.add("masker", "random", maskers.RandomMasker)

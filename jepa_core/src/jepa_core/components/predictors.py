@@ -1,0 +1,225 @@
+"""Core predictors: ``mlp`` (the seed's ``Predictor``), ``attention`` (I-JEPA style)
+and ``recurrent`` (rolls the context forward).
+
+Predictor contract: ``forward(context, *, context_idx=None, target_idx=None,
+action=None)`` maps context embeddings to predicted target embeddings of the
+same width ``hidden_dim``. The engine passes only the keywords the predictor's
+``forward`` accepts and that apply to the mode (masked: ``context_idx`` and
+``target_idx``; action-conditioned: ``action``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from jepa_core.layers import Block, gather_tokens, init_weights, sincos_table
+from jepa_core.registry import capture_arguments
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Grid = tuple[PositiveInt, ...]
+
+
+def _require_width(hidden_dim: int | None, name: str) -> int:
+    if hidden_dim is None:
+        raise ValueError(
+            f"{name} predictor needs hidden_dim (jepa.build sets it to the encoder's embed_dim)"
+        )
+    return hidden_dim
+
+
+def _broadcast_action(action: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``(B, A)`` action repeated over the token axis of ``like`` when it has one."""
+    if like.dim() == 3:
+        return action.unsqueeze(1).expand(-1, like.shape[1], -1)
+    return action
+
+
+@capture_arguments
+class MLPPredictor(nn.Module):
+    """Two-layer MLP applied to each embedding (pooled or per token).
+
+    With ``action_dim`` set, the action ``(B, A)`` is concatenated to the input.
+    """
+
+    def __init__(
+        self,
+        hidden_dim: PositiveInt | None = None,
+        mlp_dim: PositiveInt | None = None,
+        depth: Annotated[int, Field(ge=1)] = 2,
+        action_dim: PositiveInt | None = None,
+    ) -> None:
+        super().__init__()
+        self.embed_dim = _require_width(hidden_dim, "mlp")
+        self.action_dim = action_dim
+        width = mlp_dim or 2 * self.embed_dim
+        size = self.embed_dim + (action_dim or 0)
+        layers: list[nn.Module] = []
+        for _ in range(depth - 1):
+            layers += [nn.Linear(size, width), nn.GELU()]
+            size = width
+        layers.append(nn.Linear(size, self.embed_dim))
+        self.net = nn.Sequential(*layers)
+        init_weights(self)
+
+    def forward(self, context: torch.Tensor, *, action: torch.Tensor | None = None) -> torch.Tensor:
+        if self.action_dim is not None:
+            if action is None:
+                raise ValueError("this mlp predictor was built with action_dim and needs an action")
+            context = torch.cat([context, _broadcast_action(action, context)], dim=-1)
+        elif action is not None:
+            raise ValueError("got an action but the mlp predictor has no action_dim; set predictor action_dim")
+        return self.net(context)
+
+
+@capture_arguments
+class AttentionPredictor(nn.Module):
+    """Narrow transformer that predicts target tokens from context tokens (I-JEPA).
+
+    Context embeddings are projected to ``width`` and tagged with their positions;
+    one learned mask token per target position, tagged with that position, is
+    appended; the sequence goes through ``depth`` pre-norm blocks and the mask
+    tokens' outputs are projected back to ``hidden_dim``. Positions are fixed
+    sin-cos over ``num_tokens`` (2-D when ``grid`` is set). Given a pooled
+    ``(B, D)`` context it predicts a pooled target from one query token.
+    """
+
+    def __init__(
+        self,
+        hidden_dim: PositiveInt | None = None,
+        width: PositiveInt | None = None,
+        depth: PositiveInt = 4,
+        heads: PositiveInt = 4,
+        mlp_ratio: Annotated[float, Field(gt=0)] = 4.0,
+        num_tokens: PositiveInt | None = None,
+        grid: Grid | None = None,
+        action_dim: PositiveInt | None = None,
+    ) -> None:
+        super().__init__()
+        self.embed_dim = _require_width(hidden_dim, "attention")
+        if width is None:  # I-JEPA's predictor is narrower than its encoder
+            width = max(heads * 8, self.embed_dim // 2)
+            width += (-width) % (2 * heads)
+        if width % heads:
+            raise ValueError(f"attention predictor width={width} must be divisible by heads={heads}")
+        self.width = width
+        self.num_tokens = num_tokens
+        self.grid = tuple(grid) if grid else None
+        self.action_dim = action_dim
+        self.embed = nn.Linear(self.embed_dim, width)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
+        self.action_embed = nn.Linear(action_dim, width) if action_dim else None
+        self.blocks = nn.ModuleList(Block(width, heads, mlp_ratio) for _ in range(depth))
+        self.norm = nn.LayerNorm(width)
+        self.out = nn.Linear(width, self.embed_dim)
+        if num_tokens is not None:
+            self.register_buffer("positions", sincos_table(num_tokens, width, self.grid), persistent=False)
+        else:
+            self.positions = None
+        init_weights(self)
+        nn.init.trunc_normal_(self.mask_token, std=0.02)
+
+    def _position_table(self, length: int, device: torch.device) -> torch.Tensor:
+        if self.positions is not None:
+            if length > self.positions.shape[0]:
+                raise ValueError(
+                    f"attention predictor has positions for num_tokens={self.positions.shape[0]}, "
+                    f"got a sequence of {length} tokens"
+                )
+            return self.positions
+        return sincos_table(length, self.width).to(device)
+
+    def forward(
+        self,
+        context: torch.Tensor,
+        *,
+        context_idx: torch.Tensor | None = None,
+        target_idx: torch.Tensor | None = None,
+        action: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        pooled = context.dim() == 2
+        x = self.embed(context.unsqueeze(1) if pooled else context)
+        batch, length, _ = x.shape
+        if pooled:
+            queries = self.mask_token.expand(batch, 1, -1)
+        else:
+            if context_idx is None:
+                context_idx = torch.arange(length, device=x.device).expand(batch, -1)
+            if target_idx is None:  # paired mode: predict every position of the next state
+                total = self.num_tokens or length
+                target_idx = torch.arange(total, device=x.device).expand(batch, -1)
+            table = self._position_table(int(max(context_idx.max(), target_idx.max())) + 1, x.device)
+            table = table.to(x.dtype).unsqueeze(0).expand(batch, -1, -1)
+            x = x + gather_tokens(table, context_idx)
+            queries = self.mask_token + gather_tokens(table, target_idx)
+        parts = [x, queries]
+        if self.action_embed is not None:
+            if action is None:
+                raise ValueError("this attention predictor was built with action_dim and needs an action")
+            parts.insert(1, self.action_embed(action).unsqueeze(1))
+        elif action is not None:
+            raise ValueError("got an action but the attention predictor has no action_dim; set it")
+        sequence = torch.cat(parts, dim=1)
+        for block in self.blocks:
+            sequence = block(sequence)
+        predicted = self.out(self.norm(sequence[:, -queries.shape[1] :]))
+        return predicted.squeeze(1) if pooled else predicted
+
+
+@capture_arguments
+class RecurrentPredictor(nn.Module):
+    """GRU/LSTM that reads the context and rolls it forward one embedding per step.
+
+    Tokens ``(B, N, D)``: the context sequence primes the recurrent state, then it
+    predicts as many next embeddings as ``target_idx`` has columns (else ``steps``),
+    feeding each prediction back in. Pooled ``(B, D)``: one step per ``steps``,
+    returning ``(B, D)`` when ``steps == 1``. An action ``(B, A)`` joins every input.
+    """
+
+    def __init__(
+        self,
+        hidden_dim: PositiveInt | None = None,
+        cell: Literal["gru", "lstm"] = "gru",
+        state_dim: PositiveInt | None = None,
+        layers: PositiveInt = 1,
+        steps: PositiveInt = 1,
+        action_dim: PositiveInt | None = None,
+    ) -> None:
+        super().__init__()
+        self.embed_dim = _require_width(hidden_dim, "recurrent")
+        self.steps = steps
+        self.action_dim = action_dim
+        rnn = nn.GRU if cell == "gru" else nn.LSTM
+        self.rnn = rnn(self.embed_dim + (action_dim or 0), state_dim or self.embed_dim, layers, batch_first=True)
+        self.out = nn.Linear(state_dim or self.embed_dim, self.embed_dim)
+
+    def forward(
+        self,
+        context: torch.Tensor,
+        *,
+        target_idx: torch.Tensor | None = None,
+        action: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        pooled = context.dim() == 2
+        sequence = context.unsqueeze(1) if pooled else context
+        steps = target_idx.shape[1] if target_idx is not None else self.steps
+        if (action is None) != (self.action_dim is None):
+            raise ValueError("recurrent predictor: pass an action exactly when action_dim is set")
+
+        def with_action(x: torch.Tensor) -> torch.Tensor:
+            return x if action is None else torch.cat([x, _broadcast_action(action, x)], dim=-1)
+
+        output, state = self.rnn(with_action(sequence))
+        # the first prediction comes from the state after the whole context
+        current = context[:, None, :] if pooled else context[:, -1:, :]
+        current = current + self.out(output[:, -1:, :])
+        predictions = [current]
+        for _ in range(steps - 1):
+            output, state = self.rnn(with_action(current), state)
+            current = current + self.out(output)
+            predictions.append(current)
+        predicted = torch.cat(predictions, dim=1)
+        return predicted.squeeze(1) if pooled and steps == 1 else predicted

@@ -1,0 +1,156 @@
+"""Finding and loading plugins: pluggy hooks behind ``jepa.plugins`` entry points.
+
+Runs once per process, on the first registry query (``import jepa`` discovers
+nothing). Environment switches, read at that moment:
+
+``JEPA_PLUGINS``
+    Allow-list: a comma-separated list of plugin names (entry point names) or
+    distribution names. Only those plugins load; set but empty, no plugin loads.
+    The core's own components are always available.
+``JEPA_DISABLE_PLUGINS``
+    Block-list in the same form; applied after the allow-list.
+``JEPA_STRICT_PLUGINS``
+    ``1``/``true``: a plugin that fails to import or register raises
+    :class:`~jepa_core.errors.PluginError` instead of being recorded and skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from importlib.metadata import EntryPoint, entry_points
+
+import pluggy
+
+from jepa_core import hookspecs
+from jepa_core.errors import PluginError
+from jepa_core.registry import CORE_SCOPE, RESERVED_SCOPES, PluginRecord, Registry
+
+ENTRY_POINT_GROUP = "jepa.plugins"
+ALLOW_ENV = "JEPA_PLUGINS"
+BLOCK_ENV = "JEPA_DISABLE_PLUGINS"
+STRICT_ENV = "JEPA_STRICT_PLUGINS"
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _name_list(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {_normalize(part) for part in value.split(",") if part.strip()}
+
+
+def strict_mode() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def load_plugins(registry: Registry) -> None:
+    """Register the core's components, then every allowed installed plugin."""
+    from jepa_core.components import plugin as core_plugin
+
+    manager = new_plugin_manager()
+    from jepa_core import __version__
+
+    _register_module(manager, registry, core_plugin, CORE_SCOPE, "jepa-core", __version__)
+
+    allow = _name_list(ALLOW_ENV)
+    block = _name_list(BLOCK_ENV) or set()
+    strict = strict_mode()
+    seen: dict[str, PluginRecord] = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        record = _record_for(entry_point)
+        if record.name in seen:
+            # importlib.metadata already keeps one copy of each distribution, so this
+            # is two different distributions claiming one plugin name.
+            other = seen[record.name]
+            record.status = "failed"
+            record.error = (
+                f"plugin name {record.name!r} is already used by {other.distribution}; "
+                f"rename the entry point in {record.distribution}"
+            )
+            registry.plugins.append(record)
+            if strict:
+                raise PluginError(record.error)
+            continue
+        seen[record.name] = record
+        registry.plugins.append(record)
+        names = {_normalize(record.name), _normalize(record.distribution or "")}
+        if allow is not None and not names & allow:
+            record.status = "not allowed"
+            record.error = f"not listed in {ALLOW_ENV}"
+            continue
+        if names & block:
+            record.status = "blocked"
+            record.error = f"listed in {BLOCK_ENV}"
+            continue
+        if record.name in RESERVED_SCOPES:
+            _fail(record, f"the plugin name {record.name!r} is reserved for jepa itself", strict)
+            continue
+        try:
+            module = entry_point.load()
+        except Exception as exc:  # a broken plugin must not take the host down
+            _fail(record, f"import failed: {_describe(exc)}", strict, exc)
+            continue
+        try:
+            record.components = _register_module(
+                manager, registry, module, record.name, record.distribution, record.version
+            )
+        except Exception as exc:
+            registry.remove_scope(record.name)
+            _fail(record, f"registration failed: {_describe(exc)}", strict, exc)
+
+
+def _record_for(entry_point: EntryPoint) -> PluginRecord:
+    distribution = entry_point.dist
+    return PluginRecord(
+        name=entry_point.name,
+        module=entry_point.value,
+        distribution=distribution.metadata["Name"] if distribution is not None else None,
+        version=distribution.version if distribution is not None else None,
+    )
+
+
+def _register_module(manager, registry, module, scope, distribution, version) -> list[str]:
+    """Register one plugin module with pluggy and call its ``jepa_register`` alone.
+
+    Each plugin's hook is called on its own (not through ``manager.hook``) so that
+    its components land in its own scope and its failure stays its own.
+    """
+    manager.register(module, name=scope)
+    try:
+        manager.check_pending()  # a misspelt hook name is an error, not a silent no-op
+        implementations = [
+            impl for impl in manager.hook.jepa_register.get_hookimpls() if impl.plugin_name == scope
+        ]
+        if not implementations:
+            raise PluginError(f"module {module.__name__!r} defines no @jepa.hookimpl jepa_register")
+        registrar = registry.registrar(scope, distribution, version)
+        for impl in implementations:
+            impl.function(registry=registrar)
+    except BaseException:
+        manager.unregister(name=scope)
+        raise
+    return [c.qualname for c in registrar.added]
+
+
+def _fail(record: PluginRecord, message: str, strict: bool, exc: BaseException | None = None) -> None:
+    record.status = "failed"
+    record.error = message
+    if strict:
+        raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"

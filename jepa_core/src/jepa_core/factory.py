@@ -1,0 +1,141 @@
+"""``jepa.build``: the one entry point from names (or a spec) to a model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from jepa_core.errors import SpecError, WiringError
+from jepa_core.model import JEPA
+from jepa_core.specs import ComponentSpec, ModelSpec
+
+# Predictor and masker parameters that build fills from the built encoder's
+# attributes when the user left them unset (None): parameter -> encoder attribute.
+WIRED_FIELDS: dict[str, str] = {"hidden_dim": "embed_dim", "num_tokens": "num_tokens", "grid": "grid"}
+
+_COMPONENT_KEYS = ("encoder", "predictor", "loss", "masker")
+
+
+def build(
+    spec_or_encoder: Any = None,
+    predictor: Any = None,
+    /,
+    **options: Any,
+) -> JEPA:
+    """Build a :class:`JEPA` model from installed components.
+
+    Two forms::
+
+        jepa.build("cnn", "attention", loss="smooth_l1", masker="multiblock",
+                   target="ema", encoder={"hidden_dim": 128}, predictor={"depth": 2})
+        jepa.build(spec)   # a ModelSpec, a dict, or a path to a JSON/YAML file
+
+    In the first form the keyword ``encoder``/``predictor`` hold the components'
+    parameters; ``loss`` and ``masker`` take a name, or ``{"name": ..., "params":
+    {...}}``; ``target`` is ``"ema"`` / ``"shared"`` / ``"none"`` or a dict with
+    ``mode``, ``momentum``, ``final_momentum``; ``normalize_targets`` a bool;
+    ``device`` a device or ``"auto"``. The predictor's (and masker's) width and
+    token grid follow the encoder's unless set. Every invalid value raises
+    :class:`~jepa_core.errors.SpecError` with the path of the field.
+    """
+    device = options.pop("device", None)
+    if predictor is None:
+        if spec_or_encoder is None:
+            raise SpecError("build needs an encoder and a predictor name, or a spec (dict, ModelSpec or file)")
+        if options:
+            raise SpecError(
+                f"keyword options ({', '.join(sorted(options))}) go with build(encoder, predictor, ...), "
+                "not with a full spec; put them in the spec"
+            )
+        if isinstance(spec_or_encoder, (str, Path)) and not _looks_like_file(spec_or_encoder):
+            raise SpecError(
+                f"build({str(spec_or_encoder)!r}) needs a predictor too, e.g. build({str(spec_or_encoder)!r}, "
+                "'mlp'), or a path to an existing .json/.yaml spec file"
+            )
+        spec = ModelSpec.parse(spec_or_encoder)
+    else:
+        data: dict[str, Any] = {
+            "encoder": _component_input(spec_or_encoder, options.pop("encoder", None), "encoder"),
+            "predictor": _component_input(predictor, options.pop("predictor", None), "predictor"),
+        }
+        data.update(options)
+        spec = ModelSpec.parse(data)
+    model = build_model(spec)
+    return model.to(device) if device is not None else model
+
+
+def _looks_like_file(value: str | Path) -> bool:
+    path = Path(value)
+    return path.suffix.lower() in (".json", ".yaml", ".yml") or path.is_file()
+
+
+def _component_input(name: Any, params: Any, key: str) -> Any:
+    if params is None:
+        return name
+    if not isinstance(params, Mapping):
+        raise SpecError(
+            f"the {key}= keyword holds the {key}'s parameters as a dict, got {type(params).__name__}", key
+        )
+    if isinstance(name, str):
+        return {"name": name, "params": dict(params)}
+    raise SpecError(f"give the {key} as a name when passing {key}= parameters", key)
+
+
+def build_model(spec: ModelSpec) -> JEPA:
+    """Create the components of a validated spec, wiring widths between them."""
+    encoder = spec.encoder.resolve().create(spec.encoder.params, "encoder.params")
+    predictor = _create_wired(spec.predictor, "predictor", encoder, spec.encoder.name)
+    loss = spec.loss.resolve().create(spec.loss.params, "loss.params")
+    masker = None
+    if spec.masker is not None:
+        if getattr(encoder, "num_tokens", None) is None:
+            raise WiringError(
+                f"masked training needs a token encoder with a fixed number of tokens, but encoder "
+                f"{spec.encoder.name!r} has num_tokens=None (for jepa:transformer set pool='none' "
+                "and num_tokens)",
+                "masker",
+            )
+        masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)
+    return JEPA(
+        encoder,
+        predictor,
+        loss,
+        masker=masker,
+        target=spec.target,
+        normalize_targets=spec.normalize_targets,
+    )
+
+
+def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encoder_name: str) -> Any:
+    component = spec.resolve()
+    params = dict(spec.params)
+    for field, attribute in WIRED_FIELDS.items():
+        if field not in component.params_model.model_fields or not hasattr(encoder, attribute):
+            continue
+        provided = getattr(encoder, attribute)
+        if params.get(field) is None:
+            params[field] = provided
+        elif provided is not None and _normal(params[field]) != _normal(provided):
+            raise WiringError(
+                f"{key} {component.qualname!r} has {field}={params[field]!r} but encoder "
+                f"{encoder_name!r} produces {attribute}={provided!r}; remove {field} from the {key} "
+                "params to use the encoder's",
+                f"{key}.params.{field}",
+            )
+    created = component.create(params, f"{key}.params")
+    width = getattr(created, "embed_dim", None)
+    encoder_width = getattr(encoder, "embed_dim", None)
+    if key == "predictor" and None not in (width, encoder_width) and width != encoder_width:
+        raise WiringError(
+            f"predictor {component.qualname!r} outputs width {width} but encoder {encoder_name!r} "
+            f"has embed_dim {encoder_width}",
+            "predictor",
+        )
+    return created
+
+
+def _normal(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

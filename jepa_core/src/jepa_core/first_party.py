@@ -1,0 +1,37 @@
+"""Names our first-party plugin distributions provide, so that an unknown-name
+error can say which distribution to ``pip install``.
+
+Kept by hand: each plugin's tests check that every name it registers is listed
+here under its distribution, and nothing more.
+"""
+
+from __future__ import annotations
+
+_VISION = "jepa-plugins-vision"
+_TEXT = "jepa-plugins-text"
+_TIMESERIES = "jepa-plugins-timeseries"
+
+FIRST_PARTY: dict[tuple[str, str], str] = {
+    ("encoder", "cnn"): _VISION,
+    ("encoder", "vit"): _VISION,
+    ("masker", "multiblock"): _VISION,
+    ("masker", "tube"): _VISION,
+    ("dataset", "image_array"): _VISION,
+    ("dataset", "image_folder"): _VISION,
+    ("dataset", "digits"): _VISION,
+    ("tokenizer", "bytes"): _TEXT,
+    ("tokenizer", "bpe"): _TEXT,
+    ("encoder", "text_transformer"): _TEXT,
+    ("encoder", "hf"): _TEXT,
+    ("masker", "span"): _TEXT,
+    ("dataset", "text_lines"): _TEXT,
+    ("dataset", "jsonl"): _TEXT,
+    ("encoder", "temporal"): _TIMESERIES,
+    ("encoder", "tcn"): _TIMESERIES,
+    ("encoder", "patch_transformer"): _TIMESERIES,
+    ("masker", "time_block"): _TIMESERIES,
+    ("masker", "forecast"): _TIMESERIES,
+    ("dataset", "series_csv"): _TIMESERIES,
+    ("dataset", "series_numpy"): _TIMESERIES,
+    ("dataset", "ucr"): _TIMESERIES,
+}

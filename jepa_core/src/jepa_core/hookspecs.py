@@ -1,0 +1,44 @@
+"""The hooks a jepa plugin implements.
+
+A plugin is a module named by an entry point in the ``jepa.plugins`` group::
+
+    # pyproject.toml of the plugin distribution
+    [project.entry-points."jepa.plugins"]
+    myplugin = "my_package.plugin"
+
+    # my_package/plugin.py
+    import jepa
+
+    @jepa.hookimpl
+    def jepa_register(registry):
+        registry.add("encoder", "my_encoder", MyEncoder)
+
+The entry point's name (``myplugin``) is the plugin's scope: its components are
+always reachable as ``myplugin:my_encoder``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from jepa_core.registry import PluginRegistrar
+
+PROJECT = "jepa"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def jepa_register(registry: PluginRegistrar) -> None:
+    """Add the plugin's components to ``registry``.
+
+    Call ``registry.add(kind, name, factory, params=None, doc=None)`` once per
+    component. ``kind`` is one of ``encoder``, ``predictor``, ``loss``, ``masker``,
+    ``dataset``; ``factory`` is a class or function whose typed keyword
+    parameters become the component's spec (see :func:`jepa.describe`).
+    Called once per process, the first time any registry query is made. An
+    exception here disables this plugin only; ``jepa plugins`` shows it.
+    """

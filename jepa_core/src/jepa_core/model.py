@@ -1,0 +1,484 @@
+"""The engine: :class:`BaseModel` (persistence, config, devices) and :class:`JEPA`.
+
+A JEPA predicts the *embedding* of a target from the embedding of a context.
+One model covers the three ways the field uses the idea:
+
+* paired / temporal (the seed): ``pred, target = model(state_t, state_t1)``;
+* masked (I-JEPA, V-JEPA): ``pred, target = model(x)`` with context and target
+  token index sets drawn by the masker (or passed as ``masks=``);
+* action-conditioned world model: ``model(state_t, state_t1, action=a)``.
+
+Inputs are batch-first. A state is a tensor or a mapping of keyword inputs for
+the encoder (e.g. ``{"x": x, "padding_mask": m}``).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from jepa_core.devices import resolve_device
+from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError
+from jepa_core.layers import gather_tokens
+from jepa_core.masks import Masks
+from jepa_core.metrics import embedding_std, rankme
+from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
+
+State = torch.Tensor | Mapping[str, Any]
+
+
+@dataclass
+class StepOutput:
+    """What :meth:`JEPA.step` returns: the loss to backpropagate and detached
+    metrics (tensors, so that logging them costs no device sync until read)."""
+
+    loss: torch.Tensor
+    metrics: dict[str, torch.Tensor]
+
+    def scalars(self) -> dict[str, float]:
+        """The metrics as Python floats (synchronises with the device)."""
+        return {name: float(value) for name, value in self.metrics.items()}
+
+
+class BaseModel(nn.Module):
+    """Persistence, configuration and device duties shared by jepa models."""
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def to(self, *args: Any, **kwargs: Any) -> BaseModel:
+        """As :meth:`torch.nn.Module.to`, and ``"auto"`` picks CUDA, MPS or CPU."""
+        if args and isinstance(args[0], str) and args[0] == "auto":
+            args = (resolve_device("auto"), *args[1:])
+        if kwargs.get("device") == "auto":
+            kwargs["device"] = resolve_device("auto")
+        return super().to(*args, **kwargs)
+
+    def num_parameters(self, trainable: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The model's spec as a JSON-ready dict."""
+        raise NotImplementedError
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into the directory ``path``
+        (atomically) and return it."""
+        from safetensors.torch import save_model
+
+        from jepa_core import __version__
+        from jepa_core.persistence import (
+            CONFIG_NAME,
+            FORMAT,
+            FORMAT_VERSION,
+            WEIGHTS_NAME,
+            atomic_write_dir,
+        )
+
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "class": type(self).__name__,
+            "jepa_version": __version__,
+            "spec": self.config,
+            "components": self._provenance(),
+        }
+
+        def write(directory: Path) -> None:
+            save_model(self, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+            (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+        return atomic_write_dir(path, write)
+
+    def _provenance(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> BaseModel:
+        """Rebuild a saved model through the registry and load its weights."""
+        from safetensors.torch import load_model
+
+        from jepa_core.persistence import WEIGHTS_NAME, read_config
+
+        config = read_config(path)
+        model = cls._from_config(config, Path(path))
+        try:
+            missing, unexpected = load_model(model, str(Path(path) / WEIGHTS_NAME), strict=False)
+        except Exception as exc:  # corrupt file, wrong shapes
+            raise CheckpointError(f"{str(path)!r}: the weights do not fit the model in its config: {exc}") from exc
+        if missing or unexpected:
+            raise CheckpointError(
+                f"{str(path)!r}: the weights do not fit the model in its config "
+                f"(missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})"
+            )
+        model.eval()
+        return model.to(device) if device is not None else model
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any], path: Path) -> BaseModel:
+        raise NotImplementedError
+
+
+def _accepted_keywords(function: Callable[..., Any]) -> set[str] | None:
+    """Keyword names ``function`` accepts, or None if it takes ``**kwargs``."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _as_component(kind: str, value: Any) -> Any:
+    """A registered component from a name, dict or ComponentSpec; objects pass through."""
+    if isinstance(value, (str, Mapping, ComponentSpec)):
+        from jepa_core.registry import get_registry
+
+        spec = value if isinstance(value, ComponentSpec) else ComponentSpec.model_validate(value)
+        return get_registry().resolve(kind, spec.name, kind).create(spec.params, f"{kind}.params")
+    return value
+
+
+def _batch_size(state: State) -> int:
+    if isinstance(state, torch.Tensor):
+        return state.shape[0]
+    for value in state.values():
+        if isinstance(value, torch.Tensor):
+            return value.shape[0]
+    raise ValueError("a state mapping must hold at least one tensor")
+
+
+def _move(state: Any, device: torch.device) -> Any:
+    if isinstance(state, torch.Tensor):
+        return state.to(device, non_blocking=True)
+    if isinstance(state, Mapping):
+        return {key: _move(value, device) for key, value in state.items()}
+    return state
+
+
+class JEPA(BaseModel):
+    """Joint-Embedding Predictive Architecture.
+
+    Args:
+        encoder: the online (context) encoder, any ``nn.Module``.
+        predictor: maps context embeddings to predicted target embeddings.
+        loss: a registered loss name, spec, or any callable ``(pred, target)``.
+        masker: a registered masker (name/spec/object) for masked training.
+        target: ``"ema"`` (default), ``"shared"`` or ``"none"``, or a
+            :class:`~jepa_core.specs.TargetSpec` / dict with momentum settings.
+        normalize_targets: layer-normalise target embeddings (I-JEPA does).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        predictor: nn.Module,
+        loss: Any = "mse",
+        *,
+        masker: Any = None,
+        target: str | TargetSpec | Mapping[str, Any] = "ema",
+        normalize_targets: bool = False,
+    ) -> None:
+        super().__init__()
+        if not isinstance(encoder, nn.Module) or not isinstance(predictor, nn.Module):
+            raise TypeError("JEPA needs an encoder and a predictor that are torch.nn.Module instances")
+        self.encoder = encoder
+        self.predictor = predictor
+        self.criterion = _as_component("loss", loss)
+        if not callable(self.criterion):
+            raise TypeError(f"loss must be callable, got {type(self.criterion).__name__}")
+        self.masker = _as_component("masker", masker) if masker is not None else None
+        self.target_spec = target if isinstance(target, TargetSpec) else TargetSpec.model_validate(target)
+        self.normalize_targets = normalize_targets
+        self.target_encoder: nn.Module | None = None
+        if self.target_spec.mode == "ema":
+            self.target_encoder = copy.deepcopy(encoder)
+            self.target_encoder.requires_grad_(False)
+        self._predictor_keywords = _accepted_keywords(predictor.forward)
+        self._loss_takes_context = "context" in (
+            _accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
+        )
+        if self.masker is not None:
+            self._check_masked_support()
+
+    # -- construction helpers --------------------------------------------------------
+    def _check_masked_support(self) -> None:
+        for name in ("context_idx", "target_idx"):
+            if self._predictor_keywords is not None and name not in self._predictor_keywords:
+                raise SpecError(
+                    f"predictor {type(self.predictor).__name__} cannot do masked training: its forward "
+                    f"takes no {name!r}; use a predictor that does (e.g. 'attention')",
+                    "predictor",
+                )
+        keywords = _accepted_keywords(self.encoder.forward)
+        if keywords is not None and "mask" not in keywords:
+            raise SpecError(
+                f"encoder {type(self.encoder).__name__} cannot do masked training: its forward "
+                "takes no 'mask' (indices of the tokens to keep)",
+                "encoder",
+            )
+
+    def _predictor_kwargs(self, **candidates: Any) -> dict[str, Any]:
+        given = {name: value for name, value in candidates.items() if value is not None}
+        if self._predictor_keywords is None:
+            return given
+        refused = set(given) - self._predictor_keywords
+        if refused:
+            raise ValueError(
+                f"predictor {type(self.predictor).__name__}.forward does not accept "
+                f"{', '.join(sorted(refused))}; use a predictor that does"
+            )
+        return given
+
+    # -- forward -----------------------------------------------------------------------
+    @staticmethod
+    def _encode(encoder: nn.Module, state: State, mask: torch.Tensor | None = None) -> torch.Tensor:
+        extra = {} if mask is None else {"mask": mask}
+        if isinstance(state, Mapping):
+            return encoder(**state, **extra)
+        return encoder(state, **extra)
+
+    def _target_embeddings(self, state: State) -> torch.Tensor:
+        if self.target_spec.mode == "none":
+            target = self._encode(self.encoder, state)
+        else:
+            encoder = self.target_encoder if self.target_encoder is not None else self.encoder
+            with torch.no_grad():
+                target = self._encode(encoder, state).detach()
+        if self.normalize_targets:
+            target = F.layer_norm(target, target.shape[-1:])
+        return target
+
+    def views(
+        self,
+        state_t: State,
+        state_t1: State | None = None,
+        *,
+        action: torch.Tensor | None = None,
+        masks: Masks | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(pred, target, context)``: :meth:`forward` plus the online context embeddings."""
+        if state_t1 is not None:
+            if masks is not None:
+                raise ValueError("masks= applies to masked mode (one input); got state_t1 as well")
+            context = self._encode(self.encoder, state_t)
+            target = self._target_embeddings(state_t1)
+            pred = self.predictor(context, **self._predictor_kwargs(action=action))
+            return pred, target, context
+        if masks is None:
+            if self.masker is None:
+                raise ValueError(
+                    "got one input but this model has no masker: pass state_t1 (paired mode), "
+                    "masks=, or build with masker=..."
+                )
+            masks = self.masker(_batch_size(state_t))
+        masks = masks.to(self.device)
+        full_target = self._target_embeddings(state_t)
+        if full_target.dim() != 3:
+            raise ValueError(
+                f"masked training needs token embeddings (B, N, D) from the encoder, got shape "
+                f"{tuple(full_target.shape)}; configure the encoder to return tokens"
+            )
+        context = self._encode(self.encoder, state_t, masks.context)
+        preds, targets = [], []
+        for block in masks.targets:  # one predictor pass per target block (I-JEPA)
+            kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=block, action=action)
+            preds.append(self.predictor(context, **kwargs))
+            targets.append(gather_tokens(full_target, block))
+        return torch.cat(preds, dim=1), torch.cat(targets, dim=1), context
+
+    def forward(
+        self,
+        state_t: State,
+        state_t1: State | None = None,
+        *,
+        action: torch.Tensor | None = None,
+        masks: Masks | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(pred, target)`` embeddings; see the class docstring for the modes."""
+        pred, target, _ = self.views(state_t, state_t1, action=action, masks=masks)
+        return pred, target
+
+    # -- loss and training step ----------------------------------------------------------
+    def loss_terms(
+        self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The loss and its named parts (``{"loss": ...}`` for single-term losses)."""
+        if self._loss_takes_context:
+            result = self.criterion(pred, target, context=context)
+        else:
+            result = self.criterion(pred, target)
+        if isinstance(result, Mapping):
+            if "loss" not in result:
+                raise ValueError(f"loss {type(self.criterion).__name__} returned a dict without 'loss'")
+            return dict(result)
+        return {"loss": result}
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Scalar loss between predicted and target embeddings."""
+        return self.loss_terms(pred, target, context)["loss"]
+
+    def step(self, batch: Any, *, masks: Masks | None = None, collapse_metrics: bool = True) -> StepOutput:
+        """Loss and metrics for one batch; call ``.loss.backward()`` and, after the
+        optimiser step, :meth:`update_target`.
+
+        Masked models read ``batch`` as ``x``, ``(x, ...)`` (labels ignored) or a
+        mapping with ``"x"``; paired models as ``(state_t, state_t1[, action])`` or a
+        mapping with ``"state_t"``, ``"state_t1"`` and optionally ``"action"``.
+        """
+        batch = _move(batch, self.device)
+        if self.masker is not None or masks is not None:
+            x = batch["x"] if isinstance(batch, Mapping) and "x" in batch else batch
+            if isinstance(x, (tuple, list)):
+                x = x[0]
+            pred, target, context = self.views(x, masks=masks)
+        else:
+            if isinstance(batch, Mapping):
+                state_t, state_t1, action = batch["state_t"], batch["state_t1"], batch.get("action")
+            elif isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
+                state_t, state_t1, action = batch[0], batch[1], batch[2] if len(batch) == 3 else None
+            else:
+                raise ValueError(
+                    "a paired model's batch must be (state_t, state_t1[, action]) or a mapping with "
+                    "'state_t' and 'state_t1'; for one input per batch build the model with a masker"
+                )
+            pred, target, context = self.views(state_t, state_t1, action=action)
+        terms = self.loss_terms(pred, target, context)
+        metrics = {name: value.detach() for name, value in terms.items()}
+        if collapse_metrics:
+            metrics["context_std"] = embedding_std(context)
+            metrics["context_rankme"] = rankme(context)
+            metrics["target_std"] = embedding_std(target)
+        return StepOutput(loss=terms["loss"], metrics=metrics)
+
+    # -- target encoder ----------------------------------------------------------------------
+    def target_momentum(self, progress: float) -> float:
+        """EMA momentum at training ``progress`` in [0, 1]: linear from
+        ``target.momentum`` to ``target.final_momentum`` (I-JEPA's schedule)."""
+        progress = min(max(progress, 0.0), 1.0)
+        start, end = self.target_spec.momentum, self.target_spec.final_momentum
+        return start + (end - start) * progress
+
+    @torch.no_grad()
+    def update_target(self, momentum: float | None = None, *, progress: float | None = None) -> float | None:
+        """EMA update ``target = m * target + (1 - m) * online``; returns ``m``.
+
+        ``momentum`` overrides the schedule; otherwise ``progress`` (0..1) picks it
+        from the schedule, and without either the starting momentum is used. A no-op
+        (returning None) for the ``shared`` and ``none`` target modes.
+        """
+        if self.target_encoder is None:
+            return None
+        if momentum is None:
+            momentum = self.target_momentum(progress if progress is not None else 0.0)
+        online = list(self.encoder.parameters())
+        target = list(self.target_encoder.parameters())
+        torch._foreach_mul_(target, momentum)
+        torch._foreach_add_(target, online, alpha=1.0 - momentum)
+        for t_buffer, o_buffer in zip(self.target_encoder.buffers(), self.encoder.buffers(), strict=False):
+            t_buffer.copy_(o_buffer)
+        return momentum
+
+    # -- downstream use ------------------------------------------------------------------------
+    @torch.no_grad()
+    def embed(self, x: State, *, encoder: str = "auto") -> torch.Tensor:
+        """Pooled ``(B, D)`` embeddings for downstream use (probes, retrieval).
+
+        ``encoder="auto"`` uses the EMA target encoder when there is one (as I-JEPA
+        evaluates), else the online encoder; ``"online"``/``"target"`` choose.
+        """
+        if encoder not in ("auto", "online", "target"):
+            raise ValueError(f"encoder must be 'auto', 'online' or 'target', got {encoder!r}")
+        if encoder == "target" and self.target_encoder is None:
+            raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
+        module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
+        z = self._encode(module, _move(x, self.device))
+        return z.mean(dim=1) if z.dim() == 3 else z
+
+    # -- spec and persistence --------------------------------------------------------------------
+    @property
+    def spec(self) -> ModelSpec:
+        """The full spec that rebuilds this model (qualified names, every parameter)."""
+        data: dict[str, Any] = {
+            "encoder": component_spec(self.encoder, "encoder"),
+            "predictor": component_spec(self.predictor, "predictor"),
+            "loss": component_spec(self.criterion, "loss"),
+            "masker": component_spec(self.masker, "masker") if self.masker is not None else None,
+            "target": self.target_spec,
+            "normalize_targets": self.normalize_targets,
+        }
+        return ModelSpec.model_construct(**data)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.spec.to_dict()
+
+    def _provenance(self) -> dict[str, Any]:
+        from jepa_core.registry import get_registry
+
+        record = {}
+        for kind, obj in (
+            ("encoder", self.encoder),
+            ("predictor", self.predictor),
+            ("loss", self.criterion),
+            ("masker", self.masker),
+        ):
+            component = get_registry().component_of(obj) if obj is not None else None
+            if component is not None:
+                record[kind] = {
+                    "name": component.qualname,
+                    "distribution": component.distribution,
+                    "version": component.version,
+                }
+        return record
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any], path: Path) -> JEPA:
+        from jepa_core.factory import build
+
+        try:
+            return build(config["spec"])
+        except UnknownComponentError as exc:
+            needed = config.get("components", {})
+            wanted = [
+                f"{info.get('distribution')} {info.get('version')} (for {kind} {info.get('name')!r})"
+                for kind, info in needed.items()
+                if isinstance(info, dict) and info.get("distribution") not in (None, "jepa-core")
+            ]
+            hint = f"; it was saved with {', '.join(wanted)}: pip install the distribution" if wanted else ""
+            raise CheckpointError(f"cannot rebuild the model saved in {str(path)!r}: {exc}{hint}") from exc
+        except SpecError as exc:
+            raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
+
+
+def component_spec(obj: Any, kind: str) -> ComponentSpec:
+    """The ComponentSpec that rebuilds ``obj``, a component of a registered class."""
+    from jepa_core.registry import get_registry
+
+    record = get_registry().record_of(obj)
+    if record is None:
+        raise SpecError(
+            f"{kind} {type(obj).__name__} is not a registered component, so a saved model could not "
+            f"be rebuilt from its config; register its class with @jepa.register({kind!r}, 'a_name')",
+            kind,
+        )
+    component, params = record
+    fields = component.params_model.model_fields
+    filled = component.validate({name: value for name, value in params.items() if name in fields}, kind)
+    return ComponentSpec(name=component.qualname, params=filled, kind=kind)

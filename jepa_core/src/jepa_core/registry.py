@@ -1,0 +1,357 @@
+"""The component registry: what is installed, under which names, and how to find it.
+
+Components live in scopes. The core's scope is ``jepa``; each plugin's scope is
+the name of its entry point; components registered in-process with
+:func:`jepa.register` live in ``local``. A component is always reachable by its
+qualified name ``scope:name``; its bare ``name`` resolves only while exactly one
+scope provides it, so installing a plugin can make a bare name ambiguous but can
+never silently change what a qualified (saved) name means.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from jepa_core.errors import AmbiguousComponentError, SpecError, UnknownComponentError
+from jepa_core.first_party import FIRST_PARTY
+
+KINDS: tuple[str, ...] = ("encoder", "predictor", "loss", "masker", "dataset", "tokenizer")
+CORE_SCOPE = "jepa"
+LOCAL_SCOPE = "local"
+RESERVED_SCOPES = frozenset({CORE_SCOPE, LOCAL_SCOPE})
+
+
+@dataclass(frozen=True)
+class Component:
+    """One registered component: a factory plus the pydantic model of its parameters."""
+
+    kind: str
+    name: str
+    scope: str
+    factory: Callable[..., Any]
+    params_model: type[pydantic.BaseModel]
+    doc: str
+    distribution: str | None = None
+    version: str | None = None
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    def validate(self, params: dict[str, Any] | None, path: str = "") -> dict[str, Any]:
+        """Return ``params`` validated and filled with defaults, or raise SpecError."""
+        from jepa_core.specs import spec_error_from_validation
+
+        try:
+            model = self.params_model.model_validate(dict(params or {}))
+        except pydantic.ValidationError as exc:
+            raise spec_error_from_validation(exc, path) from None
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def create(self, params: dict[str, Any] | None = None, path: str = "") -> Any:
+        """Validate ``params`` and call the factory; the result remembers its spec."""
+        filled = self.validate(params, path)
+        try:
+            obj = self.factory(**filled)
+        except (ValueError, TypeError) as exc:
+            # parameters that pass their own checks but not together (e.g. width vs heads)
+            raise SpecError(f"{self.kind} {self.qualname}: {exc}", path) from exc
+        _remember_spec(obj, self, filled)
+        return obj
+
+
+@dataclass
+class PluginRecord:
+    """What happened to one ``jepa.plugins`` entry point."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    status: str = "loaded"  # loaded | failed | blocked | not allowed
+    error: str | None = None
+    components: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "components": list(self.components),
+        }
+
+
+class PluginRegistrar:
+    """The object a plugin's ``jepa_register`` hook receives: adds to one scope."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        scope: str,
+        distribution: str | None = None,
+        version: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        self._registry = registry
+        self.scope = scope
+        self.distribution = distribution
+        self.version = version
+        self._replace = replace
+        self.added: list[Component] = []
+
+    def add(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        params: type[pydantic.BaseModel] | None = None,
+        doc: str | None = None,
+    ) -> Component:
+        """Register ``factory`` as component ``scope:name`` of ``kind``.
+
+        ``params`` is the pydantic model of the factory's keyword arguments; by
+        default it is derived from the factory's typed signature.
+        """
+        from jepa_core.specs import params_model_for
+
+        if kind not in KINDS:
+            raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
+        if not isinstance(name, str) or not name or ":" in name:
+            raise ValueError(f"component name must be a non-empty string without ':', got {name!r}")
+        if not callable(factory):
+            raise TypeError(f"{kind} {name!r}: the factory must be a class or function, got {factory!r}")
+        model = params if params is not None else params_model_for(factory, f"{self.scope}:{name}")
+        component = Component(
+            kind=kind,
+            name=name,
+            scope=self.scope,
+            factory=factory,
+            params_model=model,
+            doc=inspect.cleandoc(doc or inspect.getdoc(factory) or ""),
+            distribution=self.distribution,
+            version=self.version,
+        )
+        self._registry._insert(component, replace=self._replace)
+        if inspect.isclass(factory):
+            capture_arguments(factory)
+        self.added.append(component)
+        return component
+
+
+class Registry:
+    """All components known to this process. Plugins are discovered on first query."""
+
+    def __init__(self) -> None:
+        self._components: dict[tuple[str, str], dict[str, Component]] = {}
+        self._by_factory: dict[Any, Component] = {}
+        self.plugins: list[PluginRecord] = []
+        self._loaded = False
+        self._lock = threading.RLock()
+
+    # -- discovery ---------------------------------------------------------------
+    def ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            from jepa_core.discovery import load_plugins
+
+            self._loaded = True  # set first: a plugin that queries the registry must not recurse
+            try:
+                load_plugins(self)
+            except BaseException:
+                self._loaded = False
+                raise
+
+    def reset(self) -> None:
+        """Forget everything (plugins are discovered again on the next query)."""
+        with self._lock:
+            self._components.clear()
+            self._by_factory.clear()
+            self.plugins.clear()
+            self._loaded = False
+
+    # -- writing -----------------------------------------------------------------
+    def registrar(self, scope: str, distribution: str | None = None, version: str | None = None,
+                  replace: bool = False) -> PluginRegistrar:
+        return PluginRegistrar(self, scope, distribution, version, replace)
+
+    def _insert(self, component: Component, replace: bool) -> None:
+        key = (component.kind, component.name)
+        scopes = self._components.setdefault(key, {})
+        if component.scope in scopes and not replace:
+            raise ValueError(
+                f"{component.kind} {component.qualname!r} is registered twice by the same plugin"
+            )
+        scopes[component.scope] = component
+        self._by_factory.setdefault(component.factory, component)
+
+    def remove_scope(self, scope: str) -> None:
+        """Drop every component of ``scope`` (used when a plugin fails half-way)."""
+        for key in list(self._components):
+            self._components[key].pop(scope, None)
+            if not self._components[key]:
+                del self._components[key]
+        for factory, component in list(self._by_factory.items()):
+            if component.scope == scope:
+                del self._by_factory[factory]
+
+    # -- reading -----------------------------------------------------------------
+    def __iter__(self) -> Iterator[Component]:
+        self.ensure_loaded()
+        for key in sorted(self._components):
+            scopes = self._components[key]
+            for scope in sorted(scopes):
+                yield scopes[scope]
+
+    def list(self, kind: str | None = None, pattern: str | None = None) -> list[Component]:
+        """Components of ``kind`` (all kinds if None) whose bare or qualified name
+        matches the fnmatch ``pattern`` (``"*"`` wildcards, case-insensitive)."""
+        if kind is not None:
+            _check_kind(kind)
+        found = []
+        for component in self:
+            if kind is not None and component.kind != kind:
+                continue
+            if pattern is not None and not (
+                fnmatch.fnmatch(component.name.lower(), pattern.lower())
+                or fnmatch.fnmatch(component.qualname.lower(), pattern.lower())
+            ):
+                continue
+            found.append(component)
+        return found
+
+    def resolve(self, kind: str, name: str, path: str = "") -> Component:
+        """The component that ``name`` (bare or ``scope:name``) means for ``kind``."""
+        _check_kind(kind, path)
+        if not isinstance(name, str) or not name:
+            raise SpecError(f"a {kind} name must be a non-empty string, got {name!r}", path)
+        self.ensure_loaded()
+        scope, _, bare = name.rpartition(":")
+        scopes = self._components.get((kind, bare), {})
+        if scope:
+            if scope in scopes:
+                return scopes[scope]
+        elif len(scopes) == 1:
+            return next(iter(scopes.values()))
+        elif len(scopes) > 1:
+            names = " and ".join(
+                f"{c.qualname} (from {c.distribution or 'this process'})"
+                for c in sorted(scopes.values(), key=lambda c: c.scope)
+            )
+            raise AmbiguousComponentError(
+                f"{kind} {bare!r} is provided by {names}; write the qualified name",
+                path,
+            )
+        raise UnknownComponentError(self._unknown_message(kind, name), path)
+
+    def component_of(self, obj: Any) -> Component | None:
+        """The registered component whose factory built ``obj`` (or is ``obj``'s class)."""
+        self.ensure_loaded()
+        record = self.record_of(obj)
+        return record[0] if record is not None else None
+
+    def record_of(self, obj: Any) -> tuple[Component, dict[str, Any]] | None:
+        """``(component, arguments)`` that rebuild ``obj``, if it came from the registry
+        or from a registered class constructed directly."""
+        record = getattr(obj, "_jepa_component", None)
+        if record is not None:
+            return record
+        arguments = getattr(obj, "_jepa_arguments", None)
+        if arguments is None:
+            return None
+        self.ensure_loaded()
+        component = self._by_factory.get(type(obj))
+        return (component, arguments) if component is not None else None
+
+    def _unknown_message(self, kind: str, name: str) -> str:
+        bare = name.rpartition(":")[2]
+        message = f"no {kind} named {name!r} is installed"
+        known = sorted({c.name for c in self.list(kind)} | {c.qualname for c in self.list(kind)})
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        if close:
+            message += f"; did you mean {', '.join(repr(c) for c in close)}?"
+        distribution = FIRST_PARTY.get((kind, bare))
+        if distribution is not None:
+            message += f"; {kind} {bare!r} is provided by {distribution}: pip install {distribution}"
+        troubled = [p for p in self.plugins if p.status != "loaded"]
+        for plugin in troubled:
+            detail = f": {plugin.error}" if plugin.error else ""
+            message += (
+                f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}{detail}"
+            )
+        if not known and not close and distribution is None:
+            message += f"; `jepa list {kind}` shows what is installed"
+        return message
+
+
+def _check_kind(kind: str, path: str = "") -> None:
+    if kind not in KINDS:
+        close = difflib.get_close_matches(str(kind), KINDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SpecError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}{hint}", path)
+
+
+# -- remembering how an object was built --------------------------------------------
+# A saved model records each component as (qualified name, parameters). Objects
+# made by Component.create carry that record; objects a user constructs directly
+# from a registered class carry their arguments through capture_arguments, so
+# `JEPA(Encoder(hidden_dim=8), Predictor(hidden_dim=8)).save_pretrained(...)` works.
+
+
+def _remember_spec(obj: Any, component: Component, params: dict[str, Any]) -> None:
+    try:
+        object.__setattr__(obj, "_jepa_component", (component, dict(params)))
+    except (AttributeError, TypeError):  # e.g. a builtin without __dict__
+        pass
+
+
+def capture_arguments(cls: type) -> type:
+    """Class decorator: instances remember the arguments they were constructed with,
+    so a model holding them can be saved and rebuilt by name. Registration applies
+    it; decorate a plugin class too if users may construct it before any registry
+    query (it is idempotent)."""
+    init = cls.__dict__.get("__init__")
+    if init is None or getattr(init, "_jepa_captures", False):
+        return cls
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if type(self) is not cls:
+            return  # the subclass's own wrapper (if any) records its arguments
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.pop(next(iter(signature.parameters)))  # self
+        try:
+            object.__setattr__(self, "_jepa_arguments", arguments)
+        except (AttributeError, TypeError):
+            pass
+
+    __init__._jepa_captures = True  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
+
+
+REGISTRY = Registry()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry."""
+    return REGISTRY
