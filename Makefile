@@ -5,17 +5,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
-DISTRIBUTIONS := $(sort $(dir $(wildcard jepa_core/pyproject.toml jepa_plugins_*/pyproject.toml)))
+DISTRIBUTIONS := $(patsubst %/,%,$(sort $(dir $(wildcard jepa_core/pyproject.toml jepa_plugins_*/pyproject.toml))))
 
 .PHONY: install test demo bench lint clean
 
 install: $(STAMP)
 
-$(STAMP): constraints.txt requirements-dev.txt $(addsuffix pyproject.toml,$(DISTRIBUTIONS))
+$(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c constraints.txt torch
-	$(PIP) install --quiet -c constraints.txt -r requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),-e ./$(d))
+	$(PIP) install --quiet -c constraints.txt -r requirements-dev.txt -e ./jepa_core \
+		$(foreach d,$(filter jepa_plugins_%,$(DISTRIBUTIONS)),-e "./$(d)[test]")
 	touch $(STAMP)
 
 test: install

@@ -1,0 +1,66 @@
+"""Shared fixtures: a fresh registry, and real fixture plugin distributions.
+
+Fixture plugins under ``tests/fixtures/plugins/`` are real distributions: the
+``installed_plugins`` fixture pip-installs them (once per session, each into its
+own target directory) and puts the chosen ones on ``sys.path``, so that
+``importlib.metadata`` finds their entry points exactly as for any installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from jepa_core.registry import get_registry
+
+FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+
+
+@pytest.fixture
+def fresh_registry() -> Iterator:
+    """The process registry, emptied before and after the test (rediscovered lazily)."""
+    registry = get_registry()
+    registry.reset()
+    yield registry
+    registry.reset()
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``plugin_site(name)`` -> a directory where fixture plugin ``name`` is installed."""
+    built: dict[str, Path] = {}
+
+    def install(name: str) -> Path:
+        if name not in built:
+            target = tmp_path_factory.mktemp(f"site-{name}")
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                 "--no-index", "--target", str(target), str(FIXTURE_PLUGINS / name)],
+                check=True,
+                env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+            )
+            built[name] = target
+        return built[name]
+
+    return install
+
+
+@pytest.fixture
+def installed_plugins(plugin_site, fresh_registry, monkeypatch) -> Callable[..., list[str]]:
+    """``installed_plugins("good", "clash_a")`` makes those fixture distributions
+    importable and discoverable for this test; returns the site directories."""
+
+    def install(*names: str) -> list[str]:
+        sites = [str(plugin_site(name)) for name in names]
+        for site in sites:
+            monkeypatch.syspath_prepend(site)
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*sites, os.environ.get("PYTHONPATH", "")]))
+        fresh_registry.reset()
+        return sites
+
+    return install
