@@ -10,9 +10,8 @@ from __future__ import annotations
 import tempfile
 import time
 
-import torch
-
 import jepa
+import torch
 
 
 def sinusoids(batch: int, steps: int, channels: int, generator: torch.Generator) -> torch.Tensor:

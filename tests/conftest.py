@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from jepa_core.registry import get_registry
 
 FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"

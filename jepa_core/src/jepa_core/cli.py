@@ -16,7 +16,9 @@ def _versions() -> str:
     from jepa_core import __version__
 
     lines = [f"jepa-core {__version__}"]
-    for plugin in get_registry().plugins:
+    registry = get_registry()
+    registry.ensure_loaded()
+    for plugin in registry.plugins:
         if plugin.distribution:
             lines.append(f"{plugin.distribution} {plugin.version} ({plugin.name}: {plugin.status})")
     return "\n".join(dict.fromkeys(lines))

@@ -41,7 +41,7 @@ def _name_list(variable: str) -> set[str] | None:
     value = os.environ.get(variable)
     if value is None:
         return None
-    return {_normalize(part) for part in value.split(",") if part.strip()}
+    return {_normalize(part.strip()) for part in value.split(",") if part.strip()}
 
 
 def strict_mode() -> bool:

@@ -189,7 +189,7 @@ class JEPA(BaseModel):
         self,
         encoder: nn.Module,
         predictor: nn.Module,
-        loss: Any = "mse",
+        loss: Any = "jepa:mse",
         *,
         masker: Any = None,
         target: str | TargetSpec | Mapping[str, Any] = "ema",
@@ -219,13 +219,12 @@ class JEPA(BaseModel):
 
     # -- construction helpers --------------------------------------------------------
     def _check_masked_support(self) -> None:
-        for name in ("context_idx", "target_idx"):
-            if self._predictor_keywords is not None and name not in self._predictor_keywords:
-                raise SpecError(
-                    f"predictor {type(self.predictor).__name__} cannot do masked training: its forward "
-                    f"takes no {name!r}; use a predictor that does (e.g. 'attention')",
-                    "predictor",
-                )
+        if self._predictor_keywords is not None and "target_idx" not in self._predictor_keywords:
+            raise SpecError(
+                f"predictor {type(self.predictor).__name__} cannot do masked training: its forward "
+                "takes no 'target_idx'; use a predictor that does (e.g. 'attention')",
+                "predictor",
+            )
         keywords = _accepted_keywords(self.encoder.forward)
         if keywords is not None and "mask" not in keywords:
             raise SpecError(
@@ -238,6 +237,8 @@ class JEPA(BaseModel):
         given = {name: value for name, value in candidates.items() if value is not None}
         if self._predictor_keywords is None:
             return given
+        if "context_idx" not in self._predictor_keywords:  # optional: e.g. a recurrent predictor
+            given.pop("context_idx", None)
         refused = set(given) - self._predictor_keywords
         if refused:
             raise ValueError(
@@ -287,7 +288,12 @@ class JEPA(BaseModel):
                     "got one input but this model has no masker: pass state_t1 (paired mode), "
                     "masks=, or build with masker=..."
                 )
-            masks = self.masker(_batch_size(state_t))
+            padding = state_t.get("padding_mask") if isinstance(state_t, Mapping) else None
+            if padding is not None and "padding_mask" in (_accepted_keywords(self.masker) or {"padding_mask"}):
+                # padding-aware maskers (text spans) draw targets among real tokens only
+                masks = self.masker(_batch_size(state_t), padding_mask=padding)
+            else:
+                masks = self.masker(_batch_size(state_t))
         masks = masks.to(self.device)
         full_target = self._target_embeddings(state_t)
         if full_target.dim() != 3:

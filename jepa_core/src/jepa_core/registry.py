@@ -288,7 +288,11 @@ class Registry:
         distribution = FIRST_PARTY.get((kind, bare))
         if distribution is not None:
             message += f"; {kind} {bare!r} is provided by {distribution}: pip install {distribution}"
-        troubled = [p for p in self.plugins if p.status != "loaded"]
+        # a failed plugin might have provided the name; a blocked one only matters if it is the provider
+        troubled = [
+            p for p in self.plugins
+            if p.status == "failed" or (p.status != "loaded" and p.distribution == distribution)
+        ]
         for plugin in troubled:
             detail = f": {plugin.error}" if plugin.error else ""
             message += (

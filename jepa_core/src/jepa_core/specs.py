@@ -63,10 +63,13 @@ def params_model_for(factory: Callable[..., Any], label: str) -> type[pydantic.B
 def spec_error_from_validation(exc: pydantic.ValidationError, prefix: str = "") -> SpecError:
     """One SpecError for a pydantic ValidationError, with dotted field paths."""
     issues: list[tuple[str, str]] = []
+    kind: type[SpecError] = SpecError  # keep the specific type (unknown, ambiguous) of the first issue
     for error in exc.errors():
         path = _join(prefix, ".".join(str(part) for part in error["loc"]))
         inner = (error.get("ctx") or {}).get("error")
         if isinstance(inner, SpecError):  # a nested component failed: its paths continue ours
+            if not issues:
+                kind = type(inner)
             issues.extend(inner.prefixed(path).issues)
             continue
         message = error["msg"]
@@ -77,7 +80,7 @@ def spec_error_from_validation(exc: pydantic.ValidationError, prefix: str = "") 
         elif "input" in error:
             message += f" (got {_short(error['input'])})"
         issues.append((path, message))
-    return SpecError(issues[0][1], issues=issues)
+    return kind(issues[0][1], issues=issues)
 
 
 def _join(prefix: str, path: str) -> str:
@@ -188,7 +191,7 @@ class ModelSpec(pydantic.BaseModel):
 
     encoder: EncoderSpec
     predictor: PredictorSpec
-    loss: LossSpec = Field(default="mse", validate_default=True)
+    loss: LossSpec = Field(default="jepa:mse", validate_default=True)
     masker: MaskerSpec | None = None
     target: TargetSpec = Field(default_factory=TargetSpec)
     normalize_targets: bool = Field(

@@ -1,0 +1,66 @@
+"""The installed `jepa` console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+JEPA = shutil.which("jepa", path=str(Path(sys.executable).parent)) or "jepa"
+
+
+def run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([JEPA, *args], capture_output=True, text=True, check=check,
+                          env={**os.environ, **(env or {})})
+
+
+def test_version_lists_core_and_plugins(installed_plugins) -> None:
+    installed_plugins("good")
+    out = run("--version").stdout
+    assert out.splitlines()[0].startswith("jepa-core 0.")
+    assert "jepa-fixture-good 1.2.3 (good: loaded)" in out
+
+
+def test_plugins_shows_status_errors_and_components(installed_plugins) -> None:
+    installed_plugins("good", "broken_import")
+    records = {r["name"]: r for r in json.loads(run("plugins", "--json").stdout)}
+    assert records["good"]["status"] == "loaded"
+    assert records["good"]["components"] == {"encoder": ["good:tiny"], "loss": ["good:mse"]}
+    assert records["broken_import"]["status"] == "failed"
+    assert "broken on purpose" in records["broken_import"]["error"]
+    text = run("plugins").stdout
+    assert "broken_import  jepa-fixture-broken-import 1.2.3  [failed]" in text
+    assert "    encoder: good:tiny" in text
+
+
+def test_list_by_kind_and_pattern() -> None:
+    lines = run("list", "predictor").stdout.splitlines()
+    assert [line.split()[1] for line in lines] == ["jepa:attention", "jepa:mlp", "jepa:recurrent"]
+    assert [line.split()[1] for line in run("list", "*l1").stdout.splitlines()] == ["jepa:l1", "jepa:smooth_l1"]
+    names = [entry["name"] for entry in json.loads(run("list", "loss", "--json").stdout)]
+    assert "jepa:sigreg" in names
+
+
+def test_describe_prints_parameters() -> None:
+    out = run("describe", "loss", "vicreg").stdout
+    assert out.startswith("loss jepa:vicreg  (jepa-core ")
+    assert "  sim_weight: number >=0.0  (default 25.0)" in out
+
+
+def test_errors_are_one_line_with_exit_code_2() -> None:
+    result = run("describe", "encoder", "cnn", check=False, env={"JEPA_PLUGINS": ""})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "jepa: error: no encoder named 'cnn' is installed; encoder 'cnn' is provided by "
+        "jepa-plugins-vision: pip install jepa-plugins-vision"
+    )
+
+
+def test_python_dash_m_jepa_works() -> None:
+    result = subprocess.run([sys.executable, "-m", "jepa", "list", "masker"], capture_output=True, text=True,
+                            check=True)
+    assert "jepa:random" in result.stdout

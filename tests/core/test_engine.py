@@ -1,0 +1,186 @@
+"""The engine's three modes, target branches, math of the losses and collapse metrics."""
+
+from __future__ import annotations
+
+import copy
+
+import jepa
+import pytest
+import torch
+from jepa_core.components.losses import SIGRegLoss, VICRegLoss, vicreg_variance
+
+TOKENS = {"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 10}
+
+
+def masked_model(**options):
+    return jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
+                      predictor={"depth": 1, "heads": 2}, **options)
+
+
+def test_paired_mode_predicts_the_next_state_embedding() -> None:
+    model = jepa.build("transformer", "attention", encoder=TOKENS, predictor={"depth": 1, "heads": 2})
+    pred, target = model(torch.randn(2, 10, 3), torch.randn(2, 10, 3))
+    assert pred.shape == target.shape == (2, 10, 16)
+
+
+def test_action_conditioned_mode_uses_the_action() -> None:
+    torch.manual_seed(0)
+    for predictor in ("mlp", "attention", "recurrent"):
+        model = jepa.build("mlp", predictor, encoder={"input_dim": 5, "hidden_dim": 8},
+                           predictor={"action_dim": 2})
+        state_t, state_t1 = torch.randn(4, 5), torch.randn(4, 5)
+        pred_a, _ = model(state_t, state_t1, action=torch.zeros(4, 2))
+        pred_b, _ = model(state_t, state_t1, action=torch.ones(4, 2))
+        assert pred_a.shape == (4, 8)
+        assert not torch.allclose(pred_a, pred_b), f"{predictor}: the action changes the prediction"
+        with pytest.raises(ValueError, match="action"):
+            model(state_t, state_t1)
+
+
+def test_masked_mode_predicts_every_target_block() -> None:
+    model = jepa.build("transformer", "attention", encoder=TOKENS, predictor={"depth": 1, "heads": 2},
+                       masker={"name": "random", "params": {"target_ratio": 0.6, "num_targets": 2}})
+    masks = model.masker(3)
+    assert masks.overlap() == 0
+    pred, target = model(torch.randn(3, 10, 3), masks=masks)
+    assert pred.shape == target.shape == (3, 6, 16)
+
+
+def test_masked_context_never_sees_target_tokens() -> None:
+    torch.manual_seed(0)
+    model = masked_model().eval()
+    masks = model.masker(2, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(2, 10, 3)
+    pred, _, context = model.views(x, masks=masks)
+    changed = x.clone()
+    for block in masks.targets:
+        for b in range(2):
+            changed[b, block[b]] = torch.randn(block.shape[1], 3) * 100
+    pred2, target2, context2 = model.views(changed, masks=masks)
+    assert torch.allclose(context, context2) and torch.allclose(pred, pred2), "targets leaked into the context"
+    assert not torch.allclose(model.views(x, masks=masks)[1], target2), "the targets do see them"
+
+
+def test_ema_update_matches_a_hand_computation() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 4})
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.add_(1.0)
+    online = copy.deepcopy(dict(model.encoder.named_parameters()))
+    before = copy.deepcopy(dict(model.target_encoder.named_parameters()))
+    assert model.update_target(0.9) == 0.9
+    for name, value in model.target_encoder.named_parameters():
+        expected = 0.9 * before[name] + 0.1 * online[name]
+        assert torch.allclose(value, expected), name
+    assert not any(p.requires_grad for p in model.target_encoder.parameters())
+
+
+def test_momentum_schedule_goes_from_start_to_end() -> None:
+    model = jepa.build("mlp", "mlp", target={"mode": "ema", "momentum": 0.996, "final_momentum": 1.0})
+    assert model.target_momentum(0.0) == pytest.approx(0.996)
+    assert model.target_momentum(0.5) == pytest.approx(0.998)
+    assert model.update_target(progress=1.0) == pytest.approx(1.0)
+
+
+def test_target_modes() -> None:
+    x, y = torch.randn(3, 4), torch.randn(3, 4)
+    shared = jepa.build("mlp", "mlp", target="shared", encoder={"input_dim": 4, "hidden_dim": 4})
+    assert shared.target_encoder is None and shared.update_target() is None
+    _, target = shared(x, y)
+    assert not target.requires_grad
+    assert torch.allclose(target, shared.encoder(y))
+    free = jepa.build("mlp", "mlp", target="none", loss="sigreg", encoder={"input_dim": 4, "hidden_dim": 4})
+    _, target = free(x, y)
+    assert target.requires_grad, "without a target branch gradients flow through both views"
+
+
+def test_step_returns_loss_parts_and_collapse_metrics() -> None:
+    model = jepa.build("mlp", "mlp", loss="vicreg", encoder={"input_dim": 4, "hidden_dim": 8})
+    out = model.step((torch.randn(16, 4), torch.randn(16, 4)))
+    assert set(out.metrics) >= {"loss", "invariance", "variance", "covariance", "context_std",
+                                "context_rankme", "target_std"}
+    assert all(not v.requires_grad for v in out.metrics.values())
+    assert 1.0 <= out.scalars()["context_rankme"] <= 8.0
+    out.loss.backward()
+    masked = masked_model()
+    out = masked.step((torch.randn(4, 10, 3), torch.tensor([0, 1, 0, 1])))  # labels are ignored
+    assert out.loss.requires_grad
+
+
+def test_rankme_and_std_detect_collapse() -> None:
+    torch.manual_seed(0)
+    healthy = torch.randn(256, 32)
+    collapsed = torch.randn(256, 1) * torch.ones(1, 32) + 0.01 * torch.randn(256, 32)
+    assert jepa.rankme(healthy) > 25
+    assert jepa.rankme(collapsed) < 3
+    assert jepa.embedding_std(torch.ones(64, 32)) < 1e-6
+    assert jepa.embedding_std(healthy) == pytest.approx(32**-0.5, rel=0.1)
+
+
+def test_vicreg_variance_term_is_zero_for_unit_std() -> None:
+    z = torch.randn(512, 16)
+    z = (z - z.mean(0)) / z.std(0)
+    assert vicreg_variance(z).item() == 0.0
+    assert vicreg_variance(z * 0.1).item() > 0.8
+    parts = VICRegLoss()(z, z)
+    assert parts["invariance"].item() == 0.0 and parts["variance"].item() == 0.0
+
+
+def test_sigreg_is_small_on_gaussians_and_large_on_collapse() -> None:
+    torch.manual_seed(0)
+    loss = SIGRegLoss(num_slices=128)
+    gaussian = loss.sigreg(torch.randn(1024, 32))
+    collapsed = loss.sigreg(torch.randn(1024, 1).expand(-1, 32) * 0.1)
+    shifted = loss.sigreg(torch.randn(1024, 32) + 3.0)
+    # under the null the expected statistic is the integral of (1 - phi^2) * phi over [-3, 3], about 1.06
+    assert gaussian < 2.0, f"Epps-Pulley statistic of true Gaussians is O(1), got {gaussian}"
+    assert collapsed > 50 * gaussian and shifted > 50 * gaussian
+
+
+def test_sigreg_training_spreads_embeddings_without_a_target_branch() -> None:
+    torch.manual_seed(0)
+    model = jepa.build("mlp", "mlp", loss={"name": "sigreg", "params": {"lam": 0.5}}, target="none",
+                       encoder={"input_dim": 8, "hidden_dim": 8})
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    data = torch.randn(256, 8)
+    first = None
+    for _ in range(60):
+        out = model.step((data, data + 0.05 * torch.randn_like(data)))
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        first = first if first is not None else out.scalars()["sigreg"]
+    assert out.scalars()["sigreg"] < first / 2
+
+
+def test_infonce_is_low_when_predictions_match_their_targets() -> None:
+    from jepa_core.components.losses import InfoNCELoss
+
+    z = torch.randn(32, 16)
+    matched = InfoNCELoss(temperature=0.05)(z, z)
+    shuffled = InfoNCELoss(temperature=0.05)(z, z[torch.randperm(32)])
+    assert matched["accuracy"].item() == 1.0 and matched["loss"] < shuffled["loss"]
+
+
+def test_losses_reject_mismatched_shapes() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 4})
+    with pytest.raises(ValueError, match="does not match target shape"):
+        model.loss(torch.randn(2, 4), torch.randn(2, 5))
+
+
+def test_auto_device_and_moving_keeps_the_target_in_step() -> None:
+    assert jepa.resolve_device("auto").type in ("cuda", "mps", "cpu")
+    model = jepa.build("mlp", "mlp", device="auto")
+    assert model.device == jepa.resolve_device("auto")
+    model.to("cpu")
+    assert {p.device.type for p in model.target_encoder.parameters()} == {"cpu"}
+    model.to("auto")
+    assert next(model.target_encoder.parameters()).device == model.device
+
+
+def test_a_batch_shape_the_encoder_cannot_take_gets_a_clear_error() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 4})
+    with pytest.raises(ValueError, match="expects 4 features per sample.*set encoder input_dim=6"):
+        model(torch.randn(2, 6), torch.randn(2, 6))
+    with pytest.raises(ValueError, match="no masker"):
+        model(torch.randn(2, 4))

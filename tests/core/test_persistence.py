@@ -1,0 +1,120 @@
+"""Saved models: config.json + model.safetensors, rebuilt by name, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jepa
+import pytest
+import torch
+from jepa_core.persistence import atomic_write_dir
+
+
+def trained_masked_model() -> jepa.JEPA:
+    torch.manual_seed(0)
+    model = jepa.build("transformer", "attention", masker="random", loss="smooth_l1", normalize_targets=True,
+                       encoder={"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none",
+                                "num_tokens": 10},
+                       predictor={"depth": 1, "heads": 2})
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(3):
+        out = model.step(torch.randn(4, 10, 3))
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        model.update_target(0.9)
+    return model
+
+
+def test_save_and_load_give_identical_outputs(tmp_path) -> None:
+    model = trained_masked_model().eval()
+    path = model.save_pretrained(tmp_path / "model")
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]
+    config = json.loads((path / "config.json").read_text())
+    assert config["jepa_version"] == jepa.__version__
+    assert config["spec"]["encoder"]["name"] == "jepa:transformer"
+    assert config["components"]["encoder"] == {"name": "jepa:transformer", "distribution": "jepa-core",
+                                               "version": jepa.__version__}
+    loaded = jepa.load(path)
+    assert isinstance(loaded, jepa.JEPA) and not loaded.training
+    x = torch.randn(2, 10, 3)
+    masks = model.masker(2, generator=torch.Generator().manual_seed(0))
+    for a, b in zip(model.views(x, masks=masks), loaded.views(x, masks=masks), strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(model.embed(x), loaded.embed(x))
+    assert torch.equal(jepa.JEPA.from_pretrained(path).embed(x, encoder="online"), model.embed(x, encoder="online"))
+
+
+def test_directly_constructed_registered_components_can_be_saved(tmp_path) -> None:
+    model = jepa.JEPA(jepa.Encoder(input_dim=4, hidden_dim=8, depth=1), jepa.Predictor(hidden_dim=8), loss="l1")
+    loaded = jepa.load(model.save_pretrained(tmp_path / "seed"))
+    assert loaded.spec.to_dict() == model.spec.to_dict()
+    assert loaded.spec.loss.name == "jepa:l1"
+
+
+def test_loading_needs_no_unpickling(tmp_path) -> None:
+    path = trained_masked_model().save_pretrained(tmp_path / "model")
+    code = (
+        "import pickle, sys, torch\n"
+        "def refuse(*a, **k): raise AssertionError('unpickling attempted')\n"
+        "pickle.load = pickle.loads = pickle.Unpickler = refuse\n"
+        "torch.load = refuse\n"
+        "import jepa\n"
+        f"jepa.load({str(path)!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_directory_that_is_not_a_checkpoint_gets_a_clear_error(tmp_path) -> None:
+    with pytest.raises(jepa.CheckpointError, match="does not exist"):
+        jepa.load(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(jepa.CheckpointError, match="not a jepa model directory: it has no config.json"):
+        jepa.load(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text('{"architectures": ["Bert"]}')
+    with pytest.raises(jepa.CheckpointError, match="not a jepa config"):
+        jepa.load(tmp_path / "other")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(jepa.CheckpointError, match="is a file"):
+        jepa.load(tmp_path / "file.txt")
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(tmp_path) -> None:
+    path = trained_masked_model().save_pretrained(tmp_path / "model")
+    config = json.loads((path / "config.json").read_text())
+    config["spec"]["encoder"]["params"]["depth"] = 2
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(jepa.CheckpointError, match="do not fit"):
+        jepa.load(path)
+
+
+def test_a_checkpoint_from_a_missing_plugin_names_the_distribution(installed_plugins, tmp_path, monkeypatch) -> None:
+    installed_plugins("good")
+    model = jepa.build("good:tiny", "mlp", loss="jepa:mse", encoder={"input_dim": 3, "hidden_dim": 5})
+    path = model.save_pretrained(tmp_path / "model")
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "good")  # as if the plugin were uninstalled
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.raises(jepa.CheckpointError, match=r"jepa-fixture-good 1\.2\.3 \(for encoder 'good:tiny'\)"):
+        jepa.load(path)
+
+
+def test_saving_is_atomic(tmp_path) -> None:
+    model = trained_masked_model()
+    path = model.save_pretrained(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+
+    def crash(directory):
+        (directory / "config.json").write_text("{half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write_dir(path, crash)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before, "the old checkpoint is intact"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no temporary directory is left"
+    model.save_pretrained(path)  # overwriting a checkpoint works
+    assert jepa.load(path).spec.to_dict() == model.spec.to_dict()

@@ -1,0 +1,195 @@
+"""Registry and discovery, with real fixture distributions installed by pip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import jepa
+import pytest
+import torch
+from jepa_core.first_party import FIRST_PARTY
+from torch import nn
+
+
+def test_core_components_are_listed_under_the_jepa_scope(fresh_registry) -> None:
+    names = {c.qualname for c in jepa.list_components()}
+    expected = {
+        "jepa:mlp", "jepa:transformer", "jepa:attention", "jepa:recurrent", "jepa:mse", "jepa:l1",
+        "jepa:smooth_l1", "jepa:cosine", "jepa:vicreg", "jepa:sigreg", "jepa:infonce", "jepa:random",
+    }
+    assert expected <= names
+    core = jepa.list_components("loss")
+    assert all(c.distribution == "jepa-core" and c.version == jepa.__version__ for c in core)
+
+
+def test_list_filters_by_kind_and_wildcard(fresh_registry) -> None:
+    assert [c.qualname for c in jepa.list_components("loss", "*l1")] == ["jepa:l1", "jepa:smooth_l1"]
+    assert [c.qualname for c in jepa.list_components("predictor", "jepa:att*")] == ["jepa:attention"]
+    assert {c.kind for c in jepa.list_components(pattern="mlp")} == {"encoder", "predictor"}
+    with pytest.raises(jepa.SpecError, match="unknown component kind 'encoders'.*did you mean 'encoder'"):
+        jepa.list_components("encoders")
+
+
+def test_describe_gives_schema_defaults_doc_and_provenance(fresh_registry) -> None:
+    info = jepa.describe("loss", "vicreg")
+    assert info["qualname"] == "jepa:vicreg"
+    assert info["defaults"] == {"sim_weight": 25.0, "var_weight": 25.0, "cov_weight": 1.0, "eps": 1e-4}
+    assert info["schema"]["properties"]["sim_weight"]["minimum"] == 0.0
+    assert "VICReg" in info["doc"]
+    assert (info["distribution"], info["version"]) == ("jepa-core", jepa.__version__)
+
+
+def test_import_discovers_nothing_until_the_first_query() -> None:
+    code = (
+        "import importlib.metadata as m\n"
+        "calls = []\n"
+        "original = m.entry_points\n"
+        "def counting(**kw):\n"
+        "    if kw.get('group') == 'jepa.plugins': calls.append(kw)\n"
+        "    return original(**kw)\n"
+        "m.entry_points = counting\n"
+        "import jepa_core.discovery as d\n"
+        "d.entry_points = counting\n"
+        "import jepa\n"
+        "assert calls == [], calls\n"
+        "jepa.list_components(); jepa.list_components('loss'); jepa.build('mlp', 'mlp')\n"
+        "assert calls == [{'group': 'jepa.plugins'}], calls\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_register_decorator_adds_a_local_component(fresh_registry) -> None:
+    @jepa.register("encoder", "notebook_linear")
+    class NotebookLinear(nn.Module):
+        """A linear encoder defined in a notebook."""
+
+        num_tokens = None
+
+        def __init__(self, input_dim: int = 3, hidden_dim: int = 6) -> None:
+            super().__init__()
+            self.embed_dim = hidden_dim
+            self.linear = nn.Linear(input_dim, hidden_dim)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    [component] = jepa.list_components("encoder", "notebook_*")
+    assert component.qualname == "local:notebook_linear"
+    model = jepa.build("notebook_linear", "mlp")
+    assert model.predictor.embed_dim == 6, "the predictor width follows the encoder"
+    pred, target = model(torch.randn(2, 3), torch.randn(2, 3))
+    assert pred.shape == (2, 6)
+    assert model.spec.encoder.name == "local:notebook_linear"
+
+
+def test_installed_plugin_is_found_through_its_entry_point(installed_plugins) -> None:
+    installed_plugins("good")
+    [tiny] = jepa.list_components("encoder", "tiny")
+    assert (tiny.qualname, tiny.distribution, tiny.version) == ("good:tiny", "jepa-fixture-good", "1.2.3")
+    model = jepa.build("tiny", "mlp", encoder={"input_dim": 5, "hidden_dim": 7})
+    assert model(torch.randn(3, 5), torch.randn(3, 5))[0].shape == (3, 7)
+    record = next(p for p in fresh_registry_plugins() if p.name == "good")
+    assert record.status == "loaded" and record.components == ["good:tiny", "good:mse"]
+
+
+def fresh_registry_plugins():
+    from jepa_core.registry import get_registry
+
+    return get_registry().plugins
+
+
+def test_a_bare_name_two_scopes_provide_is_ambiguous_and_qualified_names_resolve(installed_plugins) -> None:
+    installed_plugins("good")
+    with pytest.raises(jepa.AmbiguousComponentError) as info:
+        jepa.build("mlp", "mlp", loss="mse")
+    message = str(info.value)
+    assert info.value.path == "loss.name"
+    assert "good:mse (from jepa-fixture-good)" in message and "jepa:mse (from jepa-core)" in message
+    model = jepa.build("mlp", "mlp", loss="good:mse", encoder={"input_dim": 4, "hidden_dim": 4})
+    assert model.spec.loss.name == "good:mse"
+    assert jepa.build("mlp", "mlp", loss="jepa:mse").spec.loss.name == "jepa:mse"
+
+
+def test_two_plugins_clashing_on_a_name_are_both_named(installed_plugins) -> None:
+    installed_plugins("clash_a", "clash_b")
+    with pytest.raises(jepa.AmbiguousComponentError, match=r"clash_a:twin .*jepa-fixture-clash-a.* and "
+                                                           r"clash_b:twin .*jepa-fixture-clash-b"):
+        jepa.build("twin", "mlp")
+    assert jepa.build("clash_b:twin", "mlp").spec.encoder.name == "clash_b:twin"
+
+
+def test_a_plugin_that_fails_to_import_is_recorded_not_fatal(installed_plugins) -> None:
+    installed_plugins("broken_import", "good")
+    assert jepa.build("tiny", "mlp").spec.encoder.name == "good:tiny"
+    broken = next(p for p in fresh_registry_plugins() if p.name == "broken_import")
+    assert broken.status == "failed"
+    assert "import failed: RuntimeError: this plugin is broken on purpose" in broken.error
+
+
+def test_a_plugin_that_fails_inside_register_leaves_no_half_registration(installed_plugins) -> None:
+    installed_plugins("broken_register")
+    assert jepa.list_components("encoder", "half_registered") == []
+    broken = next(p for p in fresh_registry_plugins() if p.name == "broken_register")
+    assert broken.status == "failed" and "registration fails on purpose" in broken.error
+    with pytest.raises(jepa.UnknownComponentError, match="plugin 'broken_register'.*is failed"):
+        jepa.build("half_registered", "mlp")
+
+
+def test_strict_mode_raises_on_a_broken_plugin(installed_plugins, monkeypatch) -> None:
+    installed_plugins("broken_import")
+    monkeypatch.setenv("JEPA_STRICT_PLUGINS", "1")
+    with pytest.raises(jepa.PluginError, match="broken_import.*this plugin is broken on purpose"):
+        jepa.list_components()
+
+
+def test_allow_list_loads_only_the_named_plugins(installed_plugins, monkeypatch) -> None:
+    installed_plugins("good", "clash_a", "broken_import")
+    monkeypatch.setenv("JEPA_PLUGINS", "jepa-fixture-clash-a")  # a distribution name works too
+    assert {c.scope for c in jepa.list_components()} == {"jepa", "clash_a"}, "nothing else loads"
+    statuses = {p.name: p.status for p in fresh_registry_plugins()}
+    assert statuses["good"] == "not allowed" and statuses["broken_import"] == "not allowed"
+
+
+def test_empty_allow_list_keeps_only_the_core(installed_plugins, monkeypatch) -> None:
+    installed_plugins("good")
+    monkeypatch.setenv("JEPA_PLUGINS", "")
+    assert {c.scope for c in jepa.list_components()} == {"jepa"}
+
+
+def test_block_list_skips_the_named_plugins(installed_plugins, monkeypatch) -> None:
+    installed_plugins("good", "broken_import")
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "broken_import, good")
+    assert not {"good", "broken_import"} & {c.scope for c in jepa.list_components()}
+    statuses = {p.name: p.status for p in fresh_registry_plugins()}
+    assert statuses["good"] == statuses["broken_import"] == "blocked"
+
+
+def test_unknown_names_offer_close_matches(fresh_registry) -> None:
+    with pytest.raises(jepa.UnknownComponentError) as info:
+        jepa.build("transfomer", "mlp")
+    assert info.value.path == "encoder.name"
+    assert "no encoder named 'transfomer'" in str(info.value) and "did you mean 'transformer'" in str(info.value)
+
+
+@pytest.mark.parametrize(("kind", "name"), sorted(FIRST_PARTY))
+def test_first_party_names_say_which_distribution_to_install(fresh_registry, monkeypatch, kind, name) -> None:
+    monkeypatch.setenv("JEPA_PLUGINS", "")  # as if no plugin distribution were installed
+    with pytest.raises(jepa.UnknownComponentError, match=f"pip install {FIRST_PARTY[kind, name]}"):
+        fresh_registry.resolve(kind, name)
+
+
+def test_reserved_scope_cannot_be_claimed_by_a_plugin(fresh_registry) -> None:
+    from jepa_core.discovery import _register_module, new_plugin_manager
+
+    class FakeModule:
+        __name__ = "fake"
+
+        @staticmethod
+        @jepa.hookimpl
+        def jepa_register(registry):
+            registry.add("encoder", "mlp", nn.Identity)
+
+    fresh_registry.ensure_loaded()
+    with pytest.raises(ValueError, match="registered twice"):
+        _register_module(new_plugin_manager(), fresh_registry, FakeModule, "jepa", "x", "1")

@@ -1,0 +1,178 @@
+"""Specs: derived parameter models, round trips, wiring, nesting, and bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import jepa
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jepa_core.specs import params_model_for
+from pydantic import Field
+from torch import nn
+
+SMALL = {"input_dim": 6, "hidden_dim": 16, "depth": 1, "pool": "none", "num_tokens": 8}
+
+
+def test_params_model_follows_the_constructor_signature() -> None:
+    class Widget:
+        def __init__(self, width: Annotated[int, Field(gt=0)], ratio: float = 0.5, name: str = "w") -> None:
+            pass
+
+    model = params_model_for(Widget, "test:widget")
+    assert model.model_validate({"width": 3}).ratio == 0.5
+    with pytest.raises(Exception, match="greater than 0"):
+        model.model_validate({"width": 0})
+    with pytest.raises(Exception, match="Extra inputs are not permitted"):
+        model.model_validate({"width": 1, "colour": "red"})
+    with pytest.raises(Exception, match="Field required"):
+        model.model_validate({})
+
+
+def test_spec_round_trips_through_json_and_yaml_to_an_identical_model(tmp_path, fresh_registry) -> None:
+    torch.manual_seed(0)
+    model = jepa.build(
+        "transformer",
+        "attention",
+        masker="random",
+        loss="smooth_l1",
+        encoder=SMALL,
+        predictor={"depth": 1},
+        target={"mode": "ema", "momentum": 0.99},
+    )
+    spec = model.spec
+    assert spec.encoder.name == "jepa:transformer" and spec.predictor.params["hidden_dim"] == 16
+    assert spec.predictor.params["num_tokens"] == 8, "the token count is wired from the encoder"
+    assert spec.masker.params["num_tokens"] == 8
+    (tmp_path / "spec.json").write_text(spec.to_json())
+    (tmp_path / "spec.yaml").write_text(spec.to_yaml())
+    for path in (tmp_path / "spec.json", tmp_path / "spec.yaml"):
+        torch.manual_seed(0)
+        again = jepa.build(path)
+        assert again.spec.to_dict() == spec.to_dict()
+        for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
+            assert torch.equal(a, b), name
+    assert jepa.build(json.loads(spec.to_json())).spec == spec
+
+
+def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_registry) -> None:
+    model = jepa.build("mlp", "attention", encoder={"input_dim": 4, "hidden_dim": 24})
+    assert model.predictor.embed_dim == 24
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.build("mlp", "attention", encoder={"hidden_dim": 24}, predictor={"hidden_dim": 32})
+    assert info.value.path == "predictor.params.hidden_dim"
+    assert "jepa:attention" in str(info.value) and "jepa:mlp" in str(info.value)
+
+
+def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
+    with pytest.raises(jepa.WiringError, match="pool='none' and num_tokens"):
+        jepa.build("transformer", "attention", masker="random")
+    with pytest.raises(jepa.SpecError, match="cannot do masked training: its forward takes no 'target_idx'"):
+        jepa.build("transformer", "mlp", masker="random", encoder=SMALL)
+
+
+def test_nested_component_specs_build_composites(fresh_registry) -> None:
+    @jepa.register("encoder", "concat_pair")
+    class ConcatPair(nn.Module):
+        """Two encoders side by side; widths add up."""
+
+        num_tokens = None
+        grid = None
+
+        def __init__(self, left: jepa.EncoderSpec, right: jepa.EncoderSpec) -> None:
+            super().__init__()
+            self.left, self.right = left.build(), right.build()
+            self.embed_dim = self.left.embed_dim + self.right.embed_dim
+
+        def forward(self, x):
+            return torch.cat([self.left(x), self.right(x)], dim=-1)
+
+    model = jepa.build(
+        "concat_pair",
+        "mlp",
+        encoder={
+            "left": {"name": "mlp", "params": {"input_dim": 5, "hidden_dim": 8}},
+            "right": {"name": "jepa:mlp", "params": {"input_dim": 5, "hidden_dim": 4, "depth": 1}},
+        },
+    )
+    assert model.predictor.embed_dim == 12
+    assert model(torch.randn(2, 5), torch.randn(2, 5))[0].shape == (2, 12)
+    saved = model.spec.to_dict()["encoder"]["params"]
+    assert saved["left"]["name"] == "jepa:mlp" and saved["right"]["params"]["depth"] == 1
+    with pytest.raises(jepa.SpecError) as info:
+        jepa.build("concat_pair", "mlp", encoder={"left": "mlp", "right": {"name": "mlp", "params": {"depth": 0}}})
+    assert info.value.path == "encoder.params.right.params.depth"
+    with pytest.raises(jepa.UnknownComponentError) as info:
+        jepa.build("concat_pair", "mlp", encoder={"left": "mlpp", "right": "mlp"})
+    assert info.value.path == "encoder.params.left.name"
+
+
+def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("encoder: [unclosed\n")
+    with pytest.raises(jepa.SpecError, match="broken.yaml.*is not valid"):
+        jepa.build(broken)
+    with pytest.raises(jepa.SpecError, match="missing.json.*does not exist"):
+        jepa.build(tmp_path / "missing.json")
+    with pytest.raises(jepa.SpecError, match="needs a predictor too"):
+        jepa.build("mlp")
+
+
+# -- property-based: whatever garbage goes in, only SpecError comes out -----------------
+
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(-2, 3), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+names = st.one_of(
+    st.sampled_from(["mlp", "transformer", "attention", "recurrent", "jepa:mlp", "vit", "x:y", ""]),
+    st.text(max_size=6),
+    st.integers(),
+)
+param_keys = st.sampled_from(
+    [
+        "hidden_dim",
+        "input_dim",
+        "depth",
+        "heads",
+        "pool",
+        "num_tokens",
+        "width",
+        "cell",
+        "steps",
+        "action_dim",
+        "grid",
+        "mlp_ratio",
+        "dropout",
+        "bogus",
+    ]
+)
+params = st.dictionaries(param_keys, values, max_size=4)
+components = st.one_of(names, st.fixed_dictionaries({"name": names, "params": params}), values)
+specs = st.fixed_dictionaries(
+    {"encoder": components, "predictor": components},
+    optional={
+        "loss": components,
+        "masker": components,
+        "target": st.one_of(st.sampled_from(["ema", "shared", "none", "bad"]), values),
+        "normalize_targets": values,
+        "extra_key": values,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=specs)
+def test_random_bad_specs_raise_only_spec_errors(spec) -> None:
+    try:
+        jepa.build(spec)
+    except jepa.SpecError:
+        pass
