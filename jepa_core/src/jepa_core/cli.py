@@ -121,6 +121,38 @@ def _type_of(schema: dict[str, Any]) -> str:
     return f"{text} {' '.join(bounds)}" if bounds else text
 
 
+def _train(args: argparse.Namespace) -> int:
+    from jepa_core.runs import default_run_dir, load_run_spec, train_run
+
+    spec = load_run_spec(args.config, args.set)
+    run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
+    path = train_run(spec, run_dir=run_dir, resume=args.resume, max_steps=args.max_steps)
+    from jepa_core.training import distributed
+
+    if distributed()[0] == 0:
+        print(f"run directory: {path}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from jepa_core.runs import evaluate_path, format_results
+
+    results = evaluate_path(args.path, args.config, args.set)
+    print(json.dumps(results, indent=2) if args.json else format_results(results))
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from jepa_core.runs import template_names, write_template
+
+    if args.name is None:
+        print("starter configs: " + ", ".join(template_names()))
+        return 0
+    path = write_template(args.name, args.output, args.force)
+    print(f"wrote {path}; train it with: jepa train {path}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jepa", description="Joint-Embedding Predictive Architectures")
     parser.add_argument("--version", action="store_true", help="show jepa-core and plugin versions")
@@ -141,6 +173,28 @@ def make_parser() -> argparse.ArgumentParser:
     describe.add_argument("name", help="bare or qualified (plugin:name) component name")
     describe.add_argument("--json", action="store_true", help="machine-readable output")
     describe.set_defaults(run=_describe)
+
+    train = sub.add_parser("train", help="train the run a YAML/JSON config describes")
+    train.add_argument("config", help="run config (model, data, train, eval sections)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
+    train.add_argument("--run-dir", help="where the run goes (default: the config's run_dir or runs/CONFIG)")
+    train.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    train.add_argument("--max-steps", type=int, help="stop after this step (checkpointed), for staged runs")
+    train.set_defaults(run=_train)
+
+    evaluate = sub.add_parser("eval", help="probe a trained model's frozen embeddings")
+    evaluate.add_argument("path", help="a run directory, or a saved model directory with --config")
+    evaluate.add_argument("--config", help="run config whose eval section says how to probe")
+    evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluate.set_defaults(run=_eval)
+
+    init = sub.add_parser("init", help="write a commented starter run config")
+    init.add_argument("name", nargs="?", help="which starter (omit to list them)")
+    init.add_argument("--output", "-o", help="file to write (default NAME.yaml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=_init)
     return parser
 
 

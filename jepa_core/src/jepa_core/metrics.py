@@ -29,6 +29,9 @@ def rankme(embeddings: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
     Ranges from 1 (collapsed to a line) to ``min(B, D)``.
     """
     z = pooled(embeddings).float()
-    singular = torch.linalg.svdvals(z)
+    finite = torch.isfinite(z)
+    # SVD fails on NaN/Inf; compute on zeros instead and let the NaN through the
+    # result (0 * sum), which avoids a host sync to check first
+    singular = torch.linalg.svdvals(torch.where(finite, z, torch.zeros_like(z)))
     p = singular / (singular.sum() + eps) + eps
-    return torch.exp(-(p * p.log()).sum())
+    return torch.exp(-(p * p.log()).sum()) + 0.0 * z.sum()

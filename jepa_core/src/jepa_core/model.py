@@ -351,6 +351,9 @@ class JEPA(BaseModel):
         batch = _move(batch, self.device)
         if self.masker is not None or masks is not None:
             x = batch["x"] if isinstance(batch, Mapping) and "x" in batch else batch
+            if isinstance(batch, Mapping) and "x" in batch and "padding_mask" in batch:
+                # the padding mask travels with x: the encoder and a padding-aware masker need it
+                x = {"x": batch["x"], "padding_mask": batch["padding_mask"]}
             if isinstance(x, (tuple, list)):
                 x = x[0]
             pred, target, context = self.views(x, masks=masks)

@@ -62,8 +62,9 @@ class Component:
         filled = self.validate(params, path)
         try:
             obj = self.factory(**filled)
-        except (ValueError, TypeError) as exc:
-            # parameters that pass their own checks but not together (e.g. width vs heads)
+        except (ValueError, TypeError, OSError) as exc:
+            # parameters that pass their own checks but not together (width vs heads), or name
+            # a file that cannot be read
             raise SpecError(f"{self.kind} {self.qualname}: {exc}", path) from exc
         _remember_spec(obj, self, filled)
         return obj
@@ -110,6 +111,12 @@ class PluginRegistrar:
         self.version = version
         self._replace = replace
         self.added: list[Component] = []
+
+    def add_template(self, name: str, text: str) -> None:
+        """A commented starter run config that ``jepa init NAME`` writes (YAML text)."""
+        if not name or not isinstance(text, str):
+            raise ValueError("a template needs a name and YAML text")
+        self._registry.templates[name] = (self.scope, text)
 
     def add(
         self,
@@ -158,6 +165,7 @@ class Registry:
         self._components: dict[tuple[str, str], dict[str, Component]] = {}
         self._by_factory: dict[Any, Component] = {}
         self.plugins: list[PluginRecord] = []
+        self.templates: dict[str, tuple[str, str]] = {}
         self._loaded = False
         self._lock = threading.RLock()
 
@@ -183,6 +191,7 @@ class Registry:
             self._components.clear()
             self._by_factory.clear()
             self.plugins.clear()
+            self.templates.clear()
             self._loaded = False
 
     # -- writing -----------------------------------------------------------------
@@ -209,6 +218,9 @@ class Registry:
         for factory, component in list(self._by_factory.items()):
             if component.scope == scope:
                 del self._by_factory[factory]
+        for name, (owner, _) in list(self.templates.items()):
+            if owner == scope:
+                del self.templates[name]
 
     # -- reading -----------------------------------------------------------------
     def __iter__(self) -> Iterator[Component]:

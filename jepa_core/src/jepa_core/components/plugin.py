@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from jepa_core.components import encoders, losses, maskers, predictors
+from importlib.resources import files
+
+from jepa_core.components import datasets, encoders, losses, maskers, predictors
 from jepa_core.hookspecs import hookimpl
 
 
@@ -21,3 +23,6 @@ def jepa_register(registry) -> None:
     registry.add("loss", "sigreg", losses.SIGRegLoss)
     registry.add("loss", "infonce", losses.InfoNCELoss)
     registry.add("masker", "random", maskers.RandomMasker)
+    registry.add("dataset", "sinusoids", datasets.Sinusoids)
+    registry.add("dataset", "arrays", datasets.Arrays)
+    registry.add_template("sequences", files("jepa_core").joinpath("templates/sequences.yaml").read_text())

@@ -1,0 +1,101 @@
+"""Core datasets: ``sinusoids`` (labelled sine waves the code generates) and
+``arrays`` (samples from a ``.npy``/``.npz`` file).
+
+Dataset contract: the factory returns a map-style ``torch.utils.data.Dataset``;
+an item is ``x``, ``(x, label)``, or for paired data a dict with ``state_t`` and
+``state_t1``; labelled datasets expose ``num_classes``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+import torch
+from pydantic import Field
+
+from jepa_core.registry import capture_arguments
+
+
+@capture_arguments
+class Sinusoids(torch.utils.data.Dataset):
+    """Sums of sine waves, ``(steps, channels)`` per item, labelled by frequency band.
+
+    Each series draws a base frequency from one of ``num_classes`` bands and a
+    random phase per channel, plus Gaussian noise. ``paired=True`` yields
+    ``{"state_t": window, "state_t1": next window}`` (the next ``steps`` samples
+    of the same signal). ``split`` selects a disjoint, deterministic set of series.
+    """
+
+    def __init__(
+        self,
+        size: Annotated[int, Field(gt=0)] = 1024,
+        steps: Annotated[int, Field(gt=1)] = 32,
+        channels: Annotated[int, Field(gt=0)] = 3,
+        num_classes: Annotated[int, Field(ge=2)] = 4,
+        noise: Annotated[float, Field(ge=0)] = 0.1,
+        paired: bool = False,
+        split: Literal["train", "test"] = "train",
+        seed: int = 0,
+    ) -> None:
+        generator = torch.Generator().manual_seed(seed * 2 + (split == "test"))
+        self.num_classes = num_classes
+        self.paired = paired
+        self.labels = torch.randint(num_classes, (size,), generator=generator)
+        band = (self.labels.float() + torch.rand(size, generator=generator)) / num_classes
+        frequency = 1.0 + 6.0 * band  # cycles per window
+        phase = torch.rand(size, 1, channels, generator=generator) * 2 * math.pi
+        length = steps * (2 if paired else 1)
+        t = torch.arange(length).float() / steps
+        signal = torch.sin(2 * math.pi * frequency[:, None, None] * t[None, :, None] + phase)
+        self.series = signal + noise * torch.randn(size, length, channels, generator=generator)
+        self.steps = steps
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        if self.paired:
+            series = self.series[index]
+            return {"state_t": series[: self.steps], "state_t1": series[self.steps :]}
+        return self.series[index], int(self.labels[index])
+
+
+@capture_arguments
+class Arrays(torch.utils.data.Dataset):
+    """Samples from a NumPy file: ``.npy`` (one array, unlabelled) or ``.npz`` with
+    an ``x`` array and optionally ``y`` labels (integers ``0..C-1``).
+
+    The first axis indexes samples; each item is ``x[i]`` as float32 (and its label).
+    """
+
+    def __init__(self, path: str, x_key: str = "x", y_key: str | None = "y") -> None:
+        import numpy as np
+
+        file = Path(path)
+        if not file.is_file():
+            raise FileNotFoundError(f"data file {str(file)!r} does not exist; check data.params.path")
+        if file.suffix == ".npy":
+            x, y = np.load(file, allow_pickle=False), None
+        elif file.suffix == ".npz":
+            with np.load(file, allow_pickle=False) as archive:
+                if x_key not in archive:
+                    raise ValueError(f"{str(file)!r} has no array {x_key!r} (it has {sorted(archive.files)})")
+                x = archive[x_key]
+                y = archive[y_key] if y_key is not None and y_key in archive else None
+        else:
+            raise ValueError(f"{str(file)!r}: expected a .npy or .npz file")
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"{str(file)!r}: {len(x)} samples in {x_key!r} but {len(y)} labels in {y_key!r}")
+        self.x = torch.as_tensor(x, dtype=torch.float32)
+        self.y = torch.as_tensor(y, dtype=torch.long) if y is not None else None
+        self.num_classes = int(self.y.max()) + 1 if self.y is not None and len(self.y) else None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: int):
+        if self.y is None:
+            return self.x[index]
+        return self.x[index], int(self.y[index])

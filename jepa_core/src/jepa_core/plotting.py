@@ -1,0 +1,42 @@
+"""The training plot a user opens instead of reading numbers (matplotlib, optional)."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+
+def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path | None:
+    """Loss and collapse curves (context std, RankMe) of a ``metrics.jsonl`` as a PNG.
+
+    Returns the PNG's path, or None (with a warning) when matplotlib is missing.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        warnings.warn("no training plot: pip install matplotlib (or jepa-core[plot])", stacklevel=2)
+        return None
+    rows = [json.loads(line) for line in Path(metrics_file).read_text().splitlines() if line]
+    steps = [row["step"] for row in rows]
+    panels = [("loss", "loss"), ("context_std", "embedding std"), ("context_rankme", "RankMe (effective rank)")]
+    panels = [(key, title) for key, title in panels if any(key in row for row in rows)]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    for axis, (key, title) in zip(axes[0], panels, strict=True):
+        axis.plot(steps, [row.get(key, float("nan")) for row in rows], linewidth=1.2)
+        axis.set_title(title)
+        axis.set_xlabel("step")
+        axis.grid(alpha=0.3)
+        if key == "loss" and all(row.get("loss", 0) > 0 for row in rows):
+            axis.set_yscale("log")
+    figure.tight_layout()
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    figure.savefig(tmp, dpi=110)
+    plt.close(figure)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,560 @@
+"""Training a JEPA: :class:`Trainer` and its validated settings :class:`TrainSpec`.
+
+What a long run needs, and nothing a user must wire by hand:
+
+* AdamW with parameter groups (no weight decay on biases and norm weights), a
+  learning rate that warms up linearly then follows a cosine, a cosine weight-decay
+  schedule (I-JEPA: 0.04 -> 0.4), the EMA momentum schedule of the model's target,
+  gradient clipping and accumulation, bf16/fp16 autocast, opt-in ``torch.compile``.
+* A data order that is a pure function of (seed, epoch, position): a run that is
+  interrupted and resumed sees the same batches, masks and dropout as one that
+  was not, because the checkpoint carries the RNG state and the step.
+* Checkpoints written atomically (``checkpoints/step_XXXXXXX/``: a loadable model
+  plus ``trainer.pt`` with optimiser and RNG state, read back with
+  ``weights_only=True``); a NaN/Inf loss stops the run and keeps the last good one.
+* Metrics as JSON lines every step (loss parts, lr, weight decay, momentum,
+  encoder and predictor gradient norms, collapse signals, throughput), a progress
+  line, optional TensorBoard, a PNG plot at the end (matplotlib, optional).
+* Several processes through ``torchrun`` (DistributedDataParallel; gloo on CPU,
+  NCCL on CUDA): each rank takes its slice of the same global batch, rank 0 logs
+  and writes, metrics are averaged over ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+import torch
+import torch.distributed as dist
+from pydantic import ConfigDict, Field
+from torch import nn
+
+from jepa_core.devices import resolve_device
+from jepa_core.errors import JEPAError, SpecError
+from jepa_core.model import JEPA
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+CHECKPOINTS = "checkpoints"
+FINAL = "final"
+METRICS = "metrics.jsonl"
+TRAINER_STATE = "trainer.pt"
+
+
+class TrainingError(JEPAError):
+    """Training cannot go on (a non-finite loss, a run directory that cannot be used)."""
+
+
+class TrainSpec(pydantic.BaseModel):
+    """Training settings (the ``train:`` section of a run config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = 1000
+    batch_size: PositiveInt = Field(64, description="global batch size (all processes together)")
+    lr: Positive = 1e-3
+    min_lr: NonNegative = 1e-6
+    warmup_steps: NonNegativeInt = 100
+    weight_decay: NonNegative = 0.04
+    final_weight_decay: NonNegative = 0.4
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    grad_clip: Positive | None = None
+    accumulate: PositiveInt = Field(1, description="micro-batches per optimiser step")
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    compile: bool = Field(False, description="torch.compile the encoder and predictor (slow first step)")
+    seed: int = 0
+    device: str = "auto"
+    checkpoint_every: NonNegativeInt = Field(0, description="steps between checkpoints; 0: only at the end")
+    num_workers: NonNegativeInt = 0
+    progress: bool = True
+    tensorboard: bool = False
+    plot: bool = True
+    collapse_rankme: NonNegative = Field(
+        1.5, description="warn when the context embeddings' RankMe falls below this"
+    )
+
+
+# -- distributed helpers --------------------------------------------------------------
+
+
+def distributed() -> tuple[int, int]:
+    """``(rank, world_size)``; initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _is_main(rank: int) -> bool:
+    return rank == 0
+
+
+# -- data order -------------------------------------------------------------------------
+
+
+class BatchOrder(torch.utils.data.Sampler):
+    """Index lists for one epoch of one rank, from ``position`` (a global batch count) on.
+
+    The epoch's permutation depends only on ``seed`` and ``epoch``; global batch ``i``
+    is ``perm[i*G:(i+1)*G]`` with ``G = local_batch * world``, and rank ``r`` takes the
+    ``r``-th slice of it, so N processes see exactly the batches one process would.
+    """
+
+    def __init__(self, size: int, local_batch: int, world: int, rank: int, seed: int, epoch: int,
+                 position: int = 0) -> None:
+        self.size, self.local_batch, self.world, self.rank = size, local_batch, world, rank
+        self.seed, self.epoch, self.position = seed, epoch, position
+        self.batches = size // (local_batch * world)
+
+    def __len__(self) -> int:
+        return self.batches - self.position
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=generator)
+        global_batch = self.local_batch * self.world
+        for i in range(self.position, self.batches):
+            start = i * global_batch + self.rank * self.local_batch
+            yield order[start : start + self.local_batch].tolist()
+
+
+class _StepModule(nn.Module):
+    """Lets DistributedDataParallel see ``JEPA.step`` as a forward (its gradient sync hooks)."""
+
+    def __init__(self, model: JEPA) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = self.model.step(batch)
+        return out.loss, out.metrics
+
+
+# -- schedules ------------------------------------------------------------------------------
+
+
+def cosine(start: float, end: float, progress: float) -> float:
+    progress = min(max(progress, 0.0), 1.0)
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def learning_rate(spec: TrainSpec, step: int) -> float:
+    """Linear warmup to ``lr`` over ``warmup_steps``, then cosine to ``min_lr``."""
+    if step < spec.warmup_steps:
+        return spec.lr * (step + 1) / spec.warmup_steps
+    span = max(spec.steps - spec.warmup_steps, 1)
+    return cosine(spec.lr, spec.min_lr, (step - spec.warmup_steps) / span)
+
+
+def weight_decay(spec: TrainSpec, step: int) -> float:
+    """Cosine from ``weight_decay`` to ``final_weight_decay`` over the run (I-JEPA)."""
+    return cosine(spec.weight_decay, spec.final_weight_decay, step / max(spec.steps - 1, 1))
+
+
+def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
+    """Weights decay; biases, norm weights and other 1-D parameters do not."""
+    decay, no_decay = [], []
+    for parameter in model.parameters():
+        if not parameter.requires_grad:
+            continue
+        (no_decay if parameter.ndim <= 1 else decay).append(parameter)
+    return [{"params": decay, "apply_decay": True}, {"params": no_decay, "apply_decay": False, "weight_decay": 0.0}]
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+# -- the trainer ------------------------------------------------------------------------------
+
+
+class Trainer:
+    """Train a :class:`~jepa_core.model.JEPA` on a dataset.
+
+    Args:
+        model: the model to train (moved to ``spec.device``).
+        data: a map-style ``Dataset`` (the trainer owns the data order, so resuming
+            is exact and several processes split each global batch), or any iterable
+            of batches such as a ``DataLoader`` (used as it is, epoch after epoch).
+        spec: a :class:`TrainSpec` or dict.
+        run_dir: where metrics, checkpoints and the final model go; None keeps
+            nothing on disk (metrics are still returned by :meth:`fit`).
+        run_spec: the full run description to store as ``run.json`` in ``run_dir``.
+        resume: continue from the latest checkpoint in ``run_dir``.
+    """
+
+    def __init__(
+        self,
+        model: JEPA,
+        data: Any,
+        spec: TrainSpec | Mapping[str, Any] | None = None,
+        *,
+        run_dir: str | os.PathLike[str] | None = None,
+        run_spec: Mapping[str, Any] | None = None,
+        resume: bool = False,
+    ) -> None:
+        try:
+            self.spec = spec if isinstance(spec, TrainSpec) else TrainSpec.model_validate(dict(spec or {}))
+        except pydantic.ValidationError as exc:
+            from jepa_core.specs import spec_error_from_validation
+
+            raise spec_error_from_validation(exc, "train") from None
+        self.rank, self.world = distributed()
+        if self.spec.batch_size % (self.world * self.spec.accumulate):
+            raise SpecError(
+                f"batch_size {self.spec.batch_size} must divide evenly over {self.world} processes x "
+                f"{self.spec.accumulate} accumulation steps",
+                "train.batch_size",
+            )
+        self.local_batch = self.spec.batch_size // (self.world * self.spec.accumulate)
+        self.device = self._device()
+        torch.manual_seed(self.spec.seed)
+        self.model = model.to(self.device)
+        self.data = data
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_spec = dict(run_spec) if run_spec is not None else None
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        self._warned: set[str] = set()
+        self.optimizer = torch.optim.AdamW(
+            parameter_groups(self.model), lr=self.spec.lr, betas=self.spec.betas, weight_decay=self.spec.weight_decay,
+            **({"fused": True} if self.device.type == "cuda" else {}),
+        )
+        self.scaler = torch.amp.GradScaler("cuda") if self.spec.precision == "fp16" and self.device.type == "cuda" \
+            else None
+        if self.spec.compile:
+            self.model.encoder.compile()
+            self.model.predictor.compile()
+        self.step_module: nn.Module = _StepModule(self.model)
+        if self.world > 1:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.step_module = nn.parallel.DistributedDataParallel(self.step_module, device_ids=device_ids)
+        self._check_first_batch()
+        if self.run_dir is not None and _is_main(self.rank):
+            self._prepare_run_dir(resume)
+        if resume:
+            self._resume()
+
+    # -- set-up -------------------------------------------------------------------------
+    def _device(self) -> torch.device:
+        device = resolve_device(self.spec.device)
+        if device.type == "cuda" and self.world > 1:
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        return device
+
+    def _check_first_batch(self) -> None:
+        """Run one forward on a real batch so a shape mismatch fails before anything is written."""
+        if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
+            return  # a one-shot iterable: do not consume a batch
+        batch = next(iter(self._batches(0, 0)))
+        rng = torch.get_rng_state()  # the check must not shift the run's random stream
+        try:
+            with torch.no_grad(), self._autocast():
+                self.model.step(batch, collapse_metrics=False)
+        except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+            raise SpecError(f"a batch from the data does not fit the model: {exc}", "data") from exc
+        finally:
+            torch.set_rng_state(rng)
+
+    def _prepare_run_dir(self, resume: bool) -> None:
+        run_dir = self.run_dir
+        assert run_dir is not None
+        existing = (run_dir / METRICS).exists() or (run_dir / CHECKPOINTS).exists()
+        if existing and not resume:
+            raise TrainingError(
+                f"run directory {str(run_dir)!r} already holds a run; pass --resume to continue it "
+                "or choose another run directory"
+            )
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe = run_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {exc.strerror or exc}") from None
+        if self.run_spec is not None and not resume:
+            atomic_write_bytes(run_dir / "run.json", (json.dumps(self.run_spec, indent=2) + "\n").encode())
+
+    def _autocast(self):
+        if self.spec.precision == "fp32":
+            return torch.autocast(self.device.type, enabled=False)
+        dtype = torch.bfloat16 if self.spec.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    # -- data ------------------------------------------------------------------------------
+    def _owns_order(self) -> bool:
+        return isinstance(self.data, torch.utils.data.Dataset) and hasattr(self.data, "__len__")
+
+    def batches_per_epoch(self) -> int:
+        if self._owns_order():
+            count = len(self.data) // (self.local_batch * self.world)
+            if count == 0:
+                raise SpecError(
+                    f"the dataset has {len(self.data)} items, fewer than one global micro-batch of "
+                    f"{self.local_batch * self.world}; lower train.batch_size",
+                    "train.batch_size",
+                )
+            return count
+        return len(self.data)
+
+    def _batches(self, epoch: int, position: int) -> Iterator[Any]:
+        if not self._owns_order():
+            iterator = iter(self.data)
+            for _ in range(position):
+                next(iterator)
+            yield from iterator
+            return
+        order = BatchOrder(len(self.data), self.local_batch, self.world, self.rank, self.spec.seed, epoch, position)
+        loader = torch.utils.data.DataLoader(
+            self.data, batch_sampler=order, num_workers=self.spec.num_workers,
+            generator=torch.Generator().manual_seed(self.spec.seed + epoch),  # leaves the global RNG alone
+            pin_memory=self.device.type == "cuda",
+        )
+        yield from loader
+
+    def _micro_batches(self, start_micro: int) -> Iterator[Any]:
+        per_epoch = self.batches_per_epoch()
+        epoch, position = divmod(start_micro, per_epoch)
+        while True:
+            yield from self._batches(epoch, position)
+            epoch, position = epoch + 1, 0
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self, max_steps: int | None = None) -> list[dict[str, float]]:
+        """Train until ``spec.steps`` (or ``max_steps``, for a run done in stages);
+        returns the metrics of every step done in this call."""
+        stop = min(self.spec.steps, max_steps) if max_steps is not None else self.spec.steps
+        micro = self._micro_batches(self.step * self.spec.accumulate)
+        writer = self._tensorboard()
+        self.model.train()
+        done: list[dict[str, float]] = []
+        started = time.perf_counter()
+        while self.step < stop:
+            tick = time.perf_counter()
+            metrics = self._train_step(micro)
+            metrics["seconds"] = time.perf_counter() - tick
+            metrics["samples_per_second"] = self.spec.batch_size / max(metrics["seconds"], 1e-9)
+            self.step += 1
+            metrics = {"step": self.step, **metrics}
+            if not math.isfinite(metrics["loss"]):
+                self._stop_on_non_finite(metrics)
+            done.append(metrics)
+            self.history.append(metrics)
+            if _is_main(self.rank):
+                self._log(metrics, writer, started, stop)
+                self._watch_collapse(metrics)
+            if self.spec.checkpoint_every and self.step % self.spec.checkpoint_every == 0 and self.step < stop:
+                self.save_checkpoint()
+        if self.spec.progress and _is_main(self.rank):
+            print(file=sys.stderr)
+        if self.step >= self.spec.steps or max_steps is not None:
+            self.save_checkpoint()
+        if self.step >= self.spec.steps:
+            self._finish()
+        if writer is not None:
+            writer.close()
+        return done
+
+    def _train_step(self, micro: Iterator[Any]) -> dict[str, float]:
+        lr, wd = learning_rate(self.spec, self.step), weight_decay(self.spec, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+            if group.get("apply_decay"):
+                group["weight_decay"] = wd
+        totals: dict[str, torch.Tensor] = {}
+        for index in range(self.spec.accumulate):
+            batch = next(micro)
+            last = index == self.spec.accumulate - 1
+            sync = getattr(self.step_module, "no_sync", None)
+            context = sync() if (sync is not None and not last) else _null_context()
+            with context:
+                with self._autocast():
+                    loss, metrics = self.step_module(batch)
+                scaled = loss / self.spec.accumulate
+                (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+            for name, value in metrics.items():
+                totals[name] = totals.get(name, 0.0) + value.detach().float() / self.spec.accumulate
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        encoder_norm = _grad_norm(self.model.encoder)
+        predictor_norm = _grad_norm(self.model.predictor)
+        if self.spec.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(
+                [p for p in self.model.parameters() if p.requires_grad], self.spec.grad_clip
+            )
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        momentum = self.model.update_target(progress=(self.step + 1) / self.spec.steps)
+        values = torch.stack([*totals.values(), encoder_norm.to(self.device), predictor_norm.to(self.device)])
+        if self.world > 1:
+            dist.all_reduce(values)
+            values /= self.world
+        numbers = values.tolist()  # one host sync per step
+        result = dict(zip([*totals, "grad_norm_encoder", "grad_norm_predictor"], numbers, strict=True))
+        result.update({"lr": lr, "weight_decay": wd})
+        if momentum is not None:
+            result["momentum"] = momentum
+        return result
+
+    def _stop_on_non_finite(self, metrics: dict[str, float]) -> None:
+        last = self.latest_checkpoint()
+        where = f"; the last good checkpoint is {str(last)!r}" if last is not None else "; no checkpoint was written"
+        raise TrainingError(
+            f"the loss became {metrics['loss']} at step {metrics['step']}{where}. Lower train.lr, set "
+            "train.grad_clip, or check the data for NaN/Inf values"
+        )
+
+    def _watch_collapse(self, metrics: dict[str, float]) -> None:
+        rank = metrics.get("context_rankme")
+        if rank is not None and rank < self.spec.collapse_rankme and self.step > self.spec.warmup_steps \
+                and "rankme" not in self._warned:
+            self._warned.add("rankme")
+            warnings.warn(
+                f"step {self.step}: context embeddings are collapsing (RankMe {rank:.2f} < "
+                f"{self.spec.collapse_rankme}); consider a lower lr, a slower EMA or a regulariser loss",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    # -- logging ------------------------------------------------------------------------------
+    def _tensorboard(self):
+        if not (self.spec.tensorboard and self.run_dir is not None and _is_main(self.rank)):
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:
+            raise TrainingError("train.tensorboard needs the tensorboard package: pip install tensorboard") from exc
+        return SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    def _log(self, metrics: dict[str, float], writer: Any, started: float, stop: int) -> None:
+        if self.run_dir is not None:
+            with open(self.run_dir / METRICS, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(metrics) + "\n")
+        if writer is not None:
+            for name, value in metrics.items():
+                if name != "step":
+                    writer.add_scalar(name, value, metrics["step"])
+        if self.spec.progress:
+            width = 24
+            filled = int(width * self.step / stop)
+            elapsed = time.perf_counter() - started
+            print(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] step {self.step}/{stop}  loss {metrics['loss']:.4f}  "
+                f"{metrics['samples_per_second']:.0f} samples/s  {elapsed:.0f}s",
+                end="", file=sys.stderr, flush=True,
+            )
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def checkpoint_dir(self, step: int) -> Path:
+        assert self.run_dir is not None
+        return self.run_dir / CHECKPOINTS / f"step_{step:07d}"
+
+    def latest_checkpoint(self) -> Path | None:
+        if self.run_dir is None or not (self.run_dir / CHECKPOINTS).is_dir():
+            return None
+        found = sorted(p for p in (self.run_dir / CHECKPOINTS).glob("step_*") if (p / TRAINER_STATE).is_file())
+        return found[-1] if found else None
+
+    def save_checkpoint(self) -> Path | None:
+        """Write ``checkpoints/step_N/`` atomically (rank 0); all ranks wait for it."""
+        path = None
+        if self.run_dir is not None and _is_main(self.rank):
+            state = {
+                "step": self.step,
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            }
+
+            def write(directory: Path) -> None:
+                self.model.save_pretrained(directory / "model")
+                torch.save(state, directory / TRAINER_STATE)
+
+            path = atomic_write_dir(self.checkpoint_dir(self.step), write)
+        if self.world > 1:
+            dist.barrier()
+        return path
+
+    def _resume(self) -> None:
+        if self.run_dir is None:
+            raise TrainingError("resume needs a run directory")
+        if self.world > 1:
+            dist.barrier()
+        path = self.latest_checkpoint()
+        if path is None:
+            raise TrainingError(f"nothing to resume: {str(self.run_dir)!r} has no checkpoint")
+        from safetensors.torch import load_model
+
+        load_model(self.model, str(path / "model" / "model.safetensors"), device=str(self.device))
+        state = torch.load(path / TRAINER_STATE, map_location=self.device, weights_only=True)
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"].cpu())
+        if state.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        self.step = int(state["step"])
+        if _is_main(self.rank):
+            self._truncate_metrics()
+
+    def _truncate_metrics(self) -> None:
+        """Drop metric lines past the checkpoint: the resumed run writes them again."""
+        assert self.run_dir is not None
+        path = self.run_dir / METRICS
+        if not path.exists():
+            return
+        kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= self.step]
+        atomic_write_bytes(path, ("\n".join(kept) + "\n" if kept else "").encode())
+
+    def _finish(self) -> None:
+        if self.run_dir is None or not _is_main(self.rank):
+            return
+        self.model.save_pretrained(self.run_dir / FINAL)
+        if self.spec.plot:
+            from jepa_core.plotting import plot_metrics
+
+            plot_metrics(self.run_dir / METRICS, self.run_dir / "training.png")
+
+
+class _null_context:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, float]]:
+    """The JSON-lines metrics of a run directory."""
+    path = Path(run_dir) / METRICS
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def is_run_dir(path: str | os.PathLike[str]) -> bool:
+    path = Path(path)
+    return (path / "run.json").is_file() or ((path / FINAL / CONFIG_NAME).is_file())

@@ -1,0 +1,73 @@
+"""Real `torchrun` processes with gloo on 127.0.0.1: DDP matches one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jepa
+import pytest
+import torch
+from jepa_core.training import read_metrics
+
+RUN = {
+    "model": {
+        "encoder": {"name": "transformer", "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2}},
+        "predictor": {"name": "mlp"},
+    },
+    "data": {"name": "sinusoids", "params": {"size": 64, "steps": 8, "channels": 2, "paired": True}},
+    "train": {"steps": 4, "batch_size": 16, "warmup_steps": 1, "lr": 1e-2, "progress": False, "plot": False},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def jepa_command(nproc: int, *args: str) -> list[str]:
+    if nproc == 1:
+        return [sys.executable, "-m", "jepa", *args]
+    return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
+            f"--master_port={free_port()}", "-m", "jepa", *args]
+
+
+def run(nproc: int, *args: str) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(jepa_command(nproc, *args), capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(RUN))
+    return path
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, config) -> None:
+    run(1, "train", str(config), "--run-dir", str(tmp_path / "one"))
+    run(2, "train", str(config), "--run-dir", str(tmp_path / "two"))
+    one, two = jepa.load(tmp_path / "one" / "final"), jepa.load(tmp_path / "two" / "final")
+    for (name, a), (_, b) in zip(one.state_dict().items(), two.state_dict().items(), strict=True):
+        assert torch.allclose(a, b, atol=1e-5), f"{name} differs between 1 and 2 processes"
+    losses_one = [m["loss"] for m in read_metrics(tmp_path / "one")]
+    losses_two = [m["loss"] for m in read_metrics(tmp_path / "two")]
+    assert losses_one == pytest.approx(losses_two, rel=1e-5), "rank-averaged metrics equal the global ones"
+
+
+def test_a_two_process_run_resumes_from_its_checkpoint(tmp_path, config) -> None:
+    run(2, "train", str(config), "--run-dir", str(tmp_path / "whole"))
+    run(2, "train", str(config), "--run-dir", str(tmp_path / "staged"), "--max-steps", "2")
+    assert [m["step"] for m in read_metrics(tmp_path / "staged")] == [1, 2]
+    run(2, "train", str(config), "--run-dir", str(tmp_path / "staged"), "--resume")
+    whole, staged = read_metrics(tmp_path / "whole"), read_metrics(tmp_path / "staged")
+    assert [m["loss"] for m in whole] == pytest.approx([m["loss"] for m in staged], rel=1e-6)
+    a, b = jepa.load(tmp_path / "whole" / "final"), jepa.load(tmp_path / "staged" / "final")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.allclose(x, y, atol=1e-6), name

@@ -1,0 +1,167 @@
+"""The Trainer and one-file runs: schedules, exact resume, NaN stops, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import jepa
+import numpy as np
+import pytest
+import torch
+from jepa_core.runs import load_run_spec, train_run
+from jepa_core.training import Trainer, TrainingError, TrainSpec, learning_rate, read_metrics, weight_decay
+
+MASKED_RUN = {
+    "model": {
+        "encoder": {"name": "transformer", "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2,
+                                                      "pool": "none", "num_tokens": 8, "dropout": 0.1}},
+        "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+        "masker": "random",
+        "loss": "smooth_l1",
+    },
+    "data": {"name": "sinusoids", "params": {"size": 64, "steps": 8, "channels": 2}},
+    "train": {"steps": 6, "batch_size": 16, "warmup_steps": 2, "lr": 1e-3, "checkpoint_every": 3,
+              "progress": False, "plot": False},
+}
+
+
+def test_schedules_follow_warmup_cosine_and_weight_decay_ramp() -> None:
+    spec = TrainSpec(steps=100, lr=1.0, min_lr=0.0, warmup_steps=10, weight_decay=0.04, final_weight_decay=0.4)
+    assert learning_rate(spec, 0) == pytest.approx(0.1)
+    assert learning_rate(spec, 9) == pytest.approx(1.0)
+    assert learning_rate(spec, 55) == pytest.approx(0.5, abs=0.02)
+    assert learning_rate(spec, 100) == pytest.approx(0.0, abs=1e-9)
+    assert weight_decay(spec, 0) == pytest.approx(0.04) and weight_decay(spec, 99) == pytest.approx(0.4)
+
+
+def test_norms_and_biases_get_no_weight_decay() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    trainer = Trainer(model, jepa_data(), {"steps": 1, "batch_size": 8, "progress": False})
+    decayed, plain = trainer.optimizer.param_groups
+    assert all(p.ndim >= 2 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
+    assert plain["weight_decay"] == 0.0
+
+
+def jepa_data(size: int = 32) -> torch.utils.data.Dataset:
+    x = torch.randn(size, 4)
+    return torch.utils.data.TensorDataset(x, x + 0.1 * torch.randn_like(x))
+
+
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path) -> None:
+    spec = load_run_spec(MASKED_RUN)
+    train_run(spec, run_dir=tmp_path / "whole")
+    train_run(spec, run_dir=tmp_path / "staged", max_steps=3)
+    assert [m["step"] for m in read_metrics(tmp_path / "staged")] == [1, 2, 3]
+    train_run(spec, run_dir=tmp_path / "staged", resume=True)
+    whole, staged = read_metrics(tmp_path / "whole"), read_metrics(tmp_path / "staged")
+    assert [m["step"] for m in staged] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(whole, staged, strict=True):
+        assert a["loss"] == b["loss"], f"step {a['step']}: data order, masks, dropout or EMA differ after resume"
+    first, second = jepa.load(tmp_path / "whole" / "final"), jepa.load(tmp_path / "staged" / "final")
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    spec = load_run_spec(MASKED_RUN, ["train.plot=true", "train.steps=3"])
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    rows = read_metrics(run_dir)
+    assert len(rows) == 3
+    assert {"loss", "lr", "weight_decay", "momentum", "grad_norm_encoder", "grad_norm_predictor",
+            "context_std", "context_rankme", "samples_per_second"} <= set(rows[0])
+    assert rows[0]["grad_norm_encoder"] > 0 and rows[0]["grad_norm_predictor"] > 0
+    assert rows[-1]["momentum"] == pytest.approx(1.0)
+    assert (run_dir / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads((run_dir / "run.json").read_text())
+    assert saved["model"]["encoder"]["name"] == "jepa:transformer", "the run keeps its fully filled spec"
+    assert saved["train"]["steps"] == 3
+    assert jepa.load(run_dir / "final").spec.to_dict() == saved["model"]
+
+
+def test_gradient_accumulation_matches_one_big_batch() -> None:
+    def train(accumulate: int) -> torch.nn.Module:
+        torch.manual_seed(0)
+        model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+        torch.manual_seed(1)
+        Trainer(model, jepa_data(), {"steps": 3, "batch_size": 16, "accumulate": accumulate, "progress": False,
+                                     "warmup_steps": 0}).fit()
+        return model
+
+    one, two = train(1), train(2)
+    for a, b in zip(one.parameters(), two.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path) -> None:
+    batches = [(x, x + 0.1) for x in torch.randn(6, 8, 4)]  # any iterable of batches works
+    batches[3][0][0, 0] = float("nan")  # the 4th batch is poisoned
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    trainer = Trainer(model, batches, {"steps": 6, "batch_size": 8, "checkpoint_every": 1, "progress": False},
+                      run_dir=tmp_path / "run")
+    with pytest.raises(TrainingError, match=r"loss became nan at step 4; the last good checkpoint is .*step_0000003"):
+        trainer.fit()
+    checkpoint = trainer.latest_checkpoint()
+    assert checkpoint.name == "step_0000003"
+    assert all(torch.isfinite(p).all() for p in jepa.load(checkpoint / "model").parameters())
+
+
+def test_bf16_autocast_trains_a_tiny_model() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    rows = Trainer(model, jepa_data(16), {"steps": 2, "batch_size": 8, "precision": "bf16", "progress": False}).fit()
+    assert all(math.isfinite(row["loss"]) for row in rows)
+
+
+# -- bad input: one clear error before training, nothing on disk damaged ----------------------
+
+
+def test_overrides_are_validated_with_their_path() -> None:
+    with pytest.raises(jepa.SpecError) as info:
+        load_run_spec(MASKED_RUN, ["train.lr=-1"])
+    assert info.value.path == "train.lr"
+    with pytest.raises(jepa.SpecError) as info:
+        load_run_spec(MASKED_RUN, ["train.learning_rate=0.1"])
+    assert info.value.path == "train.learning_rate" and "unknown field" in str(info.value)
+    spec = load_run_spec(MASKED_RUN, ["model.encoder.params.depth=2", "train.betas=[0.9, 0.95]"])
+    assert spec.model.encoder.params["depth"] == 2 and spec.train.betas == (0.9, 0.95)
+
+
+def test_a_config_for_a_plugin_that_is_not_installed(monkeypatch) -> None:
+    monkeypatch.setenv("JEPA_PLUGINS", "")
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.raises(jepa.UnknownComponentError, match="pip install jepa-plugins-vision") as info:
+        load_run_spec(MASKED_RUN, ["model.encoder.name=vit"])
+    assert info.value.path == "model.encoder.name"
+    get_registry().reset()
+
+
+def test_a_missing_data_file_is_named(tmp_path) -> None:
+    spec = load_run_spec(MASKED_RUN, [f"data={{name: arrays, params: {{path: {tmp_path}/nope.npz}}}}"])
+    with pytest.raises(jepa.SpecError, match=r"data file '.*nope.npz' does not exist") as info:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert info.value.path == "data.params"
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_that_does_not_fit_the_encoder_fails_before_anything_is_written(tmp_path) -> None:
+    np.savez(tmp_path / "wide.npz", x=np.random.rand(32, 8, 5).astype("float32"), y=np.zeros(32, dtype="int64"))
+    spec = load_run_spec(MASKED_RUN, [f"data={{name: arrays, params: {{path: {tmp_path}/wide.npz}}}}"])
+    with pytest.raises(jepa.SpecError, match="does not fit the model.*input_dim") as info:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert info.value.path == "data"
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unwritable_run_dir_and_an_existing_run_are_refused(tmp_path) -> None:
+    spec = load_run_spec(MASKED_RUN, ["train.steps=1"])
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(TrainingError, match="cannot write to run directory"):
+        train_run(spec, run_dir=tmp_path / "file" / "run")
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    before = (run_dir / "metrics.jsonl").read_text()
+    with pytest.raises(TrainingError, match="already holds a run; pass --resume"):
+        train_run(spec, run_dir=run_dir)
+    assert (run_dir / "metrics.jsonl").read_text() == before
