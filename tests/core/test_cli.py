@@ -64,3 +64,23 @@ def test_python_dash_m_jepa_works() -> None:
     result = subprocess.run([sys.executable, "-m", "jepa", "list", "masker"], capture_output=True, text=True,
                             check=True)
     assert "jepa:random" in result.stdout
+
+
+def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
+    assert "sequences" in run("init").stdout
+    config = tmp_path / "seq.yaml"
+    assert run("init", "sequences", "--output", str(config)).stdout.startswith(f"wrote {config}")
+    assert "# A masked JEPA on multichannel sequences" in config.read_text(), "starter configs are commented"
+    refused = run("init", "sequences", "--output", str(config), check=False)
+    assert refused.returncode == 2 and "pass --force" in refused.stderr
+    small = ["--set", "train.steps=2", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=0",
+             "--set", "data.params.size=64", "--set", "eval.train.params.size=48", "--set", "eval.seeds=[0]",
+             "--set", "eval.shots=3",
+             "--set", "eval.test.params.size=48", "--set", "model.encoder.params.depth=1"]
+    trained = run("train", str(config), "--run-dir", str(tmp_path / "run"), *small, env={"OMP_NUM_THREADS": "1"})
+    assert f"run directory: {tmp_path / 'run'}" in trained.stdout
+    assert "random_init" in trained.stdout and "raw" in trained.stdout
+    results = json.loads(run("eval", str(tmp_path / "run"), "--json").stdout)
+    assert set(results) >= {"jepa", "random_init", "raw"} and 0.0 <= results["jepa"]["linear"] <= 1.0
+    bad = run("train", str(config), "--set", "train.lr=oops", check=False)
+    assert bad.returncode == 2 and "train.lr: Input should be a valid number" in bad.stderr

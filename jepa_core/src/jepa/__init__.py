@@ -28,7 +28,8 @@ from jepa_core.hookspecs import hookimpl
 from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
 from jepa_core.model import JEPA, BaseModel, StepOutput
-from jepa_core.registry import KINDS, Component
+from jepa_core.registry import KINDS, Component, capture_arguments
+from jepa_core.runs import EvalSpec, RunSpec, load_run_spec, train_run
 from jepa_core.specs import (
     ComponentSpec,
     EncoderSpec,
@@ -39,6 +40,7 @@ from jepa_core.specs import (
     TargetSpec,
     component_field,
 )
+from jepa_core.training import Trainer, TrainingError, TrainSpec
 
 from jepa_core import __version__
 
@@ -54,6 +56,14 @@ __all__ = [
     "AttentionPredictor",
     "BaseModel",
     "CheckpointError",
+    "EvalSpec",
+    "RunSpec",
+    "TrainSpec",
+    "Trainer",
+    "TrainingError",
+    "capture_arguments",
+    "load_run_spec",
+    "train_run",
     "Component",
     "ComponentSpec",
     "Encoder",

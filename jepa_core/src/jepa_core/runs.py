@@ -144,7 +144,10 @@ def _probe_scores(
     (train_x, train_y), (test_x, test_y) = train, test
     for seed in spec.seeds:
         if spec.shots is not None:
-            chosen, _ = few_shot_split(train_y, spec.shots, torch.Generator().manual_seed(seed))
+            try:
+                chosen, _ = few_shot_split(train_y, spec.shots, torch.Generator().manual_seed(seed))
+            except ValueError as exc:
+                raise SpecError(f"{exc}; lower eval.shots or give eval.train more data", "eval.shots") from None
             x, y = train_x[chosen], train_y[chosen]
         else:
             x, y = train_x, train_y
