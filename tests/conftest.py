@@ -31,20 +31,21 @@ def fresh_registry() -> Iterator:
 
 @pytest.fixture(scope="session")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """``plugin_site(name)`` -> a directory where fixture plugin ``name`` is installed."""
-    built: dict[str, Path] = {}
+    """``plugin_site(name, copy=0)`` -> a directory where fixture plugin ``name`` is
+    installed (``copy`` > 0 gives further, separate installations of it)."""
+    built: dict[tuple[str, int], Path] = {}
 
-    def install(name: str) -> Path:
-        if name not in built:
-            target = tmp_path_factory.mktemp(f"site-{name}")
+    def install(name: str, copy: int = 0) -> Path:
+        if (name, copy) not in built:
+            target = tmp_path_factory.mktemp(f"site-{name}-{copy}")
             subprocess.run(
                 [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                  "--no-index", "--target", str(target), str(FIXTURE_PLUGINS / name)],
                 check=True,
                 env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
             )
-            built[name] = target
-        return built[name]
+            built[name, copy] = target
+        return built[name, copy]
 
     return install
 
@@ -55,7 +56,8 @@ def installed_plugins(plugin_site, fresh_registry, monkeypatch) -> Callable[...,
     importable and discoverable for this test; returns the site directories."""
 
     def install(*names: str) -> list[str]:
-        sites = [str(plugin_site(name)) for name in names]
+        # "good#1" is a second installation of the fixture "good"
+        sites = [str(plugin_site(*((n.split("#")[0], int(n.split("#")[1])) if "#" in n else (n,)))) for n in names]
         for site in sites:
             monkeypatch.syspath_prepend(site)
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*sites, os.environ.get("PYTHONPATH", "")]))

@@ -153,6 +153,14 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_plugin(args: argparse.Namespace) -> int:
+    from jepa_core.scaffold import scaffold_plugin
+
+    root = scaffold_plugin(args.name, args.directory)
+    print(f"wrote plugin distribution {root}/; next: pip install -e {root} && pytest {root}/tests")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jepa", description="Joint-Embedding Predictive Architectures")
     parser.add_argument("--version", action="store_true", help="show jepa-core and plugin versions")
@@ -195,6 +203,11 @@ def make_parser() -> argparse.ArgumentParser:
     init.add_argument("--output", "-o", help="file to write (default NAME.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(run=_init)
+
+    new_plugin = sub.add_parser("new-plugin", help="scaffold a plugin distribution (entry point, encoder, tests)")
+    new_plugin.add_argument("name", help="distribution name, e.g. jepa-myencoders")
+    new_plugin.add_argument("--directory", help="where to write it (default ./NAME)")
+    new_plugin.set_defaults(run=_new_plugin)
     return parser
 
 

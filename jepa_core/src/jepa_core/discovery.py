@@ -101,6 +101,13 @@ def load_plugins(registry: Registry) -> None:
         except Exception as exc:  # a broken plugin must not take the host down
             _fail(record, f"import failed: {_describe(exc)}", strict, exc)
             continue
+        problem = _api_problem(module, record)
+        if problem is not None:
+            record.status = "incompatible"
+            record.error = problem
+            if strict:
+                raise PluginError(problem)
+            continue
         try:
             record.components = _register_module(
                 manager, registry, module, record.name, record.distribution, record.version
@@ -108,6 +115,28 @@ def load_plugins(registry: Registry) -> None:
         except Exception as exc:
             registry.remove_scope(record.name)
             _fail(record, f"registration failed: {_describe(exc)}", strict, exc)
+
+
+def _api_problem(module: object, record: PluginRecord) -> str | None:
+    """Why the plugin's declared JEPA_PLUGIN_API range excludes this core, or None."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from jepa_core import __version__
+
+    declared = getattr(module, "JEPA_PLUGIN_API", None)
+    if declared is None:
+        return None
+    try:
+        accepted = SpecifierSet(str(declared))
+    except InvalidSpecifier:
+        return f"JEPA_PLUGIN_API = {declared!r} is not a version range such as '>=1,<2'"
+    if hookspecs.PLUGIN_API_VERSION in accepted:
+        return None
+    return (
+        f"plugin {record.name!r} ({record.distribution} {record.version}) needs jepa plugin API {declared}, "
+        f"but jepa-core {__version__} provides plugin API {hookspecs.PLUGIN_API_VERSION}; install a "
+        f"{record.distribution} release made for this jepa-core, or a jepa-core that matches it"
+    )
 
 
 def _record_for(entry_point: EntryPoint) -> PluginRecord:

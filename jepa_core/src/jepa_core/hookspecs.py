@@ -15,6 +15,12 @@ A plugin is a module named by an entry point in the ``jepa.plugins`` group::
 
 The entry point's name (``myplugin``) is the plugin's scope: its components are
 always reachable as ``myplugin:my_encoder``.
+
+A plugin module may declare the plugin API versions it works with, as a PEP 440
+specifier: ``JEPA_PLUGIN_API = ">=1,<2"``. A plugin whose range excludes
+:data:`PLUGIN_API_VERSION` is refused with a message naming it, its version and
+the range; the rest keeps working. The API version changes only when a contract
+here or in the component kinds changes incompatibly.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ if TYPE_CHECKING:
     from jepa_core.registry import PluginRegistrar
 
 PROJECT = "jepa"
+#: The version of the plugin contract (hooks, component kinds) this jepa-core provides.
+PLUGIN_API_VERSION = "1"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

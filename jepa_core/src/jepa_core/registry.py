@@ -78,7 +78,7 @@ class PluginRecord:
     module: str
     distribution: str | None
     version: str | None
-    status: str = "loaded"  # loaded | failed | blocked | not allowed
+    status: str = "loaded"  # loaded | failed | incompatible | blocked | not allowed
     error: str | None = None
     components: list[str] = field(default_factory=list)
 
@@ -303,7 +303,7 @@ class Registry:
         # a failed plugin might have provided the name; a blocked one only matters if it is the provider
         troubled = [
             p for p in self.plugins
-            if p.status == "failed" or (p.status != "loaded" and p.distribution == distribution)
+            if p.status in ("failed", "incompatible") or (p.status != "loaded" and p.distribution == distribution)
         ]
         for plugin in troubled:
             detail = f": {plugin.error}" if plugin.error else ""

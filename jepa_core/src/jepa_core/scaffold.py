@@ -1,0 +1,150 @@
+"""``jepa new-plugin NAME``: a plugin distribution that installs, registers and tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jepa_core.errors import SpecError
+from jepa_core.hookspecs import PLUGIN_API_VERSION
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling>=1.21"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{dist}"
+version = "0.1.0"
+description = "A jepa plugin: {package}."
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = ["jepa-core>={core_floor},<{core_ceiling}", "torch>=2.2"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+# jepa finds the plugin through this entry point; its name is the plugin's scope
+[project.entry-points."jepa.plugins"]
+{scope} = "{package}.plugin"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/{package}"]
+"""
+
+PLUGIN = '''\
+"""jepa plugin {scope!r}: registers its components with jepa."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import torch
+from pydantic import Field
+from torch import nn
+
+import jepa
+
+# the plugin API versions this plugin was written for (checked when jepa loads it)
+JEPA_PLUGIN_API = ">={api},<{next_api}"
+
+
+class ExampleEncoder(nn.Module):
+    """A two-layer MLP encoder over feature vectors (replace with your own)."""
+
+    num_tokens = None  # pooled output; token encoders give their token count here
+    grid = None
+
+    def __init__(
+        self,
+        input_dim: Annotated[int, Field(gt=0)] = 16,
+        hidden_dim: Annotated[int, Field(gt=0)] = 64,
+    ) -> None:
+        super().__init__()
+        self.input_dim = input_dim
+        self.embed_dim = hidden_dim  # build() wires this width into the predictor
+        self.net = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.GELU(), nn.Linear(hidden_dim, hidden_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """A batch this encoder accepts (the conformance suite uses it)."""
+        return torch.randn(batch_size, self.input_dim)
+
+
+@jepa.hookimpl
+def jepa_register(registry) -> None:
+    registry.add("encoder", "{scope}_encoder", ExampleEncoder)
+'''
+
+TESTS = '''\
+"""The jepa conformance suite checks every component this plugin registers."""
+
+import torch
+
+import jepa
+from jepa.testing import conformance_suite
+
+TestConformance = conformance_suite("{scope}")
+
+
+def test_builds_a_model_by_name() -> None:
+    model = jepa.build("{scope}:{scope}_encoder", "mlp", loss="jepa:mse")
+    pred, target = model(torch.randn(4, 16), torch.randn(4, 16))
+    assert pred.shape == target.shape == (4, 64)
+'''
+
+README = """\
+# {dist}
+
+A [jepa](https://pypi.org/project/jepa-core/) plugin. Its components live in the
+scope `{scope}`:
+
+    pip install -e .
+    jepa list encoder '{scope}:*'
+
+```python
+import jepa
+
+model = jepa.build("{scope}_encoder", "mlp")
+```
+
+Run its tests (the jepa conformance suite included) with `pytest`.
+"""
+
+
+def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
+    """Write a plugin distribution named ``name`` into ``directory`` (default ``./name``)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
+        raise SpecError(f"plugin name {name!r} must start with a letter and hold only letters, digits, - and _")
+    package = re.sub(r"[-.]+", "_", name).lower()
+    dist = package.replace("_", "-")
+    scope = package.removeprefix("jepa_").removeprefix("plugins_") or package
+    root = Path(directory) if directory is not None else Path(name)
+    if root.exists() and any(root.iterdir()):
+        raise SpecError(f"{str(root)!r} exists and is not empty; choose another directory")
+    from jepa_core import __version__
+
+    major, minor = (int(part) for part in __version__.split(".")[:2])
+    values = {
+        "dist": dist,
+        "package": package,
+        "scope": scope,
+        "core_floor": f"{major}.{minor}",
+        "core_ceiling": f"{major}.{minor + 1}" if major == 0 else f"{major + 1}",
+        "api": PLUGIN_API_VERSION,
+        "next_api": int(PLUGIN_API_VERSION) + 1,
+    }
+    files = {
+        "pyproject.toml": PYPROJECT,
+        f"src/{package}/__init__.py": '"""{dist}: a jepa plugin."""\n',
+        f"src/{package}/plugin.py": PLUGIN,
+        "tests/test_plugin.py": TESTS,
+        "README.md": README,
+    }
+    for relative, template in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(template.format(**values), encoding="utf-8")
+    return root

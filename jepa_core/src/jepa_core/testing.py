@@ -1,0 +1,313 @@
+"""Conformance suite for jepa plugins (also a pytest plugin: jepa-core's ``pytest11``).
+
+One line in a plugin's own tests runs every rule the framework relies on, for
+every component the plugin registers::
+
+    # tests/test_conformance.py
+    from jepa.testing import conformance_suite
+
+    TestConformance = conformance_suite("myplugin")
+
+``params`` gives parameters for components that cannot be built from their
+defaults (a dataset that needs a file path); ``inputs`` gives a callable
+returning an example batch for an encoder that has no ``example_input(batch_size)``
+method. Each failure names the component and the rule it breaks.
+
+Rules:
+
+==========================  ==========================================================
+all components              build from their default spec; the parameter schema is JSON
+encoder                     output width equals ``embed_dim``; pooled ``(B, D)`` or tokens
+                            ``(B, num_tokens, D)``; with ``mask`` it returns only the kept
+                            tokens, and keeping all tokens changes nothing; gradients reach
+                            every trainable parameter; a save/load round trip gives
+                            identical outputs; the same seed builds the same weights
+predictor                   maps ``(B, N, D)`` context to ``(B, T, D)`` for ``T`` target
+                            positions (or ``(B, D)`` to ``(B, D)``); gradients reach every
+                            trainable parameter
+loss                        returns a finite scalar (or a dict with one under ``"loss"``)
+                            whose gradient reaches the prediction
+masker                      context and targets are disjoint, in range, equal-length per
+                            batch, and the same generator seed draws the same masks
+dataset                     has a length; items are ``x``, ``(x, label)`` or a mapping
+==========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+__all__ = ["ConformanceSuite", "conformance_suite"]
+
+
+def conformance_suite(
+    plugin: str,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    inputs: Mapping[str, Callable[[int], Any]] | None = None,
+) -> type:
+    """A pytest test class checking every component of ``plugin`` (its scope name)."""
+    return type(
+        f"TestJEPAConformance_{plugin}",
+        (ConformanceSuite,),
+        {"plugin": plugin, "params": dict(params or {}), "inputs": dict(inputs or {}), "__test__": True},
+    )
+
+
+@contextlib.contextmanager
+def _rule(component: Any, rule: str) -> Iterator[None]:
+    try:
+        yield
+    except pytest.skip.Exception:
+        raise
+    except Exception as exc:
+        pytest.fail(f"{component.kind} {component.qualname} breaks rule '{rule}': {type(exc).__name__}: {exc}",
+                    pytrace=False)
+
+
+def _kinds(*kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def mark(function: Callable[..., Any]) -> Callable[..., Any]:
+        function._jepa_kinds = kinds  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
+class ConformanceSuite:
+    """Subclass with ``plugin = "scope"`` (or use :func:`conformance_suite`)."""
+
+    __test__ = False
+    plugin: str = ""
+    params: dict[str, dict[str, Any]] = {}
+    inputs: dict[str, Callable[[int], Any]] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+    def build(self, component: Any, **overrides: Any) -> Any:
+        required = [n for n, f in component.params_model.model_fields.items() if f.is_required()]
+        given = {**overrides, **self.params.get(component.qualname, {})}
+        missing = [name for name in required if name not in given]
+        if missing:
+            pytest.skip(f"{component.qualname} needs {missing}; give them in conformance_suite(params=...)")
+        return component.create(given)
+
+    def example(self, component: Any, encoder: Any, batch_size: int = 2) -> Any:
+        if component.qualname in self.inputs:
+            return self.inputs[component.qualname](batch_size)
+        make = getattr(encoder, "example_input", None)
+        if make is None:
+            raise AssertionError(
+                "no example input: define example_input(batch_size) on the encoder or pass "
+                f"conformance_suite(inputs={{{component.qualname!r}: ...}})"
+            )
+        return make(batch_size)
+
+    @staticmethod
+    def encode(encoder: Any, x: Any, mask: Any = None) -> Any:
+        extra = {} if mask is None else {"mask": mask}
+        return encoder(**x, **extra) if isinstance(x, Mapping) else encoder(x, **extra)
+
+    # -- every component -------------------------------------------------------------------
+    def test_plugin_is_loaded(self) -> None:
+        from jepa_core.registry import get_registry
+
+        registry = get_registry()
+        registry.ensure_loaded()
+        if self.plugin == "jepa":  # the core is not an entry-point plugin
+            assert registry.list(pattern="jepa:*")
+            return
+        records = [p for p in registry.plugins if p.name == self.plugin]
+        assert records, f"no plugin named {self.plugin!r} is installed (entry point group jepa.plugins)"
+        record = records[0]
+        assert record.status == "loaded", f"plugin {self.plugin!r} is {record.status}: {record.error}"
+        assert record.components, f"plugin {self.plugin!r} registers no component"
+
+    def test_builds_from_its_default_spec(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "builds from its default spec"):
+            self.build(jepa_component, **self._wired(jepa_component))
+
+    def test_schema_is_json(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "parameter schema is JSON-serialisable"):
+            from jepa_core.api import describe
+
+            json.dumps(describe(jepa_component.kind, jepa_component.qualname))
+
+    @staticmethod
+    def _wired(component: Any) -> dict[str, Any]:
+        fields = component.params_model.model_fields
+        wired = {"hidden_dim": 16, "num_tokens": 16}
+        return {name: value for name, value in wired.items() if name in fields and component.kind != "encoder"}
+
+    # -- encoders -----------------------------------------------------------------------------
+    @_kinds("encoder")
+    def test_encoder_output_shape_and_width(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "output width equals embed_dim; pooled (B, D) or tokens (B, num_tokens, D)"):
+            encoder = self.build(jepa_component).eval()
+            out = self.encode(encoder, self.example(jepa_component, encoder, 3))
+            assert out.shape[0] == 3, f"batch axis: got shape {tuple(out.shape)}"
+            assert out.shape[-1] == encoder.embed_dim, f"width {out.shape[-1]} != embed_dim {encoder.embed_dim}"
+            assert out.dim() in (2, 3), f"got {out.dim()} dimensions"
+            num_tokens = getattr(encoder, "num_tokens", None)
+            if out.dim() == 3 and num_tokens is not None:
+                assert out.shape[1] == num_tokens, f"{out.shape[1]} tokens but num_tokens={num_tokens}"
+
+    @_kinds("encoder")
+    def test_encoder_masked_encoding_keeps_only_kept_tokens(self, jepa_component: Any) -> None:
+        import torch
+
+        with _rule(jepa_component, "masked encoding returns the kept tokens only"):
+            encoder = self.build(jepa_component).eval()
+            num_tokens = getattr(encoder, "num_tokens", None)
+            if not num_tokens:
+                pytest.skip(f"{jepa_component.qualname} has no fixed token count (num_tokens)")
+            x = self.example(jepa_component, encoder, 2)
+            with torch.no_grad():
+                full = self.encode(encoder, x)
+                keep = torch.stack([torch.randperm(num_tokens)[: max(1, num_tokens // 3)].sort().values
+                                    for _ in range(2)])
+                kept = self.encode(encoder, x, keep)
+                everything = self.encode(encoder, x, torch.arange(num_tokens).expand(2, -1))
+            assert kept.shape == (2, keep.shape[1], encoder.embed_dim), f"got {tuple(kept.shape)}"
+            assert torch.allclose(everything, full, atol=1e-5), "keeping every token changes the output"
+
+    @_kinds("encoder")
+    def test_encoder_gradients_reach_every_parameter(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "gradients reach every trainable parameter"):
+            encoder = self.build(jepa_component).train()
+            out = self.encode(encoder, self.example(jepa_component, encoder, 2))
+            (out.float() ** 2).mean().backward()
+            missing = [n for n, p in encoder.named_parameters() if p.requires_grad and p.grad is None]
+            assert not missing, f"no gradient for {missing[:5]}"
+
+    @_kinds("encoder")
+    def test_encoder_save_load_round_trip(self, jepa_component: Any, tmp_path: Any) -> None:
+        import torch
+
+        from jepa_core.api import load
+        from jepa_core.model import JEPA
+
+        with _rule(jepa_component, "save/load round trip gives identical outputs"):
+            encoder = self.build(jepa_component)
+            model = JEPA(encoder, self._predictor(encoder.embed_dim)).eval()
+            loaded = load(model.save_pretrained(tmp_path / "model"))
+            x = self.example(jepa_component, encoder, 2)
+            with torch.no_grad():
+                assert torch.equal(model.embed(x), loaded.embed(x))
+
+    @staticmethod
+    def _predictor(width: int) -> Any:
+        from jepa_core.registry import get_registry
+
+        return get_registry().resolve("predictor", "jepa:mlp").create({"hidden_dim": width})
+
+    @_kinds("encoder")
+    def test_encoder_is_deterministic_under_a_seed(self, jepa_component: Any) -> None:
+        import torch
+
+        with _rule(jepa_component, "deterministic under a seed"):
+            torch.manual_seed(0)
+            first = self.build(jepa_component).eval()
+            torch.manual_seed(0)
+            second = self.build(jepa_component).eval()
+            x = self.example(jepa_component, first, 2)
+            with torch.no_grad():
+                assert torch.equal(self.encode(first, x), self.encode(second, x))
+
+    # -- predictors -----------------------------------------------------------------------------
+    @_kinds("predictor")
+    def test_predictor_maps_context_to_targets(self, jepa_component: Any) -> None:
+        import inspect
+
+        import torch
+
+        with _rule(jepa_component, "predicts (B, T, D) for T target positions from (B, N, D) context"):
+            predictor = self.build(jepa_component, hidden_dim=16, **self._only(jepa_component, num_tokens=16))
+            context = torch.randn(2, 6, 16, requires_grad=True)
+            accepts = inspect.signature(predictor.forward).parameters
+            if "target_idx" in accepts:
+                kwargs = {"target_idx": torch.tensor([[7, 9, 12]] * 2)}
+                if "context_idx" in accepts:
+                    kwargs["context_idx"] = torch.arange(6).expand(2, -1)
+                out = predictor(context, **kwargs)
+                assert out.shape == (2, 3, 16), f"got {tuple(out.shape)}"
+            else:
+                out = predictor(context)
+                assert out.shape == (2, 6, 16), f"got {tuple(out.shape)}"
+            out.pow(2).mean().backward()
+            assert context.grad is not None, "no gradient reaches the context"
+            missing = [n for n, p in predictor.named_parameters() if p.requires_grad and p.grad is None]
+            assert not missing, f"no gradient for {missing[:5]}"
+
+    @staticmethod
+    def _only(component: Any, **candidates: Any) -> dict[str, Any]:
+        return {k: v for k, v in candidates.items() if k in component.params_model.model_fields}
+
+    # -- losses ---------------------------------------------------------------------------------
+    @_kinds("loss")
+    def test_loss_is_a_differentiable_scalar(self, jepa_component: Any) -> None:
+        import torch
+
+        with _rule(jepa_component, "returns a finite scalar whose gradient reaches the prediction"):
+            loss = self.build(jepa_component)
+            pred = torch.randn(8, 4, 16, requires_grad=True)
+            result = loss(pred, torch.randn(8, 4, 16))
+            value = result["loss"] if isinstance(result, Mapping) else result
+            assert value.dim() == 0 and torch.isfinite(value), f"got {value}"
+            value.backward()
+            assert pred.grad is not None and torch.isfinite(pred.grad).all()
+
+    # -- maskers --------------------------------------------------------------------------------
+    @_kinds("masker")
+    def test_masker_draws_disjoint_in_range_seeded_masks(self, jepa_component: Any) -> None:
+        import math
+
+        import torch
+
+        with _rule(jepa_component, "disjoint, in-range, equal-length and seeded masks"):
+            fields = jepa_component.params_model.model_fields
+            given = self.params.get(jepa_component.qualname, {})
+            grid = given.get("grid") or ((4, 4) if "grid" in fields else None)
+            num_tokens = given.get("num_tokens") or (math.prod(grid) if grid else 16)
+            masker = self.build(jepa_component, **self._only(jepa_component, num_tokens=num_tokens, grid=grid))
+            masks = masker(4, generator=torch.Generator().manual_seed(0))
+            again = masker(4, generator=torch.Generator().manual_seed(0))
+            assert masks.overlap() == 0, "a target token is also in the context"
+            for block in (masks.context, *masks.targets):
+                assert block.shape[0] == 4 and int(block.min()) >= 0 and int(block.max()) < num_tokens
+            assert torch.equal(masks.context, again.context), "the same seed drew different masks"
+            assert all(torch.equal(a, b) for a, b in zip(masks.targets, again.targets, strict=True))
+
+    # -- datasets --------------------------------------------------------------------------------
+    @_kinds("dataset")
+    def test_dataset_items_have_a_known_form(self, jepa_component: Any) -> None:
+        import torch
+
+        with _rule(jepa_component, "has a length; items are x, (x, label) or a mapping"):
+            dataset = self.build(jepa_component)
+            assert len(dataset) > 0
+            item = dataset[0]
+            if isinstance(item, tuple):
+                assert len(item) == 2 and isinstance(item[0], torch.Tensor), "a tuple item is (x, label)"
+                int(item[1])
+            else:
+                assert isinstance(item, (torch.Tensor, Mapping)), f"got {type(item).__name__}"
+
+
+# -- pytest plugin hooks (jepa-core's pytest11 entry point) --------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "jepa_component" not in metafunc.fixturenames:
+        return
+    cls = metafunc.cls
+    if cls is None or not issubclass(cls, ConformanceSuite) or not cls.plugin:
+        return
+    from jepa_core.registry import get_registry
+
+    kinds = getattr(metafunc.function, "_jepa_kinds", None)
+    components = [c for c in get_registry() if c.scope == cls.plugin and (kinds is None or c.kind in kinds)]
+    metafunc.parametrize("jepa_component", components, ids=[c.qualname for c in components])
