@@ -12,9 +12,9 @@ from jepa_core.components.losses import SIGRegLoss, VICRegLoss, vicreg_variance
 TOKENS = {"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 10}
 
 
-def masked_model(**options):
+def masked_model(predictor=None, **options):
     return jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
-                      predictor={"depth": 1, "heads": 2}, **options)
+                      predictor=predictor or {"depth": 1, "heads": 2}, **options)
 
 
 def test_paired_mode_predicts_the_next_state_embedding() -> None:
@@ -184,3 +184,30 @@ def test_a_batch_shape_the_encoder_cannot_take_gets_a_clear_error() -> None:
         model(torch.randn(2, 6), torch.randn(2, 6))
     with pytest.raises(ValueError, match="no masker"):
         model(torch.randn(2, 4))
+
+
+def test_packed_predictor_equals_one_pass_per_block_under_the_same_rule() -> None:
+    torch.manual_seed(0)
+    packed = masked_model(predictor={"depth": 2, "heads": 2, "isolate_context": True, "packed": True})
+    with torch.no_grad():  # larger weights than at init, so attention patterns matter
+        for parameter in packed.predictor.parameters():
+            parameter.mul_(20.0)
+    per_block = jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
+                           predictor={"depth": 2, "heads": 2, "isolate_context": True})
+    per_block.load_state_dict(packed.state_dict())
+    masks = jepa.Masks(context=torch.tensor([[0, 2, 5], [1, 3, 4]]),
+                       targets=(torch.tensor([[1, 3], [0, 2]]), torch.tensor([[6, 7], [8, 9]]),
+                                torch.tensor([[4, 8], [5, 6]])))
+    x = torch.randn(2, 10, 3)
+    pred_packed, target_packed = packed.eval()(x, masks=masks)
+    pred_blocks, target_blocks = per_block.eval()(x, masks=masks)
+    assert torch.allclose(pred_packed, pred_blocks, atol=1e-5)
+    assert torch.equal(target_packed, target_blocks)
+    reference = jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
+                           predictor={"depth": 2, "heads": 2})
+    reference.load_state_dict(packed.state_dict())
+    assert not torch.allclose(reference.eval()(x, masks=masks)[0], pred_blocks, atol=1e-4), (
+        "the reference rule (context sees the mask tokens) differs"
+    )
+    with pytest.raises(jepa.SpecError, match="packed=True needs isolate_context=True"):
+        masked_model(predictor={"packed": True})

@@ -302,6 +302,11 @@ class JEPA(BaseModel):
                 f"{tuple(full_target.shape)}; configure the encoder to return tokens"
             )
         context = self._encode(self.encoder, state_t, masks.context)
+        if getattr(self.predictor, "packed", False):  # every target block in one predictor pass
+            kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=masks.targets, action=action)
+            pred = self.predictor(context, **kwargs)
+            target = torch.cat([gather_tokens(full_target, block) for block in masks.targets], dim=1)
+            return pred, target, context
         preds, targets = [], []
         for block in masks.targets:  # one predictor pass per target block (I-JEPA)
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=block, action=action)

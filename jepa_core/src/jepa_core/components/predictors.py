@@ -85,6 +85,14 @@ class AttentionPredictor(nn.Module):
     tokens' outputs are projected back to ``hidden_dim``. Positions are fixed
     sin-cos over ``num_tokens`` (2-D when ``grid`` is set). Given a pooled
     ``(B, D)`` context it predicts a pooled target from one query token.
+
+    Attention rule: by default every token sees every other (the I-JEPA reference,
+    where context tokens also attend to the mask tokens of the block being
+    predicted). ``isolate_context=True`` keeps the context's tokens from seeing mask
+    tokens, and ``packed=True`` (which needs it) predicts all target blocks of a
+    sample in one sequence, each block's mask tokens seeing the context and their
+    own block only: the same predictions as one pass per block under that rule,
+    with the context processed once instead of once per block.
     """
 
     def __init__(
@@ -97,6 +105,8 @@ class AttentionPredictor(nn.Module):
         num_tokens: PositiveInt | None = None,
         grid: Grid | None = None,
         action_dim: PositiveInt | None = None,
+        isolate_context: bool = False,
+        packed: bool = False,
     ) -> None:
         super().__init__()
         self.embed_dim = _require_width(hidden_dim, "attention")
@@ -105,10 +115,14 @@ class AttentionPredictor(nn.Module):
             width += (-width) % (2 * heads)
         if width % heads:
             raise ValueError(f"attention predictor width={width} must be divisible by heads={heads}")
+        if packed and not isolate_context:
+            raise ValueError("packed=True needs isolate_context=True (otherwise blocks would see each other)")
         self.width = width
         self.num_tokens = num_tokens
         self.grid = tuple(grid) if grid else None
         self.action_dim = action_dim
+        self.isolate_context = isolate_context
+        self.packed = packed
         self.embed = nn.Linear(self.embed_dim, width)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
         self.action_embed = nn.Linear(action_dim, width) if action_dim else None
@@ -119,30 +133,45 @@ class AttentionPredictor(nn.Module):
             self.register_buffer("positions", sincos_table(num_tokens, width, self.grid), persistent=False)
         else:
             self.positions = None
+        self._masks: dict[tuple[int, tuple[int, ...], torch.device], torch.Tensor] = {}
         init_weights(self)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
 
-    def _position_table(self, length: int, device: torch.device) -> torch.Tensor:
+    def _position_table(self, context_idx: torch.Tensor, target_idx: torch.Tensor, length: int) -> torch.Tensor:
         if self.positions is not None:
-            if length > self.positions.shape[0]:
-                raise ValueError(
-                    f"attention predictor has positions for num_tokens={self.positions.shape[0]}, "
-                    f"got a sequence of {length} tokens"
-                )
-            return self.positions
-        return sincos_table(length, self.width).to(device)
+            return self.positions  # no max() over the indices: that would cost a host sync per call
+        needed = max(length, int(max(context_idx.max(), target_idx.max())) + 1)
+        return sincos_table(needed, self.width).to(context_idx.device)
+
+    def _attention_mask(self, prefix: int, blocks: tuple[int, ...], device: torch.device) -> torch.Tensor:
+        """Boolean ``(L, L)`` mask, True = may attend: everyone sees the prefix (context
+        and action), each block's queries also see their own block."""
+        key = (prefix, blocks, device)
+        if key not in self._masks:
+            total = prefix + sum(blocks)
+            allowed = torch.zeros(total, total, dtype=torch.bool, device=device)
+            allowed[:, :prefix] = True
+            start = prefix
+            for size in blocks:
+                allowed[start : start + size, start : start + size] = True
+                start += size
+            self._masks[key] = allowed
+        return self._masks[key]
 
     def forward(
         self,
         context: torch.Tensor,
         *,
         context_idx: torch.Tensor | None = None,
-        target_idx: torch.Tensor | None = None,
+        target_idx: torch.Tensor | tuple[torch.Tensor, ...] | None = None,
         action: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Predicted embeddings ``(B, T, D)`` for ``target_idx (B, T)``; with a tuple of
+        target blocks (packed mode) their predictions concatenated in order."""
         pooled = context.dim() == 2
         x = self.embed(context.unsqueeze(1) if pooled else context)
         batch, length, _ = x.shape
+        blocks: tuple[int, ...] | None = None
         if pooled:
             queries = self.mask_token.expand(batch, 1, -1)
         else:
@@ -151,7 +180,10 @@ class AttentionPredictor(nn.Module):
             if target_idx is None:  # paired mode: predict every position of the next state
                 total = self.num_tokens or length
                 target_idx = torch.arange(total, device=x.device).expand(batch, -1)
-            table = self._position_table(int(max(context_idx.max(), target_idx.max())) + 1, x.device)
+            if isinstance(target_idx, (tuple, list)):
+                blocks = tuple(block.shape[1] for block in target_idx)
+                target_idx = torch.cat(list(target_idx), dim=1)
+            table = self._position_table(context_idx, target_idx, length)
             table = table.to(x.dtype).unsqueeze(0).expand(batch, -1, -1)
             x = x + gather_tokens(table, context_idx)
             queries = self.mask_token + gather_tokens(table, target_idx)
@@ -163,8 +195,12 @@ class AttentionPredictor(nn.Module):
         elif action is not None:
             raise ValueError("got an action but the attention predictor has no action_dim; set it")
         sequence = torch.cat(parts, dim=1)
+        attn_mask = None
+        if blocks is not None or self.isolate_context:
+            prefix = sequence.shape[1] - queries.shape[1]
+            attn_mask = self._attention_mask(prefix, blocks or (queries.shape[1],), sequence.device)
         for block in self.blocks:
-            sequence = block(sequence)
+            sequence = block(sequence, attn_mask)
         predicted = self.out(self.norm(sequence[:, -queries.shape[1] :]))
         return predicted.squeeze(1) if pooled else predicted
 
