@@ -136,10 +136,14 @@ class ConformanceSuite:
 
             json.dumps(describe(jepa_component.kind, jepa_component.qualname))
 
-    @staticmethod
-    def _wired(component: Any) -> dict[str, Any]:
+    def _wired(self, component: Any) -> dict[str, Any]:
+        """What build() would take from an encoder: a width and a token count (consistent
+        with a grid the suite's params give)."""
+        import math
+
         fields = component.params_model.model_fields
-        wired = {"hidden_dim": 16, "num_tokens": 16}
+        grid = self.params.get(component.qualname, {}).get("grid")
+        wired = {"hidden_dim": 16, "num_tokens": math.prod(grid) if grid else 16}
         return {name: value for name, value in wired.items() if name in fields and component.kind != "encoder"}
 
     # -- encoders -----------------------------------------------------------------------------

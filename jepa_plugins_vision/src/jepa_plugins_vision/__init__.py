@@ -1,0 +1,45 @@
+"""jepa-plugins-vision: CNN and ViT encoders, I-JEPA/V-JEPA maskers and image
+datasets for :mod:`jepa`, registered through the ``jepa.plugins`` entry point.
+
+>>> import jepa
+>>> model = jepa.build("cnn", "attention")            # doctest: +SKIP
+"""
+
+from jepa_plugins_vision.cnn import CNNEncoder
+from jepa_plugins_vision.datasets import ImageDataset, ImageFolderDataset, digits, image_array, image_folder
+from jepa_plugins_vision.maskers import MultiBlockMasker, TubeMasker
+from jepa_plugins_vision.transforms import (
+    Compose,
+    Normalize,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    Resize,
+    image_transform,
+)
+from jepa_plugins_vision.vit import PRESETS, VisionTransformer
+
+__version__ = "0.1.0"
+
+#: The seed document's name for the ViT.
+ViTEncoder = VisionTransformer
+
+__all__ = [
+    "PRESETS",
+    "CNNEncoder",
+    "Compose",
+    "ImageDataset",
+    "ImageFolderDataset",
+    "MultiBlockMasker",
+    "Normalize",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "Resize",
+    "TubeMasker",
+    "ViTEncoder",
+    "VisionTransformer",
+    "__version__",
+    "digits",
+    "image_array",
+    "image_folder",
+    "image_transform",
+]

@@ -1,0 +1,153 @@
+"""Encoder ``cnn``: a small residual conv net (the seed's ``CNNEncoder``).
+
+Pooled ``(B, D)`` output by default, as in the seed; with ``pool="none"`` its
+last feature map becomes ``(B, H' * W', D)`` tokens on the grid ``(H', W')`` so it
+can be trained with maskers.
+
+Masked forward. A conv net has no tokens to drop, so "encode only the kept
+tokens" is emulated as in SparK (Tian et al., 2023): every grid cell that is not
+kept is zeroed in the input and again after every residual block (the keep map
+upsampled to that resolution), so no value computed from a dropped cell ever
+reaches a kept one; the kept cells' features are then gathered. Normalisation
+is per sample (GroupNorm), never across the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from jepa_core.layers import gather_tokens
+from jepa_core.registry import capture_arguments
+from torch import nn
+
+from jepa_plugins_vision._types import ImageSize, PositiveInt, pair
+
+
+def _group_norm(channels: int, groups: int) -> nn.GroupNorm:
+    # the largest group count <= groups that divides the channels
+    count = max(g for g in range(1, min(groups, channels) + 1) if channels % g == 0)
+    return nn.GroupNorm(count, channels)
+
+
+class ResidualBlock(nn.Module):
+    """``x + conv-norm-act-conv-norm(x)`` then GELU (He et al., 2016, pre-activation free)."""
+
+    def __init__(self, channels: int, groups: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.norm1 = _group_norm(channels, groups)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.norm2 = _group_norm(channels, groups)
+        nn.init.zeros_(self.norm2.weight)  # each block starts as the identity (Goyal et al., 2017)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.gelu(self.norm1(self.conv1(x)))
+        return F.gelu(x + self.norm2(self.conv2(y)))
+
+
+class Downsample(nn.Module):
+    """Stride-2 3x3 conv that changes the width."""
+
+    def __init__(self, in_channels: int, out_channels: int, groups: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False)
+        self.norm = _group_norm(out_channels, groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(self.norm(self.conv(x)))
+
+
+@capture_arguments
+class CNNEncoder(nn.Module):
+    """Residual conv net for images ``(B, C, H, W)``.
+
+    A 3x3 stem to ``widths[0]``, then one stage per width (each after the first
+    halves the resolution) of ``blocks_per_stage`` residual blocks, and a 1x1
+    projection to ``hidden_dim``. ``pool="mean"`` returns ``(B, hidden_dim)``;
+    ``pool="none"`` returns the tokens of the last map, ``2 ** (len(widths) - 1)``
+    times smaller than the image on each side; set ``image_size`` to give the
+    token count and grid to maskers and predictors.
+    """
+
+    def __init__(
+        self,
+        input_channels: PositiveInt = 3,
+        hidden_dim: PositiveInt = 256,
+        widths: tuple[PositiveInt, ...] = (64, 128, 256),
+        blocks_per_stage: PositiveInt = 1,
+        groups: PositiveInt = 8,
+        pool: Literal["mean", "none"] = "mean",
+        image_size: ImageSize | None = None,
+    ) -> None:
+        super().__init__()
+        if not widths:
+            raise ValueError("widths needs at least one stage width")
+        self.input_channels = input_channels
+        self.embed_dim = hidden_dim
+        self.pool = pool
+        self.stride = 2 ** (len(widths) - 1)
+        self.image_size = pair(image_size) if image_size is not None else None
+        self.grid: tuple[int, int] | None = None
+        self.num_tokens: int | None = None
+        if self.image_size is not None:
+            height, width = self.image_size
+            if height % self.stride or width % self.stride:
+                raise ValueError(
+                    f"image_size {self.image_size} must be divisible by {self.stride} "
+                    f"(the net halves the resolution {len(widths) - 1} times)"
+                )
+            if pool == "none":
+                self.grid = (height // self.stride, width // self.stride)
+                self.num_tokens = self.grid[0] * self.grid[1]
+        self.stem = nn.Sequential(
+            nn.Conv2d(input_channels, widths[0], 3, padding=1, bias=False), _group_norm(widths[0], groups), nn.GELU()
+        )
+        self.stages = nn.ModuleList()
+        previous = widths[0]
+        for index, width in enumerate(widths):
+            layers: list[nn.Module] = [Downsample(previous, width, groups)] if index else []
+            layers += [ResidualBlock(width, groups) for _ in range(blocks_per_stage)]
+            self.stages.append(nn.ModuleList(layers))
+            previous = width
+        self.project = nn.Conv2d(previous, hidden_dim, 1)
+        self.norm = nn.LayerNorm(hidden_dim)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.input_channels:
+            raise ValueError(
+                f"cnn encoder expects images (batch, {self.input_channels}, height, width), got shape "
+                f"{tuple(x.shape)}; set encoder input_channels to the channel count"
+            )
+        height, width = x.shape[-2:]
+        if mask is not None and (height % self.stride or width % self.stride):
+            raise ValueError(f"masked cnn input sides must be divisible by {self.stride}, got {height}x{width}")
+        keep = None if mask is None else self._keep_map(mask, height // self.stride, width // self.stride, x.dtype)
+
+        def masked(features: torch.Tensor) -> torch.Tensor:
+            if keep is None:
+                return features
+            scale = features.shape[-1] // keep.shape[-1]
+            return features * keep.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+
+        features = masked(self.stem(masked(x)))
+        for stage in self.stages:
+            for layer in stage:
+                features = masked(layer(features))
+        tokens = self.norm(self.project(features).flatten(2).transpose(1, 2))  # (B, H'W', D)
+        if mask is not None:
+            tokens = gather_tokens(tokens, mask)
+        if self.pool == "none":
+            return tokens
+        return tokens.mean(dim=1)
+
+    @staticmethod
+    def _keep_map(mask: torch.Tensor, rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
+        """``(B, 1, rows, cols)`` with 1 at the kept cells of the token grid."""
+        keep = torch.zeros(mask.shape[0], rows * cols, device=mask.device, dtype=dtype)
+        keep.scatter_(1, mask, 1.0)
+        return keep.view(-1, 1, rows, cols)

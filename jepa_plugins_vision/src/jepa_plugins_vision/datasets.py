@@ -1,0 +1,348 @@
+"""Datasets ``image_array``, ``image_folder`` and ``digits``.
+
+Each factory returns a map-style :class:`torch.utils.data.Dataset` whose items
+are float images ``(C, H, W)``, or ``(image, label)`` with an int label when the
+data is labelled (then ``num_classes`` and ``classes`` say what labels mean).
+Augmentation draws from a generator seeded by ``(seed, epoch, index)``: the same
+seed gives the same items in any worker order; call ``set_epoch`` each epoch for
+fresh crops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch.utils.data import Dataset
+
+from jepa_plugins_vision._types import FractionRange, ImageSize, pair
+from jepa_plugins_vision.transforms import Compose, Transform, image_transform, resize
+
+Split = Literal["all", "train", "test"]
+TestFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    """A generator seeded from ``(seed, epoch, index)`` (a SplitMix-style mix, so that
+    neighbouring seeds, epochs and indices give unrelated streams)."""
+    value = (seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + index * 0x94D049BB133111EB) % (1 << 63)
+    return torch.Generator().manual_seed(value)
+
+
+def split_indices(count: int, split: str, test_fraction: float, seed: int) -> torch.Tensor:
+    """Indices of ``split`` in a seeded random train/test partition of ``count`` items."""
+    if split == "all":
+        return torch.arange(count)
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    test_count = max(1, round(count * test_fraction))
+    chosen = order[:test_count] if split == "test" else order[test_count:]
+    return chosen.sort().values
+
+
+class _SeededImages(Dataset):
+    """Shared item logic: load image ``i``, apply the transform with its own generator."""
+
+    def __init__(
+        self,
+        labels: torch.Tensor | None,
+        transform: Transform | None,
+        seed: int,
+        classes: Sequence[str] | None,
+    ) -> None:
+        self.labels = labels
+        self.transform = transform
+        self.seed = seed
+        self.epoch = 0
+        if labels is not None:
+            self.classes = list(classes) if classes is not None else [str(c) for c in range(int(labels.max()) + 1)]
+            self.num_classes = len(self.classes)
+        else:
+            self.classes = None
+            self.num_classes = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw fresh augmentations for a new epoch (deterministic per epoch)."""
+        self.epoch = epoch
+
+    def _image(self, index: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> torch.Tensor | tuple[torch.Tensor, int]:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self)} images")
+        image = self._image(index)
+        if self.transform is not None:
+            image = self.transform(image, item_generator(self.seed, self.epoch, index))
+        if self.labels is None:
+            return image
+        return image, int(self.labels[index])
+
+
+class ImageDataset(_SeededImages):
+    """Images held in memory: a float tensor ``(N, C, H, W)`` (values as given)."""
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        transform: Transform | None = None,
+        seed: int = 0,
+        classes: Sequence[str] | None = None,
+    ) -> None:
+        if images.dim() != 4:
+            raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images = images
+        super().__init__(labels, transform, seed, classes)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _image(self, index: int) -> torch.Tensor:
+        return self.images[index]
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return (self.images.shape[-2], self.images.shape[-1])
+
+
+class ImageFolderDataset(_SeededImages):
+    """Image files loaded lazily with Pillow, converted to ``mode`` ("L" or "RGB")."""
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        labels: torch.Tensor | None,
+        transform: Transform | None,
+        seed: int,
+        classes: Sequence[str] | None,
+        mode: str,
+    ) -> None:
+        self.files = list(files)
+        self.mode = mode
+        super().__init__(labels, transform, seed, classes)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _image(self, index: int) -> torch.Tensor:
+        from PIL import Image, UnidentifiedImageError
+
+        path = self.files[index]
+        try:
+            with Image.open(path) as image:
+                array = np.asarray(image.convert(self.mode), dtype=np.uint8)
+        except (OSError, UnidentifiedImageError) as exc:
+            raise ValueError(f"cannot read image {str(path)!r}: {exc}; remove or replace the file") from exc
+        tensor = torch.from_numpy(array.copy()).float().div_(255.0)
+        return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
+
+
+class CenterCropResize:
+    """The evaluation view: the largest central crop of the output's aspect, resized."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+
+    def __call__(self, image: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        aspect = self.size[1] / self.size[0]
+        h = min(height, round(width / aspect))
+        w = min(width, round(h * aspect))
+        top, left = (height - h) // 2, (width - w) // 2
+        return resize(image[..., top : top + h, left : left + w], self.size)
+
+
+def _normalisation(normalize: bool, channels: int, mean: Sequence[float] | None, std: Sequence[float] | None):
+    if not normalize:
+        return None, None
+    if mean is not None or std is not None:
+        return mean, std
+    if channels == 3:
+        return IMAGENET_MEAN, IMAGENET_STD
+    return (0.5,) * channels, (0.5,) * channels
+
+
+def image_array(
+    path: str,
+    images_key: str = "images",
+    labels_key: str | None = "labels",
+    layout: Literal["auto", "nchw", "nhwc"] = "auto",
+    image_size: ImageSize | None = None,
+    augment: bool = False,
+    crop_scale: FractionRange = (0.3, 1.0),
+    flip: bool = False,
+    normalize: bool = False,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+    split: Split = "all",
+    test_fraction: TestFraction = 0.2,
+    seed: int = 0,
+) -> ImageDataset:
+    """Images from a ``.npy`` array or a ``.npz`` archive (``images_key`` and, if
+    present, ``labels_key``). Arrays are ``(N, H, W)``, ``(N, C, H, W)`` or
+    ``(N, H, W, C)``; uint8 values are scaled to [0, 1], floats are kept."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"no file {str(file)!r}; give path= a .npy or .npz file")
+    try:
+        loaded = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {str(file)!r} as .npy/.npz: {exc}") from exc
+    labels = None
+    if isinstance(loaded, np.ndarray):
+        images = loaded
+    else:
+        with loaded:
+            if images_key not in loaded.files:
+                raise ValueError(
+                    f"{str(file)!r} has no array {images_key!r} (it has {', '.join(loaded.files)}); "
+                    "set images_key"
+                )
+            images = loaded[images_key]
+            if labels_key is not None and labels_key in loaded.files:
+                labels = loaded[labels_key]
+    tensor = _as_nchw(images, layout, str(file))
+    label_tensor = None
+    if labels is not None:
+        if labels.ndim != 1 or len(labels) != len(tensor) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"{labels_key!r} in {str(file)!r} must be {len(tensor)} integer labels, got "
+                f"dtype {labels.dtype} shape {labels.shape}"
+            )
+        if labels.min() < 0:
+            raise ValueError(f"labels in {str(file)!r} must be >= 0")
+        label_tensor = torch.from_numpy(labels.astype(np.int64))
+    keep = split_indices(len(tensor), split, test_fraction, seed)
+    size = pair(image_size) if image_size is not None else tuple(tensor.shape[-2:])
+    norm_mean, norm_std = _normalisation(normalize, tensor.shape[1], mean, std)
+    transform = image_transform(size, augment=augment, crop_scale=crop_scale, flip=flip, mean=norm_mean, std=norm_std)
+    classes = None if label_tensor is None else [str(c) for c in range(int(label_tensor.max()) + 1)]
+    return ImageDataset(
+        tensor[keep], None if label_tensor is None else label_tensor[keep], transform, seed, classes
+    )
+
+
+def _as_nchw(images: np.ndarray, layout: str, name: str) -> torch.Tensor:
+    if images.ndim == 3:
+        images = images[:, None]
+        layout = "nchw"
+    if images.ndim != 4:
+        raise ValueError(
+            f"images in {name!r} must be (N, H, W), (N, C, H, W) or (N, H, W, C), got shape {images.shape}"
+        )
+    if layout == "auto":
+        layout = "nhwc" if images.shape[-1] in (1, 3, 4) and images.shape[1] not in (1, 3, 4) else "nchw"
+    if layout == "nhwc":
+        images = images.transpose(0, 3, 1, 2)
+    if images.dtype == np.uint8:
+        return torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
+        raise ValueError(f"images in {name!r} must be numeric, got dtype {images.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+
+
+def image_folder(
+    root: str,
+    image_size: ImageSize = 224,
+    channels: Literal[1, 3] = 3,
+    augment: bool = False,
+    crop_scale: FractionRange = (0.3, 1.0),
+    flip: bool = True,
+    normalize: bool = True,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+    split: Split = "all",
+    test_fraction: TestFraction = 0.2,
+    seed: int = 0,
+) -> ImageFolderDataset:
+    """Images under ``root``: either class sub-folders (``root/cat/1.png``: labelled,
+    classes in sorted order) or image files directly in ``root`` (unlabelled).
+    ``augment`` crops randomly (and flips when ``flip``); otherwise the centre crop."""
+    base = Path(root).expanduser()
+    if not base.is_dir():
+        raise FileNotFoundError(f"no folder {str(base)!r}; give root= a folder of images")
+
+    def images_in(folder: Path) -> list[Path]:
+        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+    class_dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    loose = sorted(p for p in base.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files: list[Path] = []
+    labels: list[int] | None = None
+    classes: list[str] | None = None
+    if class_dirs:
+        if loose:
+            raise ValueError(
+                f"{str(base)!r} has both class sub-folders and loose images (e.g. {loose[0].name!r}); "
+                "move the loose images into a class folder or remove them"
+            )
+        labels, classes = [], []
+        for folder in class_dirs:
+            found = images_in(folder)
+            if not found:
+                continue  # an empty folder is no class
+            classes.append(folder.name)
+            files += found
+            labels += [len(classes) - 1] * len(found)
+    else:
+        files = loose
+    if not files:
+        raise ValueError(
+            f"no images ({', '.join(IMAGE_SUFFIXES)}) in {str(base)!r} or its class sub-folders"
+        )
+    keep = split_indices(len(files), split, test_fraction, seed)
+    size = pair(image_size)
+    norm_mean, norm_std = _normalisation(normalize, channels, mean, std)
+    if augment:
+        transform: Transform = image_transform(
+            size, augment=True, crop_scale=crop_scale, flip=flip, mean=norm_mean, std=norm_std
+        )
+    else:
+        tail = image_transform(size, mean=norm_mean, std=norm_std).transforms[1:]
+        transform = Compose([CenterCropResize(size), *tail])
+    label_tensor = torch.tensor(labels)[keep] if labels is not None else None
+    return ImageFolderDataset(
+        [files[i] for i in keep.tolist()], label_tensor, transform, seed, classes, "L" if channels == 1 else "RGB"
+    )
+
+
+def digits(
+    image_size: ImageSize = 8,
+    augment: bool = False,
+    crop_scale: FractionRange = (0.3, 1.0),
+    normalize: bool = True,
+    split: Split = "all",
+    test_fraction: TestFraction = 0.2,
+    seed: int = 0,
+) -> ImageDataset:
+    """scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes, no
+    download): one channel in [0, 1] (normalised to [-1, 1] when ``normalize``),
+    resized bilinearly to ``image_size``. Needs ``pip install jepa-plugins-vision[digits]``."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise ImportError(
+            "the digits dataset needs scikit-learn: pip install 'jepa-plugins-vision[digits]'"
+        ) from exc
+    data = load_digits()
+    images = torch.from_numpy(data.images.astype(np.float32) / 16.0)[:, None]  # 0..16 grey levels
+    labels = torch.from_numpy(data.target.astype(np.int64))
+    keep = split_indices(len(images), split, test_fraction, seed)
+    size = pair(image_size)
+    if not augment and size != (8, 8):  # resize once, not per item
+        images = torch.stack([resize(image, size) for image in images])
+    mean, std = _normalisation(normalize, 1, None, None)
+    transform = image_transform(size, augment=augment, crop_scale=crop_scale, mean=mean, std=std)
+    return ImageDataset(images[keep], labels[keep], transform, seed, [str(d) for d in range(10)])
+

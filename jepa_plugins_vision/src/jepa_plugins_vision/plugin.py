@@ -1,0 +1,21 @@
+"""The ``vision`` plugin: registers this distribution's components with jepa."""
+
+from __future__ import annotations
+
+from jepa_core.hookspecs import hookimpl
+
+from jepa_plugins_vision import datasets
+from jepa_plugins_vision.cnn import CNNEncoder
+from jepa_plugins_vision.maskers import MultiBlockMasker, TubeMasker
+from jepa_plugins_vision.vit import VisionTransformer
+
+
+@hookimpl
+def jepa_register(registry) -> None:
+    registry.add("encoder", "cnn", CNNEncoder)
+    registry.add("encoder", "vit", VisionTransformer)
+    registry.add("masker", "multiblock", MultiBlockMasker)
+    registry.add("masker", "tube", TubeMasker)
+    registry.add("dataset", "image_array", datasets.image_array)
+    registry.add("dataset", "image_folder", datasets.image_folder)
+    registry.add("dataset", "digits", datasets.digits)

@@ -1,0 +1,117 @@
+"""Datasets and transforms: seeded determinism, labels from folders, clear errors."""
+
+from __future__ import annotations
+
+import jepa
+import numpy as np
+import pytest
+import torch
+from jepa_core.registry import get_registry
+from jepa_plugins_vision.datasets import ImageDataset
+from PIL import Image
+
+from jepa_plugins_vision import RandomResizedCrop, image_transform
+
+
+def _dataset(name: str, **params):
+    return get_registry().resolve("dataset", name).create(params)
+
+
+def test_transforms_are_deterministic_under_a_seed():
+    image = torch.rand(3, 20, 24)
+    transform = image_transform((16, 16), augment=True, flip=True, mean=(0.5,) * 3, std=(0.25,) * 3)
+    a = transform(image, torch.Generator().manual_seed(3))
+    b = transform(image, torch.Generator().manual_seed(3))
+    c = transform(image, torch.Generator().manual_seed(4))
+    assert a.shape == (3, 16, 16)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_random_resized_crop_boxes_stay_inside_and_within_scale():
+    crop = RandomResizedCrop((8, 8), scale=(0.3, 1.0))
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        top, left, h, w = crop.box(30, 40, generator)
+        assert 0 <= top and top + h <= 30 and 0 <= left and left + w <= 40
+        assert 0.3 * 1200 * 0.8 <= h * w <= 1200
+
+
+def test_dataset_items_repeat_for_a_seed_and_change_with_the_epoch():
+    images = torch.rand(5, 1, 12, 12)
+    transform = image_transform((8, 8), augment=True)
+    first, second = ImageDataset(images, transform=transform, seed=1), ImageDataset(images, transform=transform, seed=1)
+    assert torch.equal(first[2], second[2])
+    assert torch.equal(first[2], first[2])  # the same item twice, same crop
+    first.set_epoch(1)
+    assert not torch.equal(first[2], second[2])
+    other_seed = ImageDataset(images, transform=transform, seed=2)
+    assert not torch.equal(other_seed[2], second[2])
+
+
+def test_image_folder_labels_come_from_class_folders(tmp_path):
+    for label, colour in (("cat", 40), ("dog", 200)):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.new("RGB", (20, 12), (colour, i, 0)).save(tmp_path / label / f"{i}.png")
+    data = _dataset("image_folder", root=str(tmp_path), image_size=8)
+    assert len(data) == 6 and data.classes == ["cat", "dog"] and data.num_classes == 2
+    image, label = data[4]
+    assert image.shape == (3, 8, 8) and isinstance(label, int) and label == 1
+    grey = _dataset("image_folder", root=str(tmp_path), image_size=(6, 10), channels=1, normalize=False)
+    image, label = grey[0]
+    assert image.shape == (1, 6, 10) and label == 0 and 0.0 <= float(image.min()) <= float(image.max()) <= 1.0
+    train = _dataset("image_folder", root=str(tmp_path), split="train", test_fraction=0.5, seed=3)
+    test = _dataset("image_folder", root=str(tmp_path), split="test", test_fraction=0.5, seed=3)
+    assert set(train.files).isdisjoint(test.files) and len(train) + len(test) == 6
+
+
+def test_image_folder_errors_say_what_is_wrong(tmp_path):
+    with pytest.raises(jepa.SpecError, match="no folder"):
+        _dataset("image_folder", root=str(tmp_path / "missing"))
+    with pytest.raises(jepa.SpecError, match="no images"):
+        _dataset("image_folder", root=str(tmp_path))
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    data = _dataset("image_folder", root=str(tmp_path))
+    assert data.num_classes is None
+    with pytest.raises(ValueError, match="broken.png"):
+        data[0]
+    with pytest.raises(jepa.SpecError, match="channels"):
+        _dataset("image_folder", root=str(tmp_path), channels=2)
+
+
+def test_image_array_reads_npz_layouts_and_labels(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, size=(6, 10, 10, 3), dtype=np.uint8)
+    np.savez(tmp_path / "set.npz", images=images, labels=np.array([0, 1, 2, 0, 1, 2]))
+    data = _dataset("image_array", path=str(tmp_path / "set.npz"))
+    image, label = data[1]
+    assert image.shape == (3, 10, 10) and label == 1 and data.num_classes == 3
+    torch.testing.assert_close(image, torch.from_numpy(images[1]).permute(2, 0, 1).float() / 255)
+    np.save(tmp_path / "grey.npy", np.zeros((4, 8, 8), dtype=np.float32))
+    grey = _dataset("image_array", path=str(tmp_path / "grey.npy"), image_size=16)
+    assert grey[0].shape == (1, 16, 16) and grey.num_classes is None
+
+
+def test_image_array_errors_name_the_file_and_field(tmp_path):
+    with pytest.raises(jepa.SpecError, match="nope.npz"):
+        _dataset("image_array", path=str(tmp_path / "nope.npz"))
+    np.savez(tmp_path / "odd.npz", pixels=np.zeros((2, 4, 4)))
+    with pytest.raises(jepa.SpecError, match="no array 'images'.*pixels.*images_key"):
+        _dataset("image_array", path=str(tmp_path / "odd.npz"))
+    np.savez(tmp_path / "labels.npz", images=np.zeros((2, 4, 4)), labels=np.array([0.5, 1.0]))
+    with pytest.raises(jepa.SpecError, match="integer labels"):
+        _dataset("image_array", path=str(tmp_path / "labels.npz"))
+    with pytest.raises(jepa.SpecError, match="unknown field"):
+        _dataset("image_array", path="x.npz", imagesize=8)
+
+
+def test_digits_dataset_and_its_splits():
+    pytest.importorskip("sklearn")
+    data = _dataset("digits")
+    assert len(data) == 1797 and data.num_classes == 10
+    image, label = data[0]
+    assert image.shape == (1, 8, 8) and label == 0 and float(image.min()) >= -1.0
+    train, test = _dataset("digits", split="train"), _dataset("digits", split="test")
+    assert len(train) + len(test) == 1797 and abs(len(test) - 359) <= 1
+    assert _dataset("digits", image_size=16)[0][0].shape == (1, 16, 16)
+    augmented = _dataset("digits", augment=True, seed=5)
+    assert torch.equal(augmented[3][0], _dataset("digits", augment=True, seed=5)[3][0])

@@ -1,0 +1,142 @@
+"""Encoder shapes, the masked-forward contract, and how build wires them."""
+
+from __future__ import annotations
+
+import jepa
+import pytest
+import torch
+
+from jepa_plugins_vision import CNNEncoder, VisionTransformer
+
+TINY_VIT = {"hidden_dim": 32, "depth": 2, "heads": 2}
+
+
+def test_seed_cnn_encoder_signature_gives_pooled_embeddings():
+    encoder = CNNEncoder(input_channels=3, hidden_dim=48)
+    out = encoder(torch.randn(2, 3, 20, 20))
+    assert out.shape == (2, 48)
+    assert encoder.embed_dim == 48 and encoder.num_tokens is None
+
+
+def test_cnn_tokens_lie_on_the_downsampled_grid():
+    encoder = CNNEncoder(input_channels=1, hidden_dim=24, widths=(8, 16, 16), pool="none", image_size=16)
+    assert encoder.grid == (4, 4) and encoder.num_tokens == 16
+    assert encoder(torch.randn(3, 1, 16, 16)).shape == (3, 16, 24)
+    keep = torch.tensor([[0, 5, 6], [1, 2, 15], [3, 4, 7]])
+    assert encoder(torch.randn(3, 1, 16, 16), mask=keep).shape == (3, 3, 24)
+
+
+def test_cnn_rejects_a_size_its_stride_cannot_divide():
+    with pytest.raises(jepa.SpecError, match="divisible by 4"):
+        jepa.build("cnn", "attention", encoder={"image_size": 18, "widths": [8, 8, 8], "pool": "none"})
+
+
+@pytest.mark.parametrize("size,grid", [(32, (4, 4)), ((24, 40), (3, 5))])
+def test_vit_token_and_pooled_shapes(size, grid):
+    tokens = VisionTransformer(image_size=size, patch_size=8, **TINY_VIT)
+    assert tokens.grid == grid and tokens.num_tokens == grid[0] * grid[1]
+    height, width = (size, size) if isinstance(size, int) else size
+    x = torch.randn(2, 3, height, width)
+    assert tokens(x).shape == (2, tokens.num_tokens, 32)
+    pooled = VisionTransformer(image_size=size, patch_size=8, pool="mean", **TINY_VIT)
+    assert pooled(x).shape == (2, 32) and pooled.num_tokens is None
+
+
+def test_vit_presets_and_free_sizes():
+    small = VisionTransformer(image_size=32, patch_size=16, size="small", depth=1)
+    assert small.embed_dim == 384 and len(small.blocks) == 1
+    assert VisionTransformer(image_size=32, patch_size=16, depth=1).embed_dim == 192  # tiny
+    assert VisionTransformer(image_size=32, patch_size=16, hidden_dim=96, depth=1).embed_dim == 96
+
+
+def test_vit_other_image_size_divisible_by_the_patch():
+    encoder = VisionTransformer(image_size=32, patch_size=8, **TINY_VIT)
+    assert encoder(torch.randn(1, 3, 48, 16)).shape == (1, 12, 32)
+    with pytest.raises(ValueError, match="divisible by patch_size=8"):
+        encoder(torch.randn(1, 3, 30, 32))
+
+
+def test_vit_video_tubelets():
+    encoder = VisionTransformer(image_size=16, patch_size=8, num_frames=4, tubelet_size=2, **TINY_VIT)
+    assert encoder.grid == (2, 2, 2) and encoder.num_tokens == 8
+    assert encoder(torch.randn(2, 3, 4, 16, 16)).shape == (2, 8, 32)
+    with pytest.raises(ValueError, match="frames"):
+        encoder(torch.randn(2, 3, 16, 16))
+
+
+def _context_is_blind_to_targets(encoder: torch.nn.Module, x: torch.Tensor, patch: int) -> None:
+    """Changing the pixels of dropped tokens must not change the kept tokens' output."""
+    encoder.eval()
+    columns = x.shape[-1] // patch
+    keep = torch.tensor([[0, 1, 4, 5], [2, 3, 6, 7]])  # token indices, row-major over the grid
+    dropped = x.clone()
+    for row, kept in enumerate(keep.tolist()):
+        for token in range(encoder.num_tokens):
+            if token not in kept:
+                r, c = divmod(token, columns)
+                dropped[row, :, r * patch : (r + 1) * patch, c * patch : (c + 1) * patch] = torch.randn(
+                    x.shape[1], patch, patch
+                ) * 10
+    with torch.no_grad():
+        before, after = encoder(x, mask=keep), encoder(dropped, mask=keep)
+    assert before.shape == (2, 4, encoder.embed_dim)
+    torch.testing.assert_close(before, after)
+    # and the kept pixels do matter
+    with torch.no_grad():
+        assert not torch.allclose(encoder(x + 1, mask=keep), before)
+
+
+def test_masked_vit_never_uses_target_tokens():
+    encoder = VisionTransformer(image_size=16, patch_size=4, input_channels=1, **TINY_VIT)
+    _context_is_blind_to_targets(encoder, torch.randn(2, 1, 16, 16), patch=4)
+
+
+def test_masked_cnn_never_uses_target_tokens():
+    encoder = CNNEncoder(input_channels=1, hidden_dim=16, widths=(8, 8, 16), pool="none", image_size=16)
+    _context_is_blind_to_targets(encoder, torch.randn(2, 1, 16, 16), patch=4)
+
+
+def test_build_wires_vit_grid_into_predictor_and_masker():
+    model = jepa.build("vit", "attention", masker="multiblock",
+                       encoder={"image_size": 32, "patch_size": 4, **TINY_VIT})
+    assert model.predictor.grid == (8, 8) and model.predictor.embed_dim == 32
+    assert model.masker.grid == (8, 8)
+
+
+def test_core_random_masker_trains_a_vit():
+    model = jepa.build("vit", "attention", masker={"name": "random", "params": {"num_targets": 2}},
+                       loss="smooth_l1", normalize_targets=True,
+                       encoder={"image_size": 16, "patch_size": 4, **TINY_VIT}, predictor={"depth": 1})
+    masks = model.masker(3, generator=torch.Generator().manual_seed(0))
+    assert masks.overlap() == 0 and masks.context.shape[1] == 4  # 25% of 16 tokens kept
+    out = model.step(torch.randn(3, 3, 16, 16))
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert model.encoder.patch_embed.weight.grad is not None
+
+
+def test_masked_cnn_and_video_vit_train_a_step():
+    cnn = jepa.build("cnn", "attention", masker="multiblock", loss="smooth_l1",
+                     encoder={"input_channels": 1, "hidden_dim": 16, "widths": [8, 16], "pool": "none",
+                              "image_size": 16}, predictor={"depth": 1})
+    cnn.step(torch.randn(2, 1, 16, 16)).loss.backward()
+    video = jepa.build("vit", "attention", masker="tube",
+                       encoder={"image_size": 16, "patch_size": 4, "num_frames": 4, **TINY_VIT},
+                       predictor={"depth": 1})
+    assert video.masker.grid == (2, 4, 4) and video.predictor.grid == (2, 4, 4)
+    out = video.step(torch.randn(2, 3, 4, 16, 16))
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+
+
+def test_digits_recipe_smoke_run():
+    """The recipe script runs end to end (a few steps; the full run is the proof)."""
+    import runpy
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    script = Path(__file__).parents[2] / "examples" / "vision_digits.py"
+    main = runpy.run_path(str(script))["main"]
+    results = main(["--steps", "3", "--batch-size", "32", "--probe-seeds", "1"])
+    assert set(results) == {"I-JEPA (frozen target encoder)", "same encoder, random init", "raw pixels"}
+    assert 0.0 <= results["raw pixels"]["tokens"][0] <= 1.0
