@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 DISTRIBUTIONS := $(patsubst %/,%,$(sort $(dir $(wildcard jepa_core/pyproject.toml jepa_plugins_*/pyproject.toml))))
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test demo bench docs lint clean
 
 install: $(STAMP)
 
@@ -22,8 +22,15 @@ $(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(DIS
 test: install
 	$(BIN)/python -m pytest
 
+# The vision digits recipe from its starter config: I-JEPA pretraining on the 8x8
+# digits, then the low-shot probe against raw pixels and a random-weight encoder.
 demo: install
-	$(BIN)/python examples/demo.py
+	rm -rf runs/demo
+	$(BIN)/jepa init vision --output runs/demo/vision.yaml
+	$(BIN)/jepa train runs/demo/vision.yaml --run-dir runs/demo/vision
+
+docs: install
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from jepa.testing import conformance_suite
 
 TestVisionConformance = conformance_suite(

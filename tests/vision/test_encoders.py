@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jepa
 import pytest
 import torch
@@ -129,14 +131,20 @@ def test_masked_cnn_and_video_vit_train_a_step():
     assert torch.isfinite(out.loss)
 
 
-def test_digits_recipe_smoke_run():
-    """The recipe script runs end to end (a few steps; the full run is the proof)."""
-    import runpy
-    from pathlib import Path
-
+def test_digits_recipe_config_smoke_run(tmp_path):
+    """`jepa init vision` writes the digits recipe; it trains and evaluates end to end
+    (a few steps here; the full run is the proof)."""
     pytest.importorskip("sklearn")
-    script = Path(__file__).parents[2] / "examples" / "vision_digits.py"
-    main = runpy.run_path(str(script))["main"]
-    results = main(["--steps", "3", "--batch-size", "32", "--probe-seeds", "1"])
-    assert set(results) == {"I-JEPA (frozen target encoder)", "same encoder, random init", "raw pixels"}
-    assert 0.0 <= results["raw pixels"]["tokens"][0] <= 1.0
+    import yaml
+    from jepa_core.registry import get_registry
+    from jepa_core.runs import load_run_spec, train_run
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    config = yaml.safe_load(registry.templates["vision"][1])
+    spec = load_run_spec(config, ["train.steps=3", "train.batch_size=32", "train.warmup_steps=1",
+                                  "train.progress=false", "train.plot=false", "eval.seeds=[0]"])
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert set(results) >= {"jepa", "random_init", "raw"}
+    assert 0.0 <= results["raw"]["linear"] <= 1.0 and results["protocol"]["features"] == "flatten"

@@ -21,12 +21,13 @@ def embed_dataset(
     *,
     batch_size: int = 256,
     encoder: str = "auto",
+    tokens: str = "mean",
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Pooled embeddings ``(N, D)`` (and labels ``(N,)`` when items are ``(x, y)``)
     of a map-style dataset or any iterable of items, in order.
 
-    ``model`` is a :class:`~jepa_core.model.JEPA` (its :meth:`embed` is used) or an
-    encoder module (its pooled output is used).
+    ``model`` is a :class:`~jepa_core.model.JEPA` (its :meth:`embed` is used, with
+    ``tokens="mean"`` or ``"flatten"`` for token encoders) or an encoder module.
     """
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
@@ -36,10 +37,11 @@ def embed_dataset(
     for batch in loader:
         x, y = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
         if hasattr(model, "embed"):
-            z = model.embed(x, encoder=encoder)
+            z = model.embed(x, encoder=encoder, tokens=tokens)
         else:
             z = model(x)
-            z = z.mean(dim=1) if z.dim() == 3 else z
+            if z.dim() == 3:
+                z = z.mean(dim=1) if tokens == "mean" else z.flatten(1)
         features.append(z.float().cpu())
         if y is not None:
             labels.append(torch.as_tensor(y).cpu())

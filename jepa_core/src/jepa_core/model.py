@@ -411,19 +411,25 @@ class JEPA(BaseModel):
 
     # -- downstream use ------------------------------------------------------------------------
     @torch.no_grad()
-    def embed(self, x: State, *, encoder: str = "auto") -> torch.Tensor:
-        """Pooled ``(B, D)`` embeddings for downstream use (probes, retrieval).
+    def embed(self, x: State, *, encoder: str = "auto", tokens: str = "mean") -> torch.Tensor:
+        """One embedding per sample for downstream use (probes, retrieval).
 
         ``encoder="auto"`` uses the EMA target encoder when there is one (as I-JEPA
-        evaluates), else the online encoder; ``"online"``/``"target"`` choose.
+        evaluates), else the online encoder; ``"online"``/``"target"`` choose. Token
+        outputs ``(B, N, D)`` are averaged (``tokens="mean"``, ``(B, D)``) or kept
+        whole (``tokens="flatten"``, ``(B, N*D)``).
         """
+        if tokens not in ("mean", "flatten"):
+            raise ValueError(f"tokens must be 'mean' or 'flatten', got {tokens!r}")
         if encoder not in ("auto", "online", "target"):
             raise ValueError(f"encoder must be 'auto', 'online' or 'target', got {encoder!r}")
         if encoder == "target" and self.target_encoder is None:
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
         z = self._encode(module, _move(x, self.device))
-        return z.mean(dim=1) if z.dim() == 3 else z
+        if z.dim() == 3:
+            return z.mean(dim=1) if tokens == "mean" else z.flatten(1)
+        return z
 
     # -- spec and persistence --------------------------------------------------------------------
     @property

@@ -39,6 +39,9 @@ class EvalSpec(pydantic.BaseModel):
     shots: PositiveInt | None = Field(None, description="labelled examples per class drawn from train; None: all")
     seeds: list[int] = Field(default_factory=lambda: [0], description="one few-shot draw per seed")
     baselines: list[Literal["random_init", "raw"]] = Field(default_factory=lambda: ["random_init", "raw"])
+    features: Literal["mean", "flatten"] = Field(
+        "mean", description="token encoders: average the tokens, or keep the whole token grid"
+    )
     knn_k: PositiveInt = 5
     weight_decay: Annotated[float, Field(ge=0)] = 1e-2
     batch_size: PositiveInt = 256
@@ -183,8 +186,8 @@ def evaluate(model: Any, spec: RunSpec) -> dict[str, Any]:
     test_data = evaluation.test.resolve().create(evaluation.test.params, "eval.test.params")
 
     def embedded(encoder_model: Any) -> dict[str, float]:
-        train = embed_dataset(encoder_model, train_data, batch_size=evaluation.batch_size)
-        test = embed_dataset(encoder_model, test_data, batch_size=evaluation.batch_size)
+        train = embed_dataset(encoder_model, train_data, batch_size=evaluation.batch_size, tokens=evaluation.features)
+        test = embed_dataset(encoder_model, test_data, batch_size=evaluation.batch_size, tokens=evaluation.features)
         if train[1] is None or test[1] is None:
             raise SpecError("evaluation datasets must yield (x, label) items", "eval")
         return _probe_scores(train, test, evaluation)
@@ -197,6 +200,7 @@ def evaluate(model: Any, spec: RunSpec) -> dict[str, Any]:
         results["raw"] = _probe_scores(_raw_features(train_data), _raw_features(test_data), evaluation)
     results["protocol"] = {
         "shots": evaluation.shots, "seeds": evaluation.seeds, "probes": evaluation.probes,
+        "features": evaluation.features,
         "train": evaluation.train.to_dict(), "test": evaluation.test.to_dict(),
     }
     return results

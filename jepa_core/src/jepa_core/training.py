@@ -365,7 +365,7 @@ class Trainer:
                 self._watch_collapse(metrics)
             if self.spec.checkpoint_every and self.step % self.spec.checkpoint_every == 0 and self.step < stop:
                 self.save_checkpoint()
-        if self.spec.progress and _is_main(self.rank):
+        if self.spec.progress and _is_main(self.rank) and sys.stderr.isatty():
             print(file=sys.stderr)
         if self.step >= self.spec.steps or max_steps is not None:
             self.save_checkpoint()
@@ -462,11 +462,12 @@ class Trainer:
             width = 24
             filled = int(width * self.step / stop)
             elapsed = time.perf_counter() - started
-            print(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] step {self.step}/{stop}  loss {metrics['loss']:.4f}  "
-                f"{metrics['samples_per_second']:.0f} samples/s  {elapsed:.0f}s",
-                end="", file=sys.stderr, flush=True,
-            )
+            line = (f"[{'#' * filled}{'.' * (width - filled)}] step {self.step}/{stop}  loss {metrics['loss']:.4f}  "
+                    f"{metrics['samples_per_second']:.0f} samples/s  {elapsed:.0f}s")
+            if sys.stderr.isatty():
+                print(f"\r{line}", end="", file=sys.stderr, flush=True)
+            elif self.step % max(1, stop // 10) == 0 or self.step == stop:  # a log file gets ten lines
+                print(line, file=sys.stderr, flush=True)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_dir(self, step: int) -> Path:

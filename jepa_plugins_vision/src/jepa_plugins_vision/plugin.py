@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from jepa_core.hookspecs import hookimpl
 
 from jepa_plugins_vision import datasets
@@ -19,3 +21,4 @@ def jepa_register(registry) -> None:
     registry.add("dataset", "image_array", datasets.image_array)
     registry.add("dataset", "image_folder", datasets.image_folder)
     registry.add("dataset", "digits", datasets.digits)
+    registry.add_template("vision", files("jepa_plugins_vision").joinpath("templates/vision.yaml").read_text())
