@@ -134,7 +134,10 @@ class ComponentSpec(pydantic.BaseModel):
     def build(self, **overrides: Any) -> Any:
         """Create the component (``overrides`` fill parameters the spec left unset)."""
         component = self.resolve()
-        params = {**overrides, **self.params}
+        params = dict(self.params)
+        for name, value in overrides.items():
+            if params.get(name) is None:  # unset, or left at a None default that means "wire it"
+                params[name] = value
         return component.create(params)
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,4 +25,9 @@ def jepa_register(registry) -> None:
     registry.add("masker", "random", maskers.RandomMasker)
     registry.add("dataset", "sinusoids", datasets.Sinusoids)
     registry.add("dataset", "arrays", datasets.Arrays)
+    from jepa_core.components import composites  # the advanced patterns: parts are specs
+
+    registry.add("encoder", "multiscale", composites.MultiScaleEncoder)
+    registry.add("encoder", "cross_modal", composites.CrossModalEncoder)
+    registry.add("predictor", "hierarchical", composites.HierarchicalPredictor)
     registry.add_template("sequences", files("jepa_core").joinpath("templates/sequences.yaml").read_text())
