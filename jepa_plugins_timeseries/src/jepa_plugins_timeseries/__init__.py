@@ -1,0 +1,38 @@
+"""Time-series components for jepa.
+
+Registered through the ``jepa.plugins`` entry point (scope ``timeseries``):
+
+* encoders ``temporal`` (GRU/LSTM), ``tcn`` (dilated convolutions) and
+  ``patch_transformer`` (PatchTST-style patches as tokens);
+* maskers ``time_block`` (contiguous time blocks as targets) and ``forecast``
+  (past -> future);
+* datasets ``series_csv``, ``series_numpy`` and ``ucr`` (UCR/UEA ``.ts`` files, by
+  default those shipped inside aeon).
+
+Series are batch-first ``(B, T, C)``; NaN marks a missing value or padding, and the
+encoders mask it out explicitly.
+"""
+
+from jepa_plugins_timeseries.datasets import SeriesDataset, series_csv, series_numpy, ucr
+from jepa_plugins_timeseries.encoders import PatchTransformerEncoder, TCNEncoder, TemporalEncoder
+from jepa_plugins_timeseries.maskers import ForecastMasker, TimeBlockMasker
+from jepa_plugins_timeseries.ts_format import TSData, TSFormatError, parse_ts, read_ts
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ForecastMasker",
+    "PatchTransformerEncoder",
+    "SeriesDataset",
+    "TCNEncoder",
+    "TSData",
+    "TSFormatError",
+    "TemporalEncoder",
+    "TimeBlockMasker",
+    "__version__",
+    "parse_ts",
+    "read_ts",
+    "series_csv",
+    "series_numpy",
+    "ucr",
+]

@@ -1,0 +1,423 @@
+"""Series datasets: ``series_csv``, ``series_numpy`` and ``ucr`` (UCR/UEA ``.ts`` files,
+by default the ones that ship inside aeon).
+
+Each factory returns a :class:`SeriesDataset`, a map-style torch dataset whose items
+are ``x`` (a float32 ``(T, C)`` tensor), ``(x, label)`` when the series are labelled,
+or ``(past, future)`` when a forecasting ``horizon`` is set (the seed's
+``state_t -> state_t1`` pairs). Every item of one dataset has the same length, so
+the default collate stacks them: a series shorter than the others (or than the
+window) is padded at the end with NaN, and missing values stay NaN. The encoders of
+this plugin read NaN as "not observed" and mask it out; nothing is imputed here.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch.utils.data import Dataset
+
+from jepa_plugins_timeseries.ts_format import read_ts
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Normalize = Literal["series", "window", "none"]
+ShortSeries = Literal["pad", "drop"]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+_MISSING_CELLS = frozenset({"", "?", "na", "nan", "null", "none"})
+
+
+def _zscore(values: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Standardise each channel of ``values`` ``(T, C)`` by the observed values of
+    ``reference`` (default: itself); a constant channel is only centred."""
+    reference = values if reference is None else reference
+    observed = np.isfinite(reference)
+    counts = observed.sum(axis=0)
+    filled = np.where(observed, reference, 0.0)
+    mean = filled.sum(axis=0) / np.maximum(counts, 1)
+    spread = np.sqrt((np.where(observed, reference - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts, 1))
+    spread = np.where(spread > 1e-8, spread, 1.0)
+    return (values - mean) / spread
+
+
+class SeriesDataset(Dataset):
+    """Series (and their labels) served whole or as sliding windows.
+
+    Args:
+        series: one ``(T_i, C)`` (or ``(T_i,)``) array per series; NaN = missing.
+        labels: one per series: class indices, class names (mapped to indices in
+            sorted order unless ``classes`` is given) or floats (regression).
+        classes: the class names, in index order.
+        window: serve windows of this many steps instead of whole series.
+        stride: steps between the starts of consecutive windows.
+        horizon: serve ``(past, future)`` pairs: ``window`` steps and the
+            ``horizon`` steps after them (labels are then not served).
+        normalize: ``"series"`` z-normalises each channel of each series,
+            ``"window"`` each item by the statistics of its (past) window only, so
+            nothing of the future leaks into the input; ``"none"`` leaves values.
+        short: a series shorter than ``window + horizon`` gives one NaN-padded
+            item (``"pad"``) or none (``"drop"``).
+        max_missing: items with a larger fraction of missing values are dropped.
+    """
+
+    def __init__(
+        self,
+        series: Sequence[np.ndarray | torch.Tensor],
+        labels: Sequence[Any] | np.ndarray | None = None,
+        *,
+        classes: Sequence[str] | None = None,
+        window: int | None = None,
+        stride: int = 1,
+        horizon: int | None = None,
+        normalize: Normalize = "series",
+        short: ShortSeries = "pad",
+        max_missing: float = 1.0,
+    ) -> None:
+        if len(series) == 0:
+            raise ValueError("a series dataset needs at least one series")
+        if horizon is not None and window is None:
+            raise ValueError("horizon needs window: (past, future) pairs are cut from windows")
+        if normalize not in ("series", "window", "none"):
+            raise ValueError(f"normalize must be 'series', 'window' or 'none', got {normalize!r}")
+        if short not in ("pad", "drop"):
+            raise ValueError(f"short must be 'pad' or 'drop', got {short!r}")
+        for name, value in (("window", window), ("stride", stride), ("horizon", horizon)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        self.series = [self._as_array(s, i) for i, s in enumerate(series)]
+        channels = {s.shape[1] for s in self.series}
+        if len(channels) > 1:
+            raise ValueError(f"all series need the same number of channels, got {sorted(channels)}")
+        self.num_channels = channels.pop()
+        if normalize == "series":
+            self.series = [_zscore(s).astype(np.float32) for s in self.series]
+        self.normalize = normalize
+        self.window = window
+        self.horizon = horizon
+        self.labels, self.classes = self._encode_labels(labels, classes, len(self.series))
+        self.span = (window + (horizon or 0)) if window is not None else max(len(s) for s in self.series)
+        self.index = self._build_index(stride, short, max_missing)
+        if not self.index:
+            raise ValueError(
+                f"no item left: every series is shorter than {self.span} steps (short='drop') "
+                f"or has more than max_missing={max_missing} of its values missing"
+            )
+
+    @staticmethod
+    def _as_array(values: np.ndarray | torch.Tensor, position: int) -> np.ndarray:
+        array = values.numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2:
+            raise ValueError(f"series {position} must be (time,) or (time, channels), got shape {array.shape}")
+        if array.shape[0] == 0:
+            raise ValueError(f"series {position} is empty")
+        return array.astype(np.float32)
+
+    @property
+    def num_classes(self) -> int | None:
+        """How many classes the labels index (None when unlabelled or a regression)."""
+        if self.labels is None or self.labels.dtype != np.int64:
+            return None
+        return len(self.classes) if self.classes is not None else int(self.labels.max()) + 1
+
+    @property
+    def length(self) -> int:
+        """Steps per served item (the past window when a horizon is set)."""
+        return self.window if self.window is not None else self.span
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, item: int) -> Any:
+        position, start = self.index[item]
+        values = self.series[position][start : start + self.span]
+        if values.shape[0] < self.span:  # a short series: pad the end as unobserved
+            values = np.concatenate([values, np.full((self.span - values.shape[0], self.num_channels), np.nan,
+                                                     dtype=np.float32)])
+        past = values[: self.length]
+        if self.normalize == "window":
+            values = _zscore(values, reference=past).astype(np.float32)
+            past = values[: self.length]
+        x = torch.from_numpy(np.ascontiguousarray(past))
+        if self.horizon is not None:
+            return x, torch.from_numpy(np.ascontiguousarray(values[self.length :]))
+        if self.labels is not None:
+            label = self.labels[position]
+            return x, torch.tensor(label, dtype=torch.long if self.labels.dtype == np.int64 else torch.float32)
+        return x
+
+    @staticmethod
+    def _encode_labels(
+        labels: Sequence[Any] | np.ndarray | None, classes: Sequence[str] | None, count: int
+    ) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
+        if labels is None:
+            return None, None
+        array = np.asarray(labels)
+        if array.shape != (count,):
+            raise ValueError(f"got {array.shape[0] if array.ndim else 0} labels for {count} series")
+        if classes is not None:
+            classes = tuple(str(c) for c in classes)
+            if array.dtype.kind in "US":
+                lookup = {name: i for i, name in enumerate(classes)}
+                unknown = sorted(set(array.tolist()) - set(lookup))
+                if unknown:
+                    raise ValueError(f"labels {unknown[:5]} are not among the classes {classes}")
+                array = np.array([lookup[name] for name in array.tolist()])
+            return array.astype(np.int64), classes
+        if array.dtype.kind in "US" or array.dtype == object:
+            names = tuple(sorted({str(v) for v in array.tolist()}))
+            lookup = {name: i for i, name in enumerate(names)}
+            return np.array([lookup[str(v)] for v in array.tolist()], dtype=np.int64), names
+        if array.dtype.kind in "iub":
+            if array.size and array.min() < 0:
+                raise ValueError("class indices must not be negative")
+            return array.astype(np.int64), None
+        if array.dtype.kind == "f":
+            if not np.isfinite(array).all():
+                raise ValueError("regression targets must be finite (a missing target cannot be trained on)")
+            return array.astype(np.float32), None
+        raise ValueError(f"labels of dtype {array.dtype} are neither class indices, names nor numbers")
+
+    def _build_index(self, stride: int, short: ShortSeries, max_missing: float) -> list[tuple[int, int]]:
+        index = []
+        for position, values in enumerate(self.series):
+            length = values.shape[0]
+            if self.window is None:
+                starts: range | list[int] = [0]
+            elif length >= self.span:
+                starts = range(0, length - self.span + 1, stride)
+            else:
+                starts = [0] if short == "pad" else []
+            missing = ~np.isfinite(values)
+            for start in starts:
+                part = missing[start : start + self.span]
+                # padding is not missing data; only the real values count
+                if part.mean() <= max_missing and not part.all():
+                    index.append((position, start))
+        return index
+
+
+def series_numpy(
+    path: str,
+    key: str | None = None,
+    label_key: str | None = None,
+    layout: Literal["auto", "T", "TC", "NT", "NTC", "NCT"] = "auto",
+    window: PositiveInt | None = None,
+    stride: PositiveInt = 1,
+    horizon: PositiveInt | None = None,
+    normalize: Normalize = "series",
+    short: ShortSeries = "pad",
+    max_missing: Fraction = 1.0,
+) -> SeriesDataset:
+    """Series from a ``.npy`` array or an ``.npz`` archive (never unpickled).
+
+    ``layout`` names the axes: ``T`` one univariate series, ``TC`` one multichannel
+    series, ``NT``/``NTC``/``NCT`` several; ``"auto"`` reads 1-D as ``T``, 2-D as
+    ``TC`` and 3-D as ``NTC``. In an ``.npz`` the series are ``key`` (default ``x``,
+    or the only array) and the labels ``label_key`` (default ``y`` when present).
+    NaN marks missing values.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no NumPy file at {path!r}")
+    labels = None
+    try:
+        loaded = np.load(file, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path!r} is not a NumPy .npy/.npz file without pickled objects: {exc}") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            names = list(loaded.files)
+            if key is None:
+                key = "x" if "x" in names else (names[0] if len(names) == 1 else None)
+            if key is None or key not in names:
+                raise ValueError(f"{path!r}: choose the series with key=, one of {names}")
+            if label_key is not None and label_key not in names:
+                raise ValueError(f"{path!r} has no array {label_key!r} for the labels; it has {names}")
+            if label_key is None and "y" in names and key != "y":
+                label_key = "y"
+            array = loaded[key]
+            labels = loaded[label_key] if label_key is not None else None
+    else:
+        if key is not None or label_key is not None:
+            raise ValueError(f"{path!r} is a single .npy array; key and label_key apply to .npz archives")
+        array = loaded
+    series = _split_layout(array, layout, path)
+    return SeriesDataset(series, labels, window=window, stride=stride, horizon=horizon, normalize=normalize,
+                         short=short, max_missing=max_missing)
+
+
+def _split_layout(array: np.ndarray, layout: str, path: str) -> list[np.ndarray]:
+    if array.dtype.kind not in "fiub":
+        raise ValueError(f"{path!r}: series must be numbers, got dtype {array.dtype}")
+    if layout == "auto":
+        layout = {1: "T", 2: "TC", 3: "NTC"}.get(array.ndim, "")
+    if len(layout) != array.ndim:
+        raise ValueError(f"{path!r}: an array of shape {array.shape} does not have layout {layout!r}")
+    if layout == "T":
+        return [array[:, None]]
+    if layout == "TC":
+        return [array]
+    if layout == "NT":
+        return list(array[:, :, None])
+    if layout == "NCT":
+        array = array.transpose(0, 2, 1)
+    return list(array)
+
+
+def series_csv(
+    path: str,
+    columns: list[str] | None = None,
+    series_column: str | None = None,
+    label_column: str | None = None,
+    delimiter: str = ",",
+    window: PositiveInt | None = None,
+    stride: PositiveInt = 1,
+    horizon: PositiveInt | None = None,
+    normalize: Normalize = "series",
+    short: ShortSeries = "pad",
+    max_missing: Fraction = 1.0,
+) -> SeriesDataset:
+    """Series from a CSV file with a header row: one row per time step, one column
+    per channel (``columns``, default: every column but the id and label columns).
+
+    ``series_column`` splits the rows into series by its value (in order of first
+    appearance); ``label_column`` gives each series its class (it must not change
+    within a series). Empty cells and ``NA``/``NaN``/``?`` are missing values; any
+    other cell that is not a number is an error naming its line.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no CSV file at {path!r}")
+    with file.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path!r} is empty; it needs a header row naming the columns")
+        header = [name.strip() for name in header]
+        for name in (series_column, label_column, *(columns or [])):
+            if name is not None and name not in header:
+                raise ValueError(f"{path!r} has no column {name!r}; its columns are {header}")
+        special = {series_column, label_column}
+        chosen = columns or [name for name in header if name not in special]
+        if not chosen:
+            raise ValueError(f"{path!r} has no value columns")
+        positions = [header.index(name) for name in chosen]
+        rows: dict[str, list[list[float]]] = {}
+        labels: dict[str, str] = {}
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise ValueError(f"{path}:{line}: {len(row)} cells, but the header names {len(header)} columns")
+            series_id = row[header.index(series_column)].strip() if series_column else ""
+            rows.setdefault(series_id, []).append(
+                [_cell(row[i], name, path, line) for i, name in zip(positions, chosen, strict=True)]
+            )
+            if label_column is not None:
+                label = row[header.index(label_column)].strip()
+                if labels.setdefault(series_id, label) != label:
+                    raise ValueError(
+                        f"{path}:{line}: label {label!r} differs from {labels[series_id]!r} given earlier "
+                        f"for series {series_id!r}; a series has one label"
+                    )
+    if not rows:
+        raise ValueError(f"{path!r} has a header but no rows")
+    series = [np.array(values, dtype=np.float64) for values in rows.values()]
+    label_list = [labels[series_id] for series_id in rows] if label_column is not None else None
+    if label_list is not None and all(_is_integer(label) for label in label_list):
+        label_list = [int(label) for label in label_list]  # class indices stay indices
+    return SeriesDataset(series, label_list, window=window, stride=stride, horizon=horizon, normalize=normalize,
+                         short=short, max_missing=max_missing)
+
+
+def _cell(text: str, column: str, path: str, line: int) -> float:
+    token = text.strip()
+    if token.lower() in _MISSING_CELLS:
+        return math.nan
+    try:
+        return float(token)
+    except ValueError:
+        raise ValueError(
+            f"{path}:{line}: column {column!r} holds {token!r}, not a number (choose the value columns "
+            "with columns=[...])"
+        ) from None
+
+
+def _is_integer(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def bundled_ucr_directory() -> Path:
+    """Where aeon keeps the UCR/UEA series it ships, found without importing aeon."""
+    spec = importlib.util.find_spec("aeon")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "the bundled UCR/UEA series come with aeon: pip install 'jepa-plugins-timeseries[aeon]', "
+            "or give ucr(path=...) a directory of .ts files"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+
+
+def bundled_ucr_names() -> list[str]:
+    """The problems whose ``.ts`` train/test files ship inside aeon."""
+    root = bundled_ucr_directory()
+    return sorted(d.name for d in root.iterdir() if (d / f"{d.name}_TRAIN.ts").is_file())
+
+
+def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
+    """The ``.ts`` file of problem ``name``'s ``split`` (train/test)."""
+    file_name = f"{name}_{split.upper()}.ts"
+    if path is not None:
+        given = Path(path)
+        if given.is_file():
+            return given
+        for candidate in (given / file_name, given / name / file_name):
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(f"no {file_name} in {path!r} (nor in {str(given / name)!r})")
+    candidate = bundled_ucr_directory() / name / file_name
+    if not candidate.is_file():
+        raise FileNotFoundError(
+            f"{name!r} is not among the UCR/UEA problems aeon ships ({', '.join(bundled_ucr_names())}); "
+            "give path= to a directory of .ts files"
+        )
+    return candidate
+
+
+def ucr(
+    name: str,
+    split: Literal["train", "test"] = "train",
+    path: str | None = None,
+    window: PositiveInt | None = None,
+    stride: PositiveInt = 1,
+    horizon: PositiveInt | None = None,
+    normalize: Normalize = "none",
+    short: ShortSeries = "pad",
+    max_missing: Fraction = 1.0,
+) -> SeriesDataset:
+    """A UCR/UEA classification (or regression) problem from its ``.ts`` files.
+
+    Without ``path`` the problem is one of those aeon ships (GunPoint,
+    ItalyPowerDemand, BasicMotions, JapaneseVowels, ...; nothing is downloaded);
+    ``path`` is a ``.ts`` file or a directory holding ``{name}_TRAIN.ts`` /
+    ``{name}_TEST.ts`` (directly or under ``{name}/``). Class indices follow the
+    order of the file's ``@classLabel`` tag, which the train and test files share.
+    ``normalize`` defaults to ``"none"``: the archives are z-normalised already.
+    """
+    data = read_ts(find_ucr_file(name, split, path))
+    if data.labels is None:
+        labels, classes = None, None
+    elif data.class_labels is not None:
+        labels, classes = data.class_indices(), data.class_labels
+    else:
+        labels, classes = np.asarray(data.labels, dtype=np.float32), None
+    return SeriesDataset(data.series, labels, classes=classes, window=window, stride=stride, horizon=horizon,
+                         normalize=normalize, short=short, max_missing=max_missing)

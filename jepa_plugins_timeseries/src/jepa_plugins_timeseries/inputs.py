@@ -1,0 +1,97 @@
+"""Turning raw series batches into what the encoders compute on, with the gaps explicit.
+
+A batch is ``(B, T, C)`` (or ``(B, T)`` for one channel), batch first. Two kinds of
+gap exist and are handled the same way:
+
+* missing values: NaN (or inf) entries, e.g. a sensor that dropped out;
+* padding: steps beyond a series' length, given as ``padding_mask`` ``(B, T)``
+  (True = padded) or, as the datasets of this plugin produce, NaN steps.
+
+Gaps are never fed to a network as numbers: the value becomes 0 and a separate
+``observed`` flag says it was not seen, so that the encoders can tell "zero" from
+"unknown" and leave unobserved steps out of attention and pooling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class SeriesBatch:
+    """A batch with its gaps spelled out.
+
+    ``values``: ``(B, T, C)``, 0 wherever unobserved. ``observed``: ``(B, T, C)``
+    bool, True where a real value was seen. ``valid``: ``(B, T)`` bool, True for
+    steps with at least one observed channel (and not padding).
+    """
+
+    values: torch.Tensor
+    observed: torch.Tensor
+
+    @property
+    def valid(self) -> torch.Tensor:
+        return self.observed.any(dim=-1)
+
+    def features(self, missing_indicator: bool) -> torch.Tensor:
+        """``(B, T, C)`` values, or ``(B, T, 2C)`` values followed by observed flags."""
+        if not missing_indicator:
+            return self.values
+        return torch.cat([self.values, self.observed.to(self.values.dtype)], dim=-1)
+
+    def gather_steps(self, index: torch.Tensor) -> SeriesBatch:
+        """The steps ``index`` ``(B, K)`` of every row."""
+        expand = index.unsqueeze(-1).expand(-1, -1, self.values.shape[-1])
+        return SeriesBatch(torch.gather(self.values, 1, expand), torch.gather(self.observed, 1, expand))
+
+
+def as_series_batch(
+    x: torch.Tensor,
+    input_dim: int,
+    padding_mask: torch.Tensor | None = None,
+    who: str = "encoder",
+) -> SeriesBatch:
+    """Check the shape of ``x`` and split it into values and observed flags."""
+    if x.dim() == 2 and input_dim == 1:
+        x = x.unsqueeze(-1)
+    if x.dim() != 3 or x.shape[-1] != input_dim:
+        raise ValueError(
+            f"{who} expects (batch, time, {input_dim}) series, got shape {tuple(x.shape)}; "
+            f"set input_dim to the number of channels"
+        )
+    if not x.is_floating_point():
+        x = x.float()
+    observed = torch.isfinite(x)
+    if padding_mask is not None:
+        if padding_mask.shape != x.shape[:2]:
+            raise ValueError(
+                f"padding_mask must be (batch, time) = {tuple(x.shape[:2])}, got {tuple(padding_mask.shape)}"
+            )
+        observed = observed & ~padding_mask.bool().unsqueeze(-1)
+    values = torch.where(observed, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    return SeriesBatch(values, observed)
+
+
+def masked_pool(tokens: torch.Tensor, valid: torch.Tensor, how: str) -> torch.Tensor:
+    """Pool ``tokens`` ``(B, N, D)`` over the tokens where ``valid`` ``(B, N)`` holds.
+
+    ``how`` is ``"mean"``, ``"max"`` or ``"last"`` (the last valid token). A row with
+    no valid token pools to zeros, a defined value rather than NaN.
+    """
+    keep = valid.unsqueeze(-1)
+    any_valid = valid.any(dim=1, keepdim=True)
+    if how == "mean":
+        weights = keep.to(tokens.dtype)
+        return (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+    if how == "max":
+        lowest = torch.finfo(tokens.dtype).min
+        pooled = tokens.masked_fill(~keep, lowest).amax(dim=1)
+        return torch.where(any_valid, pooled, torch.zeros_like(pooled))
+    if how == "last":
+        positions = torch.arange(valid.shape[1], device=valid.device).expand_as(valid)
+        last = torch.where(valid, positions, torch.zeros_like(positions)).amax(dim=1)
+        pooled = tokens[torch.arange(tokens.shape[0], device=tokens.device), last]
+        return torch.where(any_valid, pooled, torch.zeros_like(pooled))
+    raise ValueError(f"unknown pooling {how!r}; use 'mean', 'max' or 'last'")

@@ -1,0 +1,19 @@
+"""The ``jepa.plugins`` entry point of jepa-plugins-timeseries: registers its components."""
+
+from __future__ import annotations
+
+from jepa_core.hookspecs import hookimpl
+
+from jepa_plugins_timeseries import datasets, encoders, maskers
+
+
+@hookimpl
+def jepa_register(registry) -> None:
+    registry.add("encoder", "temporal", encoders.TemporalEncoder)
+    registry.add("encoder", "tcn", encoders.TCNEncoder)
+    registry.add("encoder", "patch_transformer", encoders.PatchTransformerEncoder)
+    registry.add("masker", "time_block", maskers.TimeBlockMasker)
+    registry.add("masker", "forecast", maskers.ForecastMasker)
+    registry.add("dataset", "series_csv", datasets.series_csv)
+    registry.add("dataset", "series_numpy", datasets.series_numpy)
+    registry.add("dataset", "ucr", datasets.ucr)

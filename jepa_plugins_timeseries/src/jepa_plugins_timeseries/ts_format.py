@@ -1,0 +1,246 @@
+"""A reader for the UCR/UEA ``.ts`` time-series format (sktime/aeon archives).
+
+The supported subset:
+
+* comment lines starting with ``#`` (or ``%``, as some archive files have) and
+  blank lines, anywhere;
+* header tags, case-insensitive, before ``@data``: ``@problemName``,
+  ``@timeStamps false`` (timestamped series are refused), ``@missing``,
+  ``@univariate``, ``@dimensions N``, ``@equalLength``, ``@seriesLength N``,
+  ``@classLabel true L1 L2 ...`` / ``@classLabel false``, ``@targetLabel true|false``
+  (a regression target);
+* after ``@data``, one case per line: the dimensions separated by ``:``, each a
+  comma-separated list of numbers, then (with ``@classLabel true`` or
+  ``@targetLabel true``) the label as the last ``:`` field. ``?`` or ``NaN`` is a
+  missing value. Dimensions of one case may differ in length (the shorter ones are
+  padded with NaN); cases may differ in length unless ``@equalLength true``.
+
+Anything else is refused with a :class:`TSFormatError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_BOOLEAN_TAGS = ("timestamps", "missing", "univariate", "equallength")
+_INTEGER_TAGS = ("dimensions", "serieslength")
+_MISSING_TOKENS = frozenset({"?", "nan"})
+
+
+class TSFormatError(ValueError):
+    """A ``.ts`` file that this reader cannot parse; says where (``source:line``)."""
+
+    def __init__(self, message: str, source: str, line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.reason = message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class TSData:
+    """The content of a ``.ts`` file.
+
+    ``series``: one ``(T_i, C)`` float64 array per case, NaN where missing.
+    ``labels``: per case, the class label string (classification), the float
+    target (regression), or None. ``class_labels``: the declared classes, in the
+    order of the ``@classLabel`` tag. ``metadata``: the header tags (lower-case).
+    """
+
+    series: list[np.ndarray]
+    labels: list[Any] | None
+    class_labels: tuple[str, ...] | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_channels(self) -> int:
+        return self.series[0].shape[1]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [s.shape[0] for s in self.series]
+
+    def class_indices(self) -> np.ndarray:
+        """Class labels as indices into ``class_labels``."""
+        if self.class_labels is None or self.labels is None:
+            raise ValueError("this .ts file has no class labels")
+        lookup = {label: i for i, label in enumerate(self.class_labels)}
+        return np.array([lookup[label] for label in self.labels], dtype=np.int64)
+
+    def to_array(self) -> np.ndarray:
+        """``(N, T_max, C)`` float64, shorter cases padded with NaN at the end."""
+        longest = max(self.lengths)
+        out = np.full((len(self.series), longest, self.num_channels), np.nan)
+        for i, case in enumerate(self.series):
+            out[i, : case.shape[0]] = case
+        return out
+
+
+def read_ts(path: str | Path) -> TSData:
+    """Parse the ``.ts`` file at ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no .ts file at {str(path)!r}")
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return parse_ts(handle, source=str(path))
+
+
+def parse_ts(lines: Iterable[str], source: str = "<string>") -> TSData:
+    """Parse ``.ts`` content given as lines (e.g. ``text.splitlines()``)."""
+    metadata: dict[str, Any] = {}
+    class_labels: tuple[str, ...] | None = None
+    in_data = False
+    series: list[np.ndarray] = []
+    labels: list[Any] = []
+    dimensions: int | None = None
+    has_label = False
+    regression = False
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "%")):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise TSFormatError(
+                    f"expected a header tag (@...) or @data before the series, got {_clip(line)!r}", source, number
+                )
+            tag, _, rest = line[1:].partition(" ")
+            tag, words = tag.lower(), rest.split()
+            if tag == "data":
+                if words:
+                    raise TSFormatError("@data takes no value; the series start on the next line", source, number)
+                in_data = True
+                has_label, regression, dimensions = _check_header(metadata, source, number)
+                continue
+            if tag in metadata:
+                raise TSFormatError(f"@{tag} is given twice", source, number)
+            if tag == "problemname":
+                metadata[tag] = rest.strip()
+            elif tag in _BOOLEAN_TAGS or tag == "targetlabel":
+                metadata[tag] = _boolean(tag, words, source, number)
+                if tag == "timestamps" and metadata[tag]:
+                    raise TSFormatError("timestamped series (@timeStamps true) are not supported", source, number)
+            elif tag in _INTEGER_TAGS:
+                metadata[tag] = _positive_int(tag, words, source, number)
+            elif tag == "classlabel":
+                metadata[tag] = _boolean(tag, words[:1], source, number)
+                if metadata[tag]:
+                    if len(words) < 2:
+                        raise TSFormatError("@classLabel true must list the class labels", source, number)
+                    if len(set(words[1:])) != len(words) - 1:
+                        raise TSFormatError("@classLabel lists a label twice", source, number)
+                    class_labels = tuple(words[1:])
+                elif len(words) > 1:
+                    raise TSFormatError("@classLabel false takes no labels", source, number)
+            else:
+                raise TSFormatError(f"unknown header tag @{tag}", source, number)
+            continue
+        if line.startswith("@"):
+            raise TSFormatError(f"header tag {_clip(line)!r} after @data", source, number)
+        fields = line.split(":")
+        label: Any = None
+        if has_label:
+            if len(fields) < 2:
+                raise TSFormatError("expected values, then ':' and the label", source, number)
+            text = fields.pop().strip()
+            if regression:
+                try:
+                    label = float(text)
+                except ValueError:
+                    raise TSFormatError(f"target {text!r} is not a number", source, number) from None
+            elif text not in class_labels:  # type: ignore[operator]
+                raise TSFormatError(
+                    f"class label {text!r} is not among those declared by @classLabel ({', '.join(class_labels)})",
+                    source,
+                    number,
+                )
+            else:
+                label = text
+        if dimensions is None:
+            dimensions = len(fields)  # the first case fixes it when the header did not
+        if len(fields) != dimensions:
+            raise TSFormatError(f"expected {dimensions} dimension(s) separated by ':', got {len(fields)}",
+                                source, number)
+        channels = [_values(text, d, source, number) for d, text in enumerate(fields)]
+        length = max(len(c) for c in channels)
+        case = np.full((length, dimensions), np.nan)
+        for d, channel in enumerate(channels):
+            case[: len(channel), d] = channel
+        _check_length(case, metadata, series, source, number)
+        series.append(case)
+        labels.append(label)
+    if not in_data:
+        raise TSFormatError("no @data line: the file holds no series", source)
+    if not series:
+        raise TSFormatError("@data is followed by no series", source)
+    return TSData(series=series, labels=labels if has_label else None, class_labels=class_labels, metadata=metadata)
+
+
+def _check_header(metadata: dict[str, Any], source: str, number: int) -> tuple[bool, bool, int | None]:
+    """``(has_label, regression, dimensions)`` from a complete header."""
+    classification = metadata.get("classlabel", False)
+    regression = metadata.get("targetlabel", False)
+    if classification and regression:
+        raise TSFormatError("@classLabel true and @targetLabel true cannot both hold", source, number)
+    dimensions = metadata.get("dimensions")
+    if metadata.get("univariate") is True:
+        if dimensions not in (None, 1):
+            raise TSFormatError(f"@univariate true but @dimensions {dimensions}", source, number)
+        dimensions = 1
+    return classification or regression, regression, dimensions
+
+
+def _check_length(case: np.ndarray, metadata: dict[str, Any], earlier: list[np.ndarray], source: str,
+                  number: int) -> None:
+    if not metadata.get("equallength"):
+        return
+    expected = metadata.get("serieslength") or (earlier[0].shape[0] if earlier else None)
+    if expected is not None and case.shape[0] != expected:
+        raise TSFormatError(
+            f"@equalLength true but this series has {case.shape[0]} values, not {expected}", source, number
+        )
+
+
+def _values(text: str, dimension: int, source: str, number: int) -> np.ndarray:
+    parts = text.split(",")
+    out = np.empty(len(parts))
+    for i, part in enumerate(parts):
+        token = part.strip()
+        if token.lower() in _MISSING_TOKENS:
+            out[i] = math.nan
+            continue
+        try:
+            out[i] = float(token)
+        except ValueError:
+            what = "an empty value" if not token else f"{_clip(token)!r}, not a number"
+            raise TSFormatError(
+                f"dimension {dimension + 1}, value {i + 1}: {what} (write '?' for a missing value)", source, number
+            ) from None
+    return out
+
+
+def _boolean(tag: str, words: list[str], source: str, number: int) -> bool:
+    if len(words) != 1 or words[0].lower() not in ("true", "false"):
+        raise TSFormatError(f"@{tag} takes true or false, got {' '.join(words)!r}", source, number)
+    return words[0].lower() == "true"
+
+
+def _positive_int(tag: str, words: list[str], source: str, number: int) -> int:
+    try:
+        value = int(words[0]) if len(words) == 1 else -1
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise TSFormatError(f"@{tag} takes a positive integer, got {' '.join(words)!r}", source, number)
+    return value
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
