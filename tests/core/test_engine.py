@@ -211,3 +211,16 @@ def test_packed_predictor_equals_one_pass_per_block_under_the_same_rule() -> Non
     )
     with pytest.raises(jepa.SpecError, match="packed=True needs isolate_context=True"):
         masked_model(predictor={"packed": True})
+
+
+def test_mapping_batches_feed_every_input_but_labels_to_the_encoder() -> None:
+    encoder = dict(TOKENS, pool="none")
+    model = jepa.build("transformer", "attention", masker="random", encoder=encoder, predictor={"depth": 1})
+    x = torch.randn(2, 10, 3)
+    padding = torch.zeros(2, 10, dtype=torch.bool)
+    padding[1, 6:] = True
+    out = model.step({"x": x, "padding_mask": padding, "y": torch.tensor([0, 1])})
+    assert torch.isfinite(out.loss)
+    pooled = model.embed({"x": x, "padding_mask": padding})
+    tokens = model.target_encoder(x, padding_mask=padding)
+    assert torch.allclose(pooled[1], tokens[1, :6].mean(0), atol=1e-6), "padded tokens do not count in the mean"

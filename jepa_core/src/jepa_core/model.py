@@ -34,6 +34,8 @@ from jepa_core.metrics import embedding_std, rankme
 from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
 
 State = torch.Tensor | Mapping[str, Any]
+#: Keys of a mapping batch that hold labels, which pretraining never feeds the encoder.
+LABEL_KEYS = frozenset({"y", "label", "labels"})
 
 
 @dataclass
@@ -214,6 +216,8 @@ class JEPA(BaseModel):
         self._loss_takes_context = "context" in (
             _accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
         )
+        masker_keywords = _accepted_keywords(self.masker) if self.masker is not None else set()
+        self._masker_takes_padding = masker_keywords is None or "padding_mask" in masker_keywords
         if self.masker is not None:
             self._check_masked_support()
 
@@ -293,7 +297,10 @@ class JEPA(BaseModel):
                 # padding-aware maskers (text spans) draw targets among real tokens only
                 masks = self.masker(_batch_size(state_t), padding_mask=padding)
             else:
-                masks = self.masker(_batch_size(state_t))
+                extra = {}
+            if isinstance(state_t, Mapping) and "padding_mask" in state_t and self._masker_takes_padding:
+                extra["padding_mask"] = state_t["padding_mask"]  # a padding-aware masker skips padded tokens
+            masks = self.masker(_batch_size(state_t), **extra)
         masks = masks.to(self.device)
         full_target = self._target_embeddings(state_t)
         if full_target.dim() != 3:
@@ -355,12 +362,12 @@ class JEPA(BaseModel):
         """
         batch = _move(batch, self.device)
         if self.masker is not None or masks is not None:
-            x = batch["x"] if isinstance(batch, Mapping) and "x" in batch else batch
-            if isinstance(batch, Mapping) and "x" in batch and "padding_mask" in batch:
-                # the padding mask travels with x: the encoder and a padding-aware masker need it
-                x = {"x": batch["x"], "padding_mask": batch["padding_mask"]}
-            if isinstance(x, (tuple, list)):
-                x = x[0]
+            if isinstance(batch, Mapping):  # the encoder's keyword inputs (x, padding_mask, ...)
+                x = {key: value for key, value in batch.items() if key not in LABEL_KEYS}
+            elif isinstance(batch, (tuple, list)):
+                x = batch[0]  # (x, label): the label is for probes, not for pretraining
+            else:
+                x = batch
             pred, target, context = self.views(x, masks=masks)
         else:
             if isinstance(batch, Mapping):
@@ -426,10 +433,17 @@ class JEPA(BaseModel):
         if encoder == "target" and self.target_encoder is None:
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
-        z = self._encode(module, _move(x, self.device))
-        if z.dim() == 3:
-            return z.mean(dim=1) if tokens == "mean" else z.flatten(1)
-        return z
+        x = _move(x, self.device)
+        z = self._encode(module, x)
+        if z.dim() != 3:
+            return z
+        if tokens == "flatten":
+            return z.flatten(1)
+        padding = x.get("padding_mask") if isinstance(x, Mapping) else None
+        if padding is not None and padding.shape == z.shape[:2]:  # padded tokens do not count
+            keep = (~padding.bool()).unsqueeze(-1).to(z.dtype)
+            return (z * keep).sum(1) / keep.sum(1).clamp_min(1.0)
+        return z.mean(dim=1)
 
     # -- spec and persistence --------------------------------------------------------------------
     @property
