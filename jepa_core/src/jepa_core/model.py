@@ -292,12 +292,7 @@ class JEPA(BaseModel):
                     "got one input but this model has no masker: pass state_t1 (paired mode), "
                     "masks=, or build with masker=..."
                 )
-            padding = state_t.get("padding_mask") if isinstance(state_t, Mapping) else None
-            if padding is not None and "padding_mask" in (_accepted_keywords(self.masker) or {"padding_mask"}):
-                # padding-aware maskers (text spans) draw targets among real tokens only
-                masks = self.masker(_batch_size(state_t), padding_mask=padding)
-            else:
-                extra = {}
+            extra = {}
             if isinstance(state_t, Mapping) and "padding_mask" in state_t and self._masker_takes_padding:
                 extra["padding_mask"] = state_t["padding_mask"]  # a padding-aware masker skips padded tokens
             masks = self.masker(_batch_size(state_t), **extra)
