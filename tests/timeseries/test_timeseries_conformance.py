@@ -22,3 +22,20 @@ TestTimeSeriesConformance = conformance_suite(
         "timeseries:patch_transformer": lambda batch: torch.randn(batch, 32, 1),
     },
 )
+
+
+def test_starter_config_trains_and_evaluates(tmp_path) -> None:
+    """`jepa init timeseries` writes a config that trains and evaluates end to end."""
+    import json
+
+    import yaml
+    from jepa_core.registry import get_registry
+    from jepa_core.runs import load_run_spec, train_run
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    spec = load_run_spec(yaml.safe_load(registry.templates["timeseries"][1]),
+                         ["train.steps=2", "train.progress=false", "train.plot=false"])
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert set(results) >= {"jepa", "random_init", "raw"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from jepa_core.hookspecs import hookimpl
 
 from jepa_plugins_timeseries import datasets, encoders, maskers
@@ -17,3 +19,5 @@ def jepa_register(registry) -> None:
     registry.add("dataset", "series_csv", datasets.series_csv)
     registry.add("dataset", "series_numpy", datasets.series_numpy)
     registry.add("dataset", "ucr", datasets.ucr)
+    template = files("jepa_plugins_timeseries").joinpath("templates/timeseries.yaml").read_text()
+    registry.add_template("timeseries", template)
