@@ -1,0 +1,24 @@
+"""The ``jepa.plugins`` entry point of jepa-plugins-text: registers its components.
+
+The names are the ones listed for this distribution in ``jepa_core.first_party``.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from jepa_core.hookspecs import hookimpl
+
+from jepa_plugins_text import datasets, encoders, maskers, tokenization
+
+
+@hookimpl
+def jepa_register(registry) -> None:
+    registry.add("tokenizer", "bytes", tokenization.BytesTokenizer)
+    registry.add("tokenizer", "bpe", tokenization.BPETokenizer)
+    registry.add("encoder", "text_transformer", encoders.TextTransformerEncoder)
+    registry.add("encoder", "hf", encoders.HFEncoder)
+    registry.add("masker", "span", maskers.SpanMasker)
+    registry.add("dataset", "text_lines", datasets.text_lines)
+    registry.add("dataset", "jsonl", datasets.jsonl)
+    registry.add_template("text", files("jepa_plugins_text").joinpath("templates/text.yaml").read_text())

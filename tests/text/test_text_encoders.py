@@ -1,0 +1,161 @@
+"""The text transformer (and the hf wrapper): contract, padding invariance, masks, text input."""
+
+from __future__ import annotations
+
+import jepa
+import pytest
+import torch
+from jepa_core.errors import SpecError
+
+from jepa_plugins_text import BytesTokenizer, TextTransformerEncoder, TransformerEncoder
+
+
+def small(**overrides) -> TextTransformerEncoder:
+    torch.manual_seed(0)
+    params = {"tokenizer": "bytes", "hidden_dim": 32, "depth": 2, "heads": 4, "pool": "none"}
+    return TextTransformerEncoder(**{**params, **overrides}).eval()
+
+
+def test_the_seed_constructor_works():
+    encoder = TransformerEncoder(vocab_size=30000, hidden_dim=768, depth=1)
+    assert encoder.embed_dim == 768 and encoder.vocab_size == 30000 and encoder.tokenizer is None
+    ids = torch.randint(0, 30000, (2, 5))
+    assert encoder(ids).shape == (2, 768)
+
+
+def test_pooled_and_token_outputs():
+    ids = torch.randint(4, 260, (3, 7))
+    assert small(pool="mean")(ids).shape == (3, 32)
+    tokens = small(pool="none", num_tokens=7)
+    assert tokens(ids).shape == (3, 7, 32)
+    assert tokens.num_tokens == 7 and small(pool="mean", num_tokens=7).num_tokens is None
+
+
+def test_a_padded_token_changes_no_other_token():
+    encoder = small()
+    ids = torch.randint(4, 260, (2, 6))
+    base = encoder(ids)
+    # more padding on the right, with arbitrary ids under the mask
+    padded = torch.cat([ids, torch.randint(4, 260, (2, 5))], dim=1)
+    padding = torch.zeros(2, 11, dtype=torch.bool)
+    padding[:, 6:] = True
+    out = encoder(padded, padding_mask=padding)
+    torch.testing.assert_close(out[:, :6], base, atol=1e-5, rtol=1e-5)
+    # changing what sits under the padding changes nothing at all
+    other = padded.clone()
+    other[:, 6:] = 0
+    torch.testing.assert_close(encoder(other, padding_mask=padding), out, atol=1e-6, rtol=1e-6)
+    # the pooled embedding ignores padding too
+    pooled = small(pool="mean")
+    torch.testing.assert_close(pooled(padded, padding_mask=padding), pooled(ids), atol=1e-5, rtol=1e-5)
+
+
+def test_left_padding_changes_nothing_either():
+    # rotary positions depend on offsets only, so shifting a text right is harmless
+    encoder = small(pool="mean")
+    ids = torch.randint(4, 260, (1, 6))
+    shifted = torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], dim=1)
+    torch.testing.assert_close(encoder(shifted), encoder(ids), atol=1e-5, rtol=1e-5)
+
+
+def test_padding_comes_from_the_pad_id_when_no_mask_is_given():
+    encoder = small(pool="mean")
+    batch = BytesTokenizer()(["a longer text here", "short"])
+    torch.testing.assert_close(encoder(batch["x"]), encoder(batch["x"], padding_mask=batch["padding_mask"]))
+    torch.testing.assert_close(encoder(batch["x"][1:, :5]), encoder(batch["x"])[1:], atol=1e-5, rtol=1e-5)
+
+
+def test_an_all_padding_row_does_not_produce_nan():
+    encoder = small(pool="mean")
+    ids = torch.zeros(2, 4, dtype=torch.long)
+    ids[0] = torch.tensor([10, 11, 12, 13])
+    out = encoder(ids)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[0], encoder(ids[:1])[0])
+
+
+def test_a_mask_encodes_only_the_kept_tokens():
+    encoder = small()
+    ids = torch.randint(4, 260, (2, 10))
+    keep = torch.tensor([[0, 2, 3, 7], [1, 4, 5, 9]])
+    out = encoder(ids, mask=keep)
+    assert out.shape == (2, 4, 32)
+    changed = ids.clone()
+    dropped = torch.ones_like(ids, dtype=torch.bool)
+    dropped.scatter_(1, keep, False)
+    changed[dropped] = 5  # tokens outside the mask cannot matter
+    torch.testing.assert_close(encoder(changed, mask=keep), out)
+
+
+def test_text_input_equals_tokenized_input():
+    encoder = small(pool="mean")
+    texts = ["caf\u00e9 \U0001f600", "a much longer second text"]
+    batch = encoder.tokenize(texts)
+    expected = encoder(batch["x"], padding_mask=batch["padding_mask"])
+    torch.testing.assert_close(encoder(texts), expected)
+    torch.testing.assert_close(encoder(batch), expected)  # a state mapping works too
+    torch.testing.assert_close(encoder.embed_text(texts), expected)
+
+
+def test_bad_inputs_say_what_is_wrong():
+    encoder = small()
+    with pytest.raises(ValueError, match="outside vocab_size"):
+        encoder(torch.tensor([[300]]))
+    with pytest.raises(ValueError, match="token ids"):
+        encoder(torch.randn(2, 3))
+    with pytest.raises(ValueError, match="no tokenizer"):
+        TextTransformerEncoder(vocab_size=50, hidden_dim=16, heads=2, depth=1)(["text"])
+    with pytest.raises(ValueError, match="vocab_size or a tokenizer"):
+        TextTransformerEncoder(hidden_dim=16)
+
+
+def test_build_validates_parameters_by_name(fresh_registry):
+    with pytest.raises(SpecError) as error:
+        jepa.build("text_transformer", "mlp", encoder={"tokenizer": "bytes", "hidden_dim": 30, "heads": 4})
+    assert "divisible" in str(error.value)
+    with pytest.raises(SpecError) as error:
+        jepa.build("text_transformer", "mlp", encoder={"tokenizer": "nope"})
+    assert "encoder.params.tokenizer" in str(error.value)
+    model = jepa.build("text_transformer", "mlp", encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 1})
+    assert model.predictor.embed_dim == 32
+    assert model.spec.encoder.params["tokenizer"].name == "text:bytes"
+
+
+def test_masked_training_step_with_padding(fresh_registry):
+    torch.manual_seed(0)
+    model = jepa.build(
+        "text_transformer", "attention", masker="span", loss="smooth_l1", normalize_targets=True,
+        encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 1, "pool": "none", "num_tokens": 24},
+        predictor={"depth": 1},
+    )
+    assert model.masker.num_tokens == 24
+    batch = model.encoder.tokenizer(["a short text", "another, somewhat longer text here"], max_length=24,
+                                    padding="max_length")
+    out = model.step(batch)
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert model.encoder.token_embedding.weight.grad is not None
+
+
+def test_hf_encoder_wraps_a_tiny_local_config(fresh_registry, tmp_path):
+    pytest.importorskip("transformers")
+    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+              "intermediate_size": 64, "vocab_size": 260, "max_position_embeddings": 64}
+    torch.manual_seed(0)
+    model = jepa.build("hf", "attention", masker={"name": "span", "params": {"num_targets": 2}},
+                       encoder={"config": config, "tokenizer": "bytes", "pool": "none", "num_tokens": 16},
+                       predictor={"depth": 1})
+    encoder = model.encoder.eval()
+    assert encoder.embed_dim == 32
+    batch = encoder.tokenize(["hello there", "hi"], max_length=16)
+    out = encoder(batch["x"], padding_mask=batch["padding_mask"])
+    longer = encoder.tokenizer(["hello there", "hi"], max_length=16, padding="max_length")
+    torch.testing.assert_close(encoder(longer)[:, : out.shape[1]][0], out[0], atol=1e-5, rtol=1e-5)
+    assert encoder(batch["x"], mask=torch.tensor([[0, 1], [0, 1]])).shape == (2, 2, 32)
+    model.train()
+    step = model.step(encoder.tokenizer(["hello there, world", "hi, how are you"], max_length=16,
+                                        padding="max_length"))
+    step.loss.backward()
+    path = model.save_pretrained(tmp_path / "hf")
+    loaded = jepa.load(path)
+    torch.testing.assert_close(loaded.embed(longer), model.eval().embed(longer))
