@@ -16,8 +16,6 @@ from jepa_core.specs import ComponentSpec, ModelSpec
 # attributes when the user left them unset (None): parameter -> encoder attribute.
 WIRED_FIELDS: dict[str, str] = {"hidden_dim": "embed_dim", "num_tokens": "num_tokens", "grid": "grid"}
 
-_COMPONENT_KEYS = ("encoder", "predictor", "loss", "masker")
-
 
 def build(
     spec_or_encoder: Any = None,

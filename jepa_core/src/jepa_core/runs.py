@@ -20,8 +20,8 @@ import torch
 import yaml
 from pydantic import ConfigDict, Field
 
-from jepa_core.errors import CheckpointError, SpecError
-from jepa_core.specs import ComponentSpec, ModelSpec, component_field, read_spec_file, spec_error_from_validation
+from jepa_core.errors import SpecError
+from jepa_core.specs import ModelSpec, component_field, read_spec_file, spec_error_from_validation
 from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
 
 DatasetSpec = component_field("dataset")
@@ -236,10 +236,7 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
             f"{str(path)!r} is not a run directory (no run.json); pass --config with an eval section"
         )
     model_dir = path / FINAL if (path / FINAL).is_dir() else path
-    try:
-        model = load(model_dir)
-    except CheckpointError:
-        raise
+    model = load(model_dir)
     results = evaluate(model, spec)
     if (path / "run.json").is_file():
         (path / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -273,4 +270,4 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
     return path
 
 
-__all__ = ["ComponentSpec", "EvalSpec", "RunSpec", "evaluate", "load_run_spec", "train_run"]
+__all__ = ["EvalSpec", "RunSpec", "evaluate", "load_run_spec", "train_run"]
