@@ -111,6 +111,36 @@ def test_a_bare_name_two_scopes_provide_is_ambiguous_and_qualified_names_resolve
     assert jepa.build("mlp", "mlp", loss="jepa:mse").spec.loss.name == "jepa:mse"
 
 
+IMPORTED_PLUGINS = (
+    "import sys\n"
+    "def plugins_imported():\n"
+    "    return sorted(m for m in sys.modules if m.startswith(('jepa_fixture', 'jepa_plugins')))\n"
+)
+
+
+def test_qualified_names_import_only_the_plugin_they_name(installed_plugins, tmp_path) -> None:
+    installed_plugins("good", "broken_import")
+    code = IMPORTED_PLUGINS + (
+        "import jepa, torch\n"
+        "model = jepa.build('good:tiny', 'jepa:mlp', loss='jepa:mse', encoder={'input_dim': 3})\n"
+        "assert [c.qualname for c in jepa.list_components('encoder', 'good:*')] == ['good:tiny']\n"
+        "assert plugins_imported() == ['jepa_fixture_good', 'jepa_fixture_good.plugin'], plugins_imported()\n"
+        f"model.save_pretrained({str(tmp_path / 'model')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    # a saved model names its components qualified, so loading it needs only its own plugins
+    code = IMPORTED_PLUGINS + (
+        "import jepa\n"
+        f"jepa.JEPA.from_pretrained({str(tmp_path / 'model')!r})\n"
+        "assert plugins_imported() == ['jepa_fixture_good', 'jepa_fixture_good.plugin'], plugins_imported()\n"
+        "jepa.list_components()  # everything: every plugin is imported, the broken one recorded\n"
+        "assert 'jepa_plugins_vision' in plugins_imported(), plugins_imported()\n"
+        "from jepa_core.registry import get_registry\n"
+        "assert {p.name: p.status for p in get_registry().plugins}['broken_import'] == 'failed'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_two_plugins_clashing_on_a_name_are_both_named(installed_plugins) -> None:
     installed_plugins("clash_a", "clash_b")
     with pytest.raises(jepa.AmbiguousComponentError, match=r"clash_a:twin .*jepa-fixture-clash-a.* and "

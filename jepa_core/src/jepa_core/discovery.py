@@ -1,7 +1,11 @@
 """Finding and loading plugins: pluggy hooks behind ``jepa.plugins`` entry points.
 
-Runs once per process, on the first registry query (``import jepa`` discovers
-nothing). Environment switches, read at that moment:
+Entry points are read once per process, on the first registry query (``import
+jepa`` discovers nothing). A plugin's module is imported only when something needs
+it: a qualified name (``vision:cnn``, ``jepa list encoder 'vision:*'``, a saved
+model's config) imports that one plugin; a bare name, a listing of everything or
+``jepa plugins`` imports them all, since any of them may provide it. Environment
+switches, read at the first query:
 
 ``JEPA_PLUGINS``
     Allow-list: a comma-separated list of plugin names (entry point names) or
@@ -54,67 +58,84 @@ def new_plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
-def load_plugins(registry: Registry) -> None:
-    """Register the core's components, then every allowed installed plugin."""
-    from jepa_core.components import plugin as core_plugin
+class PluginLoader:
+    """The installed plugins of one registry, imported when first needed.
 
-    manager = new_plugin_manager()
-    from jepa_core import __version__
+    Creating it registers the core's components and reads the entry points once
+    (applying the allow/block lists and refusing clashing or reserved names); a
+    plugin's module is imported only by :meth:`load` of its name (what a qualified
+    name such as ``vision:cnn`` needs) or by :meth:`load_all`.
+    """
 
-    _register_module(manager, registry, core_plugin, CORE_SCOPE, "jepa-core", __version__)
+    def __init__(self, registry: Registry) -> None:
+        from jepa_core import __version__
+        from jepa_core.components import plugin as core_plugin
 
-    allow = _name_list(ALLOW_ENV)
-    block = _name_list(BLOCK_ENV) or set()
-    strict = strict_mode()
-    seen: dict[str, PluginRecord] = {}
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        record = _record_for(entry_point)
-        if record.name in seen:
-            # importlib.metadata already keeps one copy of each distribution, so this
-            # is two different distributions claiming one plugin name.
-            other = seen[record.name]
-            record.status = "failed"
-            record.error = (
-                f"plugin name {record.name!r} is already used by {other.distribution}; "
-                f"rename the entry point in {record.distribution}"
-            )
+        self.registry = registry
+        self.manager = new_plugin_manager()
+        self.strict = strict_mode()
+        self.pending: dict[str, tuple[EntryPoint, PluginRecord]] = {}
+        _register_module(self.manager, registry, core_plugin, CORE_SCOPE, "jepa-core", __version__)
+        allow = _name_list(ALLOW_ENV)
+        block = _name_list(BLOCK_ENV) or set()
+        seen: dict[str, PluginRecord] = {}
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            record = _record_for(entry_point)
             registry.plugins.append(record)
-            if strict:
-                raise PluginError(record.error)
-            continue
-        seen[record.name] = record
-        registry.plugins.append(record)
-        names = {_normalize(record.name), _normalize(record.distribution or "")}
-        if allow is not None and not names & allow:
-            record.status = "not allowed"
-            record.error = f"not listed in {ALLOW_ENV}"
-            continue
-        if names & block:
-            record.status = "blocked"
-            record.error = f"listed in {BLOCK_ENV}"
-            continue
-        if record.name in RESERVED_SCOPES:
-            _fail(record, f"the plugin name {record.name!r} is reserved for jepa itself", strict)
-            continue
+            if record.name in seen:
+                # importlib.metadata already keeps one copy of each distribution, so this
+                # is two different distributions claiming one plugin name.
+                other = seen[record.name]
+                self._fail(record, f"plugin name {record.name!r} is already used by {other.distribution}; "
+                                   f"rename the entry point in {record.distribution}")
+                continue
+            seen[record.name] = record
+            names = {_normalize(record.name), _normalize(record.distribution or "")}
+            if allow is not None and not names & allow:
+                record.status, record.error = "not allowed", f"not listed in {ALLOW_ENV}"
+            elif names & block:
+                record.status, record.error = "blocked", f"listed in {BLOCK_ENV}"
+            elif record.name in RESERVED_SCOPES:
+                self._fail(record, f"the plugin name {record.name!r} is reserved for jepa itself")
+            else:
+                self.pending[record.name.lower()] = (entry_point, record)
+
+    def load(self, name: str) -> None:
+        """Import and register the plugin called ``name``, if it is installed and not loaded yet."""
+        found = self.pending.pop(name.lower(), None)
+        if found is not None:
+            self._load(*found)
+
+    def load_all(self) -> None:
+        for name in list(self.pending):
+            self.load(name)
+
+    def _load(self, entry_point: EntryPoint, record: PluginRecord) -> None:
         try:
             module = entry_point.load()
         except Exception as exc:  # a broken plugin must not take the host down
-            _fail(record, f"import failed: {_describe(exc)}", strict, exc)
-            continue
+            self._fail(record, f"import failed: {_describe(exc)}", exc)
+            return
         problem = _api_problem(module, record)
         if problem is not None:
-            record.status = "incompatible"
-            record.error = problem
-            if strict:
+            record.status, record.error = "incompatible", problem
+            if self.strict:
                 raise PluginError(problem)
-            continue
+            return
         try:
             record.components = _register_module(
-                manager, registry, module, record.name, record.distribution, record.version
+                self.manager, self.registry, module, record.name, record.distribution, record.version
             )
         except Exception as exc:
-            registry.remove_scope(record.name)
-            _fail(record, f"registration failed: {_describe(exc)}", strict, exc)
+            self.registry.remove_scope(record.name)
+            self._fail(record, f"registration failed: {_describe(exc)}", exc)
+            return
+        record.status = "loaded"
+
+    def _fail(self, record: PluginRecord, message: str, exc: BaseException | None = None) -> None:
+        record.status, record.error = "failed", message
+        if self.strict:
+            raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}") from exc
 
 
 def _api_problem(module: object, record: PluginRecord) -> str | None:
@@ -170,13 +191,6 @@ def _register_module(manager, registry, module, scope, distribution, version) ->
         manager.unregister(name=scope)
         raise
     return [c.qualname for c in registrar.added]
-
-
-def _fail(record: PluginRecord, message: str, strict: bool, exc: BaseException | None = None) -> None:
-    record.status = "failed"
-    record.error = message
-    if strict:
-        raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}") from exc
 
 
 def _describe(exc: BaseException) -> str:

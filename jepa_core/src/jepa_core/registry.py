@@ -78,7 +78,7 @@ class PluginRecord:
     module: str
     distribution: str | None
     version: str | None
-    status: str = "loaded"  # loaded | failed | incompatible | blocked | not allowed
+    status: str = "not loaded"  # not loaded (yet) | loaded | failed | incompatible | blocked | not allowed
     error: str | None = None
     components: list[str] = field(default_factory=list)
 
@@ -166,24 +166,33 @@ class Registry:
         self._by_factory: dict[Any, Component] = {}
         self.plugins: list[PluginRecord] = []
         self.templates: dict[str, tuple[str, str]] = {}
-        self._loaded = False
+        self._loaded = False  # every plugin imported
+        self._loading = False
+        self._loader: Any = None  # a discovery.PluginLoader once entry points were read
         self._lock = threading.RLock()
 
     # -- discovery ---------------------------------------------------------------
-    def ensure_loaded(self) -> None:
+    def ensure_loaded(self, scope: str | None = None) -> None:
+        """Discover plugins: all of them, or with ``scope`` only the plugin of that
+        name (enough to resolve ``scope:name`` without importing unrelated plugins)."""
         if self._loaded:
             return
         with self._lock:
-            if self._loaded:
+            if self._loaded or self._loading:  # a plugin that queries the registry must not recurse
                 return
-            from jepa_core.discovery import load_plugins
+            from jepa_core.discovery import PluginLoader
 
-            self._loaded = True  # set first: a plugin that queries the registry must not recurse
+            self._loading = True
             try:
-                load_plugins(self)
-            except BaseException:
-                self._loaded = False
-                raise
+                if self._loader is None:
+                    self._loader = PluginLoader(self)
+                if scope is None:
+                    self._loader.load_all()
+                    self._loaded = True
+                else:
+                    self._loader.load(scope)
+            finally:
+                self._loading = False
 
     def reset(self) -> None:
         """Forget everything (plugins are discovered again on the next query)."""
@@ -193,6 +202,7 @@ class Registry:
             self.plugins.clear()
             self.templates.clear()
             self._loaded = False
+            self._loader = None
 
     # -- writing -----------------------------------------------------------------
     def registrar(self, scope: str, distribution: str | None = None, version: str | None = None,
@@ -225,6 +235,9 @@ class Registry:
     # -- reading -----------------------------------------------------------------
     def __iter__(self) -> Iterator[Component]:
         self.ensure_loaded()
+        return self._known()
+
+    def _known(self) -> Iterator[Component]:
         for key in sorted(self._components):
             scopes = self._components[key]
             for scope in sorted(scopes):
@@ -235,8 +248,11 @@ class Registry:
         matches the fnmatch ``pattern`` (``"*"`` wildcards, case-insensitive)."""
         if kind is not None:
             _check_kind(kind)
+        # "vision:*" can only match components of the plugin called vision
+        scope = pattern.partition(":")[0] if pattern is not None and ":" in pattern else ""
+        self.ensure_loaded(scope if scope and not set(scope) & set("*?[") else None)
         found = []
-        for component in self:
+        for component in self._known():
             if kind is not None and component.kind != kind:
                 continue
             if pattern is not None and not (
@@ -252,8 +268,8 @@ class Registry:
         _check_kind(kind, path)
         if not isinstance(name, str) or not name:
             raise SpecError(f"a {kind} name must be a non-empty string, got {name!r}", path)
-        self.ensure_loaded()
         scope, _, bare = name.rpartition(":")
+        self.ensure_loaded(scope or None)
         scopes = self._components.get((kind, bare), {})
         if scope:
             if scope in scopes:
