@@ -21,6 +21,7 @@ import yaml
 from pydantic import ConfigDict, Field
 
 from jepa_core.errors import SpecError
+from jepa_core.persistence import atomic_write_bytes
 from jepa_core.specs import ModelSpec, component_field, read_spec_file, spec_error_from_validation
 from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
 
@@ -133,7 +134,7 @@ def train_run(
     trainer.fit(max_steps=max_steps)
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
         results = evaluate(model, spec)
-        (run_dir / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
+        atomic_write_bytes(run_dir / "eval.json", (json.dumps(results, indent=2) + "\n").encode())
         print(format_results(results))
     return run_dir
 
@@ -239,7 +240,7 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
     model = load(model_dir)
     results = evaluate(model, spec)
     if (path / "run.json").is_file():
-        (path / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
+        atomic_write_bytes(path / "eval.json", (json.dumps(results, indent=2) + "\n").encode())
     return results
 
 

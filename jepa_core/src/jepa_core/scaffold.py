@@ -143,8 +143,13 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
         "tests/test_plugin.py": TESTS,
         "README.md": README,
     }
-    for relative, template in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(**values), encoding="utf-8")
-    return root
+
+    def write(directory: Path) -> None:
+        for relative, template in files.items():
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template.format(**values), encoding="utf-8")
+
+    from jepa_core.persistence import atomic_write_dir
+
+    return atomic_write_dir(root, write)  # all files or none
