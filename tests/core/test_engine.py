@@ -188,12 +188,12 @@ def test_a_batch_shape_the_encoder_cannot_take_gets_a_clear_error() -> None:
 
 def test_packed_predictor_equals_one_pass_per_block_under_the_same_rule() -> None:
     torch.manual_seed(0)
-    packed = masked_model(predictor={"depth": 2, "heads": 2, "isolate_context": True, "packed": True})
+    packed = masked_model(predictor={"depth": 2, "heads": 2})  # packed is the default
     with torch.no_grad():  # larger weights than at init, so attention patterns matter
         for parameter in packed.predictor.parameters():
             parameter.mul_(20.0)
     per_block = jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
-                           predictor={"depth": 2, "heads": 2, "isolate_context": True})
+                           predictor={"depth": 2, "heads": 2, "packed": False, "isolate_context": True})
     per_block.load_state_dict(packed.state_dict())
     masks = jepa.Masks(context=torch.tensor([[0, 2, 5], [1, 3, 4]]),
                        targets=(torch.tensor([[1, 3], [0, 2]]), torch.tensor([[6, 7], [8, 9]]),
@@ -204,13 +204,11 @@ def test_packed_predictor_equals_one_pass_per_block_under_the_same_rule() -> Non
     assert torch.allclose(pred_packed, pred_blocks, atol=1e-5)
     assert torch.equal(target_packed, target_blocks)
     reference = jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
-                           predictor={"depth": 2, "heads": 2})
+                           predictor={"depth": 2, "heads": 2, "packed": False})
     reference.load_state_dict(packed.state_dict())
     assert not torch.allclose(reference.eval()(x, masks=masks)[0], pred_blocks, atol=1e-4), (
         "the reference rule (context sees the mask tokens) differs"
     )
-    with pytest.raises(jepa.SpecError, match="packed=True needs isolate_context=True"):
-        masked_model(predictor={"packed": True})
 
 
 def test_mapping_batches_feed_every_input_but_labels_to_the_encoder() -> None:

@@ -304,17 +304,15 @@ class JEPA(BaseModel):
                 f"{tuple(full_target.shape)}; configure the encoder to return tokens"
             )
         context = self._encode(self.encoder, state_t, masks.context)
+        target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
         if getattr(self.predictor, "packed", False):  # every target block in one predictor pass
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=masks.targets, action=action)
-            pred = self.predictor(context, **kwargs)
-            target = torch.cat([gather_tokens(full_target, block) for block in masks.targets], dim=1)
-            return pred, target, context
-        preds, targets = [], []
+            return self.predictor(context, **kwargs), target, context
+        preds = []
         for block in masks.targets:  # one predictor pass per target block (I-JEPA)
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=block, action=action)
             preds.append(self.predictor(context, **kwargs))
-            targets.append(gather_tokens(full_target, block))
-        return torch.cat(preds, dim=1), torch.cat(targets, dim=1), context
+        return torch.cat(preds, dim=1), target, context
 
     def forward(
         self,
