@@ -127,6 +127,7 @@ class CNNEncoder(nn.Module):
         if mask is not None and (height % self.stride or width % self.stride):
             raise ValueError(f"masked cnn input sides must be divisible by {self.stride}, got {height}x{width}")
         keep = None if mask is None else self._keep_map(mask, height // self.stride, width // self.stride, x.dtype)
+        x = x.contiguous(memory_format=torch.channels_last)  # oneDNN and cuDNN convolutions are faster on NHWC
 
         def masked(features: torch.Tensor) -> torch.Tensor:
             if keep is None:
