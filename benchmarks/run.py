@@ -1,16 +1,19 @@
-"""`make bench`: run every benchmark module, write JSON and a Markdown table.
+"""`make bench`: run the benchmark modules, write JSON and Markdown tables.
 
-Each module in this folder named ``bench_*.py`` defines ``run() -> list[dict]``,
-each dict a row with at least ``benchmark``, ``value``, ``unit`` and ``note``.
-Results land in ``benchmarks/results/`` (``results.json``, ``results.md``).
-Figures are medians over repeats measured in this one run on this machine.
+Each module in this folder named ``bench_*.py`` defines ``TITLE`` (a heading) and
+``run(options) -> list[dict]``: one dict per table row, its keys the columns, in
+order. Results land in ``benchmarks/results/`` (``results.json``, ``results.md``);
+running only some modules replaces their tables and keeps the others. Figures are
+medians over repeats measured in one run on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import json
+import os
 import platform
 import sys
 import time
@@ -19,41 +22,74 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+
+
+def machine() -> dict[str, str]:
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cpu cores": str(os.cpu_count()),
+        "torch threads": str(torch.get_num_threads()),
+    }
+
+
+def markdown(suites: dict[str, dict]) -> str:
+    parts = []
+    for _, suite in sorted(suites.items()):  # module order, whichever ran last
+        rows = suite["rows"]
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        lines = [f"## {suite['title']}", "", f"Measured {suite['date']} on {suite['machine']}.", ""]
+        if suite.get("notes"):
+            lines += [suite["notes"], ""]
+        lines += ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+        lines += ["| " + " | ".join(str(row.get(column, "")) for column in columns) + " |" for row in rows]
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="benchmark modules to run (default: all bench_*.py)")
-    args = parser.parse_args()
+    parser.add_argument("names", nargs="*", help="modules to run, e.g. `steps quality` (default: all bench_*.py)")
+    parser.add_argument("--device", default="cpu", help="device for the step benchmarks: cpu or cuda")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per quality recipe")
+    options = parser.parse_args()
     modules = sorted(HERE.glob("bench_*.py"))
-    if args.names:
-        modules = [m for m in modules if m.stem.removeprefix("bench_") in args.names or m.stem in args.names]
-    rows = []
+    if options.names:
+        unknown = set(options.names) - {m.stem.removeprefix("bench_") for m in modules}
+        if unknown:
+            parser.error(f"no benchmark module named {', '.join(sorted(unknown))}; "
+                         f"have {', '.join(m.stem.removeprefix('bench_') for m in modules)}")
+        modules = [m for m in modules if m.stem.removeprefix("bench_") in options.names]
+    RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "results.json"
+    suites: dict[str, dict] = json.loads(previous.read_text())["suites"] if previous.is_file() else {}
+    described = ", ".join(f"{key} {value}" for key, value in machine().items())
     for path in modules:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
+        name = path.stem.removeprefix("bench_")
+        print(f"== {name}: {module.TITLE}", flush=True)
         started = time.perf_counter()
-        print(f"== {path.stem}", flush=True)
-        for row in module.run():
-            row = {"suite": path.stem.removeprefix("bench_"), **row}
-            print(f"   {row['benchmark']}: {row['value']} {row['unit']}  {row.get('note', '')}", flush=True)
-            rows.append(row)
-        print(f"   ({time.perf_counter() - started:.0f}s)")
-    machine = {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "threads": torch.get_num_threads(),
-    }
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
-    lines = ["| suite | benchmark | value | unit | note |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['suite']} | {r['benchmark']} | {r['value']} | {r['unit']} | {r.get('note', '')} |" for r in rows]
-    machine_line = ", ".join(f"{k} {v}" for k, v in machine.items())
-    (out / "results.md").write_text(f"Measured on: {machine_line}\n\n" + "\n".join(lines) + "\n")
-    print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+        rows = module.run(options)
+        for row in rows:
+            print("   " + "  ".join(f"{key}={value}" for key, value in row.items()), flush=True)
+        print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+        suites[name] = {"title": module.TITLE, "notes": getattr(module, "NOTES", ""), "rows": rows,
+                        "machine": described, "date": datetime.date.today().isoformat()}
+        # written after every module, so an interrupted run keeps what it measured
+        write_atomically(RESULTS / "results.json", json.dumps({"suites": suites}, indent=2) + "\n")
+        write_atomically(RESULTS / "results.md", markdown(suites))
+    print(f"wrote {RESULTS / 'results.json'} and {RESULTS / 'results.md'}")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from pathlib import Path
 import jepa
 import torch
 from jepa_core.evaluation import embed_dataset, knn_accuracy, linear_probe
+from jepa_core.persistence import atomic_write_bytes
 from jepa_core.specs import ComponentSpec
 
 from jepa_plugins_text import BPETokenizer
@@ -130,8 +131,10 @@ def main() -> None:
     parser.add_argument("--regulariser", choices=["ema", "sigreg"], default="ema")
     parser.add_argument("--lam", type=float, default=0.05)
     parser.add_argument("--probe-length", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="weights, data order and masks")
+    parser.add_argument("--split-seed", type=int, default=0, help="which docstrings are labelled train/test")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--results", help="also write the scores to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -141,7 +144,7 @@ def main() -> None:
     import pydoc_data.topics
 
     docs = stdlib_docstrings()
-    train, test = labelled_split(docs, args.classes, args.per_class, args.seed)
+    train, test = labelled_split(docs, args.classes, args.per_class, args.split_seed)
     held_out = {doc for _, doc in test}
     corpus = [doc for _, doc in docs if doc not in held_out] + list(pydoc_data.topics.topics.values())
     tokenizer = BPETokenizer.train(corpus, vocab_size=args.vocab_size)
@@ -236,6 +239,12 @@ def main() -> None:
         print(f"{name:<28}{probe:>14.3f}{knn:>10.3f}")
     print(f"\npretraining {train_seconds:.0f}s, total wall time {time.perf_counter() - started:.0f}s "
           f"({torch.get_num_threads()} threads)")
+    if args.results:
+        scores = {name: {"linear": probe, "knn": knn} for name, probe, knn in rows}
+        atomic_write_bytes(args.results, json.dumps({
+            "jepa": scores[rows[0][0]], "random_init": scores["same encoder, random init"],
+            "bag_of_bytes": scores["bag of bytes"], "chance": chance, "pretrain_seconds": train_seconds,
+        }, indent=2).encode())
 
 
 if __name__ == "__main__":

@@ -24,13 +24,15 @@ Needs ``pip install 'jepa-plugins-timeseries[aeon,eval]'``.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import jepa
 import numpy as np
 import torch
+from jepa_core.persistence import atomic_write_bytes
 from jepa_core.registry import get_registry
 from jepa_plugins_timeseries.datasets import SeriesDataset
 from jepa_plugins_timeseries.evaluation import embed_series, svm_accuracy
@@ -127,6 +129,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--results", help="also write the scores to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -146,6 +149,8 @@ def main() -> None:
         floor = max(r.raw, PUBLISHED_RAW_SVM.get(r.problem, 0.0))
         verdict = "beats" if r.jepa > floor else "does NOT beat"
         print(f"{r.problem}: JEPA {r.jepa:.3f} {verdict} the raw-input SVM floor {floor:.3f}")
+    if args.results:
+        atomic_write_bytes(args.results, json.dumps([asdict(r) for r in results], indent=2).encode())
 
 
 if __name__ == "__main__":
