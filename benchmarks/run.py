@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from jepa_core.persistence import atomic_write_bytes
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -47,12 +48,6 @@ def markdown(suites: dict[str, dict]) -> str:
         lines += ["| " + " | ".join(str(row.get(column, "")) for column in columns) + " |" for row in rows]
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def main() -> None:
@@ -87,8 +82,8 @@ def main() -> None:
         suites[name] = {"title": module.TITLE, "notes": getattr(module, "NOTES", ""), "rows": rows,
                         "machine": described, "date": datetime.date.today().isoformat()}
         # written after every module, so an interrupted run keeps what it measured
-        write_atomically(RESULTS / "results.json", json.dumps({"suites": suites}, indent=2) + "\n")
-        write_atomically(RESULTS / "results.md", markdown(suites))
+        atomic_write_bytes(RESULTS / "results.json", (json.dumps({"suites": suites}, indent=2) + "\n").encode())
+        atomic_write_bytes(RESULTS / "results.md", markdown(suites).encode())
     print(f"wrote {RESULTS / 'results.json'} and {RESULTS / 'results.md'}")
 
 
