@@ -37,16 +37,19 @@ import torch.nn.functional as F
 
 TITLE = "Training step: jepa.Trainer vs a hand-written PyTorch loop"
 NOTES = (
-    "*step ms*: median over 16 blocks of 5 steps, batch fetch included, the hand-written loop and the Trainer "
+    "*step ms*: median over 24 blocks of 5 steps, batch fetch included, the hand-written loop and the Trainer "
     "alternating on one model with the same masks. *vs hand*: median of the per-block ratios, and the range of "
     "the middle half of them (the machine's noise). *peak MB*: growth of peak memory from just before the first "
     "step (activations, gradients, optimiser state), one process per variant. *of peak*: achieved FLOP/s "
     "(FlopCounterMode, forward + backward, mean over the blocks' masks) over the best of two 2048^3 matmuls "
-    "measured just before each block, median over blocks. *where the time goes*: the top operators by self time "
-    "in a profile of the Trainer's steps. *trainer compile*: `train.compile: true`, timed over 20 steps after 3 "
-    "warm-up steps (a separate process)."
+    "measured just before each block, median over blocks. *time in dense ops*: the share of the Trainer's "
+    "profiled time spent in the operators FlopCounterMode counts (matmuls, convolutions, attention); *dense ops of "
+    "peak*: their own rate over the peak, so that *of peak* = share x rate: it shows whether the dense kernels or "
+    "everything around them (elementwise, normalisation, copies) is what keeps a step from the peak. *where the "
+    "time goes*: the top operators by self time in that profile. *trainer compile*: `train.compile: true`, timed "
+    "over 20 steps after 3 warm-up steps (a separate process)."
 )
-BLOCKS = 16  # alternating blocks of hand-written and Trainer steps
+BLOCKS = 24  # alternating blocks of hand-written and Trainer steps
 STEPS = 5
 WARMUP = 3
 
@@ -262,7 +265,7 @@ def time_worker(case: str, device_name: str, precision: str) -> dict:
             run(STEPS)
             samples[name].append((time.perf_counter() - started) / STEPS)
     return {"samples": samples, "flops": _count_flops(model, data, batch_size, device, dtype),
-            "top_ops": _top_ops(run_trainer, device)}
+            "profile": _profile(run_trainer, device)}
 
 
 def memory_worker(case: str, device_name: str, variant: str) -> dict:
@@ -296,7 +299,18 @@ def _count_flops(model, data, batch_size: int, device: torch.device, dtype) -> i
     return counter.get_total_flops() // BLOCKS
 
 
-def _top_ops(run: Callable[[int], None], device: torch.device, count: int = 4) -> str:
+def _is_dense(name: str) -> bool:
+    """The operators FlopCounterMode counts FLOPs for: matmuls, convolutions, attention."""
+    op = name.removeprefix("aten::")
+    return name.startswith("aten::") and (
+        op in ("mm", "addmm", "bmm", "baddbmm") or "convolution" in op or "scaled_dot_product" in op
+    )
+
+
+def _profile(run: Callable[[int], None], device: torch.device, count: int = 4) -> dict:
+    """The top operators by self time in a few Trainer steps, and the share of that time
+    spent in the operators whose FLOPs are counted (CPU only: on CUDA the profile's
+    device time is keyed by kernel names, not by operators)."""
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
@@ -306,7 +320,9 @@ def _top_ops(run: Callable[[int], None], device: torch.device, count: int = 4) -
     events = [e for e in profile.key_averages() if not e.key.startswith("ProfilerStep")]
     total = sum(getattr(e, key) for e in events) or 1
     top = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:count]
-    return ", ".join(f"{e.key.removeprefix('aten::')} {100 * getattr(e, key) / total:.0f}%" for e in top)
+    dense = sum(getattr(e, key) for e in events if _is_dense(e.key))
+    return {"top": ", ".join(f"{e.key.removeprefix('aten::')} {100 * getattr(e, key) / total:.0f}%" for e in top),
+            "dense_share": dense / total if device.type == "cpu" else None}
 
 
 # -- the parent: rounds, peaks, rows ---------------------------------------------------------------
@@ -333,6 +349,14 @@ def _spawn(*args: str) -> dict:
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _dense_columns(profile: dict, fraction: float) -> dict:
+    """Split *of peak* into the share of time in FLOP-counted operators and their own rate."""
+    share = profile["dense_share"]
+    if share is None:
+        return {}
+    return {"time in dense ops": f"{100 * share:.0f}%", "dense ops of peak": f"{fraction / share:.2f}"}
 
 
 def run(options) -> list[dict]:
@@ -362,7 +386,8 @@ def run(options) -> list[dict]:
                          "peak MB": round(memory["trainer"] / 2**20),
                          "GFLOP/step": round(timed["flops"] / 1e9, 2), "GFLOP/s": round(achieved / 1e9, 1),
                          "matmul peak GFLOP/s": round(statistics.median(samples["peak"]) / 1e9),
-                         "of peak": f"{fraction:.2f}", "where the time goes": timed["top_ops"]})
+                         "of peak": f"{fraction:.2f}", **_dense_columns(timed["profile"], fraction),
+                         "where the time goes": timed["profile"]["top"]})
         variant = "trainer bf16 compile" if device.type == "cuda" else "trainer compile"
         compiled = _spawn("memory", case, options.device, variant)
         rows.append({"model": title, "variant": variant, "step ms": round(compiled["step_s"] * 1e3, 1),
