@@ -286,9 +286,9 @@ def memory_worker(case: str, device_name: str, variant: str) -> dict:
 
 
 def _count_flops(model, data, batch_size: int, device: torch.device, dtype) -> int:
+    """Mean FLOPs of a step (forward + backward) over the masks of the timed blocks."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    """Mean FLOPs of a step (forward + backward) over the masks of the timed blocks."""
     batch = next(iter(torch.utils.data.DataLoader(data, batch_size=batch_size)))
     counter = FlopCounterMode(display=False)
     with counter, torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):

@@ -94,7 +94,7 @@ class AttentionPredictor(nn.Module):
     pass per block in which, unless ``isolate_context``, every token sees every
     other: I-JEPA's reference predictor, where the context also attends to the
     block's mask tokens. On the digits recipe the packed predictor probed as well
-    as the reference one (see the benchmarks page) in two thirds of the time.
+    as the reference one (see the benchmarks page) in three quarters of the time.
     ``isolate_context`` also applies to paired prediction of every position.
     """
 
