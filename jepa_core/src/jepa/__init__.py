@@ -29,7 +29,7 @@ from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
 from jepa_core.model import JEPA, BaseModel, StepOutput
 from jepa_core.registry import KINDS, Component, capture_arguments
-from jepa_core.runs import EvalSpec, RunSpec, load_run_spec, train_run
+from jepa_core.runs import AttentiveSpec, EvalSpec, RunSpec, load_run_spec, train_run
 from jepa_core.specs import (
     ComponentSpec,
     EncoderSpec,
@@ -54,6 +54,7 @@ __all__ = [
     "JEPA",
     "AmbiguousComponentError",
     "AttentionPredictor",
+    "AttentiveSpec",
     "BaseModel",
     "CheckpointError",
     "EvalSpec",

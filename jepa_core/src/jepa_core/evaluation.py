@@ -1,20 +1,148 @@
-"""Frozen-encoder evaluation: embeddings, a linear probe and k-nearest neighbours.
+"""Frozen-encoder evaluation: embeddings, and the probes the field reports.
 
-Pure torch, so the core needs no scikit-learn. The probe is multinomial logistic
-regression on standardised embeddings, fitted to convergence with L-BFGS (the
-usual low-shot protocol); ``weight_decay`` is its L2 strength.
+* ``linear``: multinomial logistic regression on standardised embeddings, fitted
+  to convergence with L-BFGS (the usual low-shot protocol); pure torch.
+* ``knn``: cosine-similarity k-nearest-neighbour vote; pure torch.
+* ``svm``: TS2Vec's protocol, an RBF SVM whose ``C`` is chosen by 5-fold
+  cross-validated grid search on the train split; needs scikit-learn
+  (``pip install 'jepa-core[eval]'``).
+* ``attentive``: V-JEPA's attentive probe, cross-attention pooling of the frozen
+  token grid with a learned query, then a linear classifier; pure torch.
+
+Pooling of token grids ``(B, N, D)`` (``mean``, ``max``, ``flatten``) leaves
+padded tokens out: a ``padding_mask`` in mapping inputs, or time steps where every
+channel of a series is NaN (padding, or a step where nothing was observed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from jepa_core.errors import SpecError
+
+#: What :meth:`jepa_core.model.JEPA.embed` and :func:`embed_dataset` do with token grids.
+TOKEN_POOLS = ("mean", "max", "flatten", "none")
+#: TS2Vec's grid for the SVM's ``C`` (its ``np.inf`` aside: a hard margin adds nothing).
+SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
+#: Keys of a mapping item that hold its label rather than encoder input.
+_LABEL_KEYS = ("y", "label", "labels")
 
 
-@torch.no_grad()
+# -- token grids: padding and pooling -------------------------------------------------------------
+
+
+def token_padding(inputs: Any, tokens: torch.Tensor) -> torch.Tensor:
+    """``(B, N)`` bool, True where token ``n`` of ``tokens`` ``(B, N, D)`` is padding.
+
+    Read from a ``padding_mask`` ``(B, N)`` in mapping ``inputs``; otherwise, when
+    the encoder gives one token per time step of a float series ``(B, T, ...)``, the
+    steps where no value is finite. Nothing is padding when neither applies.
+    """
+    batch, count = tokens.shape[:2]
+    values = inputs
+    if isinstance(inputs, Mapping):
+        mask = inputs.get("padding_mask")
+        if isinstance(mask, torch.Tensor) and tuple(mask.shape) == (batch, count):
+            return mask.to(tokens.device).bool()
+        values = inputs.get("x")
+    if (
+        isinstance(values, torch.Tensor)
+        and values.is_floating_point()
+        and values.dim() >= 2
+        and tuple(values.shape[:2]) == (batch, count)
+    ):
+        return ~torch.isfinite(values).reshape(batch, count, -1).any(dim=-1).to(tokens.device)
+    return torch.zeros(batch, count, dtype=torch.bool, device=tokens.device)
+
+
+def pool_tokens(tokens: torch.Tensor, padding: torch.Tensor | None, how: str) -> torch.Tensor:
+    """Pool ``(B, N, D)`` tokens to one vector per sample, leaving padded tokens out.
+
+    ``how``: ``"mean"`` or ``"max"`` over the unpadded tokens (``(B, D)``; a sample
+    with no unpadded token pools to zeros), ``"flatten"`` (``(B, N*D)``, padded
+    tokens zeroed) or ``"none"`` (the tokens, unchanged). ``(B, D)`` input is
+    returned as it is.
+    """
+    if how not in TOKEN_POOLS:
+        raise ValueError(f"tokens must be one of {', '.join(map(repr, TOKEN_POOLS))}, got {how!r}")
+    if tokens.dim() != 3 or how == "none":
+        return tokens
+    if padding is None or not padding.any():
+        if how == "max":
+            return tokens.amax(dim=1)
+        return tokens.flatten(1) if how == "flatten" else tokens.mean(dim=1)
+    keep = ~padding.bool()
+    if how == "max":
+        pooled = tokens.masked_fill(~keep.unsqueeze(-1), float("-inf")).amax(dim=1)
+        return torch.where(keep.any(dim=1, keepdim=True), pooled, torch.zeros_like(pooled))
+    # padded tokens may hold NaN (a NaN-padded series): select rather than multiply
+    kept = torch.where(keep.unsqueeze(-1), tokens, torch.zeros((), dtype=tokens.dtype, device=tokens.device))
+    if how == "flatten":
+        return kept.flatten(1)
+    return kept.sum(1) / keep.sum(1, keepdim=True).clamp_min(1).to(tokens.dtype)
+
+
+# -- embedding datasets ----------------------------------------------------------------------------
+
+
+def _split_item(batch: Any) -> tuple[Any, Any]:
+    """``(inputs, labels or None)`` of a collated batch of ``x``, ``(x, y)`` or mapping items."""
+    if isinstance(batch, (tuple, list)):
+        return batch[0], (batch[1] if len(batch) > 1 else None)
+    if isinstance(batch, Mapping):
+        label = next((key for key in _LABEL_KEYS if key in batch), None)
+        if label is not None:
+            return {key: value for key, value in batch.items() if key != label}, batch[label]
+    return batch, None
+
+
+def _encode(model: Any, x: Any, encoder: str) -> torch.Tensor:
+    """The encoder's raw output ``(B, D)`` or ``(B, N, D)`` for a batch."""
+    embed = getattr(model, "embed", None)
+    if callable(embed) and not isinstance(embed, nn.Module):  # a JEPA (an encoder's ``embed`` is a layer)
+        return embed(x, encoder=encoder, tokens="none")
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+
+    def moved(value: Any) -> Any:
+        return value.to(device) if isinstance(value, torch.Tensor) else value
+
+    if isinstance(x, Mapping):
+        return model(**{key: moved(value) for key, value in x.items()})
+    return model(moved(x))
+
+
+def _batches(model: Any, data: Iterable[Any], batch_size: int, encoder: str) -> Iterable[tuple[Any, Any, Any]]:
+    """``(inputs, encoder output, labels)`` per batch, in order, with the model in eval mode."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+        with torch.no_grad():
+            for batch in loader:
+                x, y = _split_item(batch)
+                yield x, _encode(model, x, encoder), y
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+
+
+def _checked(features: torch.Tensor) -> torch.Tensor:
+    if not torch.isfinite(features).all():
+        raise ValueError(
+            "the encoder produced NaN/inf embeddings; if the data holds NaN (missing values or "
+            "padding), use an encoder that masks them (e.g. the timeseries plugin's encoders)"
+        )
+    return features
+
+
 def embed_dataset(
     model: Any,
     data: Iterable[Any],
@@ -23,37 +151,163 @@ def embed_dataset(
     encoder: str = "auto",
     tokens: str = "mean",
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Pooled embeddings ``(N, D)`` (and labels ``(N,)`` when items are ``(x, y)``)
-    of a map-style dataset or any iterable of items, in order.
+    """Pooled embeddings ``(N, D)`` of a map-style dataset or any iterable of items,
+    in order, and their labels ``(N,)`` when items are labelled (``(x, y)``, or a
+    mapping with a ``y``/``label`` key).
 
-    ``model`` is a :class:`~jepa_core.model.JEPA` (its :meth:`embed` is used, with
-    ``tokens="mean"`` or ``"flatten"`` for token encoders) or an encoder module.
+    ``model`` is a :class:`~jepa_core.model.JEPA` (``encoder`` picks which of its
+    encoders, as in :meth:`~jepa_core.model.JEPA.embed`) or an encoder module.
+    ``tokens`` pools token grids: ``"mean"``, ``"max"`` or ``"flatten"`` (see
+    :func:`pool_tokens`); padded tokens are left out.
     """
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    if tokens not in ("mean", "max", "flatten"):
+        raise ValueError(f"tokens must be 'mean', 'max' or 'flatten', got {tokens!r}; "
+                         "for the token grid use embed_tokens")
     features, labels = [], []
-    for batch in loader:
-        x, y = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
-        if hasattr(model, "embed"):
-            z = model.embed(x, encoder=encoder, tokens=tokens)
-        else:
-            z = model(x)
-            if z.dim() == 3:
-                z = z.mean(dim=1) if tokens == "mean" else z.flatten(1)
-        features.append(z.float().cpu())
+    for x, z, y in _batches(model, data, batch_size, encoder):
+        pooled = pool_tokens(z, token_padding(x, z), tokens) if z.dim() == 3 else z
+        features.append(pooled.float().cpu())
         if y is not None:
             labels.append(torch.as_tensor(y).cpu())
-    if was_training and hasattr(model, "train"):
-        model.train()
-    return torch.cat(features), (torch.cat(labels) if labels else None)
+    return _checked(torch.cat(features)), (torch.cat(labels) if labels else None)
+
+
+def embed_tokens(
+    model: Any,
+    data: Iterable[Any],
+    *,
+    batch_size: int = 256,
+    encoder: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The token grid of every item: ``(tokens (N, T, D), padding (N, T), labels)``.
+
+    ``padding`` is True at padded tokens (see :func:`token_padding`), whose values
+    are zeroed. An encoder that returns pooled ``(B, D)`` embeddings gives one token
+    per item. Batches with fewer tokens than the longest are padded to it.
+    """
+    grids, paddings, labels = [], [], []
+    for x, z, y in _batches(model, data, batch_size, encoder):
+        if z.dim() == 2:
+            z = z.unsqueeze(1)
+        padding = token_padding(x, z)
+        grids.append(pool_tokens(z, padding, "flatten").reshape(z.shape).float().cpu())
+        paddings.append(padding.cpu())
+        if y is not None:
+            labels.append(torch.as_tensor(y).cpu())
+    longest = max(grid.shape[1] for grid in grids)
+    tokens = torch.cat([F.pad(grid, (0, 0, 0, longest - grid.shape[1])) for grid in grids])
+    padding = torch.cat([F.pad(mask, (0, longest - mask.shape[1]), value=True) for mask in paddings])
+    return _checked(tokens), padding, (torch.cat(labels) if labels else None)
+
+
+# -- the raw-input baseline ---------------------------------------------------------------------------
+
+
+def raw_features(*datasets: Iterable[Any]) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """The inputs themselves as features, for the ``raw`` baseline: ``(x, y)`` per dataset.
+
+    * tensors (images, series): flattened, non-finite values (NaN padding, missing
+      values) replaced by 0, i.e. zero padding; shorter items are zero-padded at the
+      end to the longest;
+    * mappings whose ``"x"`` holds integer token ids (text): a bag of tokens, the
+      frequency of each token id over the unpadded positions (``padding_mask``),
+      one column per id seen in the first dataset (the one probes are fitted on);
+    * other mappings: their ``"x"``, as tensors (steps their ``padding_mask``
+      marks read as 0).
+
+    The datasets share one feature space, so pass the train and test sets together.
+    """
+    items = [[_split_item(_single(item)) for item in _items(dataset)] for dataset in datasets]
+    inputs = [[x for x, _ in rows] for rows in items]
+    labels = [_labels([y for _, y in rows]) for rows in items]
+    if any(isinstance(x, Mapping) for rows in inputs for x in rows):
+        inputs = [[_mapping_input(x) for x in rows] for rows in inputs]
+    if any(isinstance(x, tuple) for rows in inputs for x in rows):  # token ids with their padding
+        features = _bag_of_tokens(inputs)
+    else:
+        flat = [[torch.as_tensor(x).reshape(-1).float() for x in rows] for rows in inputs]
+        width = max((x.numel() for rows in flat for x in rows), default=0)
+        features = [
+            torch.stack([F.pad(x, (0, width - x.numel())) for x in rows]) if rows else torch.zeros(0, width)
+            for rows in flat
+        ]
+        features = [torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) for x in features]
+    return list(zip(features, labels, strict=True))
+
+
+def _items(dataset: Iterable[Any]) -> Iterable[Any]:
+    if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+        return (dataset[index] for index in range(len(dataset)))
+    return iter(dataset)
+
+
+def _single(item: Any) -> Any:
+    """A dataset item as a (possibly nested) structure of tensors, not numbers or arrays."""
+    if isinstance(item, (tuple, list)):
+        return tuple(_single(part) for part in item)
+    if isinstance(item, Mapping):
+        return {key: _single(value) for key, value in item.items()}
+    if isinstance(item, (torch.Tensor, np.ndarray, np.generic, int, float, bool)):
+        return torch.as_tensor(item)
+    raise ValueError(f"the raw baseline reads tensors, arrays and numbers; got a {type(item).__name__}")
+
+
+def _labels(values: list[Any]) -> torch.Tensor | None:
+    if not values or any(value is None for value in values):
+        return None
+    return torch.stack([torch.as_tensor(value).reshape(()) for value in values])
+
+
+def _mapping_input(x: Any) -> Any:
+    if not isinstance(x, Mapping):
+        raise ValueError("the raw baseline needs every item of one kind; got mappings mixed with tensors")
+    if "x" not in x:
+        raise ValueError(
+            f"the raw baseline reads a mapping item's 'x'; these items have {', '.join(sorted(x))}"
+        )
+    value = torch.as_tensor(x["x"])
+    padding = x.get("padding_mask")
+    padding = torch.as_tensor(padding).bool() if padding is not None else None
+    if value.is_floating_point() or value.dtype == torch.bool:
+        if padding is not None and tuple(value.shape[: padding.dim()]) == tuple(padding.shape):
+            # padded steps read as 0, as NaN padding does
+            value = value.float().masked_fill(padding.reshape(*padding.shape, *[1] * (value.dim() - padding.dim())), 0)
+        return value
+    keep = ~padding if padding is not None else torch.ones_like(value, dtype=torch.bool)
+    return (value, keep)
+
+
+def _bag_of_tokens(inputs: list[list[Any]]) -> list[torch.Tensor]:
+    if not all(isinstance(x, tuple) for rows in inputs for x in rows):
+        raise ValueError("the raw baseline needs every item of one kind; got token ids mixed with values")
+    ids_of = [[x[0].reshape(-1)[x[1].reshape(-1)].long() for x in rows] for rows in inputs]
+    # one column per id the probes can learn from: those in the first (train) dataset
+    seen = torch.unique(torch.cat(ids_of[0])) if ids_of and ids_of[0] else torch.zeros(0, dtype=torch.long)
+    features = []
+    for rows in ids_of:
+        matrix = torch.zeros(len(rows), len(seen))
+        for row, ids in enumerate(rows):
+            if ids.numel() == 0:
+                continue
+            column = torch.searchsorted(seen, ids).clamp_max(max(len(seen) - 1, 0))
+            known = seen[column] == ids if len(seen) else torch.zeros_like(ids, dtype=torch.bool)
+            matrix[row].index_add_(0, column[known], torch.ones(int(known.sum())))
+            matrix[row] /= ids.numel()
+        features.append(matrix)
+    return features
+
+
+# -- probes ------------------------------------------------------------------------------------------
 
 
 def _standardise(train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = train.mean(0, keepdim=True)
     std = train.std(0, keepdim=True).clamp_min(1e-6)
     return (train - mean) / std, (test - mean) / std
+
+
+def _num_classes(*labels: torch.Tensor) -> int:
+    return int(max(int(y.max()) for y in labels if len(y))) + 1
 
 
 def linear_probe(
@@ -67,7 +321,7 @@ def linear_probe(
 ) -> float:
     """Test accuracy of an L2-regularised logistic regression fitted on the train set."""
     train_x, test_x = _standardise(train_x.double(), test_x.double())
-    classes = int(max(train_y.max(), test_y.max())) + 1
+    classes = _num_classes(train_y, test_y)
     weight = torch.zeros(train_x.shape[1], classes, dtype=torch.float64, requires_grad=True)
     bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([weight, bias], max_iter=max_iter, line_search_fn="strong_wolfe")
@@ -99,10 +353,236 @@ def knn_accuracy(
     k = min(k, a.shape[0])
     neighbours = (b @ a.T).topk(k, dim=1).indices
     votes = train_y.long()[neighbours]
-    classes = int(max(train_y.max(), test_y.max())) + 1
-    counts = F.one_hot(votes, classes).sum(dim=1)
+    counts = F.one_hot(votes, _num_classes(train_y, test_y)).sum(dim=1)
     predicted = counts.argmax(dim=1)
     return float((predicted == test_y.long()).float().mean())
+
+
+def require_sklearn() -> None:
+    """Raise a :class:`~jepa_core.errors.SpecError` naming the install command when
+    scikit-learn (needed by the ``svm`` probe) is missing."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise SpecError(
+            "the svm probe needs scikit-learn: pip install 'jepa-core[eval]'", "eval.probes"
+        ) from None
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def svm_accuracy(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    test_y: Any,
+    *,
+    folds: int = 5,
+    jobs: int | None = None,
+) -> tuple[float, float]:
+    """``(test accuracy, chosen C)`` of an RBF SVM (``gamma="scale"``) whose ``C`` is
+    picked from :data:`SVM_C_GRID` by ``folds``-fold stratified cross-validated grid
+    search on the train split (TS2Vec's protocol). Arrays or tensors.
+
+    As TS2Vec: with fewer than ``folds`` examples in some class the grid search
+    cannot stratify, and the SVM is fitted with ``C=1``. Needs scikit-learn.
+    """
+    require_sklearn()
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.svm import SVC
+
+    train_x = _as_numpy(train_x).astype(np.float64).reshape(len(train_x), -1)
+    test_x = _as_numpy(test_x).astype(np.float64).reshape(len(test_x), -1)
+    train_y, test_y = _as_numpy(train_y).reshape(-1), _as_numpy(test_y).reshape(-1)
+    for name, values in (("train", train_x), ("test", test_x)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} features hold NaN/inf; mask missing values before the SVM")
+    _, counts = np.unique(train_y, return_counts=True)
+    if counts.min() < folds:
+        model = SVC(kernel="rbf", gamma="scale", C=1.0).fit(train_x, train_y)
+        chosen = 1.0
+    else:
+        search = GridSearchCV(
+            SVC(kernel="rbf", gamma="scale"), {"C": list(SVM_C_GRID)}, cv=StratifiedKFold(folds), n_jobs=jobs
+        )
+        search.fit(train_x, train_y)
+        model, chosen = search.best_estimator_, float(search.best_params_["C"])
+    return float((model.predict(test_x) == test_y).mean()), chosen
+
+
+# -- the attentive probe --------------------------------------------------------------------------------
+
+
+def _default_heads(dim: int) -> int:
+    heads = max(1, dim // 64)  # heads of width 64, as ViT and V-JEPA's probes
+    while dim % heads:
+        heads -= 1
+    return heads
+
+
+class AttentiveClassifier(nn.Module):
+    """V-JEPA's attentive probe (``AttentivePooler`` of depth 1 + a linear head).
+
+    A learned query token cross-attends to the (standardised) frozen tokens
+    ``(B, N, D)``, padded tokens excluded; a residual MLP refines the pooled vector
+    and a linear layer classifies it. ``forward(tokens, padding_mask=None)`` returns
+    logits ``(B, classes)``.
+    """
+
+    def __init__(self, dim: int, classes: int, *, heads: int | None = None, mlp_ratio: float = 4.0) -> None:
+        super().__init__()
+        self.heads = heads or _default_heads(dim)
+        if dim % self.heads:
+            raise ValueError(f"heads={self.heads} does not divide the token width {dim}")
+        hidden = int(dim * mlp_ratio)
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+        self.query = nn.Parameter(torch.zeros(1, 1, dim))
+        self.norm1 = nn.LayerNorm(dim)
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+        self.head = nn.Linear(dim, classes)
+        from jepa_core.layers import init_weights
+
+        init_weights(self)
+        nn.init.trunc_normal_(self.query, std=0.02)
+
+    def forward(self, tokens: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if tokens.dim() == 2:
+            tokens = tokens.unsqueeze(1)
+        batch, count, dim = tokens.shape
+        if padding_mask is None:
+            padding_mask = torch.zeros(batch, count, dtype=torch.bool, device=tokens.device)
+        keep = ~padding_mask.bool()
+        x = (tokens - self.mean) / self.std
+        x = torch.where(keep.unsqueeze(-1), x, torch.zeros((), dtype=x.dtype, device=x.device))
+        keep = keep | ~keep.any(dim=1, keepdim=True)  # all padded: attend to the zeroed tokens, not to none
+        heads, width = self.heads, dim // self.heads
+        query = self.query.expand(batch, -1, -1)
+        q = self.q(query).reshape(batch, 1, heads, width).transpose(1, 2)
+        k, v = self.kv(self.norm1(x)).reshape(batch, count, 2, heads, width).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
+        pooled = query + self.proj(attended.transpose(1, 2).reshape(batch, 1, dim))
+        pooled = pooled + self.mlp(self.norm2(pooled))
+        return self.head(pooled.squeeze(1))
+
+
+def _probe_lr(peak: float, step: int, steps: int) -> float:
+    """Linear warmup over the first tenth of the steps, then cosine decay to 0."""
+    warmup = steps // 10
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(steps - warmup, 1)))
+
+
+def fit_attentive_probe(
+    tokens: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    padding_mask: torch.Tensor | None = None,
+    classes: int | None = None,
+    steps: int = 300,
+    batch_size: int = 128,
+    lr: float = 3e-3,
+    weight_decay: float = 0.01,
+    heads: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> AttentiveClassifier:
+    """Train an :class:`AttentiveClassifier` on frozen tokens ``(N, T, D)`` (or
+    pooled ``(N, D)``, one token each); returns it in eval mode.
+
+    AdamW for ``steps`` steps of ``batch_size`` examples; the learning rate warms
+    up linearly over the first tenth of the steps, then decays from ``lr`` to 0 on
+    a cosine. (V-JEPA trains its probes at 1e-3 for 20 epochs of large sets; a
+    budget of a few hundred steps needs the higher peak.) Tokens are standardised
+    with the train statistics of the unpadded tokens; weight decay applies to the
+    weight matrices only. The same ``seed`` gives the same probe.
+    """
+    if tokens.dim() == 2:
+        tokens = tokens.unsqueeze(1)
+    tokens = tokens.float()
+    if padding_mask is None:
+        padding_mask = torch.zeros(tokens.shape[:2], dtype=torch.bool)
+    padding_mask = padding_mask.bool().cpu()
+    labels = labels.long().cpu()
+    classes = classes or _num_classes(labels)
+    real = tokens.cpu()[~padding_mask]
+    if len(real) == 0:
+        real = torch.zeros(1, tokens.shape[-1])
+    with torch.random.fork_rng(devices=[]):  # a seeded probe that leaves the caller's RNG alone
+        torch.manual_seed(seed)
+        probe = AttentiveClassifier(tokens.shape[-1], classes, heads=heads)
+    probe.mean.copy_(real.mean(0))
+    probe.std.copy_(real.std(0, unbiased=False).clamp_min(1e-6) if len(real) > 1 else torch.ones_like(real[0]))
+    probe.to(device).train()
+    parameters = [p for p in probe.parameters() if p.requires_grad]
+    decayed = [p for p in parameters if p.dim() >= 2 and p is not probe.query]
+    plain = [p for p in parameters if not (p.dim() >= 2 and p is not probe.query)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}], lr=lr
+    )
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.empty(0, dtype=torch.long)
+    size = min(batch_size, len(labels))
+    for step in range(steps):
+        if len(order) < size:  # a fresh shuffle per epoch
+            order = torch.cat([order, torch.randperm(len(labels), generator=generator)])
+        chosen, order = order[:size], order[size:]
+        for group in optimizer.param_groups:
+            group["lr"] = _probe_lr(lr, step, steps)
+        logits = probe(tokens[chosen].to(device), padding_mask[chosen].to(device))
+        loss = F.cross_entropy(logits, labels[chosen].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return probe.eval()
+
+
+@torch.no_grad()
+def predict_attentive(
+    probe: AttentiveClassifier,
+    tokens: torch.Tensor,
+    padding_mask: torch.Tensor | None = None,
+    *,
+    batch_size: int = 1024,
+) -> torch.Tensor:
+    """Logits ``(N, classes)`` of a fitted probe, computed in batches."""
+    if tokens.dim() == 2:
+        tokens = tokens.unsqueeze(1)
+    if padding_mask is None:
+        padding_mask = torch.zeros(tokens.shape[:2], dtype=torch.bool)
+    device = probe.mean.device
+    out = [
+        probe(tokens[i : i + batch_size].float().to(device), padding_mask[i : i + batch_size].to(device)).cpu()
+        for i in range(0, len(tokens), batch_size)
+    ]
+    return torch.cat(out) if out else torch.zeros(0, probe.head.out_features)
+
+
+def attentive_probe(
+    train_tokens: torch.Tensor,
+    train_y: torch.Tensor,
+    test_tokens: torch.Tensor,
+    test_y: torch.Tensor,
+    *,
+    train_padding: torch.Tensor | None = None,
+    test_padding: torch.Tensor | None = None,
+    **settings: Any,
+) -> float:
+    """Test accuracy of an attentive probe trained on the train tokens
+    (``settings``: those of :func:`fit_attentive_probe`)."""
+    settings.setdefault("classes", _num_classes(train_y, test_y))
+    probe = fit_attentive_probe(train_tokens, train_y, padding_mask=train_padding, **settings)
+    predicted = predict_attentive(probe, test_tokens, test_padding).argmax(dim=1)
+    return float((predicted == test_y.long().cpu()).float().mean())
 
 
 def few_shot_split(
@@ -119,3 +599,23 @@ def few_shot_split(
     mask = torch.ones(len(labels), dtype=torch.bool)
     mask[train_idx] = False
     return train_idx, mask.nonzero().flatten()
+
+
+__all__ = [
+    "SVM_C_GRID",
+    "TOKEN_POOLS",
+    "AttentiveClassifier",
+    "attentive_probe",
+    "embed_dataset",
+    "embed_tokens",
+    "few_shot_split",
+    "fit_attentive_probe",
+    "knn_accuracy",
+    "linear_probe",
+    "pool_tokens",
+    "predict_attentive",
+    "raw_features",
+    "require_sklearn",
+    "svm_accuracy",
+    "token_padding",
+]

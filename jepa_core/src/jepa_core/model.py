@@ -416,11 +416,18 @@ class JEPA(BaseModel):
 
         ``encoder="auto"`` uses the EMA target encoder when there is one (as I-JEPA
         evaluates), else the online encoder; ``"online"``/``"target"`` choose. Token
-        outputs ``(B, N, D)`` are averaged (``tokens="mean"``, ``(B, D)``) or kept
-        whole (``tokens="flatten"``, ``(B, N*D)``).
+        outputs ``(B, N, D)`` are average-pooled (``tokens="mean"``, ``(B, D)``),
+        max-pooled (``"max"``, as TS2Vec), kept whole (``"flatten"``, ``(B, N*D)``)
+        or returned as they are (``"none"``, ``(B, N, D)``). Padded tokens (a
+        ``padding_mask`` in mapping inputs, or series steps with no finite value) are
+        left out of ``mean`` and ``max`` and zeroed by ``flatten``; see
+        :func:`jepa_core.evaluation.pool_tokens`. Pooled ``(B, D)`` outputs are
+        returned as they are.
         """
-        if tokens not in ("mean", "flatten"):
-            raise ValueError(f"tokens must be 'mean' or 'flatten', got {tokens!r}")
+        from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
+
+        if tokens not in TOKEN_POOLS:
+            raise ValueError(f"tokens must be one of {', '.join(map(repr, TOKEN_POOLS))}, got {tokens!r}")
         if encoder not in ("auto", "online", "target"):
             raise ValueError(f"encoder must be 'auto', 'online' or 'target', got {encoder!r}")
         if encoder == "target" and self.target_encoder is None:
@@ -428,15 +435,9 @@ class JEPA(BaseModel):
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
         x = _move(x, self.device)
         z = self._encode(module, x)
-        if z.dim() != 3:
+        if z.dim() != 3 or tokens == "none":
             return z
-        if tokens == "flatten":
-            return z.flatten(1)
-        padding = x.get("padding_mask") if isinstance(x, Mapping) else None
-        if padding is not None and padding.shape == z.shape[:2]:  # padded tokens do not count
-            keep = (~padding.bool()).unsqueeze(-1).to(z.dtype)
-            return (z * keep).sum(1) / keep.sum(1).clamp_min(1.0)
-        return z.mean(dim=1)
+        return pool_tokens(z, token_padding(x, z), tokens)
 
     # -- spec and persistence --------------------------------------------------------------------
     @property

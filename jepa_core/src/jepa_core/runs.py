@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,18 @@ DatasetSpec = component_field("dataset")
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
+class AttentiveSpec(pydantic.BaseModel):
+    """Training of the attentive probe (``eval.attentive``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = Field(300, description="AdamW steps: warmup over the first tenth, then cosine to 0")
+    batch_size: PositiveInt = 128
+    lr: Annotated[float, Field(gt=0)] = Field(3e-3, description="peak learning rate")
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+    heads: PositiveInt | None = Field(None, description="attention heads; None: one per 64 channels")
+
+
 class EvalSpec(pydantic.BaseModel):
     """Frozen-encoder evaluation (the ``eval:`` section of a run config)."""
 
@@ -36,15 +49,21 @@ class EvalSpec(pydantic.BaseModel):
 
     train: DatasetSpec = Field(description="labelled data the probes are fitted on")
     test: DatasetSpec = Field(description="labelled data the probes are scored on")
-    probes: list[Literal["linear", "knn"]] = Field(default_factory=lambda: ["linear", "knn"])
+    probes: list[Literal["linear", "knn", "svm", "attentive"]] = Field(
+        default_factory=lambda: ["linear", "knn"], min_length=1,
+        description="linear: logistic regression; knn: cosine k-NN; svm: RBF SVM with C by 5-fold CV "
+        "(TS2Vec; needs jepa-core[eval]); attentive: cross-attention probe on the tokens (V-JEPA)",
+    )
     shots: PositiveInt | None = Field(None, description="labelled examples per class drawn from train; None: all")
-    seeds: list[int] = Field(default_factory=lambda: [0], description="one few-shot draw per seed")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="one few-shot draw per seed")
     baselines: list[Literal["random_init", "raw"]] = Field(default_factory=lambda: ["random_init", "raw"])
-    features: Literal["mean", "flatten"] = Field(
-        "mean", description="token encoders: average the tokens, or keep the whole token grid"
+    features: Literal["mean", "max", "flatten"] = Field(
+        "mean", description="token encoders: average or max-pool the tokens, or keep the whole token grid "
+        "(the attentive probe always reads the token grid)"
     )
     knn_k: PositiveInt = 5
-    weight_decay: Annotated[float, Field(ge=0)] = 1e-2
+    weight_decay: Annotated[float, Field(ge=0)] = Field(1e-2, description="L2 strength of the linear probe")
+    attentive: AttentiveSpec = Field(default_factory=AttentiveSpec)
     batch_size: PositiveInt = 256
 
 
@@ -125,59 +144,153 @@ def train_run(
     from jepa_core.factory import build_model
 
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
+    if spec.eval is not None and "svm" in spec.eval.probes:
+        from jepa_core.evaluation import require_sklearn
+
+        require_sklearn()  # before hours of training, not after
     rank, _ = distributed()
     torch.manual_seed(spec.train.seed)  # the same initial weights on every rank and every rerun
     model = build_model(spec.model)
     data = spec.data.resolve().create(spec.data.params, "data.params")
     filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
     trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume)
-    trainer.fit(max_steps=max_steps)
+    trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
-        results = evaluate(model, spec)
-        atomic_write_bytes(run_dir / "eval.json", (json.dumps(results, indent=2) + "\n").encode())
+        try:
+            results = evaluate(model, spec, on_update=_results_writer(run_dir / "eval.json"))
+        except Exception as exc:
+            if hasattr(exc, "add_note"):  # Python 3.11+
+                exc.add_note(f"the trained model is saved in {str(run_dir / FINAL)!r}; "
+                             f"evaluate it again with: jepa eval {run_dir}")
+            raise
         print(format_results(results))
     return run_dir
 
 
-def _probe_scores(
-    train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor], spec: EvalSpec
-) -> dict[str, float]:
-    from jepa_core.evaluation import few_shot_split, knn_accuracy, linear_probe
+def _results_writer(path: Path) -> Callable[[Mapping[str, Any]], None]:
+    def write(results: Mapping[str, Any]) -> None:
+        atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
 
-    scores: dict[str, list[float]] = {probe: [] for probe in spec.probes}
-    (train_x, train_y), (test_x, test_y) = train, test
+    return write
+
+
+@dataclass
+class _Features:
+    """What one model (or the raw baseline) gives the probes, for the train and test sets."""
+
+    train: tuple[torch.Tensor, torch.Tensor]  # pooled (N, D), labels
+    test: tuple[torch.Tensor, torch.Tensor]
+    tokens: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
+    device: torch.device = torch.device("cpu")
+
+
+def _error_message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], dict[str, str]]:
+    """Mean and spread over seeds of each probe, and the error of each probe that failed."""
+    from jepa_core import evaluation as ev
+
+    (train_x, train_y), (test_x, test_y) = features.train, features.test
+    draws = []
     for seed in spec.seeds:
-        if spec.shots is not None:
-            try:
-                chosen, _ = few_shot_split(train_y, spec.shots, torch.Generator().manual_seed(seed))
-            except ValueError as exc:
-                raise SpecError(f"{exc}; lower eval.shots or give eval.train more data", "eval.shots") from None
-            x, y = train_x[chosen], train_y[chosen]
-        else:
-            x, y = train_x, train_y
-        if "linear" in scores:
-            scores["linear"].append(linear_probe(x, y, test_x, test_y, weight_decay=spec.weight_decay))
-        if "knn" in scores:
-            scores["knn"].append(knn_accuracy(x, y, test_x, test_y, k=spec.knn_k))
-    result = {}
-    for probe, values in scores.items():
+        if spec.shots is None:
+            draws.append((seed, torch.arange(len(train_y))))
+            continue
+        try:
+            chosen, _ = ev.few_shot_split(train_y, spec.shots, torch.Generator().manual_seed(seed))
+        except ValueError as exc:
+            raise SpecError(f"{exc}; lower eval.shots or give eval.train more data", "eval.shots") from None
+        draws.append((seed, chosen))
+    chosen_c: list[float] = []  # the svm's C of each draw
+
+    def run(probe: str, seed: int, chosen: torch.Tensor) -> float:
+        x, y = train_x[chosen], train_y[chosen]
+        if probe == "linear":
+            return ev.linear_probe(x, y, test_x, test_y, weight_decay=spec.weight_decay)
+        if probe == "knn":
+            return ev.knn_accuracy(x, y, test_x, test_y, k=spec.knn_k)
+        if probe == "svm":
+            accuracy, c = ev.svm_accuracy(x, y, test_x, test_y)
+            chosen_c.append(c)
+            return accuracy
+        assert features.tokens is not None
+        (train_tokens, train_padding), (test_tokens, test_padding) = features.tokens
+        settings = spec.attentive.model_dump()
+        return ev.attentive_probe(
+            train_tokens[chosen], y, test_tokens, test_y, train_padding=train_padding[chosen],
+            test_padding=test_padding, seed=seed, device=features.device, **settings,
+        )
+
+    result: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for probe in spec.probes:
+        if probe == "attentive" and features.tokens is None:
+            continue  # the raw inputs have no token grid
+        try:
+            values = [run(probe, seed, chosen) for seed, chosen in draws]
+        except Exception as exc:  # one probe failing leaves the others standing
+            errors[probe] = _error_message(exc)
+            continue
         result[probe] = statistics.fmean(values)
         result[f"{probe}_std"] = statistics.pstdev(values) if len(values) > 1 else 0.0
-    return result
+    if "svm" in result:
+        result["svm_c"] = chosen_c
+    return result, errors
 
 
-def _raw_features(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    loader = torch.utils.data.DataLoader(dataset, batch_size=512, shuffle=False)
-    xs, ys = [], []
-    for x, y in loader:
-        xs.append(x.reshape(x.shape[0], -1).float())
-        ys.append(torch.as_tensor(y))
-    return torch.cat(xs), torch.cat(ys)
+def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _Features:
+    from jepa_core.evaluation import embed_dataset, embed_tokens, pool_tokens
+
+    def labelled(labels: torch.Tensor | None) -> torch.Tensor:
+        if labels is None:
+            raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
+        return labels
+
+    device = getattr(model, "device", torch.device("cpu"))
+    if "attentive" not in spec.probes:
+        (train_x, train_y), (test_x, test_y) = (
+            embed_dataset(model, data, batch_size=spec.batch_size, tokens=spec.features)
+            for data in (train_data, test_data)
+        )
+        return _Features((train_x, labelled(train_y)), (test_x, labelled(test_y)), device=device)
+    # one encoder pass gives both the token grid and (pooled from it) the vectors
+    grids = [embed_tokens(model, data, batch_size=spec.batch_size) for data in (train_data, test_data)]
+    (train_t, train_p, train_y), (test_t, test_p, test_y) = grids
+    return _Features(
+        (pool_tokens(train_t, train_p, spec.features), labelled(train_y)),
+        (pool_tokens(test_t, test_p, spec.features), labelled(test_y)),
+        tokens=((train_t, train_p), (test_t, test_p)),
+        device=device,
+    )
 
 
-def evaluate(model: Any, spec: RunSpec) -> dict[str, Any]:
-    """Probe accuracies of the trained model and of the baselines the eval section names."""
-    from jepa_core.evaluation import embed_dataset
+def _raw(train_data: Any, test_data: Any) -> _Features:
+    from jepa_core.evaluation import raw_features
+
+    (train_x, train_y), (test_x, test_y) = raw_features(train_data, test_data)
+    if train_y is None or test_y is None:
+        raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
+    return _Features((train_x, train_y), (test_x, test_y))
+
+
+def evaluate(
+    model: Any,
+    spec: RunSpec,
+    *,
+    on_update: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Probe accuracies of the trained model and of the baselines the eval section names.
+
+    Returns ``{"jepa": scores, "random_init": scores, "raw": scores, "protocol": ...}``,
+    scores being ``{probe: mean accuracy over eval.seeds, probe + "_std": spread}``
+    (and ``"svm_c"``: the ``C`` the svm probe chose for each seed).
+    A model, baseline or probe that fails does not stop the others: its message goes
+    to ``results["errors"]`` under its name (``"raw"``, ``"jepa/svm"``).
+    ``on_update(results)`` is called after each model or baseline is scored (to save
+    what is done so far).
+    """
     from jepa_core.factory import build_model
 
     if spec.eval is None:
@@ -185,39 +298,65 @@ def evaluate(model: Any, spec: RunSpec) -> dict[str, Any]:
     evaluation = spec.eval
     train_data = evaluation.train.resolve().create(evaluation.train.params, "eval.train.params")
     test_data = evaluation.test.resolve().create(evaluation.test.params, "eval.test.params")
-
-    def embedded(encoder_model: Any) -> dict[str, float]:
-        train = embed_dataset(encoder_model, train_data, batch_size=evaluation.batch_size, tokens=evaluation.features)
-        test = embed_dataset(encoder_model, test_data, batch_size=evaluation.batch_size, tokens=evaluation.features)
-        if train[1] is None or test[1] is None:
-            raise SpecError("evaluation datasets must yield (x, label) items", "eval")
-        return _probe_scores(train, test, evaluation)
-
-    results: dict[str, Any] = {"jepa": embedded(model)}
-    if "random_init" in evaluation.baselines:
-        torch.manual_seed(spec.train.seed + 1)
-        results["random_init"] = embedded(build_model(spec.model).to(model.device))
-    if "raw" in evaluation.baselines:
-        results["raw"] = _probe_scores(_raw_features(train_data), _raw_features(test_data), evaluation)
-    results["protocol"] = {
+    protocol: dict[str, Any] = {
         "shots": evaluation.shots, "seeds": evaluation.seeds, "probes": evaluation.probes,
-        "features": evaluation.features,
+        "features": evaluation.features, "baselines": evaluation.baselines,
         "train": evaluation.train.to_dict(), "test": evaluation.test.to_dict(),
     }
+    if "attentive" in evaluation.probes:
+        protocol["attentive"] = evaluation.attentive.model_dump(mode="json")
+    results: dict[str, Any] = {"protocol": protocol}
+    errors: dict[str, str] = {}
+
+    def score(name: str, features: Callable[[], _Features]) -> None:
+        try:
+            scores, failed = _probe_scores(features(), evaluation)
+        except Exception as exc:  # recorded, so that the other models are still scored
+            errors[name] = _error_message(exc)
+        else:
+            results[name] = scores
+            errors.update({f"{name}/{probe}": message for probe, message in failed.items()})
+        if errors:
+            results["errors"] = dict(errors)
+        if on_update is not None:
+            on_update(results)
+
+    score("jepa", lambda: _embedded(model, train_data, test_data, evaluation))
+    if "random_init" in evaluation.baselines:
+
+        def random_init() -> _Features:
+            torch.manual_seed(spec.train.seed + 1)
+            return _embedded(build_model(spec.model).to(model.device), train_data, test_data, evaluation)
+
+        score("random_init", random_init)
+    if "raw" in evaluation.baselines:
+        score("raw", lambda: _raw(train_data, test_data))
     return results
 
 
 def format_results(results: Mapping[str, Any]) -> str:
-    """A small table: one row per model, one column per probe (mean +- std over seeds)."""
-    rows = [name for name in ("jepa", "random_init", "raw") if name in results]
-    probes = [key for key in results["jepa"] if not key.endswith("_std")]
-    header = f"{'':<12}" + "".join(f"{probe:>18}" for probe in probes)
-    lines = [header]
+    """A small table: one row per model, one column per probe (mean ± std over
+    seeds; ``-`` where a probe did not run), then the errors, if any."""
+    errors: Mapping[str, str] = results.get("errors", {})
+    probes = list(results.get("protocol", {}).get("probes", []))
+    if not probes:  # results written before the protocol listed its probes
+        first = next((results[name] for name in ("jepa", "random_init", "raw") if name in results), {})
+        probes = [key for key, value in first.items() if not key.endswith("_std") and isinstance(value, float)]
+    rows = [name for name in ("jepa", "random_init", "raw") if name in results or name in errors]
+    lines = [f"{'':<12}" + "".join(f"{probe:>19}" for probe in probes)]
     for name in rows:
-        cells = "".join(
-            f"{results[name][probe]:>11.3f} ± {results[name][probe + '_std']:.3f}" for probe in probes
-        )
-        lines.append(f"{name:<12}{cells}")
+        scores = results.get(name, {})
+        cells = []
+        for probe in probes:
+            if probe in scores:
+                cells.append(f"{scores[probe]:>11.3f} ± {scores.get(probe + '_std', 0.0):.3f}")
+            else:
+                failed = name in errors or f"{name}/{probe}" in errors
+                cells.append(f"{'failed' if failed else '-':>19}")
+        lines.append(f"{name:<12}" + "".join(cells))
+    if errors:
+        lines.append("errors:")
+        lines.extend(f"  {name}: {message}" for name, message in errors.items())
     return "\n".join(lines)
 
 
@@ -238,10 +377,8 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
         )
     model_dir = path / FINAL if (path / FINAL).is_dir() else path
     model = load(model_dir)
-    results = evaluate(model, spec)
-    if (path / "run.json").is_file():
-        atomic_write_bytes(path / "eval.json", (json.dumps(results, indent=2) + "\n").encode())
-    return results
+    writer = _results_writer(path / "eval.json") if (path / "run.json").is_file() else None
+    return evaluate(model, spec, on_update=writer)
 
 
 def template_names() -> list[str]:
@@ -271,4 +408,4 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
     return path
 
 
-__all__ = ["EvalSpec", "RunSpec", "evaluate", "load_run_spec", "train_run"]
+__all__ = ["AttentiveSpec", "EvalSpec", "RunSpec", "evaluate", "load_run_spec", "train_run"]

@@ -1,0 +1,375 @@
+"""Evaluation that fits the field: SVM (TS2Vec), attentive probe (V-JEPA), pooling,
+raw baselines on every kind of data, and runs whose evaluation fails without losing work."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import jepa
+import numpy as np
+import pytest
+import torch
+from jepa_core.evaluation import (
+    SVM_C_GRID,
+    attentive_probe,
+    embed_tokens,
+    fit_attentive_probe,
+    linear_probe,
+    predict_attentive,
+    raw_features,
+    svm_accuracy,
+)
+from jepa_core.runs import evaluate, format_results, load_run_spec, train_run
+
+TOKEN_MODEL = {
+    "encoder": {"name": "transformer", "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2,
+                                                  "pool": "none", "num_tokens": 8}},
+    "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+    "masker": "random",
+}
+TRAIN = {"steps": 2, "batch_size": 16, "warmup_steps": 1, "progress": False, "plot": False}
+
+
+def tiny_run(**eval_section) -> dict:
+    return {
+        "model": TOKEN_MODEL,
+        "data": {"name": "sinusoids", "params": {"size": 32, "steps": 8, "channels": 2}},
+        "train": TRAIN,
+        "eval": {
+            "train": {"name": "sinusoids", "params": {"size": 40, "steps": 8, "channels": 2}},
+            "test": {"name": "sinusoids", "params": {"size": 40, "steps": 8, "channels": 2, "split": "test"}},
+            **eval_section,
+        },
+    }
+
+
+# -- svm (TS2Vec) ------------------------------------------------------------------------------------
+
+
+def checkerboard(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(0, 4, size=(n, 2))
+    return x, ((np.floor(x[:, 0]) + np.floor(x[:, 1])) % 2).astype(int)
+
+
+def test_svm_chooses_c_by_cross_validation() -> None:
+    pytest.importorskip("sklearn")
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(0)
+    (train_x, train_y), (test_x, test_y) = checkerboard(200, rng), checkerboard(200, rng)
+    accuracy, chosen = svm_accuracy(train_x, train_y, test_x, test_y)
+    default = float((SVC(C=1.0, gamma="scale").fit(train_x, train_y).predict(test_x) == test_y).mean())
+    assert chosen in SVM_C_GRID and chosen > 1.0, "a checkerboard needs a tight fit: CV must pick a large C"
+    assert accuracy > default + 0.15
+
+
+def test_svm_scores_separable_classes_perfectly_and_random_labels_near_chance() -> None:
+    pytest.importorskip("sklearn")
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 8, generator=generator) * 6
+    train_y, test_y = torch.arange(3).repeat(10), torch.arange(3).repeat(20)
+    train_x = centres[train_y] + torch.randn(30, 8, generator=generator)
+    test_x = centres[test_y] + torch.randn(60, 8, generator=generator)
+    assert svm_accuracy(train_x, train_y, test_x, test_y)[0] == 1.0
+
+    noise_train, noise_test = torch.randn(100, 8, generator=generator), torch.randn(400, 8, generator=generator)
+    labels_train = torch.randint(2, (100,), generator=generator)
+    labels_test = torch.randint(2, (400,), generator=generator)
+    assert abs(svm_accuracy(noise_train, labels_train, noise_test, labels_test)[0] - 0.5) < 0.1
+
+
+def test_svm_with_fewer_examples_than_folds_fits_c_1() -> None:
+    pytest.importorskip("sklearn")
+    x = torch.tensor([[0.0], [0.1], [5.0], [5.1], [5.2], [0.2]])
+    y = torch.tensor([0, 0, 1, 1, 1, 0])
+    assert svm_accuracy(x, y, x, y) == (1.0, 1.0)
+
+
+def test_a_missing_scikit_learn_names_the_extra(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
+    with pytest.raises(jepa.SpecError, match=r"pip install 'jepa-core\[eval\]'") as info:
+        svm_accuracy(np.zeros((4, 2)), np.array([0, 1, 0, 1]), np.zeros((2, 2)), np.array([0, 1]))
+    assert info.value.path == "eval.probes"
+    spec = load_run_spec(tiny_run(probes=["svm"]))
+    with pytest.raises(jepa.SpecError, match="jepa-core"):
+        train_run(spec, run_dir=tmp_path / "run")  # before training, not after
+    assert not (tmp_path / "run").exists()
+
+
+# -- attentive probe (V-JEPA) --------------------------------------------------------------------------
+
+
+def one_informative_token(n: int, seed: int, count: int = 8, width: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise tokens but one, at a random position: it carries a flag and the class
+    (the sign of channel 1), a signal that averaging over the tokens drowns."""
+    generator = torch.Generator().manual_seed(seed)
+    tokens = torch.randn(n, count, width, generator=generator)
+    tokens[..., 0] = 0.0
+    labels = torch.randint(2, (n,), generator=generator)
+    rows, position = torch.arange(n), torch.randint(count, (n,), generator=generator)
+    tokens[rows, position, 0] = 3.0
+    tokens[rows, position, 1] = 2.0 * labels - 1.0 + 0.1 * torch.randn(n, generator=generator)
+    return tokens, labels
+
+
+def test_the_attentive_probe_finds_the_one_token_that_mean_pooling_drowns() -> None:
+    (train, train_y), (test, test_y) = one_informative_token(300, 0), one_informative_token(300, 1)
+    pooled = linear_probe(train.mean(1), train_y, test.mean(1), test_y)
+    attentive = attentive_probe(train, train_y, test, test_y, steps=200, seed=0)
+    assert pooled < 0.7 and attentive > 0.85, (pooled, attentive)
+
+
+def test_the_attentive_probe_ignores_padded_tokens_and_is_deterministic() -> None:
+    tokens, labels = one_informative_token(64, 0, count=6, width=8)
+    padding = torch.zeros(64, 6, dtype=torch.bool)
+    padding[::2, 4:] = True  # every other item has two padded tokens
+    padding[3] = True  # and one item is all padding
+    changed = tokens.clone()
+    changed[padding] = torch.randn(int(padding.sum()), 8) * 100
+    changed[0, 5] = float("nan")
+    first = fit_attentive_probe(tokens, labels, padding_mask=padding, steps=20, seed=3)
+    second = fit_attentive_probe(changed, labels, padding_mask=padding, steps=20, seed=3)
+    logits = predict_attentive(first, tokens, padding)
+    torch.testing.assert_close(predict_attentive(first, changed, padding), logits, rtol=0, atol=0)
+    torch.testing.assert_close(predict_attentive(second, changed, padding), logits, rtol=0, atol=0)
+    other_seed = fit_attentive_probe(tokens, labels, padding_mask=padding, steps=20, seed=4)
+    assert not torch.equal(predict_attentive(other_seed, tokens, padding), logits)
+
+
+def test_pooled_embeddings_are_one_token_for_the_attentive_probe() -> None:
+    (train, train_y), (test, test_y) = one_informative_token(60, 0), one_informative_token(60, 1)
+    accuracy = attentive_probe(train[:, 0], train_y, test[:, 0], test_y, steps=5)
+    assert 0.0 <= accuracy <= 1.0
+
+
+# -- pooling and embedding -----------------------------------------------------------------------------
+
+
+class StepEncoder(torch.nn.Module):
+    """One token per time step; NaN (missing or padding) read as 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 4)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.linear(torch.nan_to_num(x))
+
+
+def test_embed_pools_mean_and_max_over_unpadded_tokens_only() -> None:
+    model = jepa.build("transformer", "attention", masker="random",
+                       encoder={"input_dim": 3, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none",
+                                "num_tokens": 6},
+                       predictor={"depth": 1, "heads": 2}).eval()
+    x, padding = torch.randn(2, 6, 3), torch.zeros(2, 6, dtype=torch.bool)
+    padding[1, 4:] = True
+    state = {"x": x, "padding_mask": padding}
+    tokens = model.embed(state, tokens="none")
+    assert tokens.shape == (2, 6, 8)
+    torch.testing.assert_close(model.embed(state, tokens="max")[1], tokens[1, :4].amax(0))
+    torch.testing.assert_close(model.embed(state, tokens="mean")[1], tokens[1, :4].mean(0))
+    assert torch.equal(model.embed(state, tokens="flatten").reshape(2, 6, 8)[1, 4:], torch.zeros(2, 8))
+    with pytest.raises(ValueError, match="'max'"):
+        model.embed(state, tokens="sum")
+
+
+def test_nan_padded_series_embed_without_their_padding() -> None:
+    model = jepa.JEPA(StepEncoder(), torch.nn.Linear(4, 4), target="shared").eval()
+    series = torch.randn(3, 10, 2)
+    series[1, 6:] = float("nan")  # a shorter series, padded at the end
+    tokens = model.encoder(series)
+    torch.testing.assert_close(model.embed(series, tokens="max")[1], tokens[1, :6].amax(0))
+    torch.testing.assert_close(model.embed(series, tokens="mean")[1], tokens[1, :6].mean(0))
+    grid, padding, _ = embed_tokens(model, [(s, 0) for s in series])
+    assert padding[1].tolist() == [False] * 6 + [True] * 4 and not padding[0].any()
+
+
+# -- the raw baseline ------------------------------------------------------------------------------------
+
+
+def test_raw_features_of_nan_padded_series_are_zero_padded() -> None:
+    lengths = [12, 7, 12, 4]
+    items = []
+    for index, length in enumerate(lengths):
+        series = torch.full((12, 2), float("nan"))
+        series[:length] = torch.randn(length, 2)
+        series[0, 1] = float("nan") if index == 2 else series[0, 1]  # a missing value inside
+        items.append((series, index % 2))
+    (x, y), (test_x, _) = raw_features(items, items[:2])
+    assert x.shape == (4, 24) and test_x.shape == (2, 24) and torch.isfinite(x).all()
+    assert torch.equal(x[1].reshape(12, 2)[7:], torch.zeros(5, 2)) and x[2, 1] == 0
+    assert torch.equal(x[0], items[0][0].reshape(-1)) and y.tolist() == [0, 1, 0, 1]
+
+
+def text_items(n: int, seed: int, length: int = 12) -> list:
+    """Token ids with padding (id 0) at the end; the class is which of ids 5 and 6 occurs."""
+    generator = torch.Generator().manual_seed(seed)
+    items = []
+    for index in range(n):
+        label = index % 2
+        real = int(torch.randint(4, length + 1, (1,), generator=generator))
+        ids = torch.zeros(length, dtype=torch.long)
+        ids[:real] = torch.randint(7, 30, (real,), generator=generator)
+        ids[int(torch.randint(real, (1,), generator=generator))] = 5 + label
+        padding = torch.arange(length) >= real
+        items.append(({"x": ids, "padding_mask": padding}, label))
+    return items
+
+
+def test_raw_features_of_text_are_token_frequencies_over_unpadded_positions() -> None:
+    train, test = text_items(80, 0), text_items(40, 1)
+    (train_x, train_y), (test_x, test_y) = raw_features(train, test)
+    assert train_x.shape[1] == test_x.shape[1] <= 25, "one column per id seen in train; padding id 0 never counts"
+    torch.testing.assert_close(train_x.sum(1), torch.ones(80))
+    assert linear_probe(train_x, train_y, test_x, test_y) == 1.0
+
+    item = ({"x": torch.tensor([7, 7, 9, 0, 0]), "padding_mask": torch.tensor([0, 0, 0, 1, 1]).bool()}, 1)
+    unseen = ({"x": torch.tensor([7, 3, 0, 0, 0]), "padding_mask": torch.tensor([0, 0, 1, 1, 1]).bool()}, 0)
+    (x, _), (y, _) = raw_features([item], [unseen])
+    assert x[0].tolist() == pytest.approx([2 / 3, 1 / 3]), "columns: ids 7 and 9; the padding id 0 never counts"
+    assert y.tolist() == [[0.5, 0.0]], "id 3, unseen in train, has no column"
+
+
+# -- runs: every probe, every dataset kind, and failures that lose nothing -------------------------------
+
+
+def test_a_run_reports_every_probe_in_its_table(tmp_path, capsys) -> None:
+    pytest.importorskip("sklearn")
+    spec = load_run_spec(tiny_run(probes=["linear", "knn", "svm", "attentive"], features="max",
+                                  seeds=[0, 1], attentive={"steps": 10}))
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert "errors" not in results
+    for probe in ("linear", "knn", "svm", "attentive"):
+        assert 0.0 <= results["jepa"][probe] <= 1.0 and 0.0 <= results["random_init"][probe] <= 1.0
+    assert set(results["raw"]) >= {"linear", "knn", "svm"} and "attentive" not in results["raw"]
+    assert len(results["jepa"]["svm_c"]) == 2, "the C chosen for each seed is kept"
+    assert results["protocol"]["features"] == "max" and results["protocol"]["attentive"]["steps"] == 10
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["linear", "knn", "svm", "attentive"]
+    assert table[3].split()[0] == "raw" and table[3].split()[-1] == "-"
+
+
+def test_unequal_length_series_train_probe_and_baseline_end_to_end(tmp_path) -> None:
+    pytest.importorskip("jepa_plugins_timeseries")
+    pytest.importorskip("sklearn")
+    generator = np.random.default_rng(0)
+    x = generator.standard_normal((48, 16, 1)).astype("float32")
+    y = np.arange(48) % 2
+    x[y == 1] += 1.0
+    for row in range(48):
+        x[row, 8 + row % 8 :] = np.nan  # lengths 8..15, NaN-padded at the end
+    np.savez(tmp_path / "series.npz", x=x, y=y)
+    arrays = {"name": "arrays", "params": {"path": str(tmp_path / "series.npz")}}
+    spec = load_run_spec({
+        "model": {"encoder": {"name": "tcn", "params": {"input_dim": 1, "hidden_dim": 16, "channels": 8,
+                                                        "depth": 2, "pool": "none", "num_tokens": 16}},
+                  "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+                  "masker": {"name": "time_block", "params": {"num_targets": 1}}, "target": "none",
+                  "loss": "sigreg"},
+        "data": arrays, "train": TRAIN,
+        "eval": {"train": arrays, "test": arrays, "probes": ["linear", "svm", "attentive"], "features": "max",
+                 "attentive": {"steps": 10}},
+    })
+    results = json.loads((train_run(spec, run_dir=tmp_path / "run") / "eval.json").read_text())
+    assert "errors" not in results, results.get("errors")
+    assert all(math.isfinite(results[name]["linear"]) for name in ("jepa", "random_init", "raw"))
+    assert results["raw"]["svm"] > 0.8, "the zero-padded series keep the class offset"
+
+
+def test_a_text_run_gets_a_bag_of_tokens_raw_baseline(tmp_path) -> None:
+    pytest.importorskip("jepa_plugins_text")
+    lines = [f"{'a' if i % 2 else 'b'}\t{'x' * (3 + i % 5)} {'hello' if i % 2 else 'world'}" for i in range(40)]
+    (tmp_path / "labelled.txt").write_text("\n".join(lines) + "\n")
+    text = {"name": "text_lines", "params": {"path": str(tmp_path / "labelled.txt"), "max_length": 16,
+                                             "label_separator": "\t"}}
+    spec = load_run_spec({
+        "model": {"encoder": {"name": "text_transformer", "params": {"tokenizer": "bytes", "hidden_dim": 16,
+                                                                     "depth": 1, "heads": 2, "pool": "none",
+                                                                     "num_tokens": 16}},
+                  "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}}, "masker": "random"},
+        "data": text, "train": TRAIN,
+        "eval": {"train": text, "test": text, "probes": ["linear", "attentive"], "attentive": {"steps": 10}},
+    })
+    results = json.loads((train_run(spec, run_dir=tmp_path / "run") / "eval.json").read_text())
+    assert "errors" not in results, results.get("errors")
+    assert results["raw"]["linear"] == 1.0, "the words tell the classes apart"
+
+
+_passes = {"count": 0}
+
+
+class FlakySinusoids(torch.utils.data.Dataset):
+    """Sinusoids whose storage fails during the second full pass (the random_init baseline)."""
+
+    def __init__(self, split: str = "train") -> None:
+        from jepa_core.components.datasets import Sinusoids
+
+        self.inner = Sinusoids(size=40, steps=8, channels=2, split=split)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, index: int):
+        if index == 0:
+            _passes["count"] += 1
+        if _passes["count"] == 2 and index == 5:
+            raise OSError("the disk went away")
+        return self.inner[index]
+
+
+def test_an_evaluation_failure_keeps_the_other_results_and_the_model(tmp_path, capsys) -> None:
+    _passes["count"] = 0
+    jepa.register("dataset", "flaky_sinusoids")(FlakySinusoids)
+    config = tiny_run()
+    config["eval"]["train"] = {"name": "sinusoids", "params": {"size": 40, "steps": 8, "channels": 2}}
+    config["eval"]["test"] = {"name": "flaky_sinusoids", "params": {"split": "test"}}
+    run_dir = train_run(load_run_spec(config), run_dir=tmp_path / "run")
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert set(results["jepa"]) >= {"linear", "knn"} and set(results["raw"]) >= {"linear", "knn"}
+    assert "random_init" not in results and "the disk went away" in results["errors"]["random_init"]
+    assert "failed" in capsys.readouterr().out
+    assert jepa.load(run_dir / "final").num_parameters() > 0
+
+
+def test_a_failing_probe_is_recorded_and_the_others_still_run(tmp_path, monkeypatch) -> None:
+    import jepa_core.evaluation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("knn is broken")
+
+    monkeypatch.setattr(jepa_core.evaluation, "knn_accuracy", broken)
+    spec = load_run_spec(tiny_run(baselines=["raw"]))
+    model = jepa.build(TOKEN_MODEL)
+    snapshots = []
+    results = evaluate(model, spec, on_update=lambda r: snapshots.append(json.loads(json.dumps(r))))
+    assert [sorted(k for k in s if k in ("jepa", "raw")) for s in snapshots] == [["jepa"], ["jepa", "raw"]]
+    assert results["errors"] == {"jepa/knn": "RuntimeError: knn is broken", "raw/knn": "RuntimeError: knn is broken"}
+    assert "linear" in results["jepa"] and "knn" not in results["jepa"]
+    assert "knn is broken" in format_results(results)
+
+
+def test_an_interrupted_evaluation_has_saved_what_it_scored(tmp_path, monkeypatch) -> None:
+    import jepa_core.evaluation
+
+    def interrupted(*datasets):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jepa_core.evaluation, "raw_features", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(load_run_spec(tiny_run()), run_dir=tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert set(results) >= {"jepa", "random_init", "protocol"} and "raw" not in results
+    assert jepa.load(tmp_path / "run" / "final").num_parameters() > 0
+
+
+def test_an_eval_dataset_that_cannot_be_built_leaves_the_trained_model(tmp_path) -> None:
+    config = tiny_run()
+    config["eval"]["test"] = {"name": "arrays", "params": {"path": str(tmp_path / "missing.npz")}}
+    with pytest.raises(jepa.SpecError, match="missing.npz") as info:
+        train_run(load_run_spec(config), run_dir=tmp_path / "run")
+    assert info.value.path == "eval.test.params"
+    assert any("jepa eval" in note for note in getattr(info.value, "__notes__", ["jepa eval"]))
+    assert jepa.load(tmp_path / "run" / "final").num_parameters() > 0
