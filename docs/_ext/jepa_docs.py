@@ -40,7 +40,7 @@ CLI_COMMANDS: list[tuple[str, str]] = [
     ("jepa train sequences.yaml --set train.steps=4 --set train.batch_size=16 --set train.checkpoint_every=4 "
      "--set data.params.size=64",
      "Trains the run the config describes, then runs its eval section. Four steps here, so the probe scores "
-     "show the format, not a trained model; the starter as written trains 300 steps."),
+     "show the format, not a trained model; the starter as written trains 3000 steps."),
     ("jepa eval runs/sequences --set eval.seeds=[0] --set eval.train.params.size=64 "
      "--set eval.test.params.size=64",
      "Probes the frozen embeddings of a run (its model against the baselines), here on small sets."),

@@ -72,7 +72,7 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert "sequences" in run("init").stdout
     config = tmp_path / "seq.yaml"
     assert run("init", "sequences", "--output", str(config)).stdout.startswith(f"wrote {config}")
-    assert "# A masked JEPA on multichannel sequences" in config.read_text(), "starter configs are commented"
+    assert "# A temporal JEPA on multichannel sequences" in config.read_text(), "starter configs are commented"
     refused = run("init", "sequences", "--output", str(config), check=False)
     assert refused.returncode == 2 and "pass --force" in refused.stderr
     small = ["--set", "train.steps=2", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=0",

@@ -18,14 +18,26 @@ from pydantic import Field
 from jepa_core.registry import capture_arguments
 
 
+def _stream(split: str, seed: int) -> int:
+    """The generator seed of a split: train and test interleave from 0 up, validation
+    counts down from the top of the 32-bit seed range, so no two splits share one."""
+    if split == "validation":
+        return 0xFFFF_FFFF - seed
+    return seed * 2 + (split == "test")
+
+
 @capture_arguments
 class Sinusoids(torch.utils.data.Dataset):
-    """Sums of sine waves, ``(steps, channels)`` per item, labelled by frequency band.
+    """Sine waves, ``(steps, channels)`` per item, labelled by frequency band.
 
-    Each series draws a base frequency from one of ``num_classes`` bands and a
-    random phase per channel, plus Gaussian noise. ``paired=True`` yields
-    ``{"state_t": window, "state_t1": next window}`` (the next ``steps`` samples
-    of the same signal). ``split`` selects a disjoint, deterministic set of series.
+    Each series draws one frequency, uniform within one of ``num_classes`` equal
+    bands spanning 1 to 7 cycles per window of ``steps`` samples (the label is the
+    band), a random phase per channel, unit amplitude, and Gaussian noise of std
+    ``noise``. ``paired=True`` yields ``{"state_t": window, "state_t1": a later
+    window}`` of the same signal: the later window starts right after the first
+    one, plus a gap of ``0..max_gap`` samples drawn per series (``max_gap=0``: the
+    next ``steps`` samples). ``split`` (``train``, ``validation`` or ``test``) and
+    ``seed`` (below 2**31) select a deterministic set of series no other split or seed shares.
     """
 
     def __init__(
@@ -36,21 +48,23 @@ class Sinusoids(torch.utils.data.Dataset):
         num_classes: Annotated[int, Field(ge=2)] = 4,
         noise: Annotated[float, Field(ge=0)] = 0.1,
         paired: bool = False,
-        split: Literal["train", "test"] = "train",
+        split: Literal["train", "validation", "test"] = "train",
         seed: int = 0,
+        max_gap: Annotated[int, Field(ge=0)] = 0,
     ) -> None:
-        generator = torch.Generator().manual_seed(seed * 2 + (split == "test"))
+        generator = torch.Generator().manual_seed(_stream(split, seed))
         self.num_classes = num_classes
         self.paired = paired
         self.labels = torch.randint(num_classes, (size,), generator=generator)
         band = (self.labels.float() + torch.rand(size, generator=generator)) / num_classes
         frequency = 1.0 + 6.0 * band  # cycles per window
         phase = torch.rand(size, 1, channels, generator=generator) * 2 * math.pi
-        length = steps * (2 if paired else 1)
+        length = steps * 2 + max_gap if paired else steps
         t = torch.arange(length).float() / steps
         signal = torch.sin(2 * math.pi * frequency[:, None, None] * t[None, :, None] + phase)
         self.series = signal + noise * torch.randn(size, length, channels, generator=generator)
         self.steps = steps
+        self.gaps = torch.randint(max_gap + 1, (size,), generator=generator)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -58,7 +72,8 @@ class Sinusoids(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         if self.paired:
             series = self.series[index]
-            return {"state_t": series[: self.steps], "state_t1": series[self.steps :]}
+            start = self.steps + int(self.gaps[index])
+            return {"state_t": series[: self.steps], "state_t1": series[start : start + self.steps]}
         return self.series[index], int(self.labels[index])
 
 
