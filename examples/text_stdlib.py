@@ -9,21 +9,29 @@ Task: which standard-library package a docstring comes from (the ten largest
 packages, balanced, split in half). The test half is left out of pretraining and
 of the BPE vocabulary, so the encoder never saw a test text.
 
-Pretraining (default ``--objective next``, the seed's paired form): the corpus is
-packed into 64-token blocks in file order, and the JEPA predicts the pooled
-embedding of the *next* block from the current one (``text_transformer`` encoder
-over a byte-level BPE vocabulary, ``mlp`` predictor, ``infonce`` loss: each
-prediction must pick its own next block among the batch's, so nothing collapses).
-``--objective spans`` is the masked form instead (``span`` masker, ``attention``
-predictor, EMA target and smooth-L1, or ``--regulariser sigreg``); in runs of a
-few hundred CPU steps it did not beat the random-init encoder (see the README).
+Pretraining (default ``--objective next``, the seed's paired form and the ``jepa init
+text`` starter): the corpus is packed into 64-token blocks in file order, and the JEPA
+predicts the pooled embedding of the *next* block from the current one
+(``text_transformer`` encoder over a byte-level BPE vocabulary, ``mlp`` predictor,
+``infonce`` loss: each prediction must pick its own next block among the batch's, so
+nothing collapses). ``--objective spans`` is the masked form instead (``span`` masker,
+``attention`` predictor; EMA target with smooth-L1/MSE, data2vec targets with
+``--target-layers K``, or ``--regulariser sigreg``); at this budget none of its
+settings beat the random-init encoder on validation (see the README). Training runs
+through the library's ``jepa.Trainer`` (warm-up and cosine lr, EMA schedule, clipping).
+
+Choosing settings: ``--validation`` never reads the test half. It splits the labelled
+TRAIN half into two folds (each fits the probes and is scored by the other) and keeps
+both out of pretraining and of the BPE vocabulary, as the test half is kept out.
+``--probe-layers`` also probes every layer's mean pool (token embeddings = L0).
 
 Evaluation: a logistic-regression probe and a k-NN vote on the frozen, mean-pooled
 embeddings, compared with the same encoder at its random initialisation and with a
 bag-of-bytes histogram, on the same split.
 
-    .venv/bin/python examples/text_stdlib.py             # a few CPU minutes
-    .venv/bin/python examples/text_stdlib.py --steps 20  # a smoke run
+    .venv/bin/python examples/text_stdlib.py                      # a few CPU minutes
+    .venv/bin/python examples/text_stdlib.py --steps 20           # a smoke run
+    .venv/bin/python examples/text_stdlib.py --validation --objective spans --target-layers 2
 """
 
 from __future__ import annotations
@@ -32,7 +40,6 @@ import argparse
 import ast
 import copy
 import json
-import math
 import random
 import sysconfig
 import tempfile
@@ -110,27 +117,124 @@ def bag_of_bytes(texts: list[str]) -> torch.Tensor:
     return features
 
 
-def probe_scores(model_or_encoder, train_data, test_data) -> tuple[float, float]:
-    train_x, train_y = embed_dataset(model_or_encoder, train_data)
-    test_x, test_y = embed_dataset(model_or_encoder, test_data)
-    return linear_probe(train_x, train_y, test_x, test_y), knn_accuracy(train_x, train_y, test_x, test_y, k=10)
+def jsonl_file(path: Path, pairs: list[tuple[str, str]]) -> str:
+    return write_jsonl(path, [{"text": doc, "package": package} for package, doc in pairs])
+
+
+def build_model(args: argparse.Namespace, tokenizer: BPETokenizer) -> jepa.JEPA:
+    """The JEPA of the chosen objective (the same encoder architecture for both)."""
+    encoder = {"tokenizer": tokenizer, "hidden_dim": args.hidden_dim, "depth": args.depth,
+               "heads": max(1, args.hidden_dim // 32)}
+    if args.objective == "next":  # predict the pooled embedding of the following block among the batch's
+        return jepa.build("text_transformer", "mlp", loss="infonce", target="none",
+                          encoder={**encoder, "pool": "mean"})
+    masker = {"name": "span", "params": {"target_ratio": args.mask_ratio, "num_targets": args.num_targets,
+                                         "span_length": args.span_length}}
+    encoder = {**encoder, "pool": "none", "num_tokens": args.max_length,
+               "target_layers": None if args.target_layers < 0 else args.target_layers,
+               "target_norm": args.target_norm}
+    target = {"mode": "ema", "momentum": args.momentum, "final_momentum": 1.0}
+    if args.regulariser in ("sigreg", "ema+sigreg"):  # LeJEPA: SIGReg on the context embeddings
+        loss = {"name": "sigreg", "params": {"lam": args.lam, "num_slices": args.slices}}
+        target = "none" if args.regulariser == "sigreg" else target
+    else:
+        loss = {"name": "smooth_l1", "params": {"beta": args.beta}} if args.loss == "smooth_l1" else args.loss
+        target = "none" if args.regulariser == "none" else target
+    return jepa.build("text_transformer", "attention", masker=masker, loss=loss, target=target,
+                      normalize_targets=args.normalize_targets, encoder=encoder,
+                      predictor={"depth": args.predictor_depth})
+
+
+@torch.no_grad()
+def embed(module: torch.nn.Module, data, *, layers: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean-pooled embeddings of a labelled dataset: the encoder's output, or with
+    ``layers`` the average of its ``target_layers`` normalised block outputs."""
+    if not layers:
+        return embed_dataset(module, data)
+    module.eval()
+    features, labels = [], []
+    for state, label in torch.utils.data.DataLoader(data, batch_size=256):
+        tokens = module(state["x"], padding_mask=state["padding_mask"], target=True)
+        features.append(tokens.mean(dim=1) if tokens.dim() == 3 else tokens)  # padded slots hold the mean
+        labels.append(label)
+    return torch.cat(features), torch.cat(labels)
+
+
+@torch.no_grad()
+def embed_layers(module: torch.nn.Module, data) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Padding-aware mean pools of every layer of a text_transformer: the token
+    embeddings (layer 0), then each block's output, read with forward hooks."""
+    module.eval()
+    per_layer: list[list[torch.Tensor]] = [[] for _ in range(len(module.blocks) + 1)]
+    labels = []
+    for state, label in torch.utils.data.DataLoader(data, batch_size=256):
+        seen: list[torch.Tensor] = []
+        parts = [module.token_embedding, *module.blocks]
+        hooks = [part.register_forward_hook(lambda _m, _i, out, seen=seen: seen.append(out)) for part in parts]
+        try:
+            module(state["x"], padding_mask=state["padding_mask"])
+        finally:
+            for hook in hooks:
+                hook.remove()
+        keep = (~state["padding_mask"]).unsqueeze(-1).float()
+        for layer, tokens in enumerate(seen):
+            per_layer[layer].append((tokens * keep).sum(1) / keep.sum(1).clamp_min(1.0))
+        labels.append(label)
+    y = torch.cat(labels)
+    return [(torch.cat(chunks), y) for chunks in per_layer]
+
+
+def probe(features: list[tuple[torch.Tensor, torch.Tensor]], folds: list[tuple[int, int]]) -> tuple[float, float]:
+    """Linear-probe and 10-NN accuracy, averaged over ``(fit on i, score on j)`` folds."""
+    linear, knn = [], []
+    for fit, score in folds:
+        (train_x, train_y), (test_x, test_y) = features[fit], features[score]
+        linear.append(linear_probe(train_x, train_y, test_x, test_y))
+        knn.append(knn_accuracy(train_x, train_y, test_x, test_y, k=10))
+    return sum(linear) / len(linear), sum(knn) / len(knn)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--objective", choices=["next", "spans"], default="next")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=float, default=0.1, help="warm-up, as a fraction of the steps")
+    parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--hidden-dim", type=int, default=128)
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--vocab-size", type=int, default=4096)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    # masked objective (--objective spans)
+    parser.add_argument("--mask-ratio", type=float, default=0.5, help="span masker target_ratio")
+    parser.add_argument("--num-targets", type=int, default=4)
+    parser.add_argument("--span-length", type=int, default=None)
+    parser.add_argument("--predictor-depth", type=int, default=2)
+    parser.add_argument("--target-layers", type=int, default=-1,
+                        help="data2vec targets: average of the top K normalised layers (0: the token "
+                             "embeddings; -1: the final output)")
+    parser.add_argument("--target-norm", choices=["layer", "instance"], default="layer")
+    parser.add_argument("--regulariser", choices=["ema", "none", "sigreg", "ema+sigreg"],
+                        default="ema",
+                        help="EMA target; no target branch; SIGReg with no target branch; EMA plus SIGReg")
+    parser.add_argument("--slices", type=int, default=256, help="SIGReg's random directions")
+    parser.add_argument("--loss", choices=["smooth_l1", "mse", "infonce"], default="smooth_l1")
+    parser.add_argument("--beta", type=float, default=1.0, help="smooth_l1 beta")
+    parser.add_argument("--momentum", type=float, default=0.99, help="EMA start (to 1.0 by the end)")
+    parser.add_argument("--normalize-targets", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--lam", type=float, default=0.05)
+    parser.add_argument("--probe", choices=["auto", "online", "target", "target_layers"], default="auto",
+                        help="features scored as 'jepa': JEPA.embed (auto), an encoder's mean-pooled output, "
+                             "or the target encoder's averaged target_layers")
+    parser.add_argument("--probe-layers", action="store_true", help="also probe every layer's mean pool")
+    # task and protocol
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--per-class", type=int, default=120)
-    parser.add_argument("--objective", choices=["next", "spans"], default="next")
-    parser.add_argument("--regulariser", choices=["ema", "sigreg"], default="ema")
-    parser.add_argument("--lam", type=float, default=0.05)
     parser.add_argument("--probe-length", type=int, default=128)
+    parser.add_argument("--validation", action="store_true",
+                        help="choose settings: split the TRAIN half in two folds (each fits the probes and "
+                             "scores the other; both kept out of pretraining); the test half is never read")
     parser.add_argument("--seed", type=int, default=0, help="weights, data order and masks")
     parser.add_argument("--split-seed", type=int, default=0, help="which docstrings are labelled train/test")
     parser.add_argument("--threads", type=int, default=2)
@@ -145,105 +249,96 @@ def main() -> None:
 
     docs = stdlib_docstrings()
     train, test = labelled_split(docs, args.classes, args.per_class, args.split_seed)
-    held_out = {doc for _, doc in test}
+    if args.validation:  # two folds of the train half, alternating within each package
+        by_package: dict[str, list[tuple[str, str]]] = {}
+        for package, doc in train:
+            by_package.setdefault(package, []).append((package, doc))
+        parts = [[pair for members in by_package.values() for pair in members[k::2]] for k in (0, 1)]
+        folds, held_out = [(0, 1), (1, 0)], {doc for _, doc in train + test}
+        split = f"validation: {len(parts[0])} + {len(parts[1])} train-half docstrings, two folds"
+    else:
+        parts, folds, held_out = [train, test], [(0, 1)], {doc for _, doc in test}
+        split = f"{len(train)} train / {len(test)} test docstrings"
     corpus = [doc for _, doc in docs if doc not in held_out] + list(pydoc_data.topics.topics.values())
     tokenizer = BPETokenizer.train(corpus, vocab_size=args.vocab_size)
     tokens_seen = sum(len(ids) for ids in tokenizer.encode_many(corpus))
     print(f"corpus: {len(corpus)} texts, {sum(map(len, corpus)) / 1e6:.2f}M characters, {tokens_seen / 1e3:.0f}k "
-          f"BPE tokens (vocab {tokenizer.vocab_size}); task: {len(set(p for p, _ in train))} packages, "
-          f"{len(train)} train / {len(test)} test docstrings")
+          f"BPE tokens (vocab {tokenizer.vocab_size}); task: {len(set(p for p, _ in train))} packages, {split}")
 
     directory = Path(tempfile.mkdtemp(prefix="text-stdlib-"))
     corpus_file = write_jsonl(directory / "corpus.jsonl", [{"text": text} for text in corpus])
-    train_file = write_jsonl(directory / "train.jsonl", [{"text": d, "package": p} for p, d in train])
-    test_file = write_jsonl(directory / "test.jsonl", [{"text": d, "package": p} for p, d in test])
     pretrain = dataset(path=corpus_file, tokenizer=tokenizer, max_length=args.max_length, pack=True,
                        paired=args.objective == "next")
-    probe_train = dataset(path=train_file, label_field="package", tokenizer=tokenizer, max_length=args.probe_length)
-    probe_test = dataset(path=test_file, label_field="package", tokenizer=tokenizer, max_length=args.probe_length)
+    labelled = [dataset(path=jsonl_file(directory / f"part{i}.jsonl", part), label_field="package",
+                        tokenizer=tokenizer, max_length=args.probe_length) for i, part in enumerate(parts)]
 
-    # -- model ----------------------------------------------------------------------------
-    encoder = {"tokenizer": tokenizer, "hidden_dim": args.hidden_dim, "depth": args.depth,
-               "heads": max(1, args.hidden_dim // 32)}
-    if args.objective == "spans":
-        model = jepa.build(
-            "text_transformer",
-            "attention",
-            masker={"name": "span", "params": {"target_ratio": 0.5, "num_targets": 4}},
-            **({"loss": "smooth_l1", "normalize_targets": True,
-                "target": {"mode": "ema", "momentum": 0.99, "final_momentum": 1.0}}
-               if args.regulariser == "ema" else
-               {"loss": {"name": "sigreg", "params": {"lam": args.lam}}, "target": "none"}),
-            encoder={**encoder, "pool": "none", "num_tokens": args.max_length},
-            predictor={"depth": 2},
-        )
-    else:  # next segment: predict the pooled embedding of the following block among the batch's
-        model = jepa.build("text_transformer", "mlp", loss="infonce", target="none",
-                           encoder={**encoder, "pool": "mean"})
+    # -- model and pretraining (the library's Trainer) -------------------------------------
+    model = build_model(args, tokenizer)
     random_init = copy.deepcopy(model.encoder).eval()
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=0.05)
-    warmup = max(1, args.steps // 10)
-
-    def learning_rate(step: int) -> float:  # linear warm-up, cosine decay
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, args.steps - warmup)))
-
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate)
-    loader = torch.utils.data.DataLoader(pretrain, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                                         generator=torch.Generator().manual_seed(args.seed))
-    print(f"pretraining a {model.num_parameters(trainable=True) / 1e6:.2f}M-parameter JEPA for {args.steps} steps "
-          f"on {len(pretrain)} packed blocks of {args.max_length} tokens")
+    print(f"pretraining a {model.num_parameters(trainable=True) / 1e6:.2f}M-parameter JEPA ({args.objective}) "
+          f"for {args.steps} steps on {len(pretrain)} packed blocks of {args.max_length} tokens")
+    trainer = jepa.Trainer(model, pretrain, {
+        "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "min_lr": 0.0,
+        "warmup_steps": max(1, round(args.warmup * args.steps)), "weight_decay": args.weight_decay,
+        "final_weight_decay": args.weight_decay, "grad_clip": 1.0, "seed": args.seed, "device": "cpu",
+        "progress": False, "plot": False,
+    })
     train_started = time.perf_counter()
-    step = 0
-    model.train()
-    while step < args.steps:
-        for batch in loader:
-            out = model.step(batch, collapse_metrics=step % 100 == 0)
-            optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-            optimizer.step()
-            schedule.step()
-            model.update_target(progress=step / args.steps)
-            if step % 100 == 0 or step == args.steps - 1:
-                m = out.scalars()
-                extra = ""
-                if "context_std" in m:
-                    extra = f"  context std {m['context_std']:.3f}  rankme {m['context_rankme']:.1f}"
-                print(f"  step {step:4d}  loss {m['loss']:.4f}{extra}  ({time.perf_counter() - train_started:.0f}s)")
-            step += 1
-            if step >= args.steps:
-                break
+    history = trainer.fit()
     train_seconds = time.perf_counter() - train_started
+    for m in history:
+        if m["step"] % 100 == 1 or m["step"] == args.steps:
+            print(f"  step {m['step']:4d}  loss {m['loss']:.4f}  context std {m['context_std']:.3f}  "
+                  f"rankme {m['context_rankme']:.1f}")
 
     # -- evaluation -----------------------------------------------------------------------
     model.eval()
-    if model.target_encoder is None:
-        rows = [("JEPA (pretrained, frozen)", *probe_scores(model, probe_train, probe_test))]
-    else:
-        rows = [("JEPA, EMA target encoder", *probe_scores(model, probe_train, probe_test)),
-                ("JEPA, online encoder", *probe_scores(model.encoder, probe_train, probe_test))]
-    rows.append(("same encoder, random init", *probe_scores(random_init, probe_train, probe_test)))
-    train_bytes, test_bytes = bag_of_bytes([d for _, d in train]), bag_of_bytes([d for _, d in test])
-    labels_train = torch.tensor([probe_train.classes.index(p) for p, _ in train])
-    labels_test = torch.tensor([probe_test.classes.index(p) for p, _ in test])
-    rows.append(("bag of bytes", linear_probe(train_bytes, labels_train, test_bytes, labels_test),
-                 knn_accuracy(train_bytes, labels_train, test_bytes, labels_test, k=10)))
-    chance = max(Counter(p for p, _ in test).values()) / len(test)
+    candidates = {"auto": ("JEPA (pretrained, frozen)", model, False)}
+    if model.target_encoder is not None:
+        candidates = {"auto": ("JEPA, EMA target encoder", model, False),
+                      "online": ("JEPA, online encoder", model.encoder, False)}
+        if getattr(model.target_encoder, "target_layers", None) is not None:
+            candidates["target_layers"] = ("JEPA, target's top layers", model.target_encoder, True)
+    candidates.setdefault("target", candidates["auto"])
+    candidates.setdefault("online", candidates["auto"])
+    if args.probe not in candidates:
+        parser.error(f"--probe {args.probe} needs a model with target_layers")
+    rows = []
+    for key in [args.probe, *candidates]:
+        name, module, layers = candidates[key]
+        if all(name != row[0] for row in rows):
+            rows.append((name, *probe([embed(module, part, layers=layers) for part in labelled], folds)))
+    if args.probe_layers:
+        target_encoder = model.target_encoder if model.target_encoder is not None else model.encoder
+        encoders = {"auto": target_encoder, "online": model.encoder}
+        for key in ("auto", "online") if model.target_encoder is not None else ("auto",):
+            name, module = candidates[key][0], encoders[key]
+            layered = [embed_layers(module, part) for part in labelled]
+            for layer in range(len(layered[0])):
+                rows.append((f"{name[:18]} L{layer}", *probe([parts_[layer] for parts_ in layered], folds)))
+        layered = [embed_layers(random_init, part) for part in labelled]
+        for layer in range(len(layered[0])):
+            rows.append((f"random init L{layer}", *probe([parts_[layer] for parts_ in layered], folds)))
+    rows.append(("same encoder, random init", *probe([embed_dataset(random_init, part) for part in labelled], folds)))
+    rows.append(("bag of bytes", *probe([(bag_of_bytes([d for _, d in pairs]),
+                                          torch.tensor([part.classes.index(p) for p, _ in pairs]))
+                                         for pairs, part in zip(parts, labelled, strict=True)], folds)))
+    scored = parts[1]
+    chance = max(Counter(p for p, _ in scored).values()) / len(scored)
 
-    print(f"\nwhich package is a docstring from? ({len(probe_train.classes)} classes, chance {chance:.3f})")
+    what = "validation (train half, 2 folds)" if args.validation else "test"
+    print(f"\nwhich package is a docstring from? ({len(labelled[0].classes)} classes, chance {chance:.3f}; {what})")
     print(f"{'features':<28}{'linear probe':>14}{'10-NN':>10}")
-    for name, probe, knn in rows:
-        print(f"{name:<28}{probe:>14.3f}{knn:>10.3f}")
+    for name, linear, knn in rows:
+        print(f"{name:<28}{linear:>14.3f}{knn:>10.3f}")
     print(f"\npretraining {train_seconds:.0f}s, total wall time {time.perf_counter() - started:.0f}s "
           f"({torch.get_num_threads()} threads)")
     if args.results:
-        scores = {name: {"linear": probe, "knn": knn} for name, probe, knn in rows}
+        scores = {name: {"linear": linear, "knn": knn} for name, linear, knn in rows}
         atomic_write_bytes(args.results, json.dumps({
             "jepa": scores[rows[0][0]], "random_init": scores["same encoder, random init"],
-            "bag_of_bytes": scores["bag of bytes"], "chance": chance, "pretrain_seconds": train_seconds,
+            "bag_of_bytes": scores["bag of bytes"], "all": scores, "chance": chance, "split": what,
+            "pretrain_seconds": train_seconds, "args": vars(args),
         }, indent=2).encode())
 
 

@@ -213,6 +213,7 @@ class JEPA(BaseModel):
             self.target_encoder = copy.deepcopy(encoder)
             self.target_encoder.requires_grad_(False)
         self._predictor_keywords = _accepted_keywords(predictor.forward)
+        self._encoder_takes_target = "target" in (_accepted_keywords(encoder.forward) or set())
         self._loss_takes_context = "context" in (
             _accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
         )
@@ -253,19 +254,23 @@ class JEPA(BaseModel):
 
     # -- forward -----------------------------------------------------------------------
     @staticmethod
-    def _encode(encoder: nn.Module, state: State, mask: torch.Tensor | None = None) -> torch.Tensor:
-        extra = {} if mask is None else {"mask": mask}
+    def _encode(encoder: nn.Module, state: State, mask: torch.Tensor | None = None, **extra: Any) -> torch.Tensor:
+        if mask is not None:
+            extra["mask"] = mask
         if isinstance(state, Mapping):
             return encoder(**state, **extra)
         return encoder(state, **extra)
 
     def _target_embeddings(self, state: State) -> torch.Tensor:
+        # an encoder whose forward takes `target` may give the target branch another output
+        # (e.g. data2vec's average of its top layers)
+        extra = {"target": True} if self._encoder_takes_target else {}
         if self.target_spec.mode == "none":
-            target = self._encode(self.encoder, state)
+            target = self._encode(self.encoder, state, **extra)
         else:
             encoder = self.target_encoder if self.target_encoder is not None else self.encoder
             with torch.no_grad():
-                target = self._encode(encoder, state).detach()
+                target = self._encode(encoder, state, **extra).detach()
         if self.normalize_targets:
             target = F.layer_norm(target, target.shape[-1:])
         return target

@@ -32,6 +32,7 @@ PositiveInt = Annotated[int, Field(gt=0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 TokenId = Annotated[int, Field(ge=0)]
 Pool = Literal["mean", "none"]
+TargetNorm = Literal["layer", "instance"]
 
 
 def masked_mean(tokens: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor:
@@ -47,6 +48,23 @@ def _fill_padding_with_mean(tokens: torch.Tensor, padding_mask: torch.Tensor | N
         return tokens
     pooled = masked_mean(tokens, padding_mask)
     return torch.where(padding_mask.bool().unsqueeze(-1), pooled.unsqueeze(1), tokens)
+
+
+def normalise_layer(tokens: torch.Tensor, padding_mask: torch.Tensor | None, how: str = "layer") -> torch.Tensor:
+    """One layer's ``(B, N, D)`` output normalised without parameters: ``"layer"`` per
+    token over the features (data2vec's text and vision targets), ``"instance"`` per
+    feature over the sequence's real tokens (data2vec's speech form), padding left out
+    of the statistics."""
+    if how == "layer":
+        return F.layer_norm(tokens, tokens.shape[-1:])
+    if how != "instance":
+        raise ValueError(f"normalisation must be 'layer' or 'instance', got {how!r}")
+    keep = torch.ones_like(tokens[..., :1]) if padding_mask is None else \
+        (~padding_mask.bool()).unsqueeze(-1).to(tokens.dtype)
+    count = keep.sum(dim=1, keepdim=True).clamp_min(1.0)
+    mean = (tokens * keep).sum(dim=1, keepdim=True) / count
+    variance = ((tokens - mean) ** 2 * keep).sum(dim=1, keepdim=True) / count
+    return (tokens - mean) * torch.rsqrt(variance + 1e-5)
 
 
 def _key_mask(padding_mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -167,6 +185,13 @@ class TextTransformerEncoder(_TextInput, nn.Module):
     takes a list of str. Without one, pass ids and ``padding_mask`` (or ``pad_id``).
     ``pool="none"`` returns tokens (set ``num_tokens`` to the sequence length for
     masked training); ``pool="mean"`` the padding-aware mean.
+
+    ``target_layers=K`` gives masked training data2vec's targets: the *target* output
+    is the average of the last ``K`` blocks' outputs, each normalised without
+    parameters (``target_norm="layer"``: per token over the features; ``"instance"``:
+    per feature over the real tokens), instead of the final LayerNorm's output.
+    ``forward(..., target=True)`` asks for it; the engine passes it for its target
+    branch only, so the context, probes and ``JEPA.embed`` get the usual final output.
     """
 
     grid = None
@@ -184,8 +209,12 @@ class TextTransformerEncoder(_TextInput, nn.Module):
         pool: Pool = "mean",
         num_tokens: PositiveInt | None = None,
         rope_base: Annotated[float, Field(gt=1.0)] = 10000.0,
+        target_layers: Annotated[int, Field(ge=0)] | None = None,
+        target_norm: TargetNorm = "layer",
     ) -> None:
         super().__init__()
+        if target_layers is not None and target_layers > depth:
+            raise ValueError(f"target_layers={target_layers} is more than the encoder's depth={depth}")
         if hidden_dim % heads:
             raise ValueError(f"hidden_dim={hidden_dim} must be divisible by heads={heads}")
         if (hidden_dim // heads) % 2:
@@ -208,6 +237,8 @@ class TextTransformerEncoder(_TextInput, nn.Module):
         self.pool = pool
         self.num_tokens = num_tokens if pool == "none" else None
         self.rope_base = rope_base
+        self.target_layers = target_layers
+        self.target_norm = target_norm
         self.token_embedding = nn.Embedding(vocab_size, hidden_dim)
         self.blocks = nn.ModuleList(RotaryBlock(hidden_dim, heads, mlp_ratio, dropout) for _ in range(depth))
         self.norm = nn.LayerNorm(hidden_dim)
@@ -219,7 +250,11 @@ class TextTransformerEncoder(_TextInput, nn.Module):
         x: torch.Tensor | str | Sequence[str] | Mapping[str, Any],
         mask: torch.Tensor | None = None,
         padding_mask: torch.Tensor | None = None,
+        target: bool = False,
     ) -> torch.Tensor:
+        """Token ``(B, N, D)`` or pooled ``(B, D)`` embeddings; ``target=True`` (the
+        engine's target branch) gives the ``target_layers`` average when it is set."""
+        target = target and self.target_layers is not None
         ids, padding_mask = self._ids_and_padding(x, padding_mask, self.token_embedding.weight.device)
         if self.vocab_size and ids.numel() and int(ids.max()) >= self.vocab_size:
             raise ValueError(f"token id {int(ids.max())} is outside vocab_size={self.vocab_size}")
@@ -232,9 +267,17 @@ class TextTransformerEncoder(_TextInput, nn.Module):
                 padding_mask = torch.gather(padding_mask, 1, mask)
         cos, sin = rotary_tables(positions, self.embed_dim // self.heads, self.rope_base)
         attn_mask = _key_mask(padding_mask)
-        for block in self.blocks:
-            tokens = block(tokens, cos, sin, attn_mask)
-        tokens = self.norm(tokens)
+        if target and self.target_layers == 0:  # the token embeddings themselves: no context mixed in
+            tokens = normalise_layer(tokens, padding_mask, self.target_norm)
+        else:
+            first_kept = len(self.blocks) - (self.target_layers or 0)
+            summed = None
+            for index, block in enumerate(self.blocks):
+                tokens = block(tokens, cos, sin, attn_mask)
+                if target and index >= first_kept:
+                    layer = normalise_layer(tokens, padding_mask, self.target_norm)
+                    summed = layer if summed is None else summed + layer
+            tokens = summed / self.target_layers if target else self.norm(tokens)
         if self.pool == "none":
             return _fill_padding_with_mean(tokens, padding_mask)
         return masked_mean(tokens, padding_mask)
@@ -346,5 +389,6 @@ __all__ = [
     "TextTransformerEncoder",
     "apply_rotary",
     "masked_mean",
+    "normalise_layer",
     "rotary_tables",
 ]
