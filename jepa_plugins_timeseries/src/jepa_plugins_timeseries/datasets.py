@@ -8,6 +8,10 @@ or ``(past, future)`` when a forecasting ``horizon`` is set (the seed's
 the default collate stacks them: a series shorter than the others (or than the
 window) is padded at the end with NaN, and missing values stay NaN. The encoders of
 this plugin read NaN as "not observed" and mask it out; nothing is imputed here.
+
+``crop`` serves each series as one random window of ``crop`` steps per access (a
+fresh window every epoch: TS2Vec's random cropping, for pretraining on long series);
+evaluation datasets leave it unset and serve whole series.
 """
 
 from __future__ import annotations
@@ -64,6 +68,13 @@ class SeriesDataset(Dataset):
         short: a series shorter than ``window + horizon`` gives one NaN-padded
             item (``"pad"``) or none (``"drop"``).
         max_missing: items with a larger fraction of missing values are dropped.
+        crop: serve each whole series as a random window of ``crop`` steps (or of
+            the longest series' length, if shorter), drawn anew at every access
+            from torch's global random generator: the Trainer seeds it with
+            ``train.seed`` and checkpoints it, so a run (and its resumption) draws
+            the same windows. The window lies within the series' own length; a
+            series shorter than it is served whole, NaN-padded at the end. For
+            pretraining; not with ``window``/``horizon``.
     """
 
     def __init__(
@@ -78,6 +89,7 @@ class SeriesDataset(Dataset):
         normalize: Normalize = "series",
         short: ShortSeries = "pad",
         max_missing: float = 1.0,
+        crop: int | None = None,
     ) -> None:
         if len(series) == 0:
             raise ValueError("a series dataset needs at least one series")
@@ -87,7 +99,9 @@ class SeriesDataset(Dataset):
             raise ValueError(f"normalize must be 'series', 'window' or 'none', got {normalize!r}")
         if short not in ("pad", "drop"):
             raise ValueError(f"short must be 'pad' or 'drop', got {short!r}")
-        for name, value in (("window", window), ("stride", stride), ("horizon", horizon)):
+        if crop is not None and window is not None:
+            raise ValueError("crop serves random windows of whole series; it does not combine with window")
+        for name, value in (("window", window), ("stride", stride), ("horizon", horizon), ("crop", crop)):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
         self.series = [self._as_array(s, i) for i, s in enumerate(series)]
@@ -102,6 +116,9 @@ class SeriesDataset(Dataset):
         self.horizon = horizon
         self.labels, self.classes = self._encode_labels(labels, classes, len(self.series))
         self.span = (window + (horizon or 0)) if window is not None else max(len(s) for s in self.series)
+        self.crop = min(crop, self.span) if crop is not None else None
+        if self.crop is not None:
+            self.span = self.crop
         self.index = self._build_index(stride, short, max_missing)
         if not self.index:
             raise ValueError(
@@ -137,6 +154,9 @@ class SeriesDataset(Dataset):
 
     def __getitem__(self, item: int) -> Any:
         position, start = self.index[item]
+        if self.crop is not None:
+            room = len(self.series[position]) - self.crop
+            start = int(torch.randint(0, room + 1, ())) if room > 0 else 0
         values = self.series[position][start : start + self.span]
         if values.shape[0] < self.span:  # a short series: pad the end as unobserved
             values = np.concatenate([values, np.full((self.span - values.shape[0], self.num_channels), np.nan,
@@ -189,6 +209,10 @@ class SeriesDataset(Dataset):
         index = []
         for position, values in enumerate(self.series):
             length = values.shape[0]
+            if self.crop is not None:  # one item per series; its window is drawn at access
+                if np.isfinite(values).mean() >= 1.0 - max_missing and np.isfinite(values).any():
+                    index.append((position, 0))
+                continue
             if self.window is None:
                 starts: range | list[int] = [0]
             elif length >= self.span:
@@ -215,6 +239,7 @@ def series_numpy(
     normalize: Normalize = "series",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
+    crop: PositiveInt | None = None,
 ) -> SeriesDataset:
     """Series from a ``.npy`` array or an ``.npz`` archive (never unpickled).
 
@@ -251,7 +276,7 @@ def series_numpy(
         array = loaded
     series = _split_layout(array, layout, path)
     return SeriesDataset(series, labels, window=window, stride=stride, horizon=horizon, normalize=normalize,
-                         short=short, max_missing=max_missing)
+                         short=short, max_missing=max_missing, crop=crop)
 
 
 def _split_layout(array: np.ndarray, layout: str, path: str) -> list[np.ndarray]:
@@ -284,6 +309,7 @@ def series_csv(
     normalize: Normalize = "series",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
+    crop: PositiveInt | None = None,
 ) -> SeriesDataset:
     """Series from a CSV file with a header row: one row per time step, one column
     per channel (``columns``, default: every column but the id and label columns).
@@ -335,7 +361,7 @@ def series_csv(
     if label_list is not None and all(_is_integer(label) for label in label_list):
         label_list = [int(label) for label in label_list]  # class indices stay indices
     return SeriesDataset(series, label_list, window=window, stride=stride, horizon=horizon, normalize=normalize,
-                         short=short, max_missing=max_missing)
+                         short=short, max_missing=max_missing, crop=crop)
 
 
 def _cell(text: str, column: str, path: str, line: int) -> float:
@@ -402,6 +428,7 @@ def ucr(
     normalize: Normalize = "none",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
+    crop: PositiveInt | None = None,
 ) -> SeriesDataset:
     """A UCR/UEA classification (or regression) problem from its ``.ts`` files.
 
@@ -411,6 +438,8 @@ def ucr(
     ``{name}_TEST.ts`` (directly or under ``{name}/``). Class indices follow the
     order of the file's ``@classLabel`` tag, which the train and test files share.
     ``normalize`` defaults to ``"none"``: the archives are z-normalised already.
+    ``crop`` serves each series as a random window of that many steps, drawn anew
+    at every access (pretraining on long series; see :class:`SeriesDataset`).
     """
     data = read_ts(find_ucr_file(name, split, path))
     if data.labels is None:
@@ -420,4 +449,4 @@ def ucr(
     else:
         labels, classes = np.asarray(data.labels, dtype=np.float32), None
     return SeriesDataset(data.series, labels, classes=classes, window=window, stride=stride, horizon=horizon,
-                         normalize=normalize, short=short, max_missing=max_missing)
+                         normalize=normalize, short=short, max_missing=max_missing, crop=crop)

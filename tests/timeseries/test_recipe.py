@@ -1,0 +1,177 @@
+"""The default time-series recipe: random crops, the starter, and the UCR runner built on it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from jepa_core.registry import get_registry
+from jepa_core.runs import load_run_spec
+from jepa_plugins_timeseries.datasets import SeriesDataset, ucr
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ["train.steps=2", "train.batch_size=8", "train.progress=false", "train.plot=false"]
+
+
+def ramp(length: int, channels: int = 1) -> np.ndarray:
+    return np.arange(length * channels, dtype=np.float64).reshape(length, channels)
+
+
+def starter_text() -> str:
+    registry = get_registry()
+    registry.ensure_loaded()
+    return registry.templates["timeseries"][1]
+
+
+@pytest.fixture
+def example(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    sys.modules.pop("timeseries_ucr", None)
+    import timeseries_ucr
+
+    return timeseries_ucr
+
+
+def write_ts(directory: Path, name: str, split: str, cases: list[tuple[list[list[float]], str]]) -> None:
+    """A multivariate ``.ts`` file whose cases differ in length."""
+    lines = [f"@problemName {name}", "@timeStamps false", "@univariate false", "@dimensions 2",
+             "@equalLength false", "@classLabel true a b", "@data"]
+    lines += [":".join(",".join(f"{v:.4f}" for v in dim) for dim in dims) + f":{label}" for dims, label in cases]
+    (directory / f"{name}_{split.upper()}.ts").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def tiny_problem(tmp_path: Path) -> Path:
+    """Two classes (a slow and a fast wave), two channels, 9 to 20 steps per case."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        cases = []
+        for i in range(12):
+            label = "ab"[i % 2]
+            t = np.arange(9 + i % 12)
+            wave = np.sin(t * (0.3 if label == "a" else 1.3)) + 0.1 * rng.standard_normal(len(t))
+            cases.append(([wave.tolist(), (-wave).tolist()], label))
+        write_ts(tmp_path, "Tiny", split, cases)
+    return tmp_path
+
+
+# -- random crops ---------------------------------------------------------------------------------
+
+
+def test_crop_serves_a_fresh_window_of_each_series_within_its_length():
+    data = SeriesDataset([ramp(10), ramp(3)], normalize="none", crop=4)
+    assert len(data) == 2 and data.length == 4
+    torch.manual_seed(0)
+    starts = set()
+    for _ in range(40):
+        window = data[0][:, 0]
+        start = int(window[0])
+        assert window.tolist() == list(range(start, start + 4))  # contiguous, inside the series
+        starts.add(start)
+    assert starts == set(range(7))  # every position is drawn
+    short = data[1][:, 0]  # shorter than the crop: whole, NaN-padded
+    assert short[:3].tolist() == [0, 1, 2] and torch.isnan(short[3:]).all()
+
+
+def test_crop_windows_follow_the_torch_seed():
+    data = SeriesDataset([ramp(50)], normalize="none", crop=5)
+    torch.manual_seed(3)
+    first = [data[0][0, 0].item() for _ in range(5)]
+    torch.manual_seed(3)
+    assert [data[0][0, 0].item() for _ in range(5)] == first
+
+
+def test_crop_longer_than_every_series_serves_whole_series_and_rejects_windows():
+    data = SeriesDataset([ramp(6), ramp(4)], normalize="none", crop=100)
+    assert data.length == 6 and data[0][:, 0].tolist() == list(range(6))
+    with pytest.raises(ValueError, match="crop"):
+        SeriesDataset([ramp(6)], window=3, crop=4)
+    with pytest.raises(ValueError, match="crop must be positive"):
+        SeriesDataset([ramp(6)], crop=0)
+
+
+def test_ucr_crop_of_an_unequal_length_problem(tiny_problem: Path):
+    data = ucr("Tiny", path=str(tiny_problem), crop=12)
+    x, _ = data[len(data) - 1]  # a 20-step case: a window of it, all observed
+    assert x.shape == (12, 2) and torch.isfinite(x).all()
+    x, _ = data[0]  # a 9-step case: whole, padded
+    assert torch.isfinite(x[:9]).all() and torch.isnan(x[9:]).all()
+
+
+# -- the starter is the recipe ---------------------------------------------------------------------
+
+
+def test_starter_is_the_ts2vec_recipe_and_its_num_tokens_match_its_data():
+    data = yaml.safe_load(starter_text())
+    spec = load_run_spec(data)
+    assert spec.eval is not None and spec.eval.probes == ["svm"] and spec.eval.features == "max"
+    assert set(spec.eval.baselines) == {"random_init", "raw"}
+    crop = spec.data.params["crop"]
+    train = ucr(spec.data.params["name"], split="train", crop=crop)
+    assert spec.model.encoder.params["num_tokens"] == train.length == min(crop, 24)
+    assert spec.model.encoder.params["input_dim"] == train.num_channels
+
+
+def test_example_changes_only_what_the_data_dictates(example):
+    base = load_run_spec(yaml.safe_load(starter_text())).to_dict()
+    spec = example.problem_spec("JapaneseVowels", seed=2).to_dict()  # 12 channels, 7 to 26 steps
+
+    def flat(value, prefix=""):
+        if isinstance(value, dict):
+            return {k: v for key, item in value.items() for k, v in flat(item, f"{prefix}{key}.").items()}
+        return {prefix.rstrip("."): value}
+
+    before, after = flat(base), flat(spec)
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    assert changed <= {"data.params.name", "eval.train.params.name", "eval.test.params.name", "train.seed",
+                       "model.encoder.params.input_dim", "model.encoder.params.num_tokens"}
+    assert after["model.encoder.params.input_dim"] == 12
+    assert after["model.encoder.params.num_tokens"] == 26 and after["train.seed"] == 2
+
+
+# -- end to end --------------------------------------------------------------------------------------
+
+
+def test_unequal_length_multivariate_problem_trains_and_every_baseline_scores(example, tiny_problem, tmp_path):
+    from jepa_core.runs import train_run
+
+    pytest.importorskip("sklearn")
+    spec = example.problem_spec("Tiny", overrides=FAST, path=str(tiny_problem))
+    assert spec.model.encoder.params["input_dim"] == 2 and spec.model.encoder.params["num_tokens"] == 20
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert "errors" not in results
+    for name in ("jepa", "random_init", "raw"):  # the raw SVM reads the NaN padding as zeros
+        assert 0.0 <= results[name]["svm"] <= 1.0
+
+
+def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path):
+    pytest.importorskip("sklearn")
+    results = tmp_path / "results.json"
+    argv = ["--problems", "Missing", "Tiny", "--path", str(tiny_problem), "--run-root", str(tmp_path / "runs"),
+            "--results", str(results)]
+    for assignment in FAST:
+        argv += ["--set", assignment]
+    records = example.main(argv)
+    assert [r["problem"] for r in records] == ["Missing", "Tiny"]
+    assert "FileNotFoundError" in records[0]["error"]
+    assert set(records[1]["test"]) == {"jepa", "random_init", "raw"}
+    assert json.loads(results.read_text())["records"] == records
+
+
+def test_validate_mode_scores_on_the_train_split_without_reading_the_test_split(example, tiny_problem, tmp_path):
+    pytest.importorskip("sklearn")
+    (tiny_problem / "Tiny_TEST.ts").unlink()  # validation must not need it
+    argv = ["--problems", "Tiny", "--path", str(tiny_problem), "--run-root", str(tmp_path / "runs"), "--validate"]
+    for assignment in FAST:
+        argv += ["--set", assignment]
+    (record,) = example.main(argv)
+    assert "error" not in record and "test" not in record
+    for name in ("jepa", "random_init", "raw"):
+        assert set(record["validation"][name]) == {"cv", "half"}
+        assert all(0.0 <= value <= 1.0 for value in record["validation"][name].values())
