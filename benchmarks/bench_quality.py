@@ -1,23 +1,32 @@
-"""Representation quality per CPU-minute: each plugin's recipe, its baselines, its cost.
+"""Representation quality per CPU-minute: each modality's recipe, its baselines, its cost.
 
-Every recipe runs as its own process with ``--seeds`` training seeds (weights,
-data order and masks change; the labelled split and the probe protocol do not),
-so the table shows the seed spread next to the baselines the same run computed.
-CPU time is the children's user + system time from ``getrusage``, so runs with
-different thread counts compare fairly.
+Every recipe is the starter config users get (``jepa init NAME``), trained and judged
+by ``jepa train`` as a separate process, once per training seed (weights, data order
+and masks change; the labelled split and the probe protocol do not). One training run
+can give several rows: each probe, or each way of pooling the tokens, is a row. CPU
+time is the children's user + system time from ``getrusage``, so runs with different
+thread counts compare fairly.
 
-* digits: ``jepa init vision`` (I-JEPA on scikit-learn's 8x8 digits), 10-shot linear
-  probe averaged over 10 draws of the labelled images; run twice, with the
-  packed predictor the recipe uses and with I-JEPA's reference predictor (one
-  pass per target block, the context attending to that block's mask tokens).
-* GunPoint, ItalyPowerDemand: ``examples/timeseries_ucr.py``, the TS2Vec protocol
-  (RBF SVM, C by 5-fold grid search).
-* stdlib docstrings: ``examples/text_stdlib.py``, linear probe over 10 packages.
+* digits: ``jepa init vision`` (I-JEPA on scikit-learn's 8x8 digits), 10-shot probes
+  averaged over 10 draws of the labelled images: linear on the whole token grid,
+  linear on the mean-pooled tokens (``jepa eval --set eval.features=mean``), and the
+  attentive probe.
+* sequences: ``jepa init sequences``, the core's own starter (sinusoids by frequency
+  band), 10-shot linear and k-NN probes.
+* UCR/UEA problems: the ``jepa init timeseries`` starter with the same settings for
+  every problem (``examples/timeseries_ucr.py`` fills in what the data dictates), the
+  TS2Vec protocol (RBF SVM, C by 5-fold grid search).
+* stdlib docstrings: ``examples/text_stdlib.py``, linear probe over 10 packages, for
+  the next-block objective (the ``jepa init text`` starter) and the masked one.
+
+``--recipes WORD ...`` runs only the recipes whose name contains a word; the rows of
+the others are kept from the previous results.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -32,70 +41,105 @@ TITLE = "Representation quality per CPU-minute"
 NOTES = (
     "Accuracy on held-out data, mean ± standard deviation over training seeds (the per-seed values follow). "
     "Baselines use the same protocol on the same split: the same encoder with random weights, and the raw input "
-    "(pixels, series, byte histogram). *margin* is JEPA's mean minus the better baseline's mean. Wall and CPU time "
-    "are medians per seed of the whole recipe: pretraining, embedding, probes and baselines."
+    "(pixels, series with padding read as 0, byte histogram). *margin* is JEPA's mean minus the better "
+    "baseline's mean. Wall and CPU time are medians per seed of the whole recipe: pretraining, embedding, "
+    "probes and baselines (all rows of one recipe come from the same runs)."
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-Scores = dict[str, float]  # jepa, random_init, raw, and the measured cost
+RESULTS = Path(__file__).resolve().parent / "results" / "results.json"
+Scores = dict[str, float | None]  # jepa, random_init, raw (None: the protocol does not apply)
 
 
 @dataclass
 class Recipe:
     name: str
-    protocol: str
     threads: int
-    run: Callable[[int, Path], Scores]  # (seed, scratch directory) -> scores
+    # (seed, scratch directory) -> {row label: {"protocol": ..., "jepa": ..., "random_init": ..., "raw": ...}}
+    run: Callable[[int, Path], dict[str, dict]]
 
 
-def _call(command: list[str]) -> None:
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+def _call(command: list[str], threads: int) -> None:
+    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=environment)
     if done.returncode:
         output = done.stdout[-2000:] + done.stderr[-2000:]
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{output}")
 
 
-def digits(*overrides: str) -> Callable[[int, Path], Scores]:
-    def run(seed: int, scratch: Path) -> Scores:
-        config = scratch / "vision.yaml"
-        _call([sys.executable, "-m", "jepa", "init", "vision", "--output", str(config)])
-        run_dir = scratch / "run"
-        settings = [f"train.seed={seed}", *overrides]
+def _scores(results: dict, probe: str) -> Scores:
+    return {name: results.get(name, {}).get(probe) for name in ("jepa", "random_init", "raw")}
+
+
+def starter(name: str, rows: dict[str, tuple[str, str, list[str]]], threads: int) -> Callable[[int, Path], dict]:
+    """Train ``jepa init NAME`` once per seed; each row is ``label: (protocol, probe,
+    extra jepa-eval --set overrides)`` (no overrides: the scores ``jepa train`` printed)."""
+
+    def run(seed: int, scratch: Path) -> dict[str, dict]:
+        config, run_dir = scratch / f"{name}.yaml", scratch / "run"
+        _call([sys.executable, "-m", "jepa", "init", name, "--output", str(config)], threads)
         _call([sys.executable, "-m", "jepa", "train", str(config), "--run-dir", str(run_dir),
-               *(part for setting in settings for part in ("--set", setting))])
-        results = json.loads((run_dir / "eval.json").read_text())
-        return {name: results[name]["linear"] for name in ("jepa", "random_init", "raw")}
+               "--set", f"train.seed={seed}", "--set", "train.progress=false"], threads)
+        trained = json.loads((run_dir / "eval.json").read_text())
+        out = {}
+        for label, (protocol, probe, overrides) in rows.items():
+            results = trained
+            if overrides:
+                _call([sys.executable, "-m", "jepa", "eval", str(run_dir),
+                       *(part for setting in overrides for part in ("--set", setting))], threads)
+                results = json.loads((run_dir / "eval.json").read_text())
+            out[label] = {"protocol": protocol, **_scores(results, probe)}
+        return out
 
     return run
 
 
-def ucr(problem: str) -> Callable[[int, Path], Scores]:
-    def run(seed: int, scratch: Path) -> Scores:
+def ucr(problem: str) -> Callable[[int, Path], dict]:
+    def run(seed: int, scratch: Path) -> dict[str, dict]:
         out = scratch / "scores.json"
-        _call([sys.executable, "examples/timeseries_ucr.py", "--problems", problem, "--seed", str(seed),
-               "--results", str(out)])
-        (result,) = json.loads(out.read_text())
-        return {"jepa": result["jepa"], "random_init": result["random_init"], "raw": result["raw"]}
+        _call([sys.executable, "examples/timeseries_ucr.py", "--problems", problem, "--seeds", str(seed),
+               "--run-root", str(scratch / "runs"), "--results", str(out)], 1)
+        (record,) = json.loads(out.read_text())["records"]
+        if "test" not in record:
+            raise RuntimeError(f"{problem}: {record.get('error', 'no test scores')}")
+        return {f"{problem} (timeseries starter)": {"protocol": "TS2Vec RBF SVM", **{k: record["test"].get(k) for k in
+                                                             ("jepa", "random_init", "raw")}}}
 
     return run
 
 
-def text(seed: int, scratch: Path) -> Scores:
-    out = scratch / "scores.json"
-    _call([sys.executable, "examples/text_stdlib.py", "--seed", str(seed), "--results", str(out)])
-    result = json.loads(out.read_text())
-    return {"jepa": result["jepa"]["linear"], "random_init": result["random_init"]["linear"],
-            "raw": result["bag_of_bytes"]["linear"]}
+def text(label: str, *options: str) -> Callable[[int, Path], dict]:
+    def run(seed: int, scratch: Path) -> dict[str, dict]:
+        out = scratch / "scores.json"
+        _call([sys.executable, "examples/text_stdlib.py", "--threads", "1", "--seed", str(seed),
+               "--results", str(out), *options], 1)
+        result = json.loads(out.read_text())
+        return {label: {"protocol": "linear probe, 10 packages", "jepa": result["jepa"]["linear"],
+                        "random_init": result["random_init"]["linear"],
+                        "raw": result["bag_of_bytes"]["linear"]}}
+
+    return run
 
 
+DIGITS_ROWS = {
+    "digits (vision starter): token grid": ("10-shot linear", "linear", []),
+    "digits (vision starter): mean-pooled tokens": ("10-shot linear", "linear",
+                                                    ["eval.features=mean", "eval.probes=[linear]"]),
+    "digits (vision starter): attentive probe": ("10-shot attentive", "attentive", []),
+}
+SEQUENCES_ROWS = {
+    "sinusoids (core sequences starter): linear": ("10-shot linear", "linear", []),
+    "sinusoids (core sequences starter): k-NN": ("10-shot k-NN", "knn", []),
+}
 RECIPES = [
-    Recipe("digits (vision recipe, packed predictor)", "10-shot linear probe", 2, digits()),
-    # I-JEPA's reference predictor: one pass per target block, the context also attending to its mask tokens
-    Recipe("digits (vision recipe, reference predictor)", "10-shot linear probe", 2,
-           digits("model.predictor.params.packed=false", "model.predictor.params.isolate_context=false")),
-    Recipe("GunPoint (tcn + time_block, SIGReg)", "TS2Vec RBF SVM", 1, ucr("GunPoint")),
-    Recipe("ItalyPowerDemand (tcn + time_block, SIGReg)", "TS2Vec RBF SVM", 1, ucr("ItalyPowerDemand")),
-    Recipe("stdlib docstrings (text_transformer, next block, InfoNCE)", "linear probe, 10 packages", 2, text),
+    Recipe("digits (vision starter)", 2, starter("vision", DIGITS_ROWS, 2)),
+    Recipe("sinusoids (core sequences starter)", 2, starter("sequences", SEQUENCES_ROWS, 2)),
+    *(Recipe(f"{problem} (timeseries starter)", 1, ucr(problem))
+      for problem in ("GunPoint", "ItalyPowerDemand", "ACSF1", "PickupGestureWiimoteZ")),
+    Recipe("stdlib docstrings (text starter: next block, InfoNCE)", 1,
+           text("stdlib docstrings (text starter: next block, InfoNCE)")),
+    Recipe("stdlib docstrings (masked spans, SIGReg)", 1,
+           text("stdlib docstrings (masked spans, SIGReg)", "--objective", "spans", "--regulariser", "sigreg")),
 ]
 
 
@@ -110,8 +154,8 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
-def measure(recipe: Recipe, seeds: int) -> dict:
-    scores: dict[str, list[float]] = {"jepa": [], "random_init": [], "raw": []}
+def measure(recipe: Recipe, seeds: int) -> list[dict]:
+    per_row: dict[str, dict] = {}
     walls, cpus = [], []
     for seed in range(seeds):
         with tempfile.TemporaryDirectory(prefix="jepa-bench-") as scratch:
@@ -119,24 +163,43 @@ def measure(recipe: Recipe, seeds: int) -> dict:
             result = recipe.run(seed, Path(scratch))
             walls.append(time.perf_counter() - wall)
             cpus.append(_children_cpu_seconds() - cpu)
-        for key in scores:
-            scores[key].append(result[key])
-        print(f"   {recipe.name} seed {seed}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in scores.items())
-              + f"  ({walls[-1]:.0f} s)", flush=True)
-    best_baseline = max(statistics.fmean(scores["random_init"]), statistics.fmean(scores["raw"]))
-    return {
-        "recipe": recipe.name,
-        "protocol": recipe.protocol,
-        "JEPA": _spread(scores["jepa"]),
-        "per seed": " / ".join(f"{v:.3f}" for v in scores["jepa"]),
-        "random init": _spread(scores["random_init"]),
-        "raw input": _spread(scores["raw"]),
-        "margin": f"{statistics.fmean(scores['jepa']) - best_baseline:+.3f}",
-        "wall s": round(statistics.median(walls)),
-        "CPU min": round(statistics.median(cpus) / 60, 1),
-        "threads": recipe.threads,
-    }
+        for label, scores in result.items():
+            row = per_row.setdefault(label, {"protocol": scores["protocol"], "jepa": [], "random_init": [],
+                                             "raw": []})
+            for key in ("jepa", "random_init", "raw"):
+                if scores[key] is not None:
+                    row[key].append(scores[key])
+            print(f"   {label} seed {seed}: " + ", ".join(
+                f"{key} {scores[key]:.3f}" for key in ("jepa", "random_init", "raw") if scores[key] is not None)
+                + f"  ({walls[-1]:.0f} s)", flush=True)
+    rows = []
+    for label, scores in per_row.items():
+        baselines = [statistics.fmean(scores[key]) for key in ("random_init", "raw") if scores[key]]
+        rows.append({
+            "recipe": label,
+            "protocol": scores["protocol"],
+            "JEPA": _spread(scores["jepa"]),
+            "per seed": " / ".join(f"{v:.3f}" for v in scores["jepa"]),
+            "random init": _spread(scores["random_init"]) if scores["random_init"] else "-",
+            "random init per seed": " / ".join(f"{v:.3f}" for v in scores["random_init"]),
+            "raw input": _spread(scores["raw"]) if scores["raw"] else "-",
+            "margin": f"{statistics.fmean(scores['jepa']) - max(baselines):+.3f}",
+            "wall s": round(statistics.median(walls)),
+            "CPU min": round(statistics.median(cpus) / 60, 1),
+            "threads": recipe.threads,
+        })
+    return rows
 
 
 def run(options) -> list[dict]:
-    return [measure(recipe, options.seeds) for recipe in RECIPES]
+    chosen = getattr(options, "recipes", None) or []
+    previous: list[dict] = []
+    if chosen and RESULTS.is_file():
+        previous = json.loads(RESULTS.read_text())["suites"].get("quality", {}).get("rows", [])
+    rows = []
+    for recipe in RECIPES:
+        if chosen and not any(word.lower() in recipe.name.lower() for word in chosen):
+            rows += [row for row in previous if row.get("recipe", "").startswith(recipe.name)]  # every row
+            continue  # of a recipe is labelled with its name
+        rows += measure(recipe, options.seeds)
+    return rows

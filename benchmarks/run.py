@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="modules to run, e.g. `steps quality` (default: all bench_*.py)")
     parser.add_argument("--device", default="cpu", help="device for the step benchmarks: cpu or cuda")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per quality recipe")
+    parser.add_argument("--recipes", nargs="+", metavar="WORD",
+                        help="quality: run only the recipes whose name has one of these words; keep the other rows")
     options = parser.parse_args()
     modules = sorted(HERE.glob("bench_*.py"))
     if options.names:
