@@ -85,9 +85,10 @@ def starter(name: str, rows: dict[str, tuple[str, str, list[str]]], threads: int
         for label, (protocol, probe, overrides) in rows.items():
             results = trained
             if overrides:
-                _call([sys.executable, "-m", "jepa", "eval", str(run_dir),
+                again = scratch / f"eval-{len(out)}.json"
+                _call([sys.executable, "-m", "jepa", "eval", str(run_dir), "--output", str(again),
                        *(part for setting in overrides for part in ("--set", setting))], threads)
-                results = json.loads((run_dir / "eval.json").read_text())
+                results = json.loads(again.read_text())
             out[label] = {"protocol": protocol, **_scores(results, probe)}
         return out
 

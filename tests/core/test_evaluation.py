@@ -373,3 +373,15 @@ def test_an_eval_dataset_that_cannot_be_built_leaves_the_trained_model(tmp_path)
     assert info.value.path == "eval.test.params"
     assert any("jepa eval" in note for note in getattr(info.value, "__notes__", ["jepa eval"]))
     assert jepa.load(tmp_path / "run" / "final").num_parameters() > 0
+
+
+def test_probing_a_run_another_way_never_replaces_its_own_results(tmp_path) -> None:
+    from jepa_core.runs import evaluate_path
+
+    run_dir = train_run(load_run_spec(tiny_run(baselines=["raw"])), run_dir=tmp_path / "run")
+    own = (run_dir / "eval.json").read_text()
+    other = evaluate_path(run_dir, overrides=["eval.features=max"])
+    assert other["protocol"]["features"] == "max"
+    assert (run_dir / "eval.json").read_text() == own  # the run's results stand
+    evaluate_path(run_dir, overrides=["eval.features=max"], output=tmp_path / "max.json")
+    assert json.loads((tmp_path / "max.json").read_text())["protocol"]["features"] == "max"

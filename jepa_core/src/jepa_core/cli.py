@@ -137,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from jepa_core.runs import evaluate_path, format_results
 
-    results = evaluate_path(args.path, args.config, args.set)
+    results = evaluate_path(args.path, args.config, args.set, args.output)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     return 0
 
@@ -196,6 +196,8 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--config", help="run config whose eval section says how to probe")
     evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluate.add_argument("--output", metavar="FILE", help="also write the results (JSON) here; without it "
+                          "only a run evaluated as configured (no --set, no --config) rewrites its eval.json")
     evaluate.set_defaults(run=_eval)
 
     init = sub.add_parser("init", help="write a commented starter run config")

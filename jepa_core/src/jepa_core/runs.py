@@ -361,9 +361,13 @@ def format_results(results: Mapping[str, Any]) -> str:
 
 
 def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] | None = None,
-                  overrides: Sequence[str] = ()) -> dict[str, Any]:
+                  overrides: Sequence[str] = (), output: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """``jepa eval``: a run directory (its run.json and final model), or a saved model
-    directory plus a run config whose ``eval`` section says how to probe it."""
+    directory plus a run config whose ``eval`` section says how to probe it.
+
+    The results go to ``output`` when given (rewritten as each model is scored);
+    otherwise to the run's ``eval.json`` only when the run is evaluated as it was
+    configured, so that probing it another way never replaces its own results."""
     from jepa_core.api import load
 
     path = Path(path)
@@ -377,7 +381,9 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
         )
     model_dir = path / FINAL if (path / FINAL).is_dir() else path
     model = load(model_dir)
-    writer = _results_writer(path / "eval.json") if (path / "run.json").is_file() else None
+    as_configured = config is None and not overrides and (path / "run.json").is_file()
+    target = Path(output) if output is not None else (path / "eval.json" if as_configured else None)
+    writer = _results_writer(target) if target is not None else None
     return evaluate(model, spec, on_update=writer)
 
 
