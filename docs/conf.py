@@ -26,7 +26,7 @@ extensions = [
 source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
-# the seed's admonitions use colon fences; heading anchors make `page.md#section` links work
+# admonitions use colon fences; heading anchors make `page.md#section` links work
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 

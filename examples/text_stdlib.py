@@ -9,7 +9,7 @@ Task: which standard-library package a docstring comes from (the ten largest
 packages, balanced, split in half). The test half is left out of pretraining and
 of the BPE vocabulary, so the encoder never saw a test text.
 
-Pretraining (default ``--objective next``, the seed's paired form and the ``jepa init
+Pretraining (default ``--objective next``, the paired form and the ``jepa init
 text`` starter): the corpus is packed into 64-token blocks in file order, and the JEPA
 predicts the pooled embedding of the *next* block from the current one
 (``text_transformer`` encoder over a byte-level BPE vocabulary, ``mlp`` predictor,

@@ -44,7 +44,7 @@ from jepa_core.training import Trainer, TrainingError, TrainSpec
 
 from jepa_core import __version__
 
-#: The seed's names: ``Encoder`` is the transformer encoder for sequential data,
+#: Familiar names: ``Encoder`` is the transformer encoder for sequential data,
 #: ``Predictor`` the MLP predictor.
 Encoder = TransformerEncoder
 Predictor = MLPPredictor

@@ -3,7 +3,7 @@
 A JEPA predicts the *embedding* of a target from the embedding of a context.
 One model covers the three ways the field uses the idea:
 
-* paired / temporal (the seed): ``pred, target = model(state_t, state_t1)``;
+* paired / temporal: ``pred, target = model(state_t, state_t1)``;
 * masked (I-JEPA, V-JEPA): ``pred, target = model(x)`` with context and target
   token index sets drawn by the masker (or passed as ``masks=``);
 * action-conditioned world model: ``model(state_t, state_t1, action=a)``.

@@ -23,7 +23,7 @@ from jepa_plugins_text.tokenization import (
     pad_sequences,
 )
 
-#: The seed's name: ``TransformerEncoder(vocab_size=30000, hidden_dim=768)`` for text.
+#: Familiar name: ``TransformerEncoder(vocab_size=30000, hidden_dim=768)`` for text.
 TransformerEncoder = TextTransformerEncoder
 
 __version__ = "0.1.0"

@@ -6,7 +6,7 @@ Both tokenize once, up front, and yield fixed-length padded items, so the defaul
 * ``{"x": (max_length,) ids, "padding_mask": (max_length,) bool}``, or
   ``(that, label)`` when a label is read;
 * with ``paired=True``: ``{"state_t": segment, "state_t1": next segment}`` (the
-  seed's temporal form for text: predict the next segment's embedding).
+  temporal form for text: predict the next segment's embedding).
 
 Texts longer than ``max_length`` are truncated (``overflow="truncate"``) or cut
 into several items (``"split"``). ``pack=True`` joins all texts, separated by the

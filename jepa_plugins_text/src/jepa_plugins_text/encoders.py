@@ -1,4 +1,4 @@
-"""Text encoders: ``text_transformer`` (the seed's ``TransformerEncoder(vocab_size,
+"""Text encoders: ``text_transformer`` (also known as ``TransformerEncoder(vocab_size,
 hidden_dim)``) and ``hf`` (a ``transformers`` model built from a local config).
 
 Both follow the jepa encoder contract: ``forward(x, mask=None, padding_mask=None)``
@@ -167,7 +167,7 @@ class RotaryBlock(nn.Module):
 
 @capture_arguments
 class TextTransformerEncoder(_TextInput, nn.Module):
-    """Transformer over token ids: the seed's ``TransformerEncoder(vocab_size=30000,
+    """Transformer over token ids: also known as ``TransformerEncoder(vocab_size=30000,
     hidden_dim=768)``, batch first.
 
     Token embedding, rotary positions (RoPE), ``depth`` pre-norm blocks on

@@ -3,7 +3,7 @@ by default the ones that ship inside aeon).
 
 Each factory returns a :class:`SeriesDataset`, a map-style torch dataset whose items
 are ``x`` (a float32 ``(T, C)`` tensor), ``(x, label)`` when the series are labelled,
-or ``(past, future)`` when a forecasting ``horizon`` is set (the seed's
+or ``(past, future)`` when a forecasting ``horizon`` is set (the
 ``state_t -> state_t1`` pairs). Every item of one dataset has the same length, so
 the default collate stacks them: a series shorter than the others (or than the
 window) is padded at the end with NaN, and missing values stay NaN. The encoders of

@@ -47,7 +47,7 @@ def _check_mask(mask: torch.Tensor, num_tokens: int, who: str) -> None:
 
 @capture_arguments
 class TemporalEncoder(nn.Module):
-    """GRU or LSTM over a multivariate series: the seed's ``TemporalEncoder(input_dim, hidden_dim)``.
+    """GRU or LSTM over a multivariate series: also known as ``TemporalEncoder(input_dim, hidden_dim)``.
 
     Variable lengths are packed (a series ends at its last observed step), so padding
     never enters the recurrence; missing steps inside a series are read as 0 with an

@@ -96,7 +96,7 @@ class TimeBlockMasker:
 class ForecastMasker:
     """Context = the past window, target = the ``horizon`` steps right after it.
 
-    The seed's ``state_t -> state_t1`` for one series: the encoder sees the past and
+    ``state_t -> state_t1`` for one series: the encoder sees the past and
     the predictor (the core ``recurrent`` predictor rolls forward one token per target
     step) predicts the embeddings of the future. ``horizon`` steps (or
     ``horizon_ratio`` of the time axis) are predicted; the split sits at the end,

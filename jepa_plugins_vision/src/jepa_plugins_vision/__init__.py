@@ -20,7 +20,7 @@ from jepa_plugins_vision.vit import PRESETS, VisionTransformer
 
 __version__ = "0.1.0"
 
-#: The seed document's name for the ViT.
+#: The familiar name for the ViT.
 ViTEncoder = VisionTransformer
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Encoder ``cnn``: a small residual conv net (the seed's ``CNNEncoder``).
+"""Encoder ``cnn``: a small residual conv net (also known as ``CNNEncoder``).
 
-Pooled ``(B, D)`` output by default, as in the seed; with ``pool="none"`` its
+Pooled ``(B, D)`` output by default, as usual; with ``pool="none"`` its
 last feature map becomes ``(B, H' * W', D)`` tokens on the grid ``(H', W')`` so it
 can be trained with maskers.
 

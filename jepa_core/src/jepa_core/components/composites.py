@@ -1,6 +1,6 @@
 """Composite components whose parts are themselves component specs.
 
-The design document's advanced patterns, buildable by name from a config:
+Advanced patterns, buildable by name from a config:
 
 * ``jepa:multiscale`` (encoder): a local and a global encoder read the same input;
   their outputs are fused (concatenation, sum or a learned gate).

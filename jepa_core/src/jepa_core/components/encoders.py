@@ -1,4 +1,4 @@
-"""Core encoders: ``jepa:mlp`` and ``jepa:transformer`` (the seed's ``Encoder``).
+"""Core encoders: ``jepa:mlp`` and ``jepa:transformer`` (also known as ``Encoder``).
 
 Encoder contract (what the engine and ``build`` rely on):
 

@@ -1,4 +1,4 @@
-"""Core predictors: ``mlp`` (the seed's ``Predictor``), ``attention`` (I-JEPA style)
+"""Core predictors: ``mlp`` (also known as ``Predictor``), ``attention`` (I-JEPA style)
 and ``recurrent`` (rolls the context forward).
 
 Predictor contract: ``forward(context, *, context_idx=None, target_idx=None,
