@@ -350,33 +350,54 @@ class JEPA(BaseModel):
         """Scalar loss between predicted and target embeddings."""
         return self.loss_terms(pred, target, context)["loss"]
 
-    def step(self, batch: Any, *, masks: Masks | None = None, collapse_metrics: bool = True) -> StepOutput:
+    def step(
+        self,
+        batch: Any,
+        state_t1: State | None = None,
+        *,
+        action: torch.Tensor | None = None,
+        masks: Masks | None = None,
+        collapse_metrics: bool = True,
+    ) -> StepOutput:
         """Loss and metrics for one batch; call ``.loss.backward()`` and, after the
         optimiser step, :meth:`update_target`.
 
-        Masked models read ``batch`` as ``x``, ``(x, ...)`` (labels ignored) or a
-        mapping with ``"x"``; paired models as ``(state_t, state_t1[, action])`` or a
-        mapping with ``"state_t"``, ``"state_t1"`` and optionally ``"action"``.
+        Called like the model itself: ``model.step(state_t, state_t1)`` (paired, with
+        ``action=`` for a world model) or ``model.step(x)`` (masked). A single
+        ``batch`` as a data loader yields it also works: masked models read it as
+        ``x``, ``(x, ...)`` (labels ignored) or a mapping with ``"x"``; paired models
+        as ``(state_t, state_t1[, action])`` or a mapping with ``"state_t"``,
+        ``"state_t1"`` and optionally ``"action"``.
         """
         batch = _move(batch, self.device)
-        if self.masker is not None or masks is not None:
+        if state_t1 is not None:  # two states, as in model(state_t, state_t1): paired
+            state_t1, action = _move(state_t1, self.device), _move(action, self.device)
+            pred, target, context = self.views(batch, state_t1, action=action, masks=masks)
+        elif self.masker is not None or masks is not None:
             if isinstance(batch, Mapping):  # the encoder's keyword inputs (x, padding_mask, ...)
                 x = {key: value for key, value in batch.items() if key not in LABEL_KEYS}
             elif isinstance(batch, (tuple, list)):
                 x = batch[0]  # (x, label): the label is for probes, not for pretraining
             else:
                 x = batch
-            pred, target, context = self.views(x, masks=masks)
+            pred, target, context = self.views(x, masks=masks, action=_move(action, self.device))
         else:
-            if isinstance(batch, Mapping):
-                state_t, state_t1, action = batch["state_t"], batch["state_t1"], batch.get("action")
+            if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:
+                state_t, state_t1, batch_action = batch["state_t"], batch["state_t1"], batch.get("action")
             elif isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
-                state_t, state_t1, action = batch[0], batch[1], batch[2] if len(batch) == 3 else None
+                state_t, state_t1, batch_action = batch[0], batch[1], batch[2] if len(batch) == 3 else None
             else:
-                raise ValueError(
-                    "a paired model's batch must be (state_t, state_t1[, action]) or a mapping with "
-                    "'state_t' and 'state_t1'; for one input per batch build the model with a masker"
+                got = f"a {type(batch).__name__}" + (
+                    f" of shape {tuple(batch.shape)}" if isinstance(batch, torch.Tensor) else ""
                 )
+                raise ValueError(
+                    f"this paired model needs two states, got {got}: call model.step(state_t, state_t1) "
+                    "(action=... for a world model), or pass one batch (state_t, state_t1[, action]) or "
+                    "{'state_t': ..., 'state_t1': ...}; for one input per batch build the model with a masker"
+                )
+            if batch_action is not None and action is not None:
+                raise ValueError("the action is given twice: in the batch and as action=")
+            action = batch_action if batch_action is not None else _move(action, self.device)
             pred, target, context = self.views(state_t, state_t1, action=action)
         terms = self.loss_terms(pred, target, context)
         metrics = {name: value.detach() for name, value in terms.items()}
