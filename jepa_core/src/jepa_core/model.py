@@ -509,16 +509,39 @@ class JEPA(BaseModel):
         try:
             return build(config["spec"])
         except UnknownComponentError as exc:
-            needed = config.get("components", {})
-            wanted = [
-                f"{info.get('distribution')} {info.get('version')} (for {kind} {info.get('name')!r})"
-                for kind, info in needed.items()
-                if isinstance(info, dict) and info.get("distribution") not in (None, "jepa-core")
-            ]
-            hint = f"; it was saved with {', '.join(wanted)}: pip install the distribution" if wanted else ""
-            raise CheckpointError(f"cannot rebuild the model saved in {str(path)!r}: {exc}{hint}") from exc
+            raise CheckpointError(
+                f"cannot rebuild the model saved in {str(path)!r}: {exc}{_provenance_hint(config, str(exc))}"
+            ) from exc
         except SpecError as exc:
             raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
+
+
+def _provenance_hint(config: dict[str, Any], said: str) -> str:
+    """What a checkpoint's recorded distributions add to an unknown-name error: the
+    pip command for those not installed here, and the version for those installed at
+    another version. An installed distribution whose plugin failed to load is
+    explained by the registry's message itself (with the plugin's error)."""
+    from jepa_core.first_party import install_command
+    from jepa_core.registry import get_registry
+
+    registry = get_registry()
+    missing: dict[str, str] = {}
+    notes = []
+    for kind, info in (config.get("components") or {}).items():
+        if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
+            continue
+        distribution, version = str(info["distribution"]), info.get("version")
+        record = registry.plugin_record(distribution=distribution)
+        if record is None:
+            if distribution not in said:  # the registry's message may already give the command
+                missing.setdefault(distribution, f"{distribution} {version} (for {kind} {info.get('name')!r})")
+        elif record.status == "loaded" and version is not None and record.version != version:
+            notes.append(f"it was saved with {distribution} {version}; {record.version} is installed here")
+    hint = "".join(f"; {note}" for note in notes)
+    if missing:
+        commands = "; ".join(install_command(distribution) for distribution in missing)
+        hint += f"; it was saved with {', '.join(missing.values())}, not installed here: {commands}"
+    return hint
 
 
 def component_spec(obj: Any, kind: str) -> ComponentSpec:
