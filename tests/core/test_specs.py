@@ -68,8 +68,23 @@ def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_regist
 
 
 def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
-    with pytest.raises(jepa.WiringError, match="pool='none' and num_tokens"):
+    with pytest.raises(jepa.WiringError, match=r"set pool='none' and num_tokens in its params \(`jepa describe "
+                                               r"encoder jepa:transformer` explains them\)"):
         jepa.build("transformer", "attention", masker="random")
+    with pytest.raises(jepa.WiringError, match="none of its parameters sets a token count"):
+        jepa.build("mlp", "attention", masker="random")
+
+    @jepa.register("encoder", "pooled_only")
+    class PooledOnly(nn.Module):
+        """Pooled output only."""
+
+        def __init__(self, hidden_dim: int = 4, pool: str = "mean", image_size: int | None = None) -> None:
+            super().__init__()
+            self.embed_dim, self.num_tokens, self.grid = hidden_dim, None, None
+
+    with pytest.raises(jepa.WiringError, match=r"set pool='none' and image_size in its params \("
+                                               r"`jepa.describe\('encoder', 'local:pooled_only'\)`"):
+        jepa.build("pooled_only", "attention", masker="random")
     with pytest.raises(jepa.SpecError, match="cannot do masked training: its forward takes no 'target_idx'"):
         jepa.build("transformer", "mlp", masker="random", encoder=SMALL)
 

@@ -393,6 +393,15 @@ def _normalize_distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def describe_command(kind: str, qualname: str) -> str:
+    """The command that shows a component's parameters, as a user would type it: the
+    CLI for installed components; ``jepa.describe`` for one registered in this process
+    (scope ``local``), which a new ``jepa`` process would not know."""
+    if qualname.partition(":")[0] == LOCAL_SCOPE:
+        return f"`jepa.describe({kind!r}, {qualname!r})`"
+    return f"`jepa describe {kind} {qualname}`"
+
+
 def _check_kind(kind: str, path: str = "") -> None:
     if kind not in KINDS:
         close = difflib.get_close_matches(str(kind), KINDS, n=1)
