@@ -56,7 +56,9 @@ class Component:
         try:
             model = self.params_model.model_validate(dict(params or {}))
         except pydantic.ValidationError as exc:
-            raise spec_error_from_validation(exc, path) from None
+            raise spec_error_from_validation(
+                exc, path, self.params_model, describe_command(self.kind, self.qualname)
+            ) from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
     def create(self, params: dict[str, Any] | None = None, path: str = "") -> Any:

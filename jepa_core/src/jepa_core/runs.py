@@ -125,7 +125,7 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
     try:
         return RunSpec.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise spec_error_from_validation(exc) from None
+        raise spec_error_from_validation(exc, model=RunSpec) from None
 
 
 def default_run_dir(config: str | os.PathLike[str] | None) -> Path:

@@ -220,7 +220,7 @@ class Trainer:
         except pydantic.ValidationError as exc:
             from jepa_core.specs import spec_error_from_validation
 
-            raise spec_error_from_validation(exc, "train") from None
+            raise spec_error_from_validation(exc, "train", TrainSpec) from None
         self.rank, self.world = distributed()
         if self.spec.batch_size % (self.world * self.spec.accumulate):
             raise SpecError(
