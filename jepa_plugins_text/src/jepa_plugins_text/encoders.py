@@ -302,7 +302,7 @@ class TextTransformerEncoder(_TextInput, nn.Module):
 @capture_arguments
 class HFEncoder(_TextInput, nn.Module):
     """A Hugging Face ``transformers`` model as a jepa encoder (``pip install
-    jepa-plugins-text[hf]``); nothing is ever downloaded.
+    'jepa-plugins-text[hf]'``); nothing is ever downloaded.
 
     Give ``config`` (a dict with ``model_type`` and that model's settings, e.g.
     ``{"model_type": "bert", "hidden_size": 64, ...}``; randomly initialised) or
