@@ -216,7 +216,7 @@ def _init_epilog() -> str:
     except JEPAError as exc:  # strict plugin mode: a broken plugin must not hide the help
         names, missing = f"(cannot list them: {exc})", []
     lines = [f"starter configs installed here: {names}", *(f"  {hint}" for hint in missing), ""]
-    return "\n".join(lines) + INIT_EXAMPLES
+    return "\n".join(lines) + "\n" + INIT_EXAMPLES
 
 
 def _new_plugin(args: argparse.Namespace) -> int:
