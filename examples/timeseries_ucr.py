@@ -15,7 +15,9 @@ train series if shorter), then runs it exactly as ``jepa train`` does
 
 Every problem is one of those that ship inside aeon (nothing is downloaded).
 A problem that fails is reported and the others go on; the results file is
-rewritten after every run.
+rewritten after every run. ``--set KEY=VALUE`` changes a recipe setting for every
+run (validated before the first); the printed summary names the probe, pooling and
+overrides the runs actually used.
 
     python examples/timeseries_ucr.py                              # GunPoint, ItalyPowerDemand, seed 0
     python examples/timeseries_ucr.py --problems ACSF1 --seeds 0 1 2 --results acsf1.json
@@ -58,6 +60,14 @@ def starter() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def recipe(overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The starter with the ``--set`` overrides applied (as ``jepa train --set`` does)."""
+    data = starter()
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return data
+
+
 def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), path: str | None = None) -> RunSpec:
     """The recipe for ``problem``: only the data-derived values change (the problem,
     its channel count and ``num_tokens``), and the training seed.
@@ -66,9 +76,7 @@ def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), pat
     """
     from jepa_plugins_timeseries.datasets import ucr
 
-    data = starter()
-    for assignment in overrides:  # the recipe's own settings, as with `jepa train --set`
-        apply_override(data, assignment)
+    data = recipe(overrides)
     for section in (data["data"], data["eval"]["train"], data["eval"]["test"]):
         section["params"]["name"] = problem
         if path is not None:
@@ -130,7 +138,9 @@ def run_one(problem: str, seed: int, args: argparse.Namespace, root: Path) -> di
     else:
         train_run(spec, run_dir=run_dir)  # as `jepa train`: trains, then writes eval.json
         results = json.loads((run_dir / "eval.json").read_text())
-        record["test"] = {name: results[name]["svm"] for name in MODELS if "svm" in results.get(name, {})}
+        assert spec.eval is not None
+        probe = record["probe"] = spec.eval.probes[0]  # the recipe's svm, unless --set chose another
+        record["test"] = {name: results[name][probe] for name in MODELS if probe in results.get(name, {})}
         if results.get("errors"):
             record["errors"] = results["errors"]
     record["seconds"] = time.perf_counter() - started
@@ -141,6 +151,27 @@ def run_one(problem: str, seed: int, args: argparse.Namespace, root: Path) -> di
 def _score(record: dict[str, Any], key: str, model: str) -> float | None:
     value = record.get(key, {}).get(model)
     return value["half"] if isinstance(value, dict) else value
+
+
+POOLS = {"max": "max-pooled", "mean": "mean-pooled", "flatten": "whole (flattened)"}
+PROBES = {"svm": "RBF SVM, C by 5-fold CV on train", "linear": "linear probe", "knn": "k-NN probe",
+          "attentive": "attentive probe"}
+
+
+def protocol(spec: RunSpec, overrides: Sequence[str], validate: bool) -> list[str]:
+    """What the table's numbers are, from the settings the runs used (``--set`` included)."""
+    assert spec.eval is not None
+    tokens = f"{POOLS[spec.eval.features]} frozen tokens"
+    if validate:  # validation_scores always fits the SVM
+        line = f"train split only: {tokens}, SVM fitted on one half, scored on the other (mean of 20 halves)"
+    else:
+        probe = spec.eval.probes[0]
+        name = "TS2Vec protocol: " if (probe, spec.eval.features) == ("svm", "max") else ""
+        line = f"{name}{tokens}, {PROBES[probe]}; test accuracy"
+    settings = (f"recipe: the timeseries starter{' with --set ' + ' '.join(overrides) if overrides else ''} "
+                f"({spec.train.steps} steps of {spec.train.batch_size}, lr {spec.train.lr:g}, "
+                f"encoder {spec.model.encoder.name})")
+    return [line, settings]
 
 
 def summary(records: list[dict[str, Any]], key: str) -> list[str]:
@@ -178,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--results", help="write the records to this JSON file (after every run)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    applied = load_run_spec(recipe(args.set))  # a bad --set fails here, before any run
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 
     started = time.perf_counter()
@@ -195,8 +227,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 payload = {"overrides": args.set, "mode": key, "records": records}
                 atomic_write_bytes(args.results, (json.dumps(payload, indent=2) + "\n").encode())
     print()
-    print("train split only: SVM fitted on one half, scored on the other (mean of 20 halves)" if args.validate else
-          "TS2Vec protocol: max-pooled frozen tokens, RBF SVM, C by 5-fold CV on train; test accuracy")
+    print("\n".join(protocol(applied, args.set, args.validate)))
     print("\n".join(summary(records, key)))
     print(f"wall time {time.perf_counter() - started:.0f}s; runs in {root}")
     return records

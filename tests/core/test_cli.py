@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from jepa_core.cli import main
 
 JEPA = shutil.which("jepa", path=str(Path(sys.executable).parent)) or "jepa"
 
@@ -57,7 +62,7 @@ def test_errors_are_one_line_with_exit_code_2() -> None:
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(
-        "jepa: error: no encoder named 'cnn' is installed; encoder 'cnn' is provided by "
+        "jepa: error: no encoder named 'cnn' is installed; encoder 'cnn' comes with "
         "jepa-plugins-vision: pip install jepa-plugins-vision"
     )
 
@@ -84,5 +89,82 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert "random_init" in trained.stdout and "raw" in trained.stdout
     results = json.loads(run("eval", str(tmp_path / "run"), "--json").stdout)
     assert set(results) >= {"jepa", "random_init", "raw"} and 0.0 <= results["jepa"]["linear"] <= 1.0
+    # more shots than the 48 labelled series hold: every probe of every model fails
+    failed = run("eval", str(tmp_path / "run"), "--set", "eval.shots=100", check=False)
+    assert failed.returncode == 1, failed.stderr
+    assert "jepa: error: no probe could score the model (jepa failed; " in failed.stderr
+    assert "errors:\n  jepa: SpecError: " in failed.stdout, "the results table still shows why"
     bad = run("train", str(config), "--set", "train.lr=oops", check=False)
     assert bad.returncode == 2 and "train.lr: Input should be a valid number" in bad.stderr
+
+
+# -- first-party plugins that are not loaded ----------------------------------------------------------
+
+NO_PLUGINS = {"JEPA_PLUGINS": ""}  # the allow-list switch, set but empty: as if no plugin were installed
+
+
+def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install() -> None:
+    listed = run("list", "timeseries:*", env=NO_PLUGINS)
+    assert listed.stdout.splitlines() == [
+        "no components match 'timeseries:*'",
+        "plugin 'timeseries' comes with jepa-plugins-timeseries: pip install jepa-plugins-timeseries "
+        "(installed here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS)",
+    ]
+    assert "encoder 'cnn' comes with jepa-plugins-vision: pip install jepa-plugins-vision" in run(
+        "list", "encoder", "cnn", env=NO_PLUGINS).stdout
+    assert "no plugin named 'nowhere' is installed" in run("list", "nowhere:*").stdout
+    assert run("list", "jepa:zz*").stdout == "no components match 'jepa:zz*'\n", "no hint for the core's scope"
+
+
+def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> None:
+    refused = run("init", "timeseries", env=NO_PLUGINS, check=False)
+    assert refused.returncode == 2
+    assert "the 'timeseries' starter comes with jepa-plugins-timeseries: " \
+           "pip install 'jepa-plugins-timeseries[aeon,eval]'" in refused.stderr
+    listed = run("init", env=NO_PLUGINS).stdout.splitlines()
+    assert listed[0] == "starter configs: sequences"
+    assert any("pip install 'jepa-plugins-vision[digits]'" in line for line in listed[1:])
+    assert "did you mean 'sequences'?" in run("init", "sequence", check=False).stderr
+
+
+# -- help pages ----------------------------------------------------------------------------------------
+
+COMMANDS = ["plugins", "list", "describe", "train", "eval", "init", "new-plugin"]
+
+
+def help_page(*argv: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_a_description_and_examples(command, capsys) -> None:
+    page = help_page(command, capsys=capsys)
+    usage, description = page.split("\n\n")[:2]
+    assert usage.startswith(f"usage: jepa {command}")
+    assert not description.startswith(("positional arguments", "options")) and len(description) > 40
+    examples = page.split("examples:\n")[1].splitlines()
+    assert any(line.startswith(f"  jepa {command}") for line in examples)
+
+
+def test_init_help_lists_the_installed_starters(capsys) -> None:
+    from jepa_core.runs import template_names
+
+    page = help_page("init", capsys=capsys)
+    assert f"starter configs installed here: {', '.join(template_names())}" in page
+
+
+def test_list_help_agrees_with_the_readme(capsys) -> None:
+    page = help_page("list", capsys=capsys)
+    assert page.startswith("usage: jepa list [-h] [--json] [KIND] [PATTERN]")
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "jepa list [KIND] [PATTERN]" in readme
+    examples = re.findall(r"`(jepa list [^`]*\*[^`]*)`", readme)  # the wildcard forms the README shows
+    assert {"jepa list '*l1*'", "jepa list encoder 'vision:*'"} <= set(examples)
+    for example in examples:
+        assert re.search(rf"^  {re.escape(example)} +#", page, re.M), f"`jepa list --help` shows {example}"
+        assert main(shlex.split(example)[1:]) == 0
+        found = capsys.readouterr().out
+        assert found and "no components match" not in found, example

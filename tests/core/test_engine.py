@@ -107,6 +107,23 @@ def test_step_returns_loss_parts_and_collapse_metrics() -> None:
     assert out.loss.requires_grad
 
 
+def test_paired_step_takes_two_states_like_the_model_itself() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}, predictor={"action_dim": 2})
+    state_t, state_t1, action = torch.randn(6, 4), torch.randn(6, 4), torch.randn(6, 2)
+    as_call = model.step(state_t, state_t1, action=action)
+    as_batch = model.step((state_t, state_t1, action))
+    as_mapping = model.step({"state_t": state_t, "state_t1": state_t1, "action": action})
+    assert torch.equal(as_call.loss, as_batch.loss) and torch.equal(as_call.loss, as_mapping.loss)
+    pred, target = model(state_t, state_t1, action=action)
+    assert torch.allclose(as_call.loss, model.loss(pred, target))
+    assert not torch.equal(model.step(state_t, state_t1, action=torch.zeros(6, 2)).loss, as_call.loss)
+    with pytest.raises(ValueError, match=r"needs two states, got a Tensor of shape \(6, 4\): call "
+                                         r"model.step\(state_t, state_t1\)"):
+        model.step(state_t)
+    with pytest.raises(ValueError, match="action is given twice"):
+        model.step((state_t, state_t1, action), action=action)
+
+
 def test_rankme_and_std_detect_collapse() -> None:
     torch.manual_seed(0)
     healthy = torch.randn(256, 32)

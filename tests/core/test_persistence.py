@@ -91,15 +91,47 @@ def test_weights_that_do_not_fit_the_config_are_refused(tmp_path) -> None:
         jepa.load(path)
 
 
-def test_a_checkpoint_from_a_missing_plugin_names_the_distribution(installed_plugins, tmp_path, monkeypatch) -> None:
-    installed_plugins("good")
+def saved_good_model(installed_plugins, tmp_path) -> tuple:
+    """A model saved with the fixture plugin ``good`` installed: (its path, the plugin's site)."""
+    sites = installed_plugins("good")
     model = jepa.build("good:tiny", "mlp", loss="jepa:mse", encoder={"input_dim": 3, "hidden_dim": 5})
-    path = model.save_pretrained(tmp_path / "model")
-    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "good")  # as if the plugin were uninstalled
+    return model.save_pretrained(tmp_path / "model"), sites
+
+
+def test_a_checkpoint_from_a_missing_plugin_names_the_distribution(installed_plugins, tmp_path, monkeypatch) -> None:
+    path, sites = saved_good_model(installed_plugins, tmp_path)
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in sites])  # uninstalled
     from jepa_core.registry import get_registry
 
     get_registry().reset()
-    with pytest.raises(jepa.CheckpointError, match=r"jepa-fixture-good 1\.2\.3 \(for encoder 'good:tiny'\)"):
+    with pytest.raises(jepa.CheckpointError, match=r"jepa-fixture-good 1\.2\.3 \(for encoder 'good:tiny'\), not "
+                                                    r"installed here: pip install jepa-fixture-good"):
+        jepa.load(path)
+
+
+def test_a_checkpoint_whose_installed_plugin_failed_says_why_not_to_install_it(installed_plugins, tmp_path,
+                                                                               monkeypatch) -> None:
+    path, _ = saved_good_model(installed_plugins, tmp_path)
+    monkeypatch.setitem(sys.modules, "jepa_fixture_good.plugin", None)  # importing the plugin now fails
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.raises(jepa.CheckpointError) as info:
+        jepa.load(path)
+    message = str(info.value)
+    assert "encoder 'tiny' comes with jepa-fixture-good 1.2.3, which is installed but its plugin 'good' failed " \
+           "to load: import failed: ModuleNotFoundError: import of jepa_fixture_good.plugin halted" in message
+    assert "pip install" not in message
+
+
+def test_a_checkpoint_whose_plugin_is_blocked_names_the_switch(installed_plugins, tmp_path, monkeypatch) -> None:
+    path, _ = saved_good_model(installed_plugins, tmp_path)
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "good")
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.raises(jepa.CheckpointError, match="installed here, but its plugin 'good' is blocked: listed in "
+                                                   "JEPA_DISABLE_PLUGINS"):
         jepa.load(path)
 
 

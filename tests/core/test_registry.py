@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import jepa
 import pytest
 import torch
-from jepa_core.first_party import FIRST_PARTY
+from jepa_core.first_party import EXTRAS, FIRST_PARTY, install_command
 from torch import nn
 
 
@@ -205,7 +206,9 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
 @pytest.mark.parametrize(("kind", "name"), sorted(FIRST_PARTY))
 def test_first_party_names_say_which_distribution_to_install(fresh_registry, monkeypatch, kind, name) -> None:
     monkeypatch.setenv("JEPA_PLUGINS", "")  # as if no plugin distribution were installed
-    with pytest.raises(jepa.UnknownComponentError, match=f"pip install {FIRST_PARTY[kind, name]}"):
+    command = install_command(FIRST_PARTY[kind, name], EXTRAS.get((kind, name), ""))
+    with pytest.raises(jepa.UnknownComponentError, match=re.escape(f"{kind} {name!r} comes with "
+                                                                   f"{FIRST_PARTY[kind, name]}: {command}")):
         fresh_registry.resolve(kind, name)
 
 

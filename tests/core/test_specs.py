@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from typing import Annotated
 
 import jepa
@@ -68,8 +70,23 @@ def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_regist
 
 
 def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
-    with pytest.raises(jepa.WiringError, match="pool='none' and num_tokens"):
+    with pytest.raises(jepa.WiringError, match=r"set pool='none' and num_tokens in its params \(`jepa describe "
+                                               r"encoder jepa:transformer` explains them\)"):
         jepa.build("transformer", "attention", masker="random")
+    with pytest.raises(jepa.WiringError, match="none of its parameters sets a token count"):
+        jepa.build("mlp", "attention", masker="random")
+
+    @jepa.register("encoder", "pooled_only")
+    class PooledOnly(nn.Module):
+        """Pooled output only."""
+
+        def __init__(self, hidden_dim: int = 4, pool: str = "mean", image_size: int | None = None) -> None:
+            super().__init__()
+            self.embed_dim, self.num_tokens, self.grid = hidden_dim, None, None
+
+    with pytest.raises(jepa.WiringError, match=r"set pool='none' and image_size in its params \("
+                                               r"`jepa.describe\('encoder', 'local:pooled_only'\)`"):
+        jepa.build("pooled_only", "attention", masker="random")
     with pytest.raises(jepa.SpecError, match="cannot do masked training: its forward takes no 'target_idx'"):
         jepa.build("transformer", "mlp", masker="random", encoder=SMALL)
 
@@ -108,6 +125,44 @@ def test_nested_component_specs_build_composites(fresh_registry) -> None:
     with pytest.raises(jepa.UnknownComponentError) as info:
         jepa.build("concat_pair", "mlp", encoder={"left": "mlpp", "right": "mlp"})
     assert info.value.path == "encoder.params.left.name"
+
+
+def test_an_unknown_parameter_suggests_the_closest_and_a_command_that_lists_them(fresh_registry, capsys) -> None:
+    from jepa_core.cli import main
+
+    with pytest.raises(jepa.SpecError) as info:
+        jepa.build("transformer", "attention", encoder={"depht": 2})
+    assert info.value.path == "encoder.params.depht"
+    assert "unknown field; did you mean 'depth'?" in str(info.value)
+    command = re.search(r"\(`(jepa [^`]+)` lists the fields\)", str(info.value)).group(1)
+    assert command == "jepa describe encoder jepa:transformer"
+    assert main(shlex.split(command)[1:]) == 0, "the suggested command runs as written"
+    assert "  depth: integer" in capsys.readouterr().out
+
+
+def test_unknown_fields_of_specs_and_run_configs_suggest_the_closest(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    def message(**changes) -> str:
+        config = {"model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+                  "data": {"name": "sinusoids", "params": {"channels": 2}}}
+        for key, value in changes.items():
+            config[key] = value
+        with pytest.raises(jepa.SpecError) as info:
+            load_run_spec(config)
+        return str(info.value)
+
+    assert message(trian={}) == "trian: unknown field; did you mean 'train'?"
+    assert message(train={"stpes": 3}) == "train.stpes: unknown field; did you mean 'steps'?"
+    assert message(data={"name": "sinusoids", "parms": {}}) == "data.parms: unknown field; did you mean 'params'?"
+    assert message(data={"name": "sinusoids", "params": {"sise": 3}}) == (
+        "data.params.sise: unknown field; did you mean 'size', 'noise'? (`jepa describe dataset jepa:sinusoids` "
+        "lists the fields)"
+    )
+    # nothing close: the fields that are valid there
+    assert message(train={"xyzzy": 1}).startswith("train.xyzzy: unknown field; the fields here are steps, batch_size")
+    with pytest.raises(jepa.SpecError, match=r"target.momentm: unknown field; did you mean 'momentum'"):
+        jepa.build("mlp", "mlp", target={"momentm": 0.9})
 
 
 def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:

@@ -63,6 +63,16 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path) -> N
         assert torch.equal(a, b), name
 
 
+def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> None:
+    train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["train"]["steps"] == 3
+    train_run(load_run_spec(MASKED_RUN, ["train.steps=5"]), run_dir=tmp_path / "run", resume=True)
+    assert [m["step"] for m in read_metrics(tmp_path / "run")] == [1, 2, 3, 4, 5]
+    recorded = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert recorded["train"]["steps"] == 5, "run.json describes the run as it was trained"
+    assert load_run_spec(recorded).to_dict() == recorded, "and still loads as a run config"
+
+
 def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
     pytest.importorskip("matplotlib")
     spec = load_run_spec(MASKED_RUN, ["train.plot=true", "train.steps=3"])

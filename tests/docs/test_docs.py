@@ -64,6 +64,47 @@ def test_every_python_block_runs(page: Path, tmp_path: Path, monkeypatch: pytest
         exec(compile(code, f"{page.relative_to(ROOT)}:{line}", "exec"), namespace)  # noqa: S102 (the docs' own code)
 
 
+PLUGIN_READMES = sorted(ROOT.glob("jepa_plugins_*/README.md"))
+#: Modules a plugin README's examples import beyond the plugin itself (its extras).
+README_NEEDS = {"jepa_plugins_text": ["tokenizers"]}
+
+
+@pytest.mark.parametrize("readme", PLUGIN_READMES, ids=lambda path: path.parent.name)
+def test_every_python_block_of_a_plugin_readme_runs(readme: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin's README runs as written, its blocks in order in one namespace (as a
+    reader would paste them), in a scratch directory."""
+    scope = readme.parent.name.removeprefix("jepa_plugins_")
+    if not jepa.list_components(pattern=f"{scope}:*"):
+        pytest.skip(f"the {scope} plugin is not installed")
+    for module in README_NEEDS.get(readme.parent.name, []):
+        pytest.importorskip(module)
+    blocks = python_blocks(readme.read_text(encoding="utf-8"))
+    assert blocks, f"{readme.relative_to(ROOT)} shows no python example"
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": f"readme_{scope}"}
+    for line, code in blocks:
+        exec(compile(code, f"{readme.relative_to(ROOT)}:{line}", "exec"), namespace)  # noqa: S102 (the README's code)
+
+
+@pytest.mark.parametrize("readme", PLUGIN_READMES, ids=lambda path: path.parent.name)
+def test_plugin_readmes_install_in_the_form_the_hints_use(readme: Path) -> None:
+    """Every install line of a plugin README is the command jepa's own hints print
+    (``pip install jepa-plugins-x`` or ``pip install 'jepa-plugins-x[extra]'``)."""
+    from jepa_core.first_party import SCOPES, STARTERS, install_command
+
+    distribution = SCOPES[readme.parent.name.removeprefix("jepa_plugins_")]
+    lines = re.findall(r"^(pip install .*?)(?:\s+#.*)?$", readme.read_text(encoding="utf-8"), re.MULTILINE)
+    assert install_command(distribution) in lines
+    for line in lines:
+        extras = re.fullmatch(rf"pip install (?:{distribution}|'{distribution}\[([a-z,]+)\]')", line)
+        assert extras is not None and line == install_command(distribution, extras.group(1) or ""), line
+    for starter, (owner, extras) in STARTERS.items():  # a starter's "# Needs:" line is the hint's command
+        template = readme.parent / "src" / readme.parent.name / "templates" / f"{starter}.yaml"
+        if owner == distribution and extras:
+            assert f"# Needs: {install_command(owner, extras)}" in template.read_text(encoding="utf-8")
+
+
 def test_multimodal_example_script_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     if missing_requirements("% docs-test: requires vision:cnn vision:digits text:text_transformer"):
         pytest.skip("needs jepa-plugins-vision and jepa-plugins-text")

@@ -7,7 +7,8 @@ import pytest
 import torch
 from jepa_core.errors import SpecError
 
-from jepa_plugins_text import BytesTokenizer, TextTransformerEncoder, TransformerEncoder
+import jepa_plugins_text
+from jepa_plugins_text import BytesTokenizer, TextTransformerEncoder
 
 
 def small(**overrides) -> TextTransformerEncoder:
@@ -17,10 +18,29 @@ def small(**overrides) -> TextTransformerEncoder:
 
 
 def test_the_seed_constructor_works():
-    encoder = TransformerEncoder(vocab_size=30000, hidden_dim=768, depth=1)
+    encoder = TextTransformerEncoder(vocab_size=30000, hidden_dim=768, depth=1)
     assert encoder.embed_dim == 768 and encoder.vocab_size == 30000 and encoder.tokenizer is None
     ids = torch.randint(0, 30000, (2, 5))
     assert encoder(ids).shape == (2, 768)
+
+
+def test_the_old_text_transformer_encoder_name_is_a_deprecated_alias():
+    with pytest.warns(DeprecationWarning, match="TransformerEncoder is deprecated: it is TextTransformerEncoder"):
+        alias = jepa_plugins_text.TransformerEncoder
+    assert alias is TextTransformerEncoder
+    assert "TransformerEncoder" not in jepa_plugins_text.__all__
+    assert jepa.TransformerEncoder is not TextTransformerEncoder
+
+
+def test_float_states_are_refused_with_the_encoder_that_takes_them():
+    encoder = TextTransformerEncoder(vocab_size=50, hidden_dim=16, heads=2, depth=1)
+    with pytest.raises(ValueError, match=r"takes integer token ids \(batch, tokens\) or a list of str, got a "
+                                         r"float32 tensor of shape \(4, 10, 8\); for float sequences use the "
+                                         r"core's encoder 'transformer' \(jepa.TransformerEncoder\)"):
+        encoder(torch.randn(4, 10, 8))
+    model = jepa.build("text_transformer", "mlp", encoder={"vocab_size": 50, "hidden_dim": 16, "heads": 2, "depth": 1})
+    with pytest.raises(ValueError, match="for float sequences use the core's encoder 'transformer'"):
+        model(torch.randn(4, 10, 8), torch.randn(4, 10, 8))
 
 
 def test_pooled_and_token_outputs():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from jepa_core.errors import SpecError
 from jepa_core.registry import get_registry
 from jepa_core.runs import load_run_spec
 from jepa_plugins_timeseries.datasets import SeriesDataset, ucr
@@ -150,7 +151,7 @@ def test_unequal_length_multivariate_problem_trains_and_every_baseline_scores(ex
         assert 0.0 <= results[name]["svm"] <= 1.0
 
 
-def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path):
+def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"
     argv = ["--problems", "Missing", "Tiny", "--path", str(tiny_problem), "--run-root", str(tmp_path / "runs"),
@@ -162,6 +163,25 @@ def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_p
     assert "FileNotFoundError" in records[0]["error"]
     assert set(records[1]["test"]) == {"jepa", "random_init", "raw"}
     assert json.loads(results.read_text())["records"] == records
+    printed = capsys.readouterr().out
+    assert "TS2Vec protocol: max-pooled frozen tokens, RBF SVM, C by 5-fold CV on train; test accuracy" in printed
+    assert f"recipe: the timeseries starter with --set {' '.join(FAST)} (2 steps of 8" in printed
+
+
+def test_the_summary_reports_the_settings_the_overrides_chose(example, tiny_problem, tmp_path, capsys):
+    argv = ["--problems", "Tiny", "--path", str(tiny_problem), "--run-root", str(tmp_path / "runs")]
+    overrides = [*FAST, "eval.probes=[linear]", "eval.features=mean"]
+    for assignment in overrides:
+        argv += ["--set", assignment]
+    (record,) = example.main(argv)
+    assert record["probe"] == "linear" and set(record["test"]) == {"jepa", "random_init", "raw"}
+    assert all(0.0 <= value <= 1.0 for value in record["test"].values())
+    printed = capsys.readouterr().out
+    assert "mean-pooled frozen tokens, linear probe; test accuracy" in printed
+    assert "TS2Vec" not in printed and "SVM" not in printed
+    assert f"recipe: the timeseries starter with --set {' '.join(overrides)} (2 steps of 8, lr 0.001" in printed
+    with pytest.raises(SpecError, match="train.stpes: unknown field; did you mean 'steps'"):
+        example.main([*argv, "--set", "train.stpes=3"])  # refused before any run
 
 
 def test_validate_mode_scores_on_the_train_split_without_reading_the_test_split(example, tiny_problem, tmp_path):

@@ -116,6 +116,16 @@ def test_multiblock_spec_errors_name_the_field():
     assert "target_scale" in str(info.value)
 
 
+def test_a_pooled_cnn_with_multiblock_is_told_the_cnn_settings():
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.build("cnn", "attention", masker="multiblock")
+    message = str(info.value)
+    assert "set pool='none' and image_size in its params (`jepa describe encoder vision:cnn`" in message
+    assert "num_tokens" not in message.partition("; set")[2], "the cnn has no num_tokens parameter"
+    with pytest.raises(jepa.WiringError, match="set image_size in its params"):
+        jepa.build("cnn", "attention", masker="multiblock", encoder={"pool": "none"})
+
+
 def test_tube_masks_extend_through_time():
     grid = (4, 8, 8)
     masker = TubeMasker(grid=grid)

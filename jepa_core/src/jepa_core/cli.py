@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jepa_core.errors import JEPAError
-from jepa_core.registry import KINDS, get_registry
+from jepa_core.registry import KINDS, RESERVED_SCOPES, get_registry
 
 
 def _versions() -> str:
@@ -63,7 +64,10 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps([_summary(c) for c in components], indent=2))
         return 0
     if not components:
-        print("no components match")
+        print("no components match" + (f" {pattern!r}" if pattern else ""))
+        hint = _missing_plugin_hint(kind, pattern)
+        if hint:
+            print(hint)
         return 0
     rows = [
         (c.kind, c.qualname, f"{c.distribution or 'this process'} {c.version or ''}".strip(), c.doc.split("\n")[0])
@@ -73,6 +77,32 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip())
     return 0
+
+
+def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
+    """When a listing is empty because a plugin is missing (``'timeseries:*'``, a
+    first-party name such as ``tcn``): how to get it, or why it did not load."""
+    from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES
+
+    if pattern is None:
+        return None
+    registry = get_registry()
+    scope, _, bare = pattern.rpartition(":")
+    if scope and not set(scope) & set("*?[") and scope not in RESERVED_SCOPES:
+        record = registry.plugin_record(scope)
+        if record is None and scope not in SCOPES:
+            return f"no plugin named {scope!r} is installed (`jepa plugins` lists those that are)"
+        if record is not None and record.status == "loaded":
+            return None  # the plugin is there; nothing of it matches
+        distribution = SCOPES.get(scope) or (record.distribution if record is not None else None) or ""
+        return registry.install_hint(f"plugin {scope!r}", distribution, record=record)
+    # a first-party component's bare name, e.g. `jepa list encoder tcn`
+    for (component_kind, name), distribution in FIRST_PARTY.items():
+        record = registry.plugin_record(distribution=distribution)
+        if name == bare.lower() and kind in (None, component_kind) and (record is None or record.status != "loaded"):
+            return registry.install_hint(f"{component_kind} {name!r}", distribution,
+                                         EXTRAS.get((component_kind, name), ""))
+    return None
 
 
 def _summary(component: Any) -> dict[str, Any]:
@@ -139,6 +169,13 @@ def _eval(args: argparse.Namespace) -> int:
 
     results = evaluate_path(args.path, args.config, args.set, args.output)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
+    scores = results.get("jepa", {})
+    if not any(isinstance(value, float) and not name.endswith("_std") for name, value in scores.items()):
+        # nothing measured the model: a script (or CI) must not read this run as evaluated
+        failed = [name for name in results.get("errors", {}) if name == "jepa" or name.startswith("jepa/")]
+        print(f"jepa: error: no probe could score the model ({', '.join(failed) or 'no probe ran'} failed; "
+              "the errors are listed with the results)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -147,10 +184,39 @@ def _init(args: argparse.Namespace) -> int:
 
     if args.name is None:
         print("starter configs: " + ", ".join(template_names()))
+        for hint in _missing_starter_hints():
+            print(hint)
         return 0
     path = write_template(args.name, args.output, args.force)
     print(f"wrote {path}; train it with: jepa train {path}")
     return 0
+
+
+def _missing_starter_hints() -> list[str]:
+    """How to get each first-party starter that is not available here."""
+    from jepa_core.first_party import STARTERS
+    from jepa_core.runs import template_names
+
+    available = set(template_names())
+    registry = get_registry()
+    return [
+        registry.install_hint(f"the {name!r} starter", distribution, extras)
+        for name, (distribution, extras) in sorted(STARTERS.items())
+        if name not in available
+    ]
+
+
+def _init_epilog() -> str:
+    """``jepa init --help``'s list of starters, read from the installed plugins when shown."""
+    from jepa_core.runs import template_names
+
+    try:
+        names = ", ".join(template_names())
+        missing = _missing_starter_hints()
+    except JEPAError as exc:  # strict plugin mode: a broken plugin must not hide the help
+        names, missing = f"(cannot list them: {exc})", []
+    lines = [f"starter configs installed here: {names}", *(f"  {hint}" for hint in missing), ""]
+    return "\n".join(lines) + "\n" + INIT_EXAMPLES
 
 
 def _new_plugin(args: argparse.Namespace) -> int:
@@ -161,28 +227,113 @@ def _new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jepa", description="Joint-Embedding Predictive Architectures")
-    parser.add_argument("--version", action="store_true", help="show jepa-core and plugin versions")
-    sub = parser.add_subparsers(dest="command")
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose epilog may be computed when its help is shown, so that
+    ``jepa init --help`` lists the installed starters without every ``jepa`` command
+    importing the plugins first."""
 
-    plugins = sub.add_parser("plugins", help="installed plugins, their components and load status")
+    def __init__(self, *args: Any, epilog_from: Callable[[], str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+        self._epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self._epilog_from is not None:
+            self.epilog = self._epilog_from()
+        return super().format_help()
+
+
+def _wrap(text: str) -> str:
+    """A description wrapped for an 80-column terminal (the help keeps its line breaks)."""
+    return textwrap.fill(text, width=78)
+
+
+def _examples(*lines: tuple[str, str]) -> str:
+    width = max(len(command) for command, _ in lines)
+    return "examples:\n" + "\n".join(f"  {command:<{width}}  # {why}" if why else f"  {command}"
+                                      for command, why in lines)
+
+
+INIT_EXAMPLES = _examples(
+    ("jepa init", "list the starters"),
+    ("jepa init vision", "write vision.yaml"),
+    ("jepa init vision -o runs/v.yaml --force", "write it elsewhere, replacing the file"),
+    ("jepa train vision.yaml", "then train it"),
+)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="jepa",
+        description=_wrap(
+            "Joint-Embedding Predictive Architectures: inspect the installed components, train a run from "
+            "one config file and probe what it learned."
+        ),
+        epilog="`jepa COMMAND --help` describes a command, with examples.",
+    )
+    parser.add_argument("--version", action="store_true", help="show jepa-core and plugin versions")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    plugins = sub.add_parser(
+        "plugins", help="installed plugins, their components and load status",
+        description=_wrap(
+            "The installed plugin distributions: version, load status (loaded, failed, incompatible, "
+            "blocked, not allowed), the error of one that did not load, and the components of each."
+        ),
+        epilog=_examples(("jepa plugins", ""), ("jepa plugins --json", "machine-readable"),
+                         ("JEPA_DISABLE_PLUGINS=text jepa plugins", "as it looks with the text plugin blocked")),
+    )
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugins.set_defaults(run=_plugins)
 
-    listing = sub.add_parser("list", help="installed components, optionally of one kind / matching a pattern")
-    listing.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)}")
-    listing.add_argument("pattern", nargs="?", help="fnmatch pattern on the name, e.g. '*attention*'")
+    listing = sub.add_parser(
+        "list", help="installed components, optionally of one kind / matching a pattern",
+        description=_wrap(
+            "Installed components: all, those of one KIND, and/or those whose bare or qualified name matches "
+            "PATTERN (fnmatch wildcards * and ?, case-insensitive). A PATTERN alone may stand where KIND "
+            "goes. Quote patterns so that the shell does not expand them."
+        ),
+        epilog=_examples(("jepa list", "every component"), ("jepa list predictor", "the predictors"),
+                         ("jepa list '*l1*'", "any kind whose name contains l1"),
+                         ("jepa list encoder 'vision:*'", "the vision plugin's encoders")),
+    )
+    listing.add_argument("kind", nargs="?", metavar="KIND",
+                         help=f"one of {', '.join(KINDS)}; or a PATTERN when given alone")
+    listing.add_argument("pattern", nargs="?", metavar="PATTERN",
+                         help="matches bare or qualified names, e.g. '*attention*' or 'vision:*'")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(run=_list)
 
-    describe = sub.add_parser("describe", help="a component's documentation and parameters")
+    describe = sub.add_parser(
+        "describe", help="a component's documentation and parameters",
+        description=_wrap(
+            "A component's documentation and its parameters with their types and defaults: the schema that "
+            "validates its params in a config or jepa.build."
+        ),
+        epilog=_examples(("jepa describe encoder transformer", ""), ("jepa describe encoder vision:cnn", ""),
+                         ("jepa describe loss smooth_l1 --json", "the JSON schema")),
+    )
     describe.add_argument("kind", help=f"one of {', '.join(KINDS)}")
     describe.add_argument("name", help="bare or qualified (plugin:name) component name")
     describe.add_argument("--json", action="store_true", help="machine-readable output")
     describe.set_defaults(run=_describe)
 
-    train = sub.add_parser("train", help="train the run a YAML/JSON config describes")
+    train = sub.add_parser(
+        "train", help="train the run a YAML/JSON config describes",
+        description=_wrap(
+            "Train the run a config file describes (model, data, train and eval sections), then run its eval "
+            "section. The file and every --set are validated before any tensor exists. The run directory "
+            "gets run.json (the full spec), metrics.jsonl, checkpoints/, final/ and eval.json."
+        ),
+        epilog=_examples(
+            ("jepa init sequences && jepa train sequences.yaml", ""),
+            ("jepa train vision.yaml --set train.lr=3e-4 --set train.steps=500", "override values"),
+            ("jepa train vision.yaml --max-steps 1000", "stop at step 1000, checkpointed"),
+            ("jepa train vision.yaml --resume", "continue from the latest checkpoint"),
+            ("jepa train vision.yaml --resume --set train.steps=6000", "and train on to step 6000"),
+            ("torchrun --nproc_per_node=2 -m jepa train vision.yaml", "several processes (DDP)"),
+        ),
+    )
     train.add_argument("config", help="run config (model, data, train, eval sections)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
@@ -191,22 +342,49 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, help="stop after this step (checkpointed), for staged runs")
     train.set_defaults(run=_train)
 
-    evaluate = sub.add_parser("eval", help="probe a trained model's frozen embeddings")
+    evaluate = sub.add_parser(
+        "eval", help="probe a trained model's frozen embeddings",
+        description=_wrap(
+            "Probe a trained model's frozen embeddings as its run config's eval section says, against the "
+            "baselines it names (the same encoder with random weights, the raw inputs). Exit status 1 when "
+            "no probe could score the model."
+        ),
+        epilog=_examples(
+            ("jepa eval runs/vision", "as configured: rewrites its eval.json"),
+            ("jepa eval runs/vision --set eval.shots=5 -o 5shot.json", "another way"),
+            ("jepa eval my-model --config vision.yaml", "a saved model, as a config says"),
+        ),
+    )
     evaluate.add_argument("path", help="a run directory, or a saved model directory with --config")
     evaluate.add_argument("--config", help="run config whose eval section says how to probe")
     evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
-    evaluate.add_argument("--output", metavar="FILE", help="also write the results (JSON) here; without it "
+    evaluate.add_argument("--output", "-o", metavar="FILE", help="also write the results (JSON) here; without it "
                           "only a run evaluated as configured (no --set, no --config) rewrites its eval.json")
     evaluate.set_defaults(run=_eval)
 
-    init = sub.add_parser("init", help="write a commented starter run config")
+    init = sub.add_parser(
+        "init", help="write a commented starter run config",
+        description=_wrap(
+            "Write a commented starter run config (model, data, train and eval sections) that `jepa train` "
+            "runs as it is. Plugins provide starters for their modality."
+        ),
+        epilog_from=_init_epilog,
+    )
     init.add_argument("name", nargs="?", help="which starter (omit to list them)")
-    init.add_argument("--output", "-o", help="file to write (default NAME.yaml)")
+    init.add_argument("--output", "-o", metavar="FILE", help="file to write (default NAME.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(run=_init)
 
-    new_plugin = sub.add_parser("new-plugin", help="scaffold a plugin distribution (entry point, encoder, tests)")
+    new_plugin = sub.add_parser(
+        "new-plugin", help="scaffold a plugin distribution (entry point, encoder, tests)",
+        description=_wrap(
+            "Scaffold a plugin distribution: a pyproject.toml with the jepa.plugins entry point, a "
+            "registered encoder to start from, and the conformance tests every component must pass."
+        ),
+        epilog=_examples(("jepa new-plugin jepa-myencoders", ""),
+                         ("pip install -e jepa-myencoders && pytest jepa-myencoders/tests", "then")),
+    )
     new_plugin.add_argument("name", help="distribution name, e.g. jepa-myencoders")
     new_plugin.add_argument("--directory", help="where to write it (default ./NAME)")
     new_plugin.set_defaults(run=_new_plugin)

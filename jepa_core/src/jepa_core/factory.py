@@ -10,6 +10,7 @@ import torch
 
 from jepa_core.errors import SpecError, WiringError
 from jepa_core.model import JEPA
+from jepa_core.registry import describe_command
 from jepa_core.specs import ComponentSpec, ModelSpec
 
 # Predictor and masker parameters that build fills from the built encoder's
@@ -92,8 +93,7 @@ def build_model(spec: ModelSpec) -> JEPA:
         if getattr(encoder, "num_tokens", None) is None:
             raise WiringError(
                 f"masked training needs a token encoder with a fixed number of tokens, but encoder "
-                f"{spec.encoder.name!r} has num_tokens=None (for jepa:transformer set pool='none' "
-                "and num_tokens)",
+                f"{spec.encoder.name!r} has num_tokens=None{_token_hint(spec.encoder)}",
                 "masker",
             )
         masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)
@@ -105,6 +105,26 @@ def build_model(spec: ModelSpec) -> JEPA:
         target=spec.target,
         normalize_targets=spec.normalize_targets,
     )
+
+
+# Encoder parameters that fix how many tokens an encoder returns, by the names the
+# installed encoders use (transformer, text and series encoders: num_tokens; cnn and
+# vit: image_size; patch_transformer: seq_len).
+TOKEN_COUNT_FIELDS: tuple[str, ...] = ("num_tokens", "image_size", "seq_len")
+
+
+def _token_hint(spec: ComponentSpec) -> str:
+    """What to set on *this* encoder so that it returns a fixed number of tokens."""
+    fields = spec.resolve().params_model.model_fields
+    settings = []
+    if "pool" in fields and spec.params.get("pool") != "none":
+        settings.append("pool='none'")
+    settings += [name for name in TOKEN_COUNT_FIELDS if name in fields and spec.params.get(name) is None]
+    command = describe_command("encoder", spec.name)
+    if not settings:
+        return f"; none of its parameters sets a token count: use an encoder that returns tokens ({command} " \
+               "lists its parameters)"
+    return f"; set {' and '.join(settings)} in its params ({command} explains them)"
 
 
 def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encoder_name: str) -> Any:

@@ -35,3 +35,28 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("dataset", "series_numpy"): _TIMESERIES,
     ("dataset", "ucr"): _TIMESERIES,
 }
+
+#: The plugin (entry point) name, which is also the scope, of each first-party distribution.
+SCOPES: dict[str, str] = {"vision": _VISION, "text": _TEXT, "timeseries": _TIMESERIES}
+
+#: Extras a first-party component cannot work without (its optional dependency).
+EXTRAS: dict[tuple[str, str], str] = {
+    ("dataset", "digits"): "digits",
+    ("tokenizer", "bpe"): "bpe",
+    ("encoder", "hf"): "hf",
+}
+
+#: The starter configs (``jepa init NAME``) of first-party plugins: distribution and
+#: the extras its recipe needs (the ``# Needs:`` line of the template).
+STARTERS: dict[str, tuple[str, str]] = {
+    "vision": (_VISION, "digits"),
+    "text": (_TEXT, ""),
+    "timeseries": (_TIMESERIES, "aeon,eval"),
+}
+
+
+def install_command(distribution: str, extras: str = "") -> str:
+    """The one form every install hint (and the plugins' READMEs) uses:
+    ``pip install jepa-plugins-text``, ``pip install 'jepa-plugins-vision[digits]'``
+    (quoted, so that shells such as zsh do not read the brackets as a pattern)."""
+    return f"pip install '{distribution}[{extras}]'" if extras else f"pip install {distribution}"

@@ -350,33 +350,54 @@ class JEPA(BaseModel):
         """Scalar loss between predicted and target embeddings."""
         return self.loss_terms(pred, target, context)["loss"]
 
-    def step(self, batch: Any, *, masks: Masks | None = None, collapse_metrics: bool = True) -> StepOutput:
+    def step(
+        self,
+        batch: Any,
+        state_t1: State | None = None,
+        *,
+        action: torch.Tensor | None = None,
+        masks: Masks | None = None,
+        collapse_metrics: bool = True,
+    ) -> StepOutput:
         """Loss and metrics for one batch; call ``.loss.backward()`` and, after the
         optimiser step, :meth:`update_target`.
 
-        Masked models read ``batch`` as ``x``, ``(x, ...)`` (labels ignored) or a
-        mapping with ``"x"``; paired models as ``(state_t, state_t1[, action])`` or a
-        mapping with ``"state_t"``, ``"state_t1"`` and optionally ``"action"``.
+        Called like the model itself: ``model.step(state_t, state_t1)`` (paired, with
+        ``action=`` for a world model) or ``model.step(x)`` (masked). A single
+        ``batch`` as a data loader yields it also works: masked models read it as
+        ``x``, ``(x, ...)`` (labels ignored) or a mapping with ``"x"``; paired models
+        as ``(state_t, state_t1[, action])`` or a mapping with ``"state_t"``,
+        ``"state_t1"`` and optionally ``"action"``.
         """
         batch = _move(batch, self.device)
-        if self.masker is not None or masks is not None:
+        if state_t1 is not None:  # two states, as in model(state_t, state_t1): paired
+            state_t1, action = _move(state_t1, self.device), _move(action, self.device)
+            pred, target, context = self.views(batch, state_t1, action=action, masks=masks)
+        elif self.masker is not None or masks is not None:
             if isinstance(batch, Mapping):  # the encoder's keyword inputs (x, padding_mask, ...)
                 x = {key: value for key, value in batch.items() if key not in LABEL_KEYS}
             elif isinstance(batch, (tuple, list)):
                 x = batch[0]  # (x, label): the label is for probes, not for pretraining
             else:
                 x = batch
-            pred, target, context = self.views(x, masks=masks)
+            pred, target, context = self.views(x, masks=masks, action=_move(action, self.device))
         else:
-            if isinstance(batch, Mapping):
-                state_t, state_t1, action = batch["state_t"], batch["state_t1"], batch.get("action")
+            if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:
+                state_t, state_t1, batch_action = batch["state_t"], batch["state_t1"], batch.get("action")
             elif isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
-                state_t, state_t1, action = batch[0], batch[1], batch[2] if len(batch) == 3 else None
+                state_t, state_t1, batch_action = batch[0], batch[1], batch[2] if len(batch) == 3 else None
             else:
-                raise ValueError(
-                    "a paired model's batch must be (state_t, state_t1[, action]) or a mapping with "
-                    "'state_t' and 'state_t1'; for one input per batch build the model with a masker"
+                got = f"a {type(batch).__name__}" + (
+                    f" of shape {tuple(batch.shape)}" if isinstance(batch, torch.Tensor) else ""
                 )
+                raise ValueError(
+                    f"this paired model needs two states, got {got}: call model.step(state_t, state_t1) "
+                    "(action=... for a world model), or pass one batch (state_t, state_t1[, action]) or "
+                    "{'state_t': ..., 'state_t1': ...}; for one input per batch build the model with a masker"
+                )
+            if batch_action is not None and action is not None:
+                raise ValueError("the action is given twice: in the batch and as action=")
+            action = batch_action if batch_action is not None else _move(action, self.device)
             pred, target, context = self.views(state_t, state_t1, action=action)
         terms = self.loss_terms(pred, target, context)
         metrics = {name: value.detach() for name, value in terms.items()}
@@ -488,16 +509,39 @@ class JEPA(BaseModel):
         try:
             return build(config["spec"])
         except UnknownComponentError as exc:
-            needed = config.get("components", {})
-            wanted = [
-                f"{info.get('distribution')} {info.get('version')} (for {kind} {info.get('name')!r})"
-                for kind, info in needed.items()
-                if isinstance(info, dict) and info.get("distribution") not in (None, "jepa-core")
-            ]
-            hint = f"; it was saved with {', '.join(wanted)}: pip install the distribution" if wanted else ""
-            raise CheckpointError(f"cannot rebuild the model saved in {str(path)!r}: {exc}{hint}") from exc
+            raise CheckpointError(
+                f"cannot rebuild the model saved in {str(path)!r}: {exc}{_provenance_hint(config, str(exc))}"
+            ) from exc
         except SpecError as exc:
             raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
+
+
+def _provenance_hint(config: dict[str, Any], said: str) -> str:
+    """What a checkpoint's recorded distributions add to an unknown-name error: the
+    pip command for those not installed here, and the version for those installed at
+    another version. An installed distribution whose plugin failed to load is
+    explained by the registry's message itself (with the plugin's error)."""
+    from jepa_core.first_party import install_command
+    from jepa_core.registry import get_registry
+
+    registry = get_registry()
+    missing: dict[str, str] = {}
+    notes = []
+    for kind, info in (config.get("components") or {}).items():
+        if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
+            continue
+        distribution, version = str(info["distribution"]), info.get("version")
+        record = registry.plugin_record(distribution=distribution)
+        if record is None:
+            if distribution not in said:  # the registry's message may already give the command
+                missing.setdefault(distribution, f"{distribution} {version} (for {kind} {info.get('name')!r})")
+        elif record.status == "loaded" and version is not None and record.version != version:
+            notes.append(f"it was saved with {distribution} {version}; {record.version} is installed here")
+    hint = "".join(f"; {note}" for note in notes)
+    if missing:
+        commands = "; ".join(install_command(distribution) for distribution in missing)
+        hint += f"; it was saved with {', '.join(missing.values())}, not installed here: {commands}"
+    return hint
 
 
 def component_spec(obj: Any, kind: str) -> ComponentSpec:

@@ -14,6 +14,7 @@ import difflib
 import fnmatch
 import functools
 import inspect
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from typing import Any
 import pydantic
 
 from jepa_core.errors import AmbiguousComponentError, SpecError, UnknownComponentError
-from jepa_core.first_party import FIRST_PARTY
+from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
+from jepa_core.first_party import FIRST_PARTY, SCOPES, install_command
 
 KINDS: tuple[str, ...] = ("encoder", "predictor", "loss", "masker", "dataset", "tokenizer")
 CORE_SCOPE = "jepa"
@@ -54,7 +56,9 @@ class Component:
         try:
             model = self.params_model.model_validate(dict(params or {}))
         except pydantic.ValidationError as exc:
-            raise spec_error_from_validation(exc, path) from None
+            raise spec_error_from_validation(
+                exc, path, self.params_model, describe_command(self.kind, self.qualname)
+            ) from None
         return {name: getattr(model, name) for name in type(model).model_fields}
 
     def create(self, params: dict[str, Any] | None = None, path: str = "") -> Any:
@@ -307,28 +311,97 @@ class Registry:
         return (component, arguments) if component is not None else None
 
     def _unknown_message(self, kind: str, name: str) -> str:
-        bare = name.rpartition(":")[2]
+        scope, _, bare = name.rpartition(":")
         message = f"no {kind} named {name!r} is installed"
         known = sorted({c.name for c in self.list(kind)} | {c.qualname for c in self.list(kind)})
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         if close:
             message += f"; did you mean {', '.join(repr(c) for c in close)}?"
-        distribution = FIRST_PARTY.get((kind, bare))
-        if distribution is not None:
-            message += f"; {kind} {bare!r} is provided by {distribution}: pip install {distribution}"
-        # a failed plugin might have provided the name; a blocked one only matters if it is the provider
-        troubled = [
-            p for p in self.plugins
-            if p.status in ("failed", "incompatible") or (p.status != "loaded" and p.distribution == distribution)
-        ]
-        for plugin in troubled:
-            detail = f": {plugin.error}" if plugin.error else ""
-            message += (
-                f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}{detail}"
-            )
-        if not known and not close and distribution is None:
+        # who would provide it: the plugin a qualified name names, else the first-party owner of the name
+        distribution = SCOPES.get(scope) if scope else FIRST_PARTY.get((kind, bare))
+        provider = self.plugin_record(scope) if scope else None
+        if provider is None and distribution is not None:
+            provider = self.plugin_record(distribution=distribution)
+        if provider is not None and provider.status == "loaded":
+            message += f"; plugin {provider.name!r} ({provider.distribution} {provider.version}) is loaded " \
+                       f"and has no {kind} {bare!r}"
+        elif provider is not None or distribution is not None:
+            owner = provider.distribution if provider is not None and provider.distribution else distribution
+            # `vision:foo`: the plugin is what is missing, not a component it never had
+            what = f"plugin {scope!r}" if scope in SCOPES and FIRST_PARTY.get((kind, bare)) != SCOPES[scope] \
+                else f"{kind} {bare!r}"
+            message += "; " + self.install_hint(what, owner or "", FIRST_PARTY_EXTRAS.get((kind, bare), ""), provider)
+        elif scope and scope not in RESERVED_SCOPES:
+            message += f"; no plugin named {scope!r} is installed (`jepa plugins` lists those that are)"
+        # a plugin that failed to load might have provided the name
+        for plugin in self.plugins:
+            if plugin is not provider and plugin.status in ("failed", "incompatible"):
+                detail = f": {plugin.error}" if plugin.error else ""
+                message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}{detail}"
+        if not known and not close and distribution is None and provider is None:
             message += f"; `jepa list {kind}` shows what is installed"
         return message
+
+    def plugin_record(self, name: str | None = None, *, distribution: str | None = None) -> PluginRecord | None:
+        """The record of the installed plugin called ``name`` (its scope), or of
+        ``distribution``; None when no such plugin is installed."""
+        self._read_entry_points()
+        for record in self.plugins:
+            if name is not None and record.name.lower() == name.lower():
+                return record
+            if distribution is not None and record.distribution and (
+                _normalize_distribution(record.distribution) == _normalize_distribution(distribution)
+            ):
+                return record
+        return None
+
+    def install_hint(self, what: str, distribution: str, extras: str = "",
+                     record: PluginRecord | None = None) -> str:
+        """Why ``what`` (e.g. ``"encoder 'cnn'"``, ``"the 'vision' starter"``) is not
+        available from ``distribution``: the pip command when the distribution is not
+        installed, or, when it is, why its plugin did not load (its recorded error)."""
+        if record is None and distribution:
+            record = self.plugin_record(distribution=distribution)
+        command = install_command(distribution, extras) if distribution else ""
+        if record is None:
+            return f"{what} comes with {distribution}: {command}"
+        installed = f"{record.distribution or 'an unnamed distribution'} {record.version or ''}".strip()
+        detail = f": {record.error}" if record.error else ""
+        if record.status in ("failed", "incompatible"):
+            failure = "failed to load" if record.status == "failed" else "cannot load"
+            return f"{what} comes with {installed}, which is installed but its plugin {record.name!r} {failure}{detail}"
+        if record.status in ("blocked", "not allowed"):
+            # installed here but switched off by JEPA_PLUGINS / JEPA_DISABLE_PLUGINS
+            hint = f"{what} comes with {distribution or installed}"
+            hint += f": {command}" if command else ""
+            return hint + f" (installed here, but its plugin {record.name!r} is {record.status}{detail})"
+        return f"{what}: plugin {record.name!r} ({installed}) is loaded"
+
+    def _read_entry_points(self) -> None:
+        """Read the entry points (the plugin records) without importing any plugin."""
+        if self._loader is None and not self._loading:
+            with self._lock:
+                if self._loader is None:
+                    from jepa_core.discovery import PluginLoader
+
+                    self._loading = True
+                    try:
+                        self._loader = PluginLoader(self)
+                    finally:
+                        self._loading = False
+
+
+def _normalize_distribution(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def describe_command(kind: str, qualname: str) -> str:
+    """The command that shows a component's parameters, as a user would type it: the
+    CLI for installed components; ``jepa.describe`` for one registered in this process
+    (scope ``local``), which a new ``jepa`` process would not know."""
+    if qualname.partition(":")[0] == LOCAL_SCOPE:
+        return f"`jepa.describe({kind!r}, {qualname!r})`"
+    return f"`jepa describe {kind} {qualname}`"
 
 
 def _check_kind(kind: str, path: str = "") -> None:

@@ -125,7 +125,7 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
     try:
         return RunSpec.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise spec_error_from_validation(exc) from None
+        raise spec_error_from_validation(exc, model=RunSpec) from None
 
 
 def default_run_dir(config: str | os.PathLike[str] | None) -> Path:
@@ -403,8 +403,19 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
     registry = get_registry()
     registry.ensure_loaded()
     if name not in registry.templates:
+        import difflib
+
+        from jepa_core.first_party import STARTERS
+
         available = ", ".join(sorted(registry.templates)) or "none"
-        raise SpecError(f"no starter config named {name!r}; installed: {available}")
+        message = f"no starter config named {name!r}; installed: {available}"
+        close = difflib.get_close_matches(name, [*registry.templates, *STARTERS], n=1)
+        if close and close[0] != name:
+            message += f"; did you mean {close[0]!r}?"
+        if name in STARTERS:  # a first-party plugin's starter: how to get that plugin
+            distribution, extras = STARTERS[name]
+            message += "; " + registry.install_hint(f"the {name!r} starter", distribution, extras)
+        raise SpecError(message)
     path = Path(output) if output is not None else Path(f"{name}.yaml")
     if path.exists() and not force:
         raise SpecError(f"{str(path)!r} exists; pass --force to overwrite it or --output another file")

@@ -14,8 +14,10 @@ the dotted location of the bad field.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
+import types
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -60,8 +62,18 @@ def params_model_for(factory: Callable[..., Any], label: str) -> type[pydantic.B
     return pydantic.create_model(model_name, __config__=_FORBID, **fields)
 
 
-def spec_error_from_validation(exc: pydantic.ValidationError, prefix: str = "") -> SpecError:
-    """One SpecError for a pydantic ValidationError, with dotted field paths."""
+def spec_error_from_validation(
+    exc: pydantic.ValidationError,
+    prefix: str = "",
+    model: Any = None,
+    describe: str | None = None,
+) -> SpecError:
+    """One SpecError for a pydantic ValidationError, with dotted field paths.
+
+    ``model`` is what was validated (a pydantic model class or an annotation): with
+    it, an unknown field gets the closest known field names. ``describe`` is the
+    command that lists the fields of ``model`` itself (a component's parameters).
+    """
     issues: list[tuple[str, str]] = []
     kind: type[SpecError] = SpecError  # keep the specific type (unknown, ambiguous) of the first issue
     for error in exc.errors():
@@ -74,13 +86,73 @@ def spec_error_from_validation(exc: pydantic.ValidationError, prefix: str = "") 
             continue
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; `jepa describe` lists the fields)"
+            message = _unknown_field_message(error["loc"], model, describe)
         elif error["type"] == "missing":
             message = "field required"
         elif "input" in error:
             message += f" (got {_short(error['input'])})"
         issues.append((path, message))
     return kind(issues[0][1], issues=issues)
+
+
+def _unknown_field_message(loc: tuple[Any, ...], model: Any, describe: str | None) -> str:
+    """``unknown field; did you mean 'depth'?`` and where the valid fields are listed."""
+    known = _fields_at(model, loc[:-1]) if model is not None and loc else None
+    if not known:
+        return "unknown field (check the spelling)"
+    message = "unknown field"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=3, cutoff=0.6)
+    if close:
+        message += f"; did you mean {', '.join(repr(name) for name in close)}?"
+    if describe is not None and len(loc) == 1:  # the component's own parameters
+        return message + f" ({describe} lists the fields)"
+    if not close:
+        message += f"; the fields here are {', '.join(known)}"
+    return message
+
+
+def _fields_at(annotation: Any, loc: tuple[Any, ...]) -> list[str] | None:
+    """The field names of the pydantic model found at ``loc`` inside ``annotation``."""
+    current = annotation
+    for part in loc:
+        if isinstance(part, int):  # an item of a list
+            current = _item_type(current)
+            continue
+        found = _model_in(current, part)
+        if found is None:
+            return None
+        if part not in found.model_fields:
+            if found.__name__ == part:  # pydantic names the member of a union it tried
+                current = found
+                continue
+            return None
+        current = found.model_fields[part].annotation
+    found = _model_in(current)
+    return list(found.model_fields) if found is not None else None
+
+
+def _model_in(annotation: Any, member: Any = None) -> type[pydantic.BaseModel] | None:
+    """The pydantic model an annotation holds (through Annotated, Optional and unions)."""
+    if inspect.isclass(annotation) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _model_in(typing.get_args(annotation)[0], member)
+    if origin is typing.Union or isinstance(annotation, types.UnionType):
+        models = [m for m in (_model_in(arg) for arg in typing.get_args(annotation)) if m is not None]
+        for model in models:  # the member that has the field, or that pydantic names
+            if member is None or member in model.model_fields or model.__name__ == member:
+                return model
+        return models[0] if models else None
+    return None
+
+
+def _item_type(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _item_type(typing.get_args(annotation)[0])
+    args = typing.get_args(annotation)
+    return args[0] if origin in (list, tuple, set, frozenset) and args else None
 
 
 def _join(prefix: str, path: str) -> str:
@@ -213,7 +285,7 @@ class ModelSpec(pydantic.BaseModel):
         try:
             return cls.model_validate(dict(data))
         except pydantic.ValidationError as exc:
-            raise spec_error_from_validation(exc) from None
+            raise spec_error_from_validation(exc, model=cls) from None
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", exclude={"encoder", "predictor", "loss", "masker"})

@@ -220,7 +220,7 @@ class Trainer:
         except pydantic.ValidationError as exc:
             from jepa_core.specs import spec_error_from_validation
 
-            raise spec_error_from_validation(exc, "train") from None
+            raise spec_error_from_validation(exc, "train", TrainSpec) from None
         self.rank, self.world = distributed()
         if self.spec.batch_size % (self.world * self.spec.accumulate):
             raise SpecError(
@@ -256,6 +256,9 @@ class Trainer:
             self._prepare_run_dir(resume)
         if resume:
             self._resume()
+            if self.run_dir is not None and _is_main(self.rank):
+                # the run goes on under the spec given now (e.g. more train.steps): run.json records that one
+                self._write_run_spec()
 
     # -- set-up -------------------------------------------------------------------------
     def _device(self) -> torch.device:
@@ -295,8 +298,12 @@ class Trainer:
             probe.unlink()
         except OSError as exc:
             raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {exc.strerror or exc}") from None
-        if self.run_spec is not None and not resume:
-            atomic_write_bytes(run_dir / "run.json", (json.dumps(self.run_spec, indent=2) + "\n").encode())
+        if not resume:  # a resumed run rewrites it once its checkpoint has loaded
+            self._write_run_spec()
+
+    def _write_run_spec(self) -> None:
+        if self.run_spec is not None and self.run_dir is not None:
+            atomic_write_bytes(self.run_dir / "run.json", (json.dumps(self.run_spec, indent=2) + "\n").encode())
 
     def _autocast(self):
         if self.spec.precision == "fp32":

@@ -11,6 +11,9 @@ masker ``span`` and the datasets ``text_lines`` and ``jsonl``::
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from jepa_plugins_text.datasets import TextDataset, jsonl, text_lines
 from jepa_plugins_text.encoders import HFEncoder, TextTransformerEncoder, masked_mean
 from jepa_plugins_text.maskers import SpanMasker
@@ -23,10 +26,21 @@ from jepa_plugins_text.tokenization import (
     pad_sequences,
 )
 
-#: Familiar name: ``TransformerEncoder(vocab_size=30000, hidden_dim=768)`` for text.
-TransformerEncoder = TextTransformerEncoder
-
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The token encoder used to be exported as TransformerEncoder too, the name of the core's
+    # encoder for float sequences (jepa.TransformerEncoder); the old name still works, with a warning.
+    if name == "TransformerEncoder":
+        warnings.warn(
+            "jepa_plugins_text.TransformerEncoder is deprecated: it is TextTransformerEncoder (token ids; "
+            "component 'text_transformer'); jepa.TransformerEncoder is the core's encoder for float sequences",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return TextTransformerEncoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "BPETokenizer",
@@ -37,7 +51,6 @@ __all__ = [
     "TextTransformerEncoder",
     "Tokenizer",
     "TokenizerSpec",
-    "TransformerEncoder",
     "__version__",
     "jsonl",
     "make_tokenizer",

@@ -1,5 +1,5 @@
-"""Text encoders: ``text_transformer`` (also known as ``TransformerEncoder(vocab_size,
-hidden_dim)``) and ``hf`` (a ``transformers`` model built from a local config).
+"""Text encoders: ``text_transformer`` (:class:`TextTransformerEncoder`, over token ids)
+and ``hf`` (a ``transformers`` model built from a local config).
 
 Both follow the jepa encoder contract: ``forward(x, mask=None, padding_mask=None)``
 with ``x`` the ``(B, N)`` token ids (or raw text when the encoder holds a
@@ -104,6 +104,13 @@ class _TextInput:
                 raise ValueError("padding_mask goes with token ids; text is padded by the tokenizer")
             batch = self.tokenizer(x)
             return batch["x"].to(device), batch["padding_mask"].to(device)
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            # the usual mix-up: the core's transformer takes (batch, time, features) floats
+            raise ValueError(
+                f"{type(self).__name__} takes integer token ids (batch, tokens) or a list of str, got a "
+                f"{str(x.dtype).removeprefix('torch.')} tensor of shape {tuple(x.shape)}; for float sequences "
+                "use the core's encoder 'transformer' (jepa.TransformerEncoder)"
+            )
         if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.dtype not in (torch.long, torch.int32, torch.int64):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"text encoders take (batch, tokens) integer token ids or a list of str, got {shape}")
@@ -167,8 +174,9 @@ class RotaryBlock(nn.Module):
 
 @capture_arguments
 class TextTransformerEncoder(_TextInput, nn.Module):
-    """Transformer over token ids: also known as ``TransformerEncoder(vocab_size=30000,
-    hidden_dim=768)``, batch first.
+    """Transformer over token ids, e.g. ``TextTransformerEncoder(vocab_size=30000,
+    hidden_dim=768)``, batch first. (Float sequences go to the core's
+    ``jepa.TransformerEncoder`` instead.)
 
     Token embedding, rotary positions (RoPE), ``depth`` pre-norm blocks on
     scaled-dot-product attention, a final LayerNorm. Padding is never attended to
@@ -294,7 +302,7 @@ class TextTransformerEncoder(_TextInput, nn.Module):
 @capture_arguments
 class HFEncoder(_TextInput, nn.Module):
     """A Hugging Face ``transformers`` model as a jepa encoder (``pip install
-    jepa-plugins-text[hf]``); nothing is ever downloaded.
+    'jepa-plugins-text[hf]'``); nothing is ever downloaded.
 
     Give ``config`` (a dict with ``model_type`` and that model's settings, e.g.
     ``{"model_type": "bert", "hidden_size": 64, ...}``; randomly initialised) or

@@ -5,7 +5,7 @@ Two registered tokenizers (component kind ``tokenizer``):
 * ``bytes``: the UTF-8 bytes of the text, shifted past the special tokens. No
   dependency, no training, and every Unicode string round-trips.
 * ``bpe``: byte-level BPE trained on your corpus with the ``tokenizers`` package
-  (``pip install jepa-plugins-text[bpe]``). Its vocabulary and merges *are* its
+  (``pip install 'jepa-plugins-text[bpe]'``). Its vocabulary and merges *are* its
   parameters, so a model whose encoder holds one saves it in ``config.json`` and
   a loaded model encodes text exactly as the saved one did.
 
@@ -159,7 +159,7 @@ class BPETokenizer(Tokenizer):
     ``vocab`` (token string -> id, with the four special tokens at ids 0-3) and
     ``merges`` (pairs, in the order they were learned) are the trained tokenizer;
     get them with :meth:`BPETokenizer.train` on your corpus rather than by hand.
-    Needs ``pip install jepa-plugins-text[bpe]``.
+    Needs ``pip install 'jepa-plugins-text[bpe]'``.
     """
 
     def __init__(

@@ -328,7 +328,7 @@ def digits(
 ) -> ImageDataset:
     """scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes, no
     download): one channel in [0, 1] (normalised to [-1, 1] when ``normalize``),
-    resized bilinearly to ``image_size``. Needs ``pip install jepa-plugins-vision[digits]``."""
+    resized bilinearly to ``image_size``. Needs ``pip install 'jepa-plugins-vision[digits]'``."""
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:

@@ -47,7 +47,7 @@ def _as_spec(value: Any, kind: str, path: str) -> ComponentSpec:
     try:
         return TypeAdapter(component_field(kind)).validate_python(value)
     except ValidationError as exc:
-        raise spec_error_from_validation(exc, path) from None
+        raise spec_error_from_validation(exc, path, component_field(kind)) from None
 
 
 def _build_part(spec: ComponentSpec, path: str, **wired: Any) -> nn.Module:
