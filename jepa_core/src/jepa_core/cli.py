@@ -192,7 +192,8 @@ def make_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train)
 
     evaluate = sub.add_parser("eval", help="probe a trained model's frozen embeddings")
-    evaluate.add_argument("path", help="a run directory, or a saved model directory with --config")
+    evaluate.add_argument("path", help="a run directory, a saved model directory with --config, or a run "
+                          "config: its model as built, untrained (e.g. from pretrained weights)")
     evaluate.add_argument("--config", help="run config whose eval section says how to probe")
     evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
