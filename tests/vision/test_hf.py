@@ -156,6 +156,20 @@ def test_dropped_patches_never_reach_the_kept_tokens(family, ijepa_dir, vjepa2_d
         torch.testing.assert_close(encoder(x, mask=every), encoder(x), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("family", ["ijepa", "vjepa2", "vit", "deit", "dinov2_with_registers"])
+def test_a_masked_step_reaches_every_parameter_of_the_context_encoder(family, ijepa_dir, vjepa2_dir):
+    """No parameter is left without a gradient (poolers and unused mask tokens are
+    dropped): DistributedDataParallel refuses a model that has one."""
+    cases = {**_token_drop_cases(ijepa_dir, vjepa2_dir), "deit": ({"config": PREFIXED["deit"][0]},
+                                                                   torch.randn(2, 3, 16, 16), 1)}
+    params, x, _ = cases[family]
+    masker = "tube" if x.dim() == 5 else "multiblock"
+    model = jepa.build("hf_vision", "attention", encoder=params, masker=masker, predictor={"depth": 1})
+    model.step(x).loss.backward()
+    missing = [name for name, p in model.encoder.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing
+
+
 def test_a_backbone_that_cannot_drop_tokens_is_refused_for_masked_training():
     config = {"model_type": "convnext", "num_stages": 2, "hidden_sizes": [8, 16], "depths": [1, 1],
               "image_size": 16}
@@ -216,6 +230,15 @@ def test_the_architecture_spec_builds_fresh_weights_not_the_checkpoints(ijepa_di
         assert parameter.shape == pretrained[name].shape
     weight = "model.layers.0.attention.q_proj.weight"
     assert not torch.equal(dict(fresh.encoder.named_parameters())[weight], pretrained[weight])
+
+
+def test_a_path_that_holds_no_model_is_named_in_the_error(tmp_path):
+    with pytest.raises(jepa.SpecError, match="has no config.json: give a directory a transformers model was saved"):
+        jepa.build("hf_vision", "attention", encoder={"path": str(tmp_path)})
+    with pytest.raises(jepa.SpecError, match="'/nowhere/tiny-ijepa' is not a directory"):
+        jepa.build("hf_vision", "attention", encoder={"path": "/nowhere/tiny-ijepa"})
+    with pytest.raises(jepa.SpecError, match="give exactly one of path"):
+        jepa.build("hf_vision", "attention", encoder={})
 
 
 def test_without_transformers_the_error_names_the_extra(monkeypatch):

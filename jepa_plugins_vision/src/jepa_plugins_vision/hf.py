@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
@@ -53,8 +54,9 @@ class _Layout:
     # the layers take each token's index on the grid (V-JEPA 2's 3-D rotary positions),
     # so kept tokens must carry their indices through the stack
     positions: bool = False
-    # submodules the encoder never runs: left in place they would hold parameters no
-    # loss reaches (a classification pooler, V-JEPA 2's predictor)
+    # submodules and parameters the encoder never uses: left in place they would get no
+    # gradient, which DistributedDataParallel refuses (a classification pooler, the mask
+    # token of masked-image-modelling heads, V-JEPA 2's predictor)
     unused: tuple[str, ...] = ()
 
 
@@ -62,7 +64,7 @@ _VIT_LAYOUT = _Layout(
     embeddings=("embeddings",),
     layers=("layers", "encoder.layer", "encoder.layers"),
     norm=("layernorm",),
-    unused=("pooler",),
+    unused=("pooler", "embeddings.mask_token"),
 )
 
 #: Backbone families (``config.model_type``) whose kept tokens ``hf_vision`` can
@@ -146,6 +148,7 @@ def load_backbone(
                 raise ValueError("config needs a 'model_type' (e.g. 'ijepa' or 'vjepa2')")
             hf_config = transformers.AutoConfig.for_model(model_type, **settings)
         else:
+            _check_local(path)
             refuse_remote_code(transformers, path, trust_remote_code)
             if load_weights:
                 # float32 whatever the checkpoint's dtype: precision is the trainer's choice
@@ -156,6 +159,20 @@ def load_backbone(
         return transformers.AutoModel.from_config(
             hf_config, trust_remote_code=trust_remote_code, dtype=torch.float32
         )
+
+
+def _check_local(path: str) -> None:
+    """Clear errors for a local directory that is missing or holds no model; anything
+    else that does not exist on disk is a hub id for transformers to fetch."""
+    local = Path(path).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ValueError(
+                f"{path!r} has no config.json: give a directory a transformers model was saved to "
+                "(model.save_pretrained(directory)) or a hub id such as facebook/ijepa_vith14_1k"
+            )
+    elif local.exists() or local.is_absolute() or path.startswith((".", "~")):
+        raise ValueError(f"{path!r} is not a directory: give a local model directory or a hub id")
 
 
 def config_dict(hf_config: Any) -> dict[str, Any]:
@@ -244,8 +261,10 @@ class HFVisionEncoder(nn.Module):
             found = (_find(model, layout.embeddings), _find(model, layout.layers), _find(model, layout.norm))
             parts = found if None not in found else None
             for name in layout.unused:
-                if getattr(model, name, None) is not None:
-                    setattr(model, name, None)
+                owner, _, attribute = name.rpartition(".")
+                holder = model.get_submodule(owner) if owner else model
+                if getattr(holder, attribute, None) is not None:
+                    setattr(holder, attribute, None)
         self.model = model
         self.pool = pool
         # attribute paths, not module references: a second reference would register
