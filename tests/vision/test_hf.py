@@ -29,6 +29,7 @@ TINY_VJEPA2 = {"model_type": "vjepa2", "hidden_size": 32, "num_hidden_layers": 2
 PREFIXED = {
     "vit": ({"model_type": "vit", **TINY}, 1),
     "deit": ({"model_type": "deit", **TINY}, 2),
+    "dinov2": ({"model_type": "dinov2", **TINY}, 1),
     "dinov2_with_registers": ({"model_type": "dinov2_with_registers", **TINY, "num_register_tokens": 2}, 3),
 }
 

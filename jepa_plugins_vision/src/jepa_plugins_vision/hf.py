@@ -328,9 +328,14 @@ class HFVisionEncoder(nn.Module):
         return {"path": None, "config": config_dict(self.model.config), "load_weights": True}
 
     def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random pixels of the size the backbone's config names."""
+        config = self.model.config
+        size = getattr(self, "image_size", None) or pair(
+            getattr(config, "image_size", None) or getattr(config, "crop_size", None) or 64
+        )
         if self.video:
-            return torch.randn(batch_size, self.input_channels, self.num_frames, *self.image_size)
-        size = getattr(self, "image_size", None) or pair(getattr(self.model.config, "image_size", 64))
+            frames = getattr(self, "num_frames", None) or getattr(config, "num_frames", None) or 16
+            return torch.randn(batch_size, self.input_channels, frames, *size)
         return torch.randn(batch_size, self.input_channels, *size)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
