@@ -65,3 +65,33 @@ def installed_plugins(plugin_site, fresh_registry, monkeypatch) -> Callable[...,
         return sites
 
     return install
+
+
+@pytest.fixture
+def remote_code_dir(tmp_path: Path) -> tuple[Path, Path]:
+    """``(directory, marker)``: a model directory whose config.json maps its classes
+    (``auto_map``) to a local .py payload that, if anything ever imports it, writes
+    ``marker``. Its model_type is none transformers knows, so only that code could load it."""
+    directory = tmp_path / "remote-model"
+    directory.mkdir()
+    marker = tmp_path / "payload-ran"
+    (directory / "config.json").write_text(
+        '{"model_type": "jepa-test-remote", "hidden_size": 8, '
+        '"auto_map": {"AutoConfig": "payload.Config", "AutoModel": "payload.Model"}}\n'
+    )
+    (directory / "payload.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n")
+    return directory, marker
+
+
+@pytest.fixture
+def run_answering_yes(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """``run(code)``: ``code`` in a fresh interpreter whose stdin is a pipe answering
+    ``y`` to any prompt, with transformers' module cache and hub kept in ``tmp_path``."""
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "hf-modules"), "HF_HUB_OFFLINE": "1",
+           "HF_HOME": str(tmp_path / "hf-home")}
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code], input="y\ny\ny\n", env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    return run

@@ -385,3 +385,60 @@ def test_probing_a_run_another_way_never_replaces_its_own_results(tmp_path) -> N
     assert (run_dir / "eval.json").read_text() == own  # the run's results stand
     evaluate_path(run_dir, overrides=["eval.features=max"], output=tmp_path / "max.json")
     assert json.loads((tmp_path / "max.json").read_text())["protocol"]["features"] == "max"
+
+
+def test_a_run_config_alone_is_probed_as_it_builds_the_model(tmp_path, capsys, monkeypatch) -> None:
+    """`jepa eval CONFIG`: the model the config builds, untrained, against its baselines;
+    the same initial weights train_run would start from (the config's train.seed)."""
+    import yaml
+    from jepa_core.cli import main
+    from jepa_core.factory import build_model
+
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(tiny_run(probes=["linear"], seeds=[0])))
+    assert main(["eval", str(config), "--output", "eval.json"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[1].startswith("jepa") and "random_init" in table and "raw" in table
+    results = json.loads((tmp_path / "eval.json").read_text())
+    spec = load_run_spec(config)
+    torch.manual_seed(spec.train.seed)
+    assert evaluate(build_model(spec.model), spec)["jepa"]["linear"] == results["jepa"]["linear"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["eval.json", "run.yaml"]  # nothing trained
+    assert main(["eval", str(config), "--config", str(config)]) != 0
+    assert "is a run config already" in capsys.readouterr().err
+
+
+def test_the_random_init_baseline_is_built_from_the_architecture_spec(tmp_path, fresh_registry) -> None:
+    """A component that read weights from outside its spec (architecture_params) brings
+    none of them into a saved config.json or into the random-weight baseline."""
+    from jepa_core.factory import build_model
+
+    outside = {"weights": torch.full((4, 16), 0.5)}  # stands in for a pretrained checkpoint
+
+    @jepa.register("encoder", "from_checkpoint")
+    class FromCheckpoint(torch.nn.Module):
+        num_tokens = None
+        grid = None
+
+        def __init__(self, checkpoint: str | None = None) -> None:
+            super().__init__()
+            self.embed_dim = 16
+            self.linear = torch.nn.Linear(4, 16, bias=False)
+            if checkpoint is not None:
+                self.linear.weight.data.copy_(outside[checkpoint].T)
+
+        def architecture_params(self) -> dict:
+            return {"checkpoint": None}
+
+        def forward(self, x, mask=None):
+            return self.linear(x)
+
+    model = jepa.JEPA(FromCheckpoint(checkpoint="weights"), jepa.Predictor(hidden_dim=16))
+    assert model.spec.encoder.params == {"checkpoint": "weights"}  # how it was built: the run's record
+    assert model.architecture_spec.encoder.params == {"checkpoint": None}
+    saved = json.loads((model.save_pretrained(tmp_path / "saved") / "config.json").read_text())
+    assert saved["spec"]["encoder"]["params"] == {"checkpoint": None}
+    torch.testing.assert_close(jepa.load(tmp_path / "saved").encoder.linear.weight, model.encoder.linear.weight)
+    fresh = build_model(model.architecture_spec)
+    assert not torch.equal(fresh.encoder.linear.weight, model.encoder.linear.weight)

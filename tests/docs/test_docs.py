@@ -7,10 +7,23 @@ MyST comment, invisible in the rendered page::
     % docs-test: requires vision:cnn text:text_transformer
 
 and is skipped, naming what is missing, when those components are not installed.
+
+A page that shows what its examples print says so too::
+
+    % docs-test: check-output
+
+Then its blocks run in page order: a ```text block right after a ```python block
+is that block's printed output, and a ```console block whose commands are all
+``jepa ...`` runs them through the CLI, each followed by its output. What they
+print must match what the page shows (numbers within 0.01, as the last digit of
+a probe score can move with the BLAS library); other console blocks (``pip
+install``) are shown, not run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -23,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PYTHON_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 REQUIRES = re.compile(r"^%[ \t]*docs-test:[ \t]*requires[ \t]+(.+)$", re.MULTILINE)
+CHECK_OUTPUT = re.compile(r"^%[ \t]*docs-test:[ \t]*check-output[ \t]*$", re.MULTILINE)
+ANY_BLOCK = re.compile(r"^```(python|console|text)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+NUMBER = re.compile(r"-?\d+\.\d+")
 
 
 def pages() -> list[Path]:
@@ -40,6 +56,89 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 def missing_requirements(text: str) -> list[str]:
     wanted = [name for line in REQUIRES.findall(text) for name in line.split()]
     return [name for name in wanted if not jepa.list_components(pattern=name)]
+
+
+def checked_blocks(text: str) -> list[tuple[int, str, str, str | None]]:
+    """``(line, kind, code, expected output)`` of the python and console blocks of a
+    check-output page, in page order; a python block's expected output is the text
+    block right after it (None when there is none)."""
+    found = list(ANY_BLOCK.finditer(text))
+    blocks = []
+    for index, match in enumerate(found):
+        kind, code = match.group(1), match.group(2)
+        if kind == "text":
+            continue
+        expected = None
+        following = found[index + 1] if index + 1 < len(found) else None
+        if kind == "python" and following is not None and following.group(1) == "text" \
+                and not text[match.end():following.start()].strip():
+            expected = following.group(2)
+        blocks.append((text.count("\n", 0, match.start(2)) + 1, kind, code, expected))
+    return blocks
+
+
+def console_commands(block: str) -> list[tuple[str, str]]:
+    """``(command, expected output)`` for each ``$ command`` line of a console block."""
+    commands: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        elif commands:
+            commands[-1][1].append(line)
+    return [(command, "\n".join(lines)) for command, lines in commands]
+
+
+def same_output(actual: str, expected: str) -> bool:
+    """The same lines, numbers within 0.01 of each other."""
+    got = [line.rstrip() for line in actual.strip("\n").splitlines()]
+    want = [line.rstrip() for line in expected.strip("\n").splitlines()]
+    if len(got) != len(want):
+        return False
+    for line, wanted in zip(got, want, strict=True):
+        if NUMBER.sub("#", line) != NUMBER.sub("#", wanted):
+            return False
+        pairs = zip(NUMBER.findall(line), NUMBER.findall(wanted), strict=True)
+        if any(abs(float(a) - float(b)) > 0.01 for a, b in pairs):
+            return False
+    return True
+
+
+def test_the_output_checker_reads_pages_and_tolerates_the_last_digit() -> None:
+    text = ("```python\nprint(1)\n```\n\n```text\n1\n```\n\n```console\n$ pip install x\n```\n"
+            "```console\n$ jepa --version\njepa 0.1\n$ jepa list\n```\n")
+    blocks = checked_blocks(text)
+    assert [(kind, expected) for _, kind, _, expected in blocks] == [("python", "1\n"), ("console", None),
+                                                                     ("console", None)]
+    assert console_commands(blocks[2][2]) == [("jepa --version", "jepa 0.1"), ("jepa list", "")]
+    assert same_output("jepa   0.483 ± 0.049\n", "jepa   0.480 ± 0.050")
+    assert not same_output("jepa   0.483 ± 0.049", "jepa   0.583 ± 0.049")
+    assert not same_output("jepa   0.483", "jepa   0.483\nraw    0.890")
+    assert not same_output("random 0.483", "jepa   0.483")
+
+
+def run_checked_page(page: Path, text: str, namespace: dict[str, object]) -> None:
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        from jepa_docs import run_cli
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    for line, kind, code, expected in checked_blocks(text):
+        where = f"{page.relative_to(ROOT)}:{line}"
+        if kind == "python":
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(compile(code, where, "exec"), namespace)  # noqa: S102 (the docs' own code)
+            if expected is not None:
+                assert same_output(printed.getvalue(), expected), \
+                    f"{where} prints\n{printed.getvalue()}\nbut the page shows\n{expected}"
+            continue
+        commands = console_commands(code)
+        if not commands or not all(command.startswith("jepa ") for command, _ in commands):
+            continue  # an install line or the like: shown, not run
+        for command, shown in commands:
+            status, output = run_cli(command)
+            assert status == 0, f"{where}: `{command}` failed:\n{output}"
+            assert same_output(output, shown), f"{where}: `{command}` prints\n{output}\nbut the page shows\n{shown}"
 
 
 def test_the_extractor_reads_blocks_and_requirements() -> None:
@@ -60,6 +159,9 @@ def test_every_python_block_runs(page: Path, tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT / "examples"))  # guides may import the example scripts
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    if CHECK_OUTPUT.search(text):
+        run_checked_page(page, text, namespace)
+        return
     for line, code in blocks:
         exec(compile(code, f"{page.relative_to(ROOT)}:{line}", "exec"), namespace)  # noqa: S102 (the docs' own code)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import textwrap
+
 import jepa
 import pytest
 import torch
@@ -157,10 +161,13 @@ def test_masked_training_step_with_padding(fresh_registry):
     assert model.encoder.token_embedding.weight.grad is not None
 
 
+TINY_BERT = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "intermediate_size": 64, "vocab_size": 260, "max_position_embeddings": 64}
+
+
 def test_hf_encoder_wraps_a_tiny_local_config(fresh_registry, tmp_path):
     pytest.importorskip("transformers")
-    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-              "intermediate_size": 64, "vocab_size": 260, "max_position_embeddings": 64}
+    config = TINY_BERT
     torch.manual_seed(0)
     model = jepa.build("hf", "attention", masker={"name": "span", "params": {"num_targets": 2}},
                        encoder={"config": config, "tokenizer": "bytes", "pool": "none", "num_tokens": 16},
@@ -179,3 +186,44 @@ def test_hf_encoder_wraps_a_tiny_local_config(fresh_registry, tmp_path):
     path = model.save_pretrained(tmp_path / "hf")
     loaded = jepa.load(path)
     torch.testing.assert_close(loaded.embed(longer), model.eval().embed(longer))
+
+
+def test_hf_encoder_refuses_remote_code_without_asking(remote_code_dir, run_answering_yes, tmp_path):
+    """A directory whose model needs code outside transformers is refused, naming the
+    field that would allow it; nothing reads stdin (the pipe would answer yes)."""
+    pytest.importorskip("transformers")
+    directory, marker = remote_code_dir
+    saved = jepa.build("hf", "mlp", encoder={"config": TINY_BERT}).save_pretrained(tmp_path / "saved")
+    config = json.loads((saved / "config.json").read_text())
+    config["spec"]["encoder"]["params"].update(path=str(directory), config=None)
+    (saved / "config.json").write_text(json.dumps(config))
+    result = run_answering_yes(textwrap.dedent(f"""
+        import jepa
+        for attempt in (lambda: jepa.build("hf", "mlp", encoder={{"path": {str(directory)!r}}}),
+                        lambda: jepa.load({str(saved)!r})):
+            try:
+                attempt()
+            except jepa.JEPAError as exc:
+                print("refused:", exc)
+            else:
+                raise SystemExit("loaded a model that needs remote code")
+    """))
+    assert result.returncode == 0, result.stdout + result.stderr
+    refusals = [line for line in result.stdout.splitlines() if line.startswith("refused:")]
+    assert len(refusals) == 2 and all(str(directory) in r and "trust_remote_code: true" in r for r in refusals)
+    assert "[y/N]" not in result.stdout + result.stderr
+    assert not marker.exists()
+
+
+def test_hf_encoder_from_a_directory_saves_its_config_and_loads_without_it(fresh_registry, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    settings = {k: v for k, v in TINY_BERT.items() if k != "model_type"}
+    transformers.BertModel(transformers.BertConfig(**settings)).save_pretrained(tmp_path / "bert")
+    model = jepa.build("hf", "mlp", encoder={"path": str(tmp_path / "bert"), "tokenizer": "bytes"})
+    path = model.save_pretrained(tmp_path / "saved")
+    params = json.loads((path / "config.json").read_text())["spec"]["encoder"]["params"]
+    assert params["path"] is None and params["config"]["model_type"] == "bert"
+    shutil.rmtree(tmp_path / "bert")
+    batch = model.encoder.tokenize(["hello there", "hi"], max_length=16)
+    torch.testing.assert_close(jepa.load(path).embed(batch), model.eval().embed(batch), rtol=0, atol=0)

@@ -353,9 +353,11 @@ def make_parser() -> argparse.ArgumentParser:
             ("jepa eval runs/vision", "as configured: rewrites its eval.json"),
             ("jepa eval runs/vision --set eval.shots=5 -o 5shot.json", "another way"),
             ("jepa eval my-model --config vision.yaml", "a saved model, as a config says"),
+            ("jepa eval pretrained.yaml", "a model as its config builds it, untrained"),
         ),
     )
-    evaluate.add_argument("path", help="a run directory, or a saved model directory with --config")
+    evaluate.add_argument("path", help="a run directory, a saved model directory with --config, or a run "
+                          "config: its model as built, untrained (e.g. from pretrained weights)")
     evaluate.add_argument("--config", help="run config whose eval section says how to probe")
     evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")

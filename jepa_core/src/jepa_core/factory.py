@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from jepa_core.errors import SpecError, WiringError
-from jepa_core.model import JEPA
+from jepa_core.model import JEPA, token_drop_problem
 from jepa_core.registry import describe_command
 from jepa_core.specs import ComponentSpec, ModelSpec
 
@@ -90,6 +90,9 @@ def build_model(spec: ModelSpec) -> JEPA:
     loss = spec.loss.resolve().create(spec.loss.params, "loss.params")
     masker = None
     if spec.masker is not None:
+        problem = token_drop_problem(encoder)
+        if problem is not None:
+            raise WiringError(f"encoder {spec.encoder.name!r} {problem}", "masker")
         if getattr(encoder, "num_tokens", None) is None:
             raise WiringError(
                 f"masked training needs a token encoder with a fixed number of tokens, but encoder "

@@ -14,6 +14,8 @@ _TIMESERIES = "jepa-plugins-timeseries"
 FIRST_PARTY: dict[tuple[str, str], str] = {
     ("encoder", "cnn"): _VISION,
     ("encoder", "vit"): _VISION,
+    ("encoder", "hf_vision"): _VISION,
+    ("predictor", "vjepa2_predictor"): _VISION,
     ("masker", "multiblock"): _VISION,
     ("masker", "tube"): _VISION,
     ("dataset", "image_array"): _VISION,

@@ -237,6 +237,9 @@ class JEPA(BaseModel):
                 "takes no 'mask' (indices of the tokens to keep)",
                 "encoder",
             )
+        problem = token_drop_problem(self.encoder)
+        if problem is not None:
+            raise SpecError(f"encoder {type(self.encoder).__name__} {problem}", "encoder")
 
     def _predictor_kwargs(self, **candidates: Any) -> dict[str, Any]:
         given = {name: value for name, value in candidates.items() if value is not None}
@@ -468,12 +471,27 @@ class JEPA(BaseModel):
     # -- spec and persistence --------------------------------------------------------------------
     @property
     def spec(self) -> ModelSpec:
-        """The full spec that rebuilds this model (qualified names, every parameter)."""
+        """The full spec that rebuilds this model as it was built (qualified names, every
+        parameter), pretrained weights it read from outside included: a run's record."""
+        return self._spec(architecture=False)
+
+    @property
+    def architecture_spec(self) -> ModelSpec:
+        """The spec of the same architecture with nothing read from outside the spec: a
+        component that loaded pretrained weights (a checkpoint directory or hub id) is
+        described by its :meth:`architecture_params` instead, so building this spec gives
+        the same network with fresh random weights. A saved model's ``config.json`` holds
+        it (its weights are in ``model.safetensors``), and the random-weight baseline of
+        an evaluation is built from it."""
+        return self._spec(architecture=True)
+
+    def _spec(self, architecture: bool) -> ModelSpec:
         data: dict[str, Any] = {
-            "encoder": component_spec(self.encoder, "encoder"),
-            "predictor": component_spec(self.predictor, "predictor"),
-            "loss": component_spec(self.criterion, "loss"),
-            "masker": component_spec(self.masker, "masker") if self.masker is not None else None,
+            "encoder": component_spec(self.encoder, "encoder", architecture=architecture),
+            "predictor": component_spec(self.predictor, "predictor", architecture=architecture),
+            "loss": component_spec(self.criterion, "loss", architecture=architecture),
+            "masker": component_spec(self.masker, "masker", architecture=architecture)
+            if self.masker is not None else None,
             "target": self.target_spec,
             "normalize_targets": self.normalize_targets,
         }
@@ -481,7 +499,8 @@ class JEPA(BaseModel):
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.spec.to_dict()
+        """:attr:`architecture_spec` as a JSON-ready dict (what ``config.json`` holds)."""
+        return self.architecture_spec.to_dict()
 
     def _provenance(self) -> dict[str, Any]:
         from jepa_core.registry import get_registry
@@ -544,8 +563,13 @@ def _provenance_hint(config: dict[str, Any], said: str) -> str:
     return hint
 
 
-def component_spec(obj: Any, kind: str) -> ComponentSpec:
-    """The ComponentSpec that rebuilds ``obj``, a component of a registered class."""
+def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> ComponentSpec:
+    """The ComponentSpec that rebuilds ``obj``, a component of a registered class.
+
+    With ``architecture=True``, a component that defines ``architecture_params()`` is
+    described by the parameters it returns (e.g. a backbone's config in place of the
+    checkpoint directory it was loaded from) instead of the ones it was built with.
+    """
     from jepa_core.registry import get_registry
 
     record = get_registry().record_of(obj)
@@ -556,6 +580,26 @@ def component_spec(obj: Any, kind: str) -> ComponentSpec:
             kind,
         )
     component, params = record
+    own = getattr(obj, "architecture_params", None) if architecture else None
+    if callable(own):
+        params = {**params, **own()}
     fields = component.params_model.model_fields
     filled = component.validate({name: value for name, value in params.items() if name in fields}, kind)
     return ComponentSpec(name=component.qualname, params=filled, kind=kind)
+
+
+def token_drop_problem(encoder: Any) -> str | None:
+    """Why ``encoder`` cannot be the context encoder of masked training, or None.
+
+    An encoder whose ``supports_token_drop`` is False cannot encode only the kept
+    tokens of a mask; ``token_drop_reason`` (when it has one) says why.
+    """
+    if getattr(encoder, "supports_token_drop", True) is not False:
+        return None
+    reason = getattr(encoder, "token_drop_reason", None)
+    return (
+        "cannot encode only the kept tokens of a mask (supports_token_drop is False"
+        + (f": {reason}" if reason else "")
+        + "), so it cannot be the context encoder of masked training; use it without a masker "
+        "(paired mode, probing) or pick an encoder that drops tokens"
+    )

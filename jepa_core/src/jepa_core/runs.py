@@ -326,7 +326,10 @@ def evaluate(
 
         def random_init() -> _Features:
             torch.manual_seed(spec.train.seed + 1)
-            return _embedded(build_model(spec.model).to(model.device), train_data, test_data, evaluation)
+            # the architecture alone: an encoder that started from pretrained weights must
+            # not bring them into the random-weight baseline
+            architecture = getattr(model, "architecture_spec", None) or spec.model
+            return _embedded(build_model(architecture).to(model.device), train_data, test_data, evaluation)
 
         score("random_init", random_init)
     if "raw" in evaluation.baselines:
@@ -362,15 +365,26 @@ def format_results(results: Mapping[str, Any]) -> str:
 
 def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] | None = None,
                   overrides: Sequence[str] = (), output: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """``jepa eval``: a run directory (its run.json and final model), or a saved model
-    directory plus a run config whose ``eval`` section says how to probe it.
+    """``jepa eval``: a run directory (its run.json and final model), a saved model
+    directory plus a run config whose ``eval`` section says how to probe it, or a run
+    config file alone: the model as that config builds it, untrained (e.g. an encoder
+    that starts from pretrained weights), probed as its ``eval`` section says.
 
     The results go to ``output`` when given (rewritten as each model is scored);
     otherwise to the run's ``eval.json`` only when the run is evaluated as it was
     configured, so that probing it another way never replaces its own results."""
     from jepa_core.api import load
+    from jepa_core.factory import build_model
 
     path = Path(path)
+    if path.is_file():
+        if config is not None:
+            raise SpecError(f"{str(path)!r} is a run config already; give --config only with a model directory")
+        spec = load_run_spec(path, overrides)
+        torch.manual_seed(spec.train.seed)  # the weights train_run would start from
+        model = build_model(spec.model)
+        writer = _results_writer(Path(output)) if output is not None else None
+        return evaluate(model, spec, on_update=writer)
     if config is not None:
         spec = load_run_spec(config, overrides)
     elif (path / "run.json").is_file():

@@ -1,5 +1,6 @@
-"""jepa-plugins-vision: CNN and ViT encoders, I-JEPA/V-JEPA maskers and image
-datasets for :mod:`jepa`, registered through the ``jepa.plugins`` entry point.
+"""jepa-plugins-vision: CNN and ViT encoders, pretrained transformers backbones
+(``hf_vision``, ``vjepa2_predictor``), I-JEPA/V-JEPA maskers and image datasets
+for :mod:`jepa`, registered through the ``jepa.plugins`` entry point.
 
 >>> import jepa
 >>> model = jepa.build("cnn", "attention")            # doctest: +SKIP
@@ -7,6 +8,7 @@ datasets for :mod:`jepa`, registered through the ``jepa.plugins`` entry point.
 
 from jepa_plugins_vision.cnn import CNNEncoder
 from jepa_plugins_vision.datasets import ImageDataset, ImageFolderDataset, digits, image_array, image_folder
+from jepa_plugins_vision.hf import HFVisionEncoder, VJEPA2Predictor
 from jepa_plugins_vision.maskers import MultiBlockMasker, TubeMasker
 from jepa_plugins_vision.transforms import (
     Compose,
@@ -26,6 +28,7 @@ ViTEncoder = VisionTransformer
 __all__ = [
     "PRESETS",
     "CNNEncoder",
+    "HFVisionEncoder",
     "Compose",
     "ImageDataset",
     "ImageFolderDataset",
@@ -35,6 +38,7 @@ __all__ = [
     "RandomResizedCrop",
     "Resize",
     "TubeMasker",
+    "VJEPA2Predictor",
     "ViTEncoder",
     "VisionTransformer",
     "__version__",

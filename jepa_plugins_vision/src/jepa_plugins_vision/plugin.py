@@ -8,6 +8,7 @@ from jepa_core.hookspecs import hookimpl
 
 from jepa_plugins_vision import datasets
 from jepa_plugins_vision.cnn import CNNEncoder
+from jepa_plugins_vision.hf import HFVisionEncoder, VJEPA2Predictor
 from jepa_plugins_vision.maskers import MultiBlockMasker, TubeMasker
 from jepa_plugins_vision.vit import VisionTransformer
 
@@ -16,6 +17,9 @@ from jepa_plugins_vision.vit import VisionTransformer
 def jepa_register(registry) -> None:
     registry.add("encoder", "cnn", CNNEncoder)
     registry.add("encoder", "vit", VisionTransformer)
+    # transformers is imported when one of these is built, so the plugin loads without the [hf] extra
+    registry.add("encoder", "hf_vision", HFVisionEncoder)
+    registry.add("predictor", "vjepa2_predictor", VJEPA2Predictor)
     registry.add("masker", "multiblock", MultiBlockMasker)
     registry.add("masker", "tube", TubeMasker)
     registry.add("dataset", "image_array", datasets.image_array)
