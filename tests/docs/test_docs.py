@@ -215,7 +215,8 @@ def test_multimodal_example_script_runs(monkeypatch: pytest.MonkeyPatch) -> None
     import multimodal_digits
 
     results = multimodal_digits.main(["--steps", "2", "--batch-size", "16"])
-    assert 0.0 <= results["accuracy_after"] <= 1.0
+    assert results["steps"] == 2
+    assert set(results) >= {"accuracy_before", "accuracy_after"}  # the example reports both probes
 
 
 def test_the_site_builds_without_warnings(tmp_path: Path) -> None:

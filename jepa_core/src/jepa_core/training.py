@@ -564,8 +564,3 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, float]]:
     """The JSON-lines metrics of a run directory."""
     path = Path(run_dir) / METRICS
     return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-
-def is_run_dir(path: str | os.PathLike[str]) -> bool:
-    path = Path(path)
-    return (path / "run.json").is_file() or ((path / FINAL / CONFIG_NAME).is_file())
