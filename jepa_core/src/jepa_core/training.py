@@ -41,7 +41,7 @@ from torch import nn
 from jepa_core.devices import resolve_device
 from jepa_core.errors import JEPAError, SpecError
 from jepa_core.model import JEPA
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
+from jepa_core.persistence import atomic_write_bytes, atomic_write_dir
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
