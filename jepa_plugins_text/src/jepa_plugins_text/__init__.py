@@ -12,6 +12,8 @@ masker ``span`` and the datasets ``text_lines`` and ``jsonl``::
 from __future__ import annotations
 
 import warnings
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
 from typing import Any
 
 from jepa_plugins_text.datasets import TextDataset, jsonl, text_lines
@@ -26,7 +28,10 @@ from jepa_plugins_text.tokenization import (
     pad_sequences,
 )
 
-__version__ = "0.1.0"
+try:  # one version source: the distribution's metadata (pyproject.toml)
+    __version__ = _distribution_version("jepa-plugins-text")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 
 def __getattr__(name: str) -> Any:
