@@ -19,7 +19,9 @@ Rules:
 all components              build from their default spec; the parameter schema is JSON
 encoder                     output width equals ``embed_dim``; pooled ``(B, D)`` or tokens
                             ``(B, num_tokens, D)``; with ``mask`` it returns only the kept
-                            tokens, and keeping all tokens changes nothing; gradients reach
+                            tokens, and keeping all tokens changes nothing; the kept tokens'
+                            encoding does not change when only the dropped tokens' inputs
+                            do (nothing leaks from what the predictor must predict); gradients reach
                             every trainable parameter; a save/load round trip gives
                             identical outputs; the same seed builds the same weights
 predictor                   maps ``(B, N, D)`` context to ``(B, T, D)`` for ``T`` target
@@ -179,6 +181,42 @@ class ConformanceSuite:
             assert torch.allclose(everything, full, atol=1e-5), "keeping every token changes the output"
 
     @_kinds("encoder")
+    def test_encoder_dropped_tokens_do_not_reach_kept_ones(self, jepa_component: Any) -> None:
+        import torch
+
+        with _rule(jepa_component, "the kept tokens' encoding does not change when the dropped tokens' inputs do"):
+            encoder = self.build(jepa_component).eval()
+            num_tokens = getattr(encoder, "num_tokens", None)
+            if not num_tokens:
+                pytest.skip(f"{jepa_component.qualname} has no fixed token count (num_tokens)")
+            x = self.example(jepa_component, encoder, 2)
+            key, values = _main_input(x)
+            owner = _token_owner(values, num_tokens, getattr(encoder, "grid", None))
+            if owner is None:
+                pytest.skip(f"cannot tell which input elements of shape {tuple(values.shape)} belong to which "
+                            f"of the {num_tokens} tokens (grid {getattr(encoder, 'grid', None)})")
+            generator = torch.Generator().manual_seed(0)
+            keep = torch.stack([torch.randperm(num_tokens, generator=generator)[: max(1, num_tokens // 3)].sort().values
+                                for _ in range(values.shape[0])])
+            kept = torch.zeros(values.shape[0], num_tokens, dtype=torch.bool)
+            kept.scatter_(1, keep, True)
+            kept_elements = torch.gather(kept, 1, owner.flatten(1)).view_as(owner)
+            with torch.no_grad():
+                before = self.encode(encoder, x, keep)
+                after = self.encode(encoder, _with(x, key, _scrambled(values, ~kept_elements, generator)), keep)
+                moved = self.encode(encoder, _with(x, key, _scrambled(values, kept_elements, generator)), keep)
+            # the context encoder must not see what the predictor is asked to predict
+            assert torch.allclose(before, after, atol=1e-5), (
+                "changing only the dropped tokens' inputs changes the kept tokens' encoding: a masked "
+                "encoder must compute the kept tokens from the kept inputs alone"
+            )
+            assert not torch.allclose(before, moved, atol=1e-5), (
+                "changing the kept tokens' inputs does not change their encoding either: the rule cannot "
+                "tell which input feeds which token; give the encoder an example_input whose token layout "
+                "follows its grid"
+            )
+
+    @_kinds("encoder")
     def test_encoder_gradients_reach_every_parameter(self, jepa_component: Any) -> None:
         with _rule(jepa_component, "gradients reach every trainable parameter"):
             encoder = self.build(jepa_component).train()
@@ -299,6 +337,77 @@ class ConformanceSuite:
                 int(item[1])
             else:
                 assert isinstance(item, (torch.Tensor, Mapping)), f"got {type(item).__name__}"
+
+
+# -- which input element feeds which token ----------------------------------------------------------
+
+
+_MAIN_INPUT_KEYS = ("x", "input_ids", "pixel_values", "inputs")
+
+
+def _main_input(x: Any) -> tuple[str | None, Any]:
+    """The tensor the tokens are cut from: ``x`` itself, or a mapping's main entry."""
+    if isinstance(x, Mapping):
+        for key in _MAIN_INPUT_KEYS:
+            if key in x:
+                return key, x[key]
+        raise AssertionError(f"example input has none of the keys {_MAIN_INPUT_KEYS}: {sorted(x)}")
+    return None, x
+
+
+def _with(x: Any, key: str | None, values: Any) -> Any:
+    return values if key is None else {**x, key: values}
+
+
+def _token_owner(values: Any, num_tokens: int, grid: Any) -> Any:
+    """``(B, ...)`` int64 like ``values``: the index of the token each element feeds, or None
+    when the layout cannot be read from the shape.
+
+    Tokens tile the non-batch axes in contiguous blocks, token index = row-major
+    position on ``grid`` (or on ``(num_tokens,)`` along axis 1 without one). The grid's
+    axes are matched to the input's in order, the trailing axes first (images ``(B, C,
+    H, W)`` on ``(h, w)``, clips ``(B, C, T, H, W)`` on ``(t, h, w)``), then any order
+    (series ``(B, T, C)`` on a channel-major ``(C, n)`` grid).
+    """
+    import itertools
+    import math
+
+    import torch
+
+    shape = tuple(values.shape)
+    dims = tuple(grid) if grid else (num_tokens,)
+    if math.prod(dims) != num_tokens or len(dims) >= len(shape):
+        return None
+    axes = list(range(1, len(shape)))
+    trailing = tuple(axes[-len(dims):]) if grid else (1,)
+    for chosen in (trailing, *itertools.permutations(axes, len(dims))):
+        if all(shape[axis] % size == 0 for axis, size in zip(chosen, dims, strict=True)):
+            break
+    else:
+        return None
+    owner = torch.zeros(shape, dtype=torch.long)
+    stride = 1
+    for axis, size in reversed(list(zip(chosen, dims, strict=True))):
+        cell = torch.arange(shape[axis]) // (shape[axis] // size)
+        view = [1] * len(shape)
+        view[axis] = shape[axis]
+        owner = owner + cell.view(view) * stride
+        stride *= size
+    return owner
+
+
+def _scrambled(values: Any, where: Any, generator: Any) -> Any:
+    """``values`` with the elements at ``where`` replaced: fresh noise for floats, other ids
+    (from the same input) for integer token ids."""
+    import torch
+
+    if values.is_floating_point():
+        noise = torch.randn(values.shape, generator=generator, dtype=values.dtype) * 3.0 + 1.0
+    else:
+        pool = values.flatten()
+        noise = pool[torch.randint(len(pool), values.shape, generator=generator)]
+        noise = torch.where(noise == values, (noise + 1) % (int(pool.max()) + 1), noise)
+    return torch.where(where, noise, values)
 
 
 # -- pytest plugin hooks (jepa-core's pytest11 entry point) --------------------------------------
