@@ -27,9 +27,13 @@ def _versions() -> str:
 def _plugins(args: argparse.Namespace) -> int:
     registry = get_registry()
     registry.ensure_loaded()
+    from jepa_core.discovery import SLOW_PLUGIN_SECONDS
+
     records = [plugin.as_dict() for plugin in registry.plugins]
     for record in records:
         record["components"] = _by_kind(record["components"])
+        seconds = record["load_seconds"]
+        record["slow"] = seconds is not None and seconds > SLOW_PLUGIN_SECONDS
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
@@ -37,9 +41,16 @@ def _plugins(args: argparse.Namespace) -> int:
         print("no plugins installed (core components only; `jepa list` shows them)")
         return 0
     for record in records:
-        print(f"{record['name']}  {record['distribution']} {record['version']}  [{record['status']}]")
+        seconds = record["load_seconds"]
+        timing = f"  {seconds:.2f} s" if seconds is not None else ""
+        print(f"{record['name']}  {record['distribution']} {record['version']}  [{record['status']}]{timing}")
         if record["error"]:
             print(f"    error: {record['error']}")
+        if record["slow"]:
+            print(f"    slow: {seconds:.1f} s to import and register (over {SLOW_PLUGIN_SECONDS:g} s); every command "
+                  f"that needs all plugins waits for it (JEPA_DISABLE_PLUGINS={record['name']} skips it)")
+        for refusal in record["refused"]:
+            print(f"    refused: {refusal}")
         for kind, names in record["components"].items():
             print(f"    {kind}: {', '.join(names)}")
     return 0
@@ -229,3 +240,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `jepa list | head`
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's exit code for SIGINT
+        print("jepa: interrupted", file=sys.stderr)
+        return 130

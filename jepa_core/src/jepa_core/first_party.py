@@ -35,3 +35,8 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("dataset", "series_numpy"): _TIMESERIES,
     ("dataset", "ucr"): _TIMESERIES,
 }
+
+# The plugin (entry point) names of our distributions: each belongs to its
+# distribution alone, whether or not it is installed, so another distribution can
+# never load under it (and a saved ``vision:cnn`` always means ours).
+FIRST_PARTY_SCOPES: dict[str, str] = {"vision": _VISION, "text": _TEXT, "timeseries": _TIMESERIES}
