@@ -162,6 +162,6 @@ def test_an_unwritable_run_dir_and_an_existing_run_are_refused(tmp_path) -> None
         train_run(spec, run_dir=tmp_path / "file" / "run")
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     before = (run_dir / "metrics.jsonl").read_text()
-    with pytest.raises(TrainingError, match="already holds a run; pass --resume"):
+    with pytest.raises(TrainingError, match=r"already holds a run \(a checkpoint at step 1\); pass --resume"):
         train_run(spec, run_dir=run_dir)
     assert (run_dir / "metrics.jsonl").read_text() == before

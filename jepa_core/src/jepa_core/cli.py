@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from jepa_core.errors import JEPAError
+from jepa_core.errors import JEPAError, SpecError
 from jepa_core.registry import KINDS, get_registry
 
 
@@ -134,12 +136,21 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from jepa_core.runs import default_run_dir, load_run_spec, train_run
+    from jepa_core.training import TrainingInterrupted, distributed
 
+    if args.resume and args.restart:
+        raise SpecError("--resume continues the run and --restart discards it: pass one of them")
     spec = load_run_spec(args.config, args.set)
     run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
-    path = train_run(spec, run_dir=run_dir, resume=args.resume, max_steps=args.max_steps)
-    from jepa_core.training import distributed
-
+    try:
+        path = train_run(spec, run_dir=run_dir, resume=args.resume, restart=args.restart,
+                         max_steps=args.max_steps)
+    except TrainingInterrupted as exc:
+        if distributed()[0] == 0:
+            again = ["jepa", "train", args.config, *[part for s in args.set for part in ("--set", s)],
+                     "--run-dir", str(run_dir), "--resume"]
+            print(f"jepa: {exc}; continue with: {shlex.join(again)}", file=sys.stderr)
+        return 130
     if distributed()[0] == 0:
         print(f"run directory: {path}")
     return 0
@@ -199,6 +210,9 @@ def make_parser() -> argparse.ArgumentParser:
                        help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
     train.add_argument("--run-dir", help="where the run goes (default: the config's run_dir or runs/CONFIG)")
     train.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    train.add_argument("--restart", action="store_true",
+                       help="discard the run already in the run directory (checkpoints, final model, metrics) "
+                       "and start over")
     train.add_argument("--max-steps", type=int, help="stop after this step (checkpointed), for staged runs")
     train.set_defaults(run=_train)
 
@@ -224,7 +238,13 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+    return f"jepa: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning  # a user reads what happened, not which line warned
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

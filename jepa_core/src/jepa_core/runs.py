@@ -138,9 +138,14 @@ def train_run(
     *,
     run_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    restart: bool = False,
     max_steps: int | None = None,
 ) -> Path:
-    """Build, train and (if asked) evaluate the run; returns its directory."""
+    """Build, train and (if asked) evaluate the run; returns its directory.
+
+    ``resume`` continues from the run's latest checkpoint; ``restart`` discards the
+    run already in ``run_dir`` and starts over (see :class:`~jepa_core.training.Trainer`).
+    """
     from jepa_core.factory import build_model
 
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
@@ -153,7 +158,8 @@ def train_run(
     model = build_model(spec.model)
     data = spec.data.resolve().create(spec.data.params, "data.params")
     filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
-    trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume)
+    trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume,
+                      restart=restart)
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
         try:
