@@ -48,7 +48,7 @@ from torch import nn
 
 from jepa_core.devices import resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError
-from jepa_core.model import JEPA
+from jepa_core.model import JEPA, TokenCountError
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -307,6 +307,12 @@ class Trainer:
         try:
             with torch.no_grad(), self._autocast():
                 out = self.model.step(batch, collapse_metrics=False)
+        except TokenCountError as exc:
+            if self.run_spec is None:
+                raise
+            # in a run config the encoder's settings live under model:
+            message = exc.issues[0][1].replace("set encoder.params.", "set model.encoder.params.")
+            raise TokenCountError(message, f"model.{exc.path}") from None
         except SpecError:
             raise
         except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
