@@ -362,7 +362,7 @@ class JEPA(BaseModel):
         fields = record[0].params_model.model_fields if record is not None else {}
         x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
         consequence = (f"masks would cover only its first {expected} tokens" if found > expected
-                       else f"masks would point past its last token")
+                       else "masks would point past its last token")
         setting = next((field for field in _TOKEN_SETTINGS if field in fields), None)
         if setting is None:
             raise TokenCountError(
