@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import jepa
 import pytest
+import torch
+from jepa_core.cli import main
 from jepa_core.registry import get_registry
 
-HOSTILE = ["broken_import", "broken_register", "not_a_component", "clash_a", "clash_b", "future_api", "good", "good#1"]
+HOSTILE = ["broken_import", "broken_register", "not_a_component", "clash_a", "clash_b", "future_api", "good", "good#1",
+           "exits", "grabber"]
 EXPECTED = {
+    "exit_import": ("failed", "import failed: SystemExit: the plugin called sys.exit(3)"),
+    "exit_register": ("failed", "registration failed: SystemExit: the plugin called sys.exit(4)"),
+    "interrupt_import": ("failed", "import failed: KeyboardInterrupt raised by the plugin"),
+    "interrupt_register": ("failed", "registration failed: KeyboardInterrupt raised by the plugin"),
+    "grabber_uncaught": ("failed", "registration failed: PluginError: plugin 'grabber_uncaught' "
+                                   "(jepa-fixture-grabber) asked for a registrar of scope 'jepa'"),
+    "grabber_import": ("failed", "import failed: PluginError: plugin 'grabber_import' (jepa-fixture-grabber) "
+                                 "asked for a registrar of scope 'local'"),
+    "grabber": ("loaded", None),
     "broken_import": ("failed", "import failed: RuntimeError: this plugin is broken on purpose"),
     "broken_register": ("failed", "registration failed: ValueError: registration fails on purpose"),
     "not_a_component": ("failed", "the factory must be a class or function, got 42"),
@@ -79,3 +92,119 @@ def test_block_list_silences_a_broken_plugin_and_allow_list_picks_one(installed_
     statuses = {p.name: p.status for p in get_registry().plugins}
     assert statuses["broken_import"] == statuses["not_a_component"] == "blocked"
     assert statuses["clash_a"] == "not allowed"
+
+
+# -- a plugin cannot end the host --------------------------------------------------------------
+
+
+def test_sys_exit_and_keyboard_interrupt_in_a_plugin_fail_that_plugin_only(installed_plugins) -> None:
+    installed_plugins("exits", "good")
+    assert jepa.build("tiny", "mlp", loss="jepa:mse").spec.encoder.name == "good:tiny", "a bare name builds"
+    records = {p.name: p for p in get_registry().plugins}
+    for name in ("exit_import", "exit_register", "interrupt_import", "interrupt_register"):
+        assert records[name].status == "failed" and records[name].error.startswith(EXPECTED[name][1])
+    assert not [c for c in jepa.list_components() if c.scope.startswith(("exit", "interrupt"))]
+    result = jepa_cli("plugins")
+    assert result.returncode == 0, result.stderr
+    assert "exit_import  jepa-fixture-exits 1.2.3  [failed]" in result.stdout
+    assert "    error: import failed: SystemExit: the plugin called sys.exit(3)" in result.stdout
+    described = jepa_cli("describe", "encoder", "tiny")  # a bare name loads every plugin
+    assert described.returncode == 0 and described.stdout.startswith("encoder good:tiny"), described.stderr
+
+
+def test_strict_mode_turns_a_plugin_exit_into_one_error_line(installed_plugins, monkeypatch) -> None:
+    installed_plugins("exits")
+    monkeypatch.setenv("JEPA_STRICT_PLUGINS", "1")
+    monkeypatch.setenv("JEPA_PLUGINS", "exit_register")
+    with pytest.raises(jepa.PluginError, match=r"exit_register.*sys.exit\(4\)"):
+        jepa.list_components()
+    result = jepa_cli("list")
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("jepa: error: plugin 'exit_register' (jepa-fixture-exits): registration failed")
+
+
+def test_a_real_ctrl_c_while_plugins_load_still_stops_the_command(installed_plugins) -> None:
+    installed_plugins("slow")
+    process = subprocess.Popen([sys.executable, "-m", "jepa", "plugins"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "JEPA_FIXTURE_SLOW_SAY": "1"})
+    assert process.stderr.readline().strip() == "slow fixture: importing", "the plugin's import has begun"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "jepa: interrupted" and out == ""
+
+
+def test_a_slow_plugin_is_named_with_its_load_time(installed_plugins, capsys) -> None:
+    installed_plugins("slow", "good")
+    assert main(["plugins", "--json"]) == 0
+    records = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert records["slow"]["slow"] is True and records["slow"]["load_seconds"] >= 1.2
+    assert records["good"]["slow"] is False and records["good"]["load_seconds"] < 1.0
+    assert main(["plugins"]) == 0
+    text = capsys.readouterr().out
+    assert "\n    slow: 1." in text and "JEPA_DISABLE_PLUGINS=slow skips it" in text
+    assert text.count("\n    slow: ") == 1, "only the slow plugin is flagged"
+
+
+# -- a plugin cannot take names it does not own ----------------------------------------------------
+
+
+def test_another_distribution_cannot_load_under_a_first_party_or_disputed_plugin_name(installed_plugins,
+                                                                                     capsys) -> None:
+    installed_plugins("impostor", "clash_a")  # on sys.path first: its entry points are read first
+    registry = get_registry()
+    assert registry.resolve("encoder", "vision:cnn").distribution == "jepa-plugins-vision"
+    by_owner = {(p.name, p.distribution): p for p in registry.plugins}
+    impostor = by_owner["vision", "jepa-fixture-impostor"]
+    assert impostor.status == "refused"
+    assert impostor.error.startswith("the plugin name 'vision' belongs to jepa-plugins-vision; "
+                                     "jepa-fixture-impostor may not load under it")
+    assert by_owner["vision", "jepa-plugins-vision"].status == "loaded"
+    for distribution, other in (("jepa-fixture-impostor", "jepa-fixture-clash-a"),
+                                ("jepa-fixture-clash-a", "jepa-fixture-impostor")):
+        record = by_owner["clash_a", distribution]
+        assert record.status == "refused" and f"'clash_a' is also used by {other}; neither loads" in record.error
+    assert not jepa.list_components("encoder", "clash_a:*")
+    with pytest.raises(jepa.PluginError, match="scope 'clash_a' belongs to jepa-fixture-clash-a and"):
+        registry.registrar("clash_a")
+    assert main(["plugins"]) == 0
+    text = capsys.readouterr().out
+    assert "vision  jepa-fixture-impostor 1.2.3  [refused]" in text
+    assert text.count("[refused]") == 3
+
+
+def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsys) -> None:
+    installed_plugins("grabber", "good")
+    registry = get_registry()
+    assert registry.resolve("encoder", "mlp").scope == "jepa", "the core's mlp is untouched"
+    assert registry.resolve("encoder", "good:tiny").distribution == "jepa-fixture-good"
+    assert not jepa.list_components("encoder", "local:*")
+    assert registry.templates["sequences"][0] == "jepa"
+    assert registry.resolve("encoder", "grabber:own").distribution == "jepa-fixture-grabber"
+    records = {p.name: p for p in registry.plugins}
+    refused = records["grabber"].refused
+    assert records["grabber"].status == "loaded" and len(refused) == 5, refused
+    assert refused[0].startswith("asked for a registrar of scope 'jepa' (replace=True); a plugin adds components "
+                                 "only through the registrar its jepa_register hook receives")
+    assert refused[1].startswith("asked for a registrar of scope 'good'")
+    assert refused[2].startswith("tried to set its registrar's 'scope' to 'jepa'")
+    assert refused[3].startswith("asked for a registrar of scope 'local'")
+    assert refused[4].startswith("tried to add starter config 'sequences', which 'jepa' already provides")
+    failed = records["grabber_uncaught"]
+    assert failed.status == "failed" and failed.refused and not jepa.list_components("encoder", "grabber_uncaught:*")
+    kept = sys.modules["jepa_fixture_grabber.plugin"].kept[0]
+    with pytest.raises(jepa.PluginError, match="this registrar is closed"):
+        kept.add("encoder", "later", torch.nn.Identity)
+    assert main(["plugins"]) == 0
+    text = capsys.readouterr().out
+    assert "    refused: asked for a registrar of scope 'jepa' (replace=True)" in text
+    assert text.count("    refused: ") == 7  # grabber's five, grabber_uncaught's and grabber_import's
+
+
+def test_strict_mode_raises_for_a_refused_attempt(installed_plugins, monkeypatch) -> None:
+    installed_plugins("grabber")
+    monkeypatch.setenv("JEPA_STRICT_PLUGINS", "1")
+    monkeypatch.setenv("JEPA_PLUGINS", "grabber")
+    with pytest.raises(jepa.PluginError, match="plugin 'grabber' .*asked for a registrar of scope 'jepa'"):
+        jepa.list_components()

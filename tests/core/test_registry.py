@@ -212,17 +212,15 @@ def test_first_party_names_say_which_distribution_to_install(fresh_registry, mon
         fresh_registry.resolve(kind, name)
 
 
-def test_reserved_scope_cannot_be_claimed_by_a_plugin(fresh_registry) -> None:
-    from jepa_core.discovery import _register_module, new_plugin_manager
-
-    class FakeModule:
-        __name__ = "fake"
-
-        @staticmethod
-        @jepa.hookimpl
-        def jepa_register(registry):
-            registry.add("encoder", "mlp", nn.Identity)
-
-    fresh_registry.ensure_loaded()
-    with pytest.raises(ValueError, match="registered twice"):
-        _register_module(new_plugin_manager(), fresh_registry, FakeModule, "jepa", "x", "1")
+def test_the_core_and_plugin_scopes_cannot_be_claimed_in_process(fresh_registry) -> None:
+    for scope, owner in (("jepa", "jepa-core"), ("vision", "jepa-plugins-vision"), ("text", "jepa-plugins-text")):
+        with pytest.raises(jepa.PluginError, match=f"scope '{scope}' belongs to {owner}"):
+            fresh_registry.registrar(scope, replace=True)
+    assert fresh_registry.resolve("encoder", "jepa:mlp").distribution == "jepa-core"
+    registrar = fresh_registry.registrar("mine")
+    with pytest.raises(jepa.PluginError, match="own scope 'mine' only"):
+        registrar.scope = "jepa"
+    registrar.add("encoder", "mlp", nn.Identity)
+    assert fresh_registry.resolve("encoder", "mine:mlp").factory is nn.Identity
+    with pytest.raises(TypeError):
+        fresh_registry.templates["sequences"] = ("mine", "model: {}")  # read-only

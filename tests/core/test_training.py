@@ -172,6 +172,19 @@ def test_an_unwritable_run_dir_and_an_existing_run_are_refused(tmp_path) -> None
         train_run(spec, run_dir=tmp_path / "file" / "run")
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     before = (run_dir / "metrics.jsonl").read_text()
-    with pytest.raises(TrainingError, match="already holds a run; pass --resume"):
+    with pytest.raises(TrainingError, match=r"already holds a run \(a checkpoint at step 1\); pass --resume"):
         train_run(spec, run_dir=run_dir)
     assert (run_dir / "metrics.jsonl").read_text() == before
+
+
+def test_series_longer_than_the_encoder_reads_fail_before_anything_is_written(tmp_path) -> None:
+    spec = load_run_spec(MASKED_RUN, ["data.params.steps=12"])  # the encoder is set up for 8 tokens
+    with pytest.raises(jepa.SpecError) as info:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert info.value.path == "model.encoder.params.num_tokens"
+    assert "the data gives 12 tokens per item but encoder 'jepa:transformer' is set up for 8 (masks would cover " \
+        "only its first 8 tokens); set model.encoder.params.num_tokens to 12" in str(info.value)
+    assert not (tmp_path / "run").exists()
+    filled = load_run_spec(MASKED_RUN, ["data.params.steps=12", "model.encoder.params.num_tokens=null"])
+    run_dir = train_run(filled, run_dir=tmp_path / "filled")
+    assert json.loads((run_dir / "run.json").read_text())["model"]["encoder"]["params"]["num_tokens"] == 12

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jepa_core.errors import JEPAError
+from jepa_core.errors import JEPAError, SpecError
 from jepa_core.registry import KINDS, RESERVED_SCOPES, get_registry
 
 
@@ -28,9 +30,13 @@ def _versions() -> str:
 def _plugins(args: argparse.Namespace) -> int:
     registry = get_registry()
     registry.ensure_loaded()
+    from jepa_core.discovery import SLOW_PLUGIN_SECONDS
+
     records = [plugin.as_dict() for plugin in registry.plugins]
     for record in records:
         record["components"] = _by_kind(record["components"])
+        seconds = record["load_seconds"]
+        record["slow"] = seconds is not None and seconds > SLOW_PLUGIN_SECONDS
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
@@ -38,9 +44,16 @@ def _plugins(args: argparse.Namespace) -> int:
         print("no plugins installed (core components only; `jepa list` shows them)")
         return 0
     for record in records:
-        print(f"{record['name']}  {record['distribution']} {record['version']}  [{record['status']}]")
+        seconds = record["load_seconds"]
+        timing = f"  {seconds:.2f} s" if seconds is not None else ""
+        print(f"{record['name']}  {record['distribution']} {record['version']}  [{record['status']}]{timing}")
         if record["error"]:
             print(f"    error: {record['error']}")
+        if record["slow"]:
+            print(f"    slow: {seconds:.1f} s to import and register (over {SLOW_PLUGIN_SECONDS:g} s); every command "
+                  f"that needs all plugins waits for it (JEPA_DISABLE_PLUGINS={record['name']} skips it)")
+        for refusal in record["refused"]:
+            print(f"    refused: {refusal}")
         for kind, names in record["components"].items():
             print(f"    {kind}: {', '.join(names)}")
     return 0
@@ -153,12 +166,21 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from jepa_core.runs import default_run_dir, load_run_spec, train_run
+    from jepa_core.training import TrainingInterrupted, distributed
 
+    if args.resume and args.restart:
+        raise SpecError("--resume continues the run and --restart discards it: pass one of them")
     spec = load_run_spec(args.config, args.set)
     run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
-    path = train_run(spec, run_dir=run_dir, resume=args.resume, max_steps=args.max_steps)
-    from jepa_core.training import distributed
-
+    try:
+        path = train_run(spec, run_dir=run_dir, resume=args.resume, restart=args.restart,
+                         max_steps=args.max_steps)
+    except TrainingInterrupted as exc:
+        if distributed()[0] == 0:
+            again = ["jepa", "train", args.config, *[part for s in args.set for part in ("--set", s)],
+                     "--run-dir", str(run_dir), "--resume"]
+            print(f"jepa: {exc}; continue with: {shlex.join(again)}", file=sys.stderr)
+        return 130
     if distributed()[0] == 0:
         print(f"run directory: {path}")
     return 0
@@ -339,6 +361,9 @@ def make_parser() -> argparse.ArgumentParser:
                        help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
     train.add_argument("--run-dir", help="where the run goes (default: the config's run_dir or runs/CONFIG)")
     train.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    train.add_argument("--restart", action="store_true",
+                       help="discard the run already in the run directory (checkpoints, final model, metrics) "
+                       "and start over")
     train.add_argument("--max-steps", type=int, help="stop after this step (checkpointed), for staged runs")
     train.set_defaults(run=_train)
 
@@ -393,7 +418,13 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+    return f"jepa: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning  # a user reads what happened, not which line warned
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
@@ -409,3 +440,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `jepa list | head`
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's exit code for SIGINT
+        print("jepa: interrupted", file=sys.stderr)
+        return 130

@@ -14,31 +14,52 @@ switches, read at the first query:
 ``JEPA_DISABLE_PLUGINS``
     Block-list in the same form; applied after the allow-list.
 ``JEPA_STRICT_PLUGINS``
-    ``1``/``true``: a plugin that fails to import or register raises
-    :class:`~jepa_core.errors.PluginError` instead of being recorded and skipped.
+    ``1``/``true``: a plugin that fails to import or register, or is refused a
+    name, raises :class:`~jepa_core.errors.PluginError` instead of being recorded
+    and skipped.
+
+Nothing a plugin does while it is imported or registered takes the host down:
+any exception, ``sys.exit()`` and ``KeyboardInterrupt`` included, marks that
+plugin failed (a real Ctrl-C from the user still stops the program). How long
+each plugin took to load is recorded; ``jepa plugins`` flags the slow ones.
+A plugin name belongs to one distribution: the first-party names (``vision``,
+``text``, ``timeseries``) to ours, the reserved ``jepa`` and ``local`` to the core,
+and a name that two other distributions both use to neither of them.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import signal
+import threading
+import time
 import traceback
 from importlib.metadata import EntryPoint, entry_points
+from types import FrameType, ModuleType, TracebackType
+from typing import Any
 
 import pluggy
 
 from jepa_core import hookspecs
 from jepa_core.errors import PluginError
-from jepa_core.registry import CORE_SCOPE, RESERVED_SCOPES, PluginRecord, Registry
+from jepa_core.first_party import FIRST_PARTY_SCOPES
+from jepa_core.registry import (
+    CORE_SCOPE,
+    RESERVED_SCOPES,
+    PluginRecord,
+    PluginRegistrar,
+    Registry,
+    _Grant,
+)
+from jepa_core.registry import normalize_name as _normalize
 
 ENTRY_POINT_GROUP = "jepa.plugins"
 ALLOW_ENV = "JEPA_PLUGINS"
 BLOCK_ENV = "JEPA_DISABLE_PLUGINS"
 STRICT_ENV = "JEPA_STRICT_PLUGINS"
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+# A plugin that takes longer than this to import and register is flagged by
+# `jepa plugins`: every command that needs all plugins waits for it.
+SLOW_PLUGIN_SECONDS = 1.0
 
 
 def _name_list(variable: str) -> set[str] | None:
@@ -62,9 +83,9 @@ class PluginLoader:
     """The installed plugins of one registry, imported when first needed.
 
     Creating it registers the core's components and reads the entry points once
-    (applying the allow/block lists and refusing clashing or reserved names); a
-    plugin's module is imported only by :meth:`load` of its name (what a qualified
-    name such as ``vision:cnn`` needs) or by :meth:`load_all`.
+    (applying the allow/block lists and refusing names a distribution does not
+    own); a plugin's module is imported only by :meth:`load` of its name (what a
+    qualified name such as ``vision:cnn`` needs) or by :meth:`load_all`.
     """
 
     def __init__(self, registry: Registry) -> None:
@@ -75,30 +96,36 @@ class PluginLoader:
         self.manager = new_plugin_manager()
         self.strict = strict_mode()
         self.pending: dict[str, tuple[EntryPoint, PluginRecord]] = {}
-        _register_module(self.manager, registry, core_plugin, CORE_SCOPE, "jepa-core", __version__)
+        core = registry._issue(_Grant(CORE_SCOPE, "jepa-core", __version__, False))
+        _register_module(self.manager, core_plugin, core)
+        registry._close(core)
         allow = _name_list(ALLOW_ENV)
         block = _name_list(BLOCK_ENV) or set()
-        seen: dict[str, PluginRecord] = {}
+        claims: dict[str, list[tuple[EntryPoint, PluginRecord]]] = {}
         for entry_point in entry_points(group=ENTRY_POINT_GROUP):
             record = _record_for(entry_point)
+            same = claims.setdefault(record.name.lower(), [])
+            if any(_normalize(r.distribution or "") == _normalize(record.distribution or "") for _, r in same):
+                continue  # one distribution seen twice on the path: importlib.metadata's first copy wins
+            same.append((entry_point, record))
             registry.plugins.append(record)
-            if record.name in seen:
-                # importlib.metadata already keeps one copy of each distribution, so this
-                # is two different distributions claiming one plugin name.
-                other = seen[record.name]
-                self._fail(record, f"plugin name {record.name!r} is already used by {other.distribution}; "
-                                   f"rename the entry point in {record.distribution}")
-                continue
-            seen[record.name] = record
-            names = {_normalize(record.name), _normalize(record.distribution or "")}
-            if allow is not None and not names & allow:
-                record.status, record.error = "not allowed", f"not listed in {ALLOW_ENV}"
-            elif names & block:
-                record.status, record.error = "blocked", f"listed in {BLOCK_ENV}"
-            elif record.name in RESERVED_SCOPES:
-                self._fail(record, f"the plugin name {record.name!r} is reserved for jepa itself")
-            else:
-                self.pending[record.name.lower()] = (entry_point, record)
+        for name, claimants in claims.items():
+            distributions = sorted({record.distribution or "an unnamed distribution" for _, record in claimants})
+            for entry_point, record in claimants:
+                problem = _ownership_problem(name, record, distributions)
+                if problem is not None:
+                    self._fail(record, problem, status="refused")
+                    continue
+                registry._owners[name] = record.distribution or ""
+                names = {_normalize(record.name), _normalize(record.distribution or "")}
+                if allow is not None and not names & allow:
+                    record.status, record.error = "not allowed", f"not listed in {ALLOW_ENV}"
+                elif names & block:
+                    record.status, record.error = "blocked", f"listed in {BLOCK_ENV}"
+                else:
+                    self.pending[name] = (entry_point, record)
+            if len(distributions) > 1 and name not in registry._owners and name not in RESERVED_SCOPES:
+                registry._owners[name] = " and ".join(distributions)  # nobody may take the disputed name
 
     def load(self, name: str) -> None:
         """Import and register the plugin called ``name``, if it is installed and not loaded yet."""
@@ -111,9 +138,21 @@ class PluginLoader:
             self.load(name)
 
     def _load(self, entry_point: EntryPoint, record: PluginRecord) -> None:
+        started = time.perf_counter()
         try:
-            module = entry_point.load()
-        except Exception as exc:  # a broken plugin must not take the host down
+            self._import_and_register(entry_point, record)
+        finally:
+            record.load_seconds = time.perf_counter() - started
+        if record.status == "loaded" and record.refused and self.strict:
+            raise PluginError(f"plugin {record.name!r} ({record.distribution}): {record.refused[0]}")
+
+    def _import_and_register(self, entry_point: EntryPoint, record: PluginRecord) -> None:
+        guard = _PluginCode(self.registry, record)
+        try:
+            with guard:
+                module = entry_point.load()
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt too: a plugin never ends the host
+            guard.reraise_user_interrupt(exc)
             self._fail(record, f"import failed: {_describe(exc)}", exc)
             return
         problem = _api_problem(module, record)
@@ -122,20 +161,79 @@ class PluginLoader:
             if self.strict:
                 raise PluginError(problem)
             return
+        registrar = self.registry._plugin_registrar(record)
         try:
-            record.components = _register_module(
-                self.manager, self.registry, module, record.name, record.distribution, record.version
-            )
-        except Exception as exc:
-            self.registry.remove_scope(record.name)
+            with guard:
+                record.components = _register_module(self.manager, module, registrar)
+        except BaseException as exc:
+            guard.reraise_user_interrupt(exc)
+            self.registry._remove_scope(record.name)
             self._fail(record, f"registration failed: {_describe(exc)}", exc)
             return
+        finally:
+            self.registry._close(registrar)  # a registrar kept by the plugin stops working
         record.status = "loaded"
 
-    def _fail(self, record: PluginRecord, message: str, exc: BaseException | None = None) -> None:
-        record.status, record.error = "failed", message
+    def _fail(self, record: PluginRecord, message: str, exc: BaseException | None = None,
+              status: str = "failed") -> None:
+        record.status, record.error = status, message
         if self.strict:
             raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}") from exc
+
+
+class _PluginCode:
+    """Marks a plugin's code as running (so the registry can refuse what it must not
+    do) and tells a real Ctrl-C from a ``KeyboardInterrupt`` the plugin raised itself:
+    the first must still stop the program, the second is the plugin's failure."""
+
+    def __init__(self, registry: Registry, record: PluginRecord) -> None:
+        self.registry = registry
+        self.record = record
+        self.user_interrupted = False
+        self._previous: Any = None
+        self._outer: PluginRecord | None = None
+
+    def __enter__(self) -> _PluginCode:
+        self._outer, self.registry._active = self.registry._active, self.record
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            except (ValueError, OSError):  # no signals here (an embedded interpreter)
+                self._previous = None
+        return self
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.user_interrupted = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.registry._active = self._outer
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def reraise_user_interrupt(self, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt) and self.user_interrupted:
+            raise exc
+
+
+def _ownership_problem(name: str, record: PluginRecord, distributions: list[str]) -> str | None:
+    """Why ``record``'s distribution may not use the plugin name ``name``, or None."""
+    if name in RESERVED_SCOPES:
+        return f"the plugin name {record.name!r} is reserved for jepa itself; rename the entry point"
+    owner = FIRST_PARTY_SCOPES.get(name)
+    if owner is not None:
+        if _normalize(record.distribution or "") == owner:
+            return None
+        return (f"the plugin name {record.name!r} belongs to {owner}; {record.distribution} may not load under "
+                f"it (its components would answer for {name}:... names): rename its entry point")
+    if len(distributions) > 1:
+        others = [d for d in distributions if _normalize(d) != _normalize(record.distribution or "")]
+        return (f"the plugin name {record.name!r} is also used by {', '.join(others)}; neither loads until one "
+                "of them is uninstalled or renames its entry point")
+    return None
 
 
 def _api_problem(module: object, record: PluginRecord) -> str | None:
@@ -170,12 +268,13 @@ def _record_for(entry_point: EntryPoint) -> PluginRecord:
     )
 
 
-def _register_module(manager, registry, module, scope, distribution, version) -> list[str]:
+def _register_module(manager: pluggy.PluginManager, module: ModuleType, registrar: PluginRegistrar) -> list[str]:
     """Register one plugin module with pluggy and call its ``jepa_register`` alone.
 
     Each plugin's hook is called on its own (not through ``manager.hook``) so that
     its components land in its own scope and its failure stays its own.
     """
+    scope = registrar.scope
     manager.register(module, name=scope)
     try:
         manager.check_pending()  # a misspelt hook name is an error, not a silent no-op
@@ -184,7 +283,6 @@ def _register_module(manager, registry, module, scope, distribution, version) ->
         ]
         if not implementations:
             raise PluginError(f"module {module.__name__!r} defines no @jepa.hookimpl jepa_register")
-        registrar = registry.registrar(scope, distribution, version)
         for impl in implementations:
             impl.function(registry=registrar)
     except BaseException:
@@ -196,4 +294,8 @@ def _register_module(manager, registry, module, scope, distribution, version) ->
 def _describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r}){where}"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"KeyboardInterrupt raised by the plugin{where}"
     return f"{type(exc).__name__}: {exc}{where}"

@@ -62,3 +62,8 @@ def install_command(distribution: str, extras: str = "") -> str:
     ``pip install jepa-plugins-text``, ``pip install 'jepa-plugins-vision[digits]'``
     (quoted, so that shells such as zsh do not read the brackets as a pattern)."""
     return f"pip install '{distribution}[{extras}]'" if extras else f"pip install {distribution}"
+
+# Each first-party plugin (entry point) name belongs to its distribution alone, whether
+# or not it is installed, so another distribution can never load under it (and a saved
+# ``vision:cnn`` always means ours).
+FIRST_PARTY_SCOPES = SCOPES

@@ -166,6 +166,29 @@ def _batch_size(state: State) -> int:
     raise ValueError("a state mapping must hold at least one tensor")
 
 
+def masked_input(batch: Any) -> State:
+    """What a masked model encodes from a batch: ``x``, ``(x, ...)`` (labels ignored)
+    or a mapping of the encoder's keyword inputs (labels dropped)."""
+    if isinstance(batch, Mapping):
+        return {key: value for key, value in batch.items() if key not in LABEL_KEYS}
+    if isinstance(batch, (tuple, list)):
+        return batch[0]  # (x, label): the label is for probes, not for pretraining
+    return batch
+
+
+class TokenCountError(SpecError):
+    """The data gives a different number of tokens than the model's masks are drawn for."""
+
+
+# Encoder parameters that fix how many tokens an input gives, and how to read their
+# value off a batch (None: no good guess), for the message that names what to set.
+_TOKEN_SETTINGS: dict[str, Callable[[Any, int], Any]] = {
+    "num_tokens": lambda x, found: found,
+    "image_size": lambda x, found: list(x.shape[-2:]) if isinstance(x, torch.Tensor) and x.dim() >= 3 else None,
+    "seq_len": lambda x, found: x.shape[1] if isinstance(x, torch.Tensor) and x.dim() >= 2 else None,
+}
+
+
 def _move(state: Any, device: torch.device) -> Any:
     if isinstance(state, torch.Tensor):
         return state.to(device, non_blocking=True)
@@ -294,6 +317,7 @@ class JEPA(BaseModel):
             target = self._target_embeddings(state_t1)
             pred = self.predictor(context, **self._predictor_kwargs(action=action))
             return pred, target, context
+        drawn = False  # masks the caller passed are the caller's to fit to the input
         if masks is None:
             if self.masker is None:
                 raise ValueError(
@@ -304,6 +328,7 @@ class JEPA(BaseModel):
             if isinstance(state_t, Mapping) and "padding_mask" in state_t and self._masker_takes_padding:
                 extra["padding_mask"] = state_t["padding_mask"]  # a padding-aware masker skips padded tokens
             masks = self.masker(_batch_size(state_t), **extra)
+            drawn = True
         masks = masks.to(self.device)
         full_target = self._target_embeddings(state_t)
         if full_target.dim() != 3:
@@ -311,6 +336,8 @@ class JEPA(BaseModel):
                 f"masked training needs token embeddings (B, N, D) from the encoder, got shape "
                 f"{tuple(full_target.shape)}; configure the encoder to return tokens"
             )
+        if drawn:
+            self._check_token_count(full_target.shape[1], state_t)
         context = self._encode(self.encoder, state_t, masks.context)
         target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
         if getattr(self.predictor, "packed", False):  # every target block in one predictor pass
@@ -321,6 +348,37 @@ class JEPA(BaseModel):
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=block, action=action)
             preds.append(self.predictor(context, **kwargs))
         return torch.cat(preds, dim=1), target, context
+
+    def _check_token_count(self, found: int, state: State) -> None:
+        """Masks are drawn for the masker's token count; an input with more tokens would
+        train on its first ones only, silently, and one with fewer would index past its
+        end. Either way: one error that says what to set."""
+        expected = getattr(self.masker, "num_tokens", None) if self.masker is not None else None
+        if expected is None:
+            expected = getattr(self.encoder, "num_tokens", None)
+        if expected is None or found == expected:
+            return
+        from jepa_core.registry import get_registry
+
+        record = get_registry().record_of(self.encoder)
+        name = record[0].qualname if record is not None else type(self.encoder).__name__
+        fields = record[0].params_model.model_fields if record is not None else {}
+        x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
+        consequence = (f"masks would cover only its first {expected} tokens" if found > expected
+                       else "masks would point past its last token")
+        setting = next((field for field in _TOKEN_SETTINGS if field in fields), None)
+        if setting is None:
+            raise TokenCountError(
+                f"the data gives {found} tokens per item but the model draws masks for {expected} "
+                f"({consequence}); configure encoder {name!r} for inputs of this size"
+            )
+        value = _TOKEN_SETTINGS[setting](x, found)
+        to = f" to {value}" if value is not None else " to match the data"
+        raise TokenCountError(
+            f"the data gives {found} tokens per item but encoder {name!r} is set up for {expected} "
+            f"({consequence}); set encoder.params.{setting}{to}",
+            f"encoder.params.{setting}",
+        )
 
     def forward(
         self,
@@ -377,13 +435,7 @@ class JEPA(BaseModel):
             state_t1, action = _move(state_t1, self.device), _move(action, self.device)
             pred, target, context = self.views(batch, state_t1, action=action, masks=masks)
         elif self.masker is not None or masks is not None:
-            if isinstance(batch, Mapping):  # the encoder's keyword inputs (x, padding_mask, ...)
-                x = {key: value for key, value in batch.items() if key not in LABEL_KEYS}
-            elif isinstance(batch, (tuple, list)):
-                x = batch[0]  # (x, label): the label is for probes, not for pretraining
-            else:
-                x = batch
-            pred, target, context = self.views(x, masks=masks, action=_move(action, self.device))
+            pred, target, context = self.views(masked_input(batch), masks=masks, action=_move(action, self.device))
         else:
             if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:
                 state_t, state_t1, batch_action = batch["state_t"], batch["state_t1"], batch.get("action")

@@ -4,16 +4,36 @@
 parameter), the jepa version and the distribution that provided each component.
 Loading rebuilds the model through the registry by name, never by an import
 path read from the file, and reads weights with safetensors (nothing is
-unpickled). Writing is atomic: a crash leaves either the old directory or the
-new one, never a mixture.
+unpickled).
+
+Writing is atomic, also when it replaces an existing model: at every instant,
+even under ``kill -9`` or a power cut, the path holds either the old model or the
+new one, whole. The new directory is written beside the old one under a hidden
+temporary name and fsynced (files and directory); then one atomic exchange of the
+two directory entries (``renameat2(RENAME_EXCHANGE)`` on Linux, ``renamex_np
+(RENAME_SWAP)`` on macOS) swaps them, and the old one, now under the temporary
+name, is deleted. Two renames (old away, new in) would leave an instant with no
+model at the path, so they are only the fallback where no exchange exists (other
+systems, file systems without it); a process killed between them leaves the old
+model under a ``.NAME.old-...`` name, which the next save or load of the path
+moves back. Temporary and old directories left by a killed process are removed by
+the next save or load of the same path.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
+import hashlib
 import json
 import os
+import platform
+import secrets
 import shutil
-import tempfile
+import socket
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,50 +45,220 @@ WEIGHTS_NAME = "model.safetensors"
 FORMAT = "jepa"
 FORMAT_VERSION = 1
 
+# A leftover whose owner cannot be checked (another host, a name from an older jepa)
+# is only removed once it is this old: a save in progress never takes this long to swap.
+_UNKNOWN_OWNER_AGE = 24 * 3600.0
+
 
 def atomic_write_dir(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
-    """Fill a fresh sibling directory with ``write(tmp)``, then swap it into ``path``."""
+    """Fill a fresh hidden sibling directory with ``write(tmp)``, fsync it, then swap
+    it into ``path`` atomically (see the module docstring). A symlink at ``path`` is
+    kept: the directory it points to is the one replaced."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     parent = path.parent
     parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_dir():
         raise CheckpointError(f"{str(path)!r} exists and is not a directory; choose another path")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
+    tidy_leftovers(path)
+    tmp = _sibling(path, "tmp")
+    tmp.mkdir()
     try:
         write(tmp)
-        _fsync_dir(tmp)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-        _fsync_dir(parent)
+        _fsync_tree(tmp)
+        _swap_into(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
 
 
+def _swap_into(tmp: Path, path: Path) -> None:
+    """Make the complete directory ``tmp`` the one at ``path``."""
+    try:
+        os.rename(tmp, path)  # nothing at path yet (or an empty directory): one rename is atomic
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+    else:
+        _fsync_dir(path.parent)
+        return
+    if _exchange(tmp, path):
+        _fsync_dir(path.parent)
+        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old model
+        return
+    # No atomic exchange here: two renames. Killed between them, the old model waits
+    # under the .old- name and the next save or load moves it back (tidy_leftovers).
+    old = _sibling(path, "old")
+    os.rename(path, old)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    _fsync_dir(path.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# -- atomic exchange of two directory entries ------------------------------------------------
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_RENAME_SWAP = 2  # macOS sys/stdio.h
+# renameat2's system call number, for a libc too old to wrap it (glibc < 2.28)
+_SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "riscv64": 276}
+_NOT_LOOKED_UP: Any = object()
+_exchange_impl: Any = _NOT_LOOKED_UP  # the exchange function, None where there is none
+
+
+def _find_exchange() -> Callable[[bytes, bytes], int] | None:
+    try:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            if hasattr(libc, "renameat2"):
+                function = libc.renameat2
+                function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                return lambda a, b: function(_AT_FDCWD, a, _AT_FDCWD, b, _RENAME_EXCHANGE)
+            number = _SYS_RENAMEAT2.get(platform.machine())
+            if number is None:
+                return None
+            syscall = libc.syscall
+            syscall.restype = ctypes.c_long
+            return lambda a, b: syscall(
+                ctypes.c_long(number), ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(a), ctypes.c_int(_AT_FDCWD),
+                ctypes.c_char_p(b), ctypes.c_uint(_RENAME_EXCHANGE),
+            )
+        if sys.platform == "darwin":
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            function = libc.renamex_np
+            function.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+            return lambda a, b: function(a, b, _RENAME_SWAP)
+    except (OSError, AttributeError):
+        return None
+    return None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the directory entries ``a`` and ``b``; False where the system or
+    the file system cannot (the caller falls back to renames)."""
+    global _exchange_impl
+    if _exchange_impl is _NOT_LOOKED_UP:
+        _exchange_impl = _find_exchange()
+    if _exchange_impl is None:
+        return False
+    if _exchange_impl(os.fsencode(a), os.fsencode(b)) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):  # kernel or file system lacks it
+        return False
+    raise OSError(error, os.strerror(error), str(b))
+
+
+# -- leftovers of killed saves --------------------------------------------------------------
+
+
+def _host_tag() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _sibling(path: Path, role: str) -> Path:
+    """A hidden name beside ``path`` that says which process (and host) made it."""
+    return path.parent / f".{path.name}.{role}-{os.getpid()}-{_host_tag()}-{secrets.token_hex(4)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def _leftovers(path: Path) -> list[tuple[Path, str, bool]]:
+    """``(directory, "tmp" | "old", owner gone)`` for each leftover of a save of ``path``."""
+    prefix = f".{path.name}."
+    found = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        role, _, rest = entry.name[len(prefix):].partition("-")
+        if role not in ("tmp", "old"):
+            continue
+        parts = rest.split("-")
+        if len(parts) == 3 and parts[0].isdigit() and parts[1] == _host_tag() and os.name == "posix":
+            gone = not _pid_alive(int(parts[0]))
+        else:  # another host, or a name from an older jepa: judge by age
+            try:
+                gone = time.time() - entry.stat(follow_symlinks=False).st_mtime > _UNKNOWN_OWNER_AGE
+            except OSError:
+                continue
+        found.append((Path(entry.path), role, gone))
+    return found
+
+
+def tidy_leftovers(path: str | os.PathLike[str]) -> None:
+    """Finish what a killed save of ``path`` left: put an old model that was moved
+    aside back when ``path`` is missing, and delete temporary and old directories whose
+    writer is gone. Never touches the directory of a save still in progress."""
+    path = Path(path)
+    try:
+        leftovers = [(p, role) for p, role, gone in _leftovers(path) if gone]
+        if not leftovers:
+            return
+        if not os.path.lexists(path):
+            olds = [p for p, role in leftovers if role == "old" and (p / CONFIG_NAME).is_file()]
+            if olds:
+                os.rename(max(olds, key=lambda p: p.stat().st_mtime), path)
+                _fsync_dir(path.parent)
+        if not os.path.lexists(path):
+            return  # an old directory might be the only copy: keep them all
+        for leftover, _ in leftovers:
+            if leftover.exists() or leftover.is_symlink():
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only location: loading must still work
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    tidy_leftovers(path)
+    tmp = _sibling(path, "tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "xb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_tree(root: Path) -> None:
+    """fsync every file and directory under ``root`` (the directories last), so that the
+    rename that publishes them never points at data still only in the page cache."""
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            _fsync_path(Path(directory) / name)
+        _fsync_dir(Path(directory))
+
+
+def _fsync_path(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -81,9 +271,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync elsewhere
+        return
+    _fsync_path(path)
+
+
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed ``config.json`` of a saved model, or a CheckpointError saying why not."""
     path = Path(path)
+    tidy_leftovers(path)  # a save killed half-way: put the old model back, drop its debris
     if not path.exists():
         raise CheckpointError(f"{str(path)!r} does not exist")
     if not path.is_dir():

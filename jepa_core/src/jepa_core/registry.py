@@ -6,6 +6,17 @@ the name of its entry point; components registered in-process with
 qualified name ``scope:name``; its bare ``name`` resolves only while exactly one
 scope provides it, so installing a plugin can make a bare name ambiguous but can
 never silently change what a qualified (saved) name means.
+
+A scope belongs to one distribution: ``jepa`` to jepa-core, a plugin's scope to the
+distribution its entry point belongs to (the first-party scope names to our own
+distributions even before they are installed). Only the loader hands out the
+registrar of a plugin's scope, and only to that plugin's ``jepa_register`` hook;
+the scope a registrar adds to is kept by the registry, not by the registrar
+object. Code running while a plugin is imported or registered cannot ask for
+another registrar (``registrar("jepa", replace=True)`` is refused and recorded on
+the plugin, for ``jepa plugins`` to show). Plugins are ordinary Python code in
+this process, so this keeps plugins from taking names through the API; it is not
+a sandbox.
 """
 
 from __future__ import annotations
@@ -16,20 +27,27 @@ import functools
 import inspect
 import re
 import threading
-from collections.abc import Callable, Iterator
+import types
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pydantic
 
-from jepa_core.errors import AmbiguousComponentError, SpecError, UnknownComponentError
+from jepa_core.errors import AmbiguousComponentError, PluginError, SpecError, UnknownComponentError
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
-from jepa_core.first_party import FIRST_PARTY, SCOPES, install_command
+from jepa_core.first_party import FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
 
 KINDS: tuple[str, ...] = ("encoder", "predictor", "loss", "masker", "dataset", "tokenizer")
 CORE_SCOPE = "jepa"
 LOCAL_SCOPE = "local"
 RESERVED_SCOPES = frozenset({CORE_SCOPE, LOCAL_SCOPE})
+
+
+def normalize_name(name: str) -> str:
+    """A distribution or plugin name as packaging compares them (``Jepa_X.y`` -> ``jepa-x-y``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -82,9 +100,12 @@ class PluginRecord:
     module: str
     distribution: str | None
     version: str | None
-    status: str = "not loaded"  # not loaded (yet) | loaded | failed | incompatible | blocked | not allowed
+    # not loaded (yet) | loaded | failed | incompatible | refused | blocked | not allowed
+    status: str = "not loaded"
     error: str | None = None
     components: list[str] = field(default_factory=list)
+    load_seconds: float | None = None  # importing the module plus its jepa_register hook
+    refused: list[str] = field(default_factory=list)  # names it tried to take and was refused
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,32 +116,63 @@ class PluginRecord:
             "status": self.status,
             "error": self.error,
             "components": list(self.components),
+            "load_seconds": self.load_seconds,
+            "refused": list(self.refused),
         }
 
 
-class PluginRegistrar:
-    """The object a plugin's ``jepa_register`` hook receives: adds to one scope."""
+@dataclass
+class _Grant:
+    """What a registrar may do, kept by the registry (a plugin cannot edit it)."""
 
-    def __init__(
-        self,
-        registry: Registry,
-        scope: str,
-        distribution: str | None = None,
-        version: str | None = None,
-        replace: bool = False,
-    ) -> None:
-        self._registry = registry
-        self.scope = scope
-        self.distribution = distribution
-        self.version = version
-        self._replace = replace
-        self.added: list[Component] = []
+    scope: str
+    distribution: str | None
+    version: str | None
+    replace: bool
+    record: PluginRecord | None = None  # the plugin it was handed to
+    open: bool = True
+
+
+class PluginRegistrar:
+    """The object a plugin's ``jepa_register`` hook receives: adds to its own scope only.
+
+    The scope (and distribution, and whether names may be replaced) live in the
+    registry, not on this object: they cannot be changed through it, and a registrar
+    kept past its hook stops working.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        object.__setattr__(self, "_registry", registry)
+        object.__setattr__(self, "added", [])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._registry._refuse(f"tried to set its registrar's {name!r} to {value!r}; a registrar adds to its "
+                               f"own scope {self.scope!r} only")
+
+    def _grant(self) -> _Grant:
+        grant = self._registry._grants.get(self)
+        if grant is None or not grant.open:
+            raise PluginError("this registrar is closed: a plugin adds its components inside its jepa_register "
+                              "hook, through the registrar that hook receives")
+        return grant
+
+    @property
+    def scope(self) -> str:
+        return self._grant().scope
+
+    @property
+    def distribution(self) -> str | None:
+        return self._grant().distribution
+
+    @property
+    def version(self) -> str | None:
+        return self._grant().version
 
     def add_template(self, name: str, text: str) -> None:
         """A commented starter run config that ``jepa init NAME`` writes (YAML text)."""
         if not name or not isinstance(text, str):
             raise ValueError("a template needs a name and YAML text")
-        self._registry.templates[name] = (self.scope, text)
+        self._registry._add_template(name, text, self._grant())
 
     def add(
         self,
@@ -144,18 +196,19 @@ class PluginRegistrar:
             raise ValueError(f"component name must be a non-empty string without ':', got {name!r}")
         if not callable(factory):
             raise TypeError(f"{kind} {name!r}: the factory must be a class or function, got {factory!r}")
-        model = params if params is not None else params_model_for(factory, f"{self.scope}:{name}")
+        grant = self._grant()
+        model = params if params is not None else params_model_for(factory, f"{grant.scope}:{name}")
         component = Component(
             kind=kind,
             name=name,
-            scope=self.scope,
+            scope=grant.scope,
             factory=factory,
             params_model=model,
             doc=inspect.cleandoc(doc or inspect.getdoc(factory) or ""),
-            distribution=self.distribution,
-            version=self.version,
+            distribution=grant.distribution,
+            version=grant.version,
         )
-        self._registry._insert(component, replace=self._replace)
+        self._registry._insert(component, replace=grant.replace)
         if inspect.isclass(factory):
             capture_arguments(factory)
         self.added.append(component)
@@ -169,11 +222,19 @@ class Registry:
         self._components: dict[tuple[str, str], dict[str, Component]] = {}
         self._by_factory: dict[Any, Component] = {}
         self.plugins: list[PluginRecord] = []
-        self.templates: dict[str, tuple[str, str]] = {}
+        self._templates: dict[str, tuple[str, str]] = {}
         self._loaded = False  # every plugin imported
         self._loading = False
         self._loader: Any = None  # a discovery.PluginLoader once entry points were read
         self._lock = threading.RLock()
+        self._owners: dict[str, str] = {}  # plugin scope -> the distribution(s) its entry point belongs to
+        self._grants: weakref.WeakKeyDictionary[PluginRegistrar, _Grant] = weakref.WeakKeyDictionary()
+        self._active: PluginRecord | None = None  # the plugin whose code is running now
+
+    @property
+    def templates(self) -> Mapping[str, tuple[str, str]]:
+        """Starter configs: name -> (scope, YAML text), read-only."""
+        return types.MappingProxyType(self._templates)
 
     # -- discovery ---------------------------------------------------------------
     def ensure_loaded(self, scope: str | None = None) -> None:
@@ -198,20 +259,113 @@ class Registry:
             finally:
                 self._loading = False
 
+    def _read_entry_points(self) -> None:
+        """Know which plugin owns which scope (reads entry points, imports nothing)."""
+        if self._loader is not None or self._loading:
+            return
+        with self._lock:
+            if self._loader is None and not self._loading:
+                from jepa_core.discovery import PluginLoader
+
+                self._loading = True
+                try:
+                    self._loader = PluginLoader(self)
+                finally:
+                    self._loading = False
+
     def reset(self) -> None:
         """Forget everything (plugins are discovered again on the next query)."""
+        if self._active is not None:
+            self._refuse("tried to reset the registry")
         with self._lock:
             self._components.clear()
             self._by_factory.clear()
             self.plugins.clear()
-            self.templates.clear()
+            self._templates.clear()
+            self._owners.clear()
             self._loaded = False
             self._loader = None
 
     # -- writing -----------------------------------------------------------------
     def registrar(self, scope: str, distribution: str | None = None, version: str | None = None,
                   replace: bool = False) -> PluginRegistrar:
-        return PluginRegistrar(self, scope, distribution, version, replace)
+        """A registrar for components made in this process (``local``, as
+        :func:`jepa.register` uses, or a scope of your own). The core's scope and
+        every plugin's scope are refused: only the loader hands those out, each to
+        its own plugin. Plugin code asking for any registrar is refused and recorded.
+        """
+        if self._active is not None:
+            self._refuse(
+                f"asked for a registrar of scope {scope!r} (replace={replace}); a plugin adds components only "
+                f"through the registrar its jepa_register hook receives, to its own scope {self._active.name!r}"
+            )
+        if not isinstance(scope, str) or not scope or ":" in scope:
+            raise ValueError(f"a scope is a non-empty name without ':', got {scope!r}")
+        owner = self.scope_owner(scope)
+        if owner is not None:
+            raise PluginError(
+                f"scope {scope!r} belongs to {owner}; only it registers there. Register components made "
+                "in this process with @jepa.register (scope 'local'), or in a scope of your own"
+            )
+        return self._issue(_Grant(scope, distribution, version, replace))
+
+    def scope_owner(self, scope: str) -> str | None:
+        """The distribution that owns ``scope`` (None for ``local`` and unclaimed names)."""
+        if scope == CORE_SCOPE:
+            return "jepa-core"
+        if scope == LOCAL_SCOPE:
+            return None
+        self._read_entry_points()
+        return self._owners.get(scope.lower()) or FIRST_PARTY_SCOPES.get(scope.lower())
+
+    def _issue(self, grant: _Grant) -> PluginRegistrar:
+        registrar = PluginRegistrar(self)
+        self._grants[registrar] = grant
+        return registrar
+
+    def _plugin_registrar(self, record: PluginRecord) -> PluginRegistrar:
+        """The registrar of a plugin's own scope (the loader calls this, for its hook)."""
+        return self._issue(_Grant(record.name, record.distribution, record.version, False, record))
+
+    def _close(self, registrar: PluginRegistrar) -> None:
+        grant = self._grants.get(registrar)
+        if grant is not None:
+            grant.open = False
+
+    def _refuse(self, message: str) -> NoReturn:
+        """Refuse what the running plugin tried, record it on the plugin, raise PluginError."""
+        record = self._active
+        if record is None:
+            raise PluginError(message)
+        record.refused.append(message)
+        raise PluginError(f"plugin {record.name!r} ({record.distribution}) {message}")
+
+    def _rank(self, scope: str) -> int:
+        """0: the core, 1: a first-party plugin, 2: anything else (for names both claim)."""
+        if scope == CORE_SCOPE:
+            return 0
+        owner = FIRST_PARTY_SCOPES.get(scope)
+        return 1 if owner is not None and normalize_name(self._owners.get(scope, "")) == owner else 2
+
+    def _record(self, scope: str) -> PluginRecord | None:
+        return next((p for p in self.plugins if p.name == scope and p.status != "refused"), None)
+
+    def _add_template(self, name: str, text: str, grant: _Grant) -> None:
+        held = self._templates.get(name)
+        if held is not None and held[0] != grant.scope:
+            if self._rank(grant.scope) >= self._rank(held[0]):
+                # kept by whoever holds it; the newcomer's is recorded as refused, not fatal
+                message = (f"tried to add starter config {name!r}, which {held[0]!r} already provides; "
+                           "give it another name")
+                if grant.record is not None:
+                    grant.record.refused.append(message)
+                    return
+                raise PluginError(message)
+            loser = self._record(held[0])
+            if loser is not None:  # the core or a first-party plugin keeps its own starter names
+                loser.refused.append(f"tried to add starter config {name!r}, which {grant.scope!r} provides; "
+                                     "give it another name")
+        self._templates[name] = (grant.scope, text)
 
     def _insert(self, component: Component, replace: bool) -> None:
         key = (component.kind, component.name)
@@ -223,7 +377,7 @@ class Registry:
         scopes[component.scope] = component
         self._by_factory.setdefault(component.factory, component)
 
-    def remove_scope(self, scope: str) -> None:
+    def _remove_scope(self, scope: str) -> None:
         """Drop every component of ``scope`` (used when a plugin fails half-way)."""
         for key in list(self._components):
             self._components[key].pop(scope, None)
@@ -232,9 +386,9 @@ class Registry:
         for factory, component in list(self._by_factory.items()):
             if component.scope == scope:
                 del self._by_factory[factory]
-        for name, (owner, _) in list(self.templates.items()):
+        for name, (owner, _) in list(self._templates.items()):
             if owner == scope:
-                del self.templates[name]
+                del self._templates[name]
 
     # -- reading -----------------------------------------------------------------
     def __iter__(self) -> Iterator[Component]:

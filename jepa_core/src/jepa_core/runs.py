@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,9 +139,14 @@ def train_run(
     *,
     run_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    restart: bool = False,
     max_steps: int | None = None,
 ) -> Path:
-    """Build, train and (if asked) evaluate the run; returns its directory."""
+    """Build, train and (if asked) evaluate the run; returns its directory.
+
+    ``resume`` continues from the run's latest checkpoint; ``restart`` discards the
+    run already in ``run_dir`` and starts over (see :class:`~jepa_core.training.Trainer`).
+    """
     from jepa_core.factory import build_model
 
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
@@ -149,11 +155,17 @@ def train_run(
 
         require_sklearn()  # before hours of training, not after
     rank, _ = distributed()
+    data = None
+    if _token_count_unset(spec):
+        data = spec.data.resolve().create(spec.data.params, "data.params")
+        spec = _fill_token_count(spec, data, announce=rank == 0)
     torch.manual_seed(spec.train.seed)  # the same initial weights on every rank and every rerun
     model = build_model(spec.model)
-    data = spec.data.resolve().create(spec.data.params, "data.params")
+    if data is None:
+        data = spec.data.resolve().create(spec.data.params, "data.params")
     filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
-    trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume)
+    trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume,
+                      restart=restart)
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
         try:
@@ -165,6 +177,43 @@ def train_run(
             raise
         print(format_results(results))
     return run_dir
+
+
+def _token_count_unset(spec: RunSpec) -> bool:
+    """A masked model whose encoder takes ``num_tokens`` and was not given one."""
+    if spec.model.masker is None:
+        return False
+    component = spec.model.encoder.resolve()
+    return "num_tokens" in component.params_model.model_fields and spec.model.encoder.params.get("num_tokens") is None
+
+
+def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
+    """Set ``model.encoder.params.num_tokens`` to the token count the encoder gives on
+    the data's first batch, so a starter need not hard-code its data's length. Left
+    as it is when the encoder does not give tokens (building then says what is wrong)."""
+    from jepa_core.model import JEPA, masked_input
+
+    params = dict(spec.model.encoder.params)
+    encoder = spec.model.encoder.resolve().create(params, "model.encoder.params")
+    if getattr(encoder, "num_tokens", None) is not None:
+        return spec  # the encoder fixed its own count from its other settings
+    if len(data) == 0:
+        raise SpecError("the dataset is empty (0 items); check the data section's file or size", "data")
+    loader = torch.utils.data.DataLoader(data, batch_size=min(len(data), spec.train.batch_size))
+    state = masked_input(next(iter(loader)))
+    try:
+        with torch.no_grad():
+            tokens = JEPA._encode(encoder.eval(), state)
+    except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+        raise SpecError(f"a batch from the data does not fit the encoder: {exc}", "data") from exc
+    if tokens.dim() != 3:
+        return spec
+    params["num_tokens"] = int(tokens.shape[1])
+    if announce:
+        print(f"jepa: model.encoder.params.num_tokens: {params['num_tokens']} (measured on the data's first batch)",
+              file=sys.stderr, flush=True)
+    encoder_spec = spec.model.encoder.model_copy(update={"params": params})
+    return spec.model_copy(update={"model": spec.model.model_copy(update={"encoder": encoder_spec})})
 
 
 def _results_writer(path: Path) -> Callable[[Mapping[str, Any]], None]:

@@ -304,6 +304,8 @@ class ModelSpec(pydantic.BaseModel):
 def read_spec_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or YAML spec file, with errors that name the file."""
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(f"spec file {str(path)!r} is a directory; give a YAML or JSON file")
     if not path.is_file():
         raise SpecError(f"spec file {str(path)!r} does not exist")
     text = path.read_text(encoding="utf-8")

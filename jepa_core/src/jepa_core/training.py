@@ -12,6 +12,10 @@ What a long run needs, and nothing a user must wire by hand:
 * Checkpoints written atomically (``checkpoints/step_XXXXXXX/``: a loadable model
   plus ``trainer.pt`` with optimiser and RNG state, read back with
   ``weights_only=True``); a NaN/Inf loss stops the run and keeps the last good one.
+* A run directory is never stranded: Ctrl-C finishes the current step, writes a
+  checkpoint and says how to resume; a run that stopped before its first
+  checkpoint is started over by simply running it again; ``restart=True``
+  discards a run's checkpoints and starts over.
 * Metrics as JSON lines every step (loss parts, lr, weight decay, momentum,
   encoder and predictor gradient norms, collapse signals, throughput), a progress
   line, optional TensorBoard, a PNG plot at the end (matplotlib, optional).
@@ -25,7 +29,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
+import shutil
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -39,9 +47,9 @@ from pydantic import ConfigDict, Field
 from torch import nn
 
 from jepa_core.devices import resolve_device
-from jepa_core.errors import JEPAError, SpecError
-from jepa_core.model import JEPA
-from jepa_core.persistence import atomic_write_bytes, atomic_write_dir
+from jepa_core.errors import CheckpointError, JEPAError, SpecError
+from jepa_core.model import JEPA, TokenCountError
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -54,8 +62,21 @@ METRICS = "metrics.jsonl"
 TRAINER_STATE = "trainer.pt"
 
 
+# What a run writes into its directory; restarting a run removes these and nothing else.
+RUN_ARTEFACTS = (CHECKPOINTS, FINAL, METRICS, "run.json", "eval.json", "training.png", "tensorboard")
+
+
 class TrainingError(JEPAError):
     """Training cannot go on (a non-finite loss, a run directory that cannot be used)."""
+
+
+class TrainingInterrupted(TrainingError):
+    """Ctrl-C stopped training after a whole step; ``checkpoint`` holds that step."""
+
+    def __init__(self, message: str, step: int, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint
 
 
 class TrainSpec(pydantic.BaseModel):
@@ -202,7 +223,12 @@ class Trainer:
         run_dir: where metrics, checkpoints and the final model go; None keeps
             nothing on disk (metrics are still returned by :meth:`fit`).
         run_spec: the full run description to store as ``run.json`` in ``run_dir``.
-        resume: continue from the latest checkpoint in ``run_dir``.
+        resume: continue from the latest checkpoint in ``run_dir`` (with none there,
+            start at step 0).
+        restart: discard the run in ``run_dir`` (its checkpoints, final model,
+            metrics) and start over. Without ``resume`` or ``restart``, a run
+            directory holding a checkpoint is refused; one whose run stopped before
+            its first checkpoint is started over.
     """
 
     def __init__(
@@ -214,7 +240,10 @@ class Trainer:
         run_dir: str | os.PathLike[str] | None = None,
         run_spec: Mapping[str, Any] | None = None,
         resume: bool = False,
+        restart: bool = False,
     ) -> None:
+        if resume and restart:
+            raise SpecError("resume and restart exclude each other: resume continues the run, restart discards it")
         try:
             self.spec = spec if isinstance(spec, TrainSpec) else TrainSpec.model_validate(dict(spec or {}))
         except pydantic.ValidationError as exc:
@@ -238,6 +267,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, float]] = []
         self._warned: set[str] = set()
+        self._stop_requested = False  # Ctrl-C: stop after the current step
         self.optimizer = torch.optim.AdamW(
             parameter_groups(self.model), lr=self.spec.lr, betas=self.spec.betas, weight_decay=self.spec.weight_decay,
             fused=self.device.type in ("cpu", "cuda"),  # one kernel for all parameters: 3.6x faster on CPU too
@@ -253,7 +283,7 @@ class Trainer:
             self.step_module = nn.parallel.DistributedDataParallel(self.step_module, device_ids=device_ids)
         self._check_first_batch()
         if self.run_dir is not None and _is_main(self.rank):
-            self._prepare_run_dir(resume)
+            self._prepare_run_dir(resume, restart)
         if resume:
             self._resume()
             if self.run_dir is not None and _is_main(self.rank):
@@ -272,25 +302,57 @@ class Trainer:
         """Run one forward on a real batch so a shape mismatch fails before anything is written."""
         if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
             return  # a one-shot iterable: do not consume a batch
-        batch = next(iter(self._batches(0, 0)))
+        self.batches_per_epoch()  # an empty or too small dataset: say so, not StopIteration
+        batch = next(iter(self._batches(0, 0)), None)
+        if batch is None:
+            raise SpecError("the data yields no batches; check the data section", "data")
         rng = torch.get_rng_state()  # the check must not shift the run's random stream
         try:
             with torch.no_grad(), self._autocast():
-                self.model.step(batch, collapse_metrics=False)
+                out = self.model.step(batch, collapse_metrics=False)
+        except TokenCountError as exc:
+            if self.run_spec is None:
+                raise
+            # in a run config the encoder's settings live under model:
+            message = exc.issues[0][1].replace("set encoder.params.", "set model.encoder.params.")
+            raise TokenCountError(message, f"model.{exc.path}") from None
+        except SpecError:
+            raise
         except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
             raise SpecError(f"a batch from the data does not fit the model: {exc}", "data") from exc
         finally:
             torch.set_rng_state(rng)
+        loss = float(out.loss.detach().float())
+        if not math.isfinite(loss):
+            raise TrainingError(
+                f"the loss is {loss} on the first batch, before any training step, so the data or the model's "
+                f"output is not finite: check the data for NaN/Inf values{self._non_finite_hints()}"
+            )
 
-    def _prepare_run_dir(self, resume: bool) -> None:
+    def _prepare_run_dir(self, resume: bool, restart: bool = False) -> None:
         run_dir = self.run_dir
         assert run_dir is not None
-        existing = (run_dir / METRICS).exists() or (run_dir / CHECKPOINTS).exists()
-        if existing and not resume:
-            raise TrainingError(
-                f"run directory {str(run_dir)!r} already holds a run; pass --resume to continue it "
-                "or choose another run directory"
-            )
+        checkpoint = self.latest_checkpoint()
+        finished = (run_dir / FINAL / CONFIG_NAME).is_file()
+        leftovers = [name for name in RUN_ARTEFACTS if (run_dir / name).exists()]
+        if restart:
+            if leftovers:
+                _note(f"--restart: discarding the run in {str(run_dir)!r} ({', '.join(leftovers)})")
+                clear_run(run_dir)
+        elif checkpoint is not None or finished:
+            if not resume:
+                what = (f"a checkpoint at step {_step_of(checkpoint)}" if checkpoint is not None
+                        else "a finished model")
+                raise TrainingError(
+                    f"run directory {str(run_dir)!r} already holds a run ({what}); pass --resume to continue it, "
+                    "--restart to discard it and start over, or choose another run directory"
+                )
+        elif leftovers:
+            # it stopped before its first checkpoint: nothing to continue, nothing worth keeping
+            if not resume:  # (with resume, _resume says it starts at step 0)
+                _note(f"run directory {str(run_dir)!r} holds a run that stopped before its first checkpoint "
+                      f"({', '.join(leftovers)}); starting it over")
+            clear_run(run_dir)
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
             probe = run_dir / ".write-test"
@@ -298,7 +360,7 @@ class Trainer:
             probe.unlink()
         except OSError as exc:
             raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {exc.strerror or exc}") from None
-        if not resume:  # a resumed run rewrites it once its checkpoint has loaded
+        if not (resume and checkpoint is not None):  # a resumed run rewrites it once its checkpoint has loaded
             self._write_run_spec()
 
     def _write_run_spec(self) -> None:
@@ -317,15 +379,21 @@ class Trainer:
 
     def batches_per_epoch(self) -> int:
         if self._owns_order():
+            if len(self.data) == 0:
+                raise SpecError("the dataset is empty (0 items); check the data section's file or size", "data")
             count = len(self.data) // (self.local_batch * self.world)
             if count == 0:
                 raise SpecError(
                     f"the dataset has {len(self.data)} items, fewer than one global micro-batch of "
-                    f"{self.local_batch * self.world}; lower train.batch_size",
+                    f"{self.local_batch * self.world}; lower train.batch_size (now {self.spec.batch_size}) "
+                    "or give it more data",
                     "train.batch_size",
                 )
             return count
-        return len(self.data)
+        count = len(self.data)
+        if count == 0:
+            raise SpecError("the data yields no batches (its length is 0); check the data section", "data")
+        return count
 
     def _batches(self, epoch: int, position: int) -> Iterator[Any]:
         if not self._owns_order():
@@ -359,22 +427,26 @@ class Trainer:
         self.model.train()
         done: list[dict[str, float]] = []
         started = time.perf_counter()
-        while self.step < stop:
-            tick = time.perf_counter()
-            metrics = self._train_step(micro)
-            metrics["seconds"] = time.perf_counter() - tick
-            metrics["samples_per_second"] = self.spec.batch_size / max(metrics["seconds"], 1e-9)
-            self.step += 1
-            metrics = {"step": self.step, **metrics}
-            if not math.isfinite(metrics["loss"]):
-                self._stop_on_non_finite(metrics)
-            done.append(metrics)
-            self.history.append(metrics)
-            if _is_main(self.rank):
-                self._log(metrics, writer, started, stop)
-                self._watch_collapse(metrics)
-            if self.spec.checkpoint_every and self.step % self.spec.checkpoint_every == 0 and self.step < stop:
-                self.save_checkpoint()
+        with _StopOnCtrlC(self) if self.run_dir is not None else _null_context():
+            while self.step < stop:
+                tick = time.perf_counter()
+                metrics = self._train_step(micro)
+                stop_now = bool(metrics.pop("_stop", 0.0))  # any rank's Ctrl-C, agreed by all ranks
+                metrics["seconds"] = time.perf_counter() - tick
+                metrics["samples_per_second"] = self.spec.batch_size / max(metrics["seconds"], 1e-9)
+                self.step += 1
+                metrics = {"step": self.step, **metrics}
+                if not math.isfinite(metrics["loss"]):
+                    self._stop_on_non_finite(metrics)
+                done.append(metrics)
+                self.history.append(metrics)
+                if _is_main(self.rank):
+                    self._log(metrics, writer, started, stop)
+                    self._watch_collapse(metrics)
+                if stop_now and self.step < stop:
+                    self._stop_on_interrupt(writer)
+                if self.spec.checkpoint_every and self.step % self.spec.checkpoint_every == 0 and self.step < stop:
+                    self.save_checkpoint()
         if self.spec.progress and _is_main(self.rank) and sys.stderr.isatty():
             print(file=sys.stderr)
         if self.step >= self.spec.steps or max_steps is not None:
@@ -419,12 +491,13 @@ class Trainer:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         momentum = self.model.update_target(progress=(self.step + 1) / self.spec.steps)
-        values = torch.stack([*totals.values(), encoder_norm.to(self.device), predictor_norm.to(self.device)])
+        stop = torch.tensor(float(self._stop_requested), device=self.device)
+        values = torch.stack([*totals.values(), encoder_norm.to(self.device), predictor_norm.to(self.device), stop])
         if self.world > 1:
             dist.all_reduce(values)
             values /= self.world
         numbers = values.tolist()  # one host sync per step
-        result = dict(zip([*totals, "grad_norm_encoder", "grad_norm_predictor"], numbers, strict=True))
+        result = dict(zip([*totals, "grad_norm_encoder", "grad_norm_predictor", "_stop"], numbers, strict=True))
         result.update({"lr": lr, "weight_decay": wd})
         if momentum is not None:
             result["momentum"] = momentum
@@ -432,11 +505,34 @@ class Trainer:
 
     def _stop_on_non_finite(self, metrics: dict[str, float]) -> None:
         last = self.latest_checkpoint()
-        where = f"; the last good checkpoint is {str(last)!r}" if last is not None else "; no checkpoint was written"
+        if last is not None:
+            where = f"; the last good checkpoint is {str(last)!r} (--resume continues from it)"
+        else:
+            where = "; no checkpoint was written (running it again starts over)"
+        first = " (the first step: the loss is computed before any weight update, so check the data first)" \
+            if metrics["step"] == 1 else ""
         raise TrainingError(
-            f"the loss became {metrics['loss']} at step {metrics['step']}{where}. Lower train.lr, set "
-            "train.grad_clip, or check the data for NaN/Inf values"
+            f"the loss became {metrics['loss']} at step {metrics['step']}{where}. What to try{first}: check the "
+            f"data for NaN/Inf values{self._non_finite_hints()}"
         )
+
+    def _non_finite_hints(self) -> str:
+        """The settings that tame a diverging loss, with their values in this run."""
+        hints = [f"lower train.lr (now {self.spec.lr:g})"]
+        if self.spec.grad_clip is None:
+            hints.append("set train.grad_clip (e.g. 1.0)")
+        else:
+            hints.append(f"lower train.grad_clip (now {self.spec.grad_clip:g})")
+        if self.spec.precision == "fp16":
+            hints.append("use train.precision bf16 or fp32 (now fp16)")
+        return "; " + ", ".join(hints)
+
+    def _stop_on_interrupt(self, writer: Any) -> None:
+        path = self.save_checkpoint()
+        if writer is not None:
+            writer.close()
+        where = f"; checkpoint saved in {str(path)!r}" if path is not None else ""
+        raise TrainingInterrupted(f"interrupted at step {self.step} of {self.spec.steps}{where}", self.step, path)
 
     def _watch_collapse(self, metrics: dict[str, float]) -> None:
         rank = metrics.get("context_rankme")
@@ -518,20 +614,51 @@ class Trainer:
             dist.barrier()
         path = self.latest_checkpoint()
         if path is None:
-            raise TrainingError(f"nothing to resume: {str(self.run_dir)!r} has no checkpoint")
+            if _is_main(self.rank):
+                _note(f"nothing to resume in {str(self.run_dir)!r} (no checkpoint yet); starting at step 0")
+            return
         from safetensors.torch import load_model
 
-        load_model(self.model, str(path / "model" / "model.safetensors"), device=str(self.device))
-        state = torch.load(path / TRAINER_STATE, map_location=self.device, weights_only=True)
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scaler is not None and state.get("scaler") is not None:
-            self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"].cpu())
-        if state.get("cuda_rng") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
-        self.step = int(state["step"])
+        weights = path / "model" / "model.safetensors"
+        try:
+            load_model(self.model, str(weights), device=str(self.device))
+        except Exception as exc:  # a truncated or foreign file, or weights of another model
+            raise self._bad_checkpoint(weights, f"its weights cannot be loaded into this run's model ({exc})") \
+                from None
+        trainer_file = path / TRAINER_STATE
+        try:
+            state = torch.load(trainer_file, map_location=self.device, weights_only=True)
+        except pickle.UnpicklingError as exc:  # weights_only refuses anything but tensors and plain containers
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise self._bad_checkpoint(
+                trainer_file, f"it holds Python objects that safe loading refuses to unpickle ({reason}); jepa "
+                "never writes such a file, so it was replaced or tampered with") from None
+        except Exception as exc:  # a truncated zip, not a torch file at all
+            raise self._bad_checkpoint(trainer_file, f"it is damaged ({type(exc).__name__}: {exc})") from None
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scaler is not None and state.get("scaler") is not None:
+                self.scaler.load_state_dict(state["scaler"])
+            torch.set_rng_state(state["rng"].cpu())
+            if state.get("cuda_rng") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+            self.step = int(state["step"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+            raise self._bad_checkpoint(
+                trainer_file, f"its trainer state does not fit this run ({type(exc).__name__}: {exc})") from None
         if _is_main(self.rank):
             self._truncate_metrics()
+
+    def _bad_checkpoint(self, file: Path, problem: str) -> CheckpointError:
+        checkpoint = file.parent if file.name == TRAINER_STATE else file.parent.parent
+        earlier = sorted(p for p in checkpoint.parent.glob("step_*") if (p / TRAINER_STATE).is_file()
+                         and p != checkpoint)
+        fallback = (f"delete {str(checkpoint)!r} to resume from {earlier[-1].name}" if earlier
+                    else f"delete {str(checkpoint)!r}")
+        return CheckpointError(
+            f"cannot resume from {str(file)!r}: {problem}. To go on, {fallback}, or pass --restart to discard "
+            "the run and start over"
+        )
 
     def _truncate_metrics(self) -> None:
         """Drop metric lines past the checkpoint: the resumed run writes them again."""
@@ -539,7 +666,8 @@ class Trainer:
         path = self.run_dir / METRICS
         if not path.exists():
             return
-        kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= self.step]
+        rows = _parse_metrics(path)
+        kept = [json.dumps(row) for row in rows if row.get("step", 0) <= self.step]
         atomic_write_bytes(path, ("\n".join(kept) + "\n" if kept else "").encode())
 
     def _finish(self) -> None:
@@ -561,6 +689,84 @@ class _null_context:
 
 
 def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, float]]:
-    """The JSON-lines metrics of a run directory."""
-    path = Path(run_dir) / METRICS
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    """The JSON-lines metrics of a run directory (a line torn by a killed run is skipped, with a warning)."""
+    return _parse_metrics(Path(run_dir) / METRICS)
+
+
+def _parse_metrics(path: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    torn: list[int] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            torn.append(number)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+        else:
+            torn.append(number)
+    if torn:
+        warnings.warn(
+            f"{str(path)!r}: ignored {len(torn)} unreadable line(s) ({', '.join(map(str, torn[:5]))}); a run killed "
+            "while writing its metrics leaves a torn last line",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return rows
+
+
+def clear_run(run_dir: str | os.PathLike[str]) -> None:
+    """Remove what a run wrote into ``run_dir`` (checkpoints, final model, metrics,
+    run.json, eval.json, plot, TensorBoard logs); anything else there is kept."""
+    run_dir = Path(run_dir)
+    for name in RUN_ARTEFACTS:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
+def _step_of(checkpoint: Path) -> int:
+    return int(checkpoint.name.partition("_")[2] or 0)
+
+
+def _note(message: str) -> None:
+    print(f"jepa: {message}", file=sys.stderr, flush=True)
+
+
+class _StopOnCtrlC:
+    """During :meth:`Trainer.fit`: the first Ctrl-C asks the loop to stop after the
+    step in progress (so the checkpoint holds a whole step and resuming is exact);
+    a second one stops at once. Only in the main thread, and only where nobody else
+    handles SIGINT."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.previous: Any = None
+
+    def __enter__(self) -> _StopOnCtrlC:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self.previous = signal.signal(signal.SIGINT, self._on_sigint)
+            except (ValueError, OSError):
+                self.previous = None
+        return self
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.trainer._stop_requested:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.trainer._stop_requested = True
+        if _is_main(self.trainer.rank):
+            print(f"\njepa: Ctrl-C: stopping after step {self.trainer.step + 1} and saving a checkpoint "
+                  "(Ctrl-C again stops at once, without one)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+

@@ -250,6 +250,8 @@ def series_numpy(
     NaN marks missing values.
     """
     file = Path(path)
+    if file.is_dir():
+        raise IsADirectoryError(f"{path!r} is a directory; give path= a .npy or .npz file")
     if not file.is_file():
         raise FileNotFoundError(f"no NumPy file at {path!r}")
     labels = None
@@ -320,6 +322,8 @@ def series_csv(
     other cell that is not a number is an error naming its line.
     """
     file = Path(path)
+    if file.is_dir():
+        raise IsADirectoryError(f"{path!r} is a directory; give path= a CSV file")
     if not file.is_file():
         raise FileNotFoundError(f"no CSV file at {path!r}")
     with file.open(newline="", encoding="utf-8") as handle:

@@ -193,6 +193,9 @@ def image_array(
     present, ``labels_key``). Arrays are ``(N, H, W)``, ``(N, C, H, W)`` or
     ``(N, H, W, C)``; uint8 values are scaled to [0, 1], floats are kept."""
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise IsADirectoryError(f"{str(file)!r} is a directory; give path= a .npy or .npz file (a folder of "
+                                "image files is read by the image_folder dataset)")
     if not file.is_file():
         raise FileNotFoundError(f"no file {str(file)!r}; give path= a .npy or .npz file")
     try:

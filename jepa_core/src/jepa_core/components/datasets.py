@@ -89,6 +89,9 @@ class Arrays(torch.utils.data.Dataset):
         import numpy as np
 
         file = Path(path)
+        if file.is_dir():
+            raise IsADirectoryError(f"data file {str(file)!r} is a directory; give data.params.path a .npy or .npz "
+                                    "file")
         if not file.is_file():
             raise FileNotFoundError(f"data file {str(file)!r} does not exist; check data.params.path")
         if file.suffix == ".npy":
@@ -101,6 +104,11 @@ class Arrays(torch.utils.data.Dataset):
                 y = archive[y_key] if y_key is not None and y_key in archive else None
         else:
             raise ValueError(f"{str(file)!r}: expected a .npy or .npz file")
+        if x.ndim == 0:
+            raise ValueError(f"{str(file)!r} holds a single value; its first axis must index the samples")
+        if len(x) == 0:
+            raise ValueError(f"{str(file)!r} holds no samples ({x_key if file.suffix == '.npz' else 'the array'} "
+                             f"has shape {tuple(x.shape)}); give a file with data in it")
         if y is not None and len(y) != len(x):
             raise ValueError(f"{str(file)!r}: {len(x)} samples in {x_key!r} but {len(y)} labels in {y_key!r}")
         self.x = torch.as_tensor(x, dtype=torch.float32)
