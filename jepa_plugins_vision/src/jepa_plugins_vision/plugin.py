@@ -27,4 +27,6 @@ def jepa_register(registry) -> None:
     registry.add("dataset", "digits", datasets.digits)
     registry.add("dataset", "moving_digits", video.moving_digits)
     registry.add("dataset", "video_folder", video.video_folder)
-    registry.add_template("vision", files("jepa_plugins_vision").joinpath("templates/vision.yaml").read_text())
+    templates = files("jepa_plugins_vision").joinpath("templates")
+    registry.add_template("vision", templates.joinpath("vision.yaml").read_text())
+    registry.add_template("video", templates.joinpath("video.yaml").read_text())
