@@ -71,7 +71,7 @@ def pretrain_encoder(steps: int, seed: int = 0) -> torch.nn.Module:
     return model.encoder
 
 
-def world_model(encoder: torch.nn.Module) -> jepa.JEPA:
+def world_model(encoder: torch.nn.Module, loss: str = "l1") -> jepa.JEPA:
     """Stage 2's model: a copy of the pretrained encoder, frozen (and also the target:
     ``shared``), and an action-conditioned attention predictor; paired mode (no masker)."""
     model = jepa.build(
@@ -79,7 +79,7 @@ def world_model(encoder: torch.nn.Module) -> jepa.JEPA:
         "attention",
         encoder=dict(starter_spec().model.encoder.params),
         predictor={"depth": 2, "heads": 4, "action_dim": 2},
-        loss="l1",
+        loss=loss,
         target="shared",
         normalize_targets=True,
     )
@@ -145,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--steps", type=int, default=1000, help="stage 2 (action-conditioned predictor) steps")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--loss", default="l1", help="stage 2's loss: l1 (V-JEPA 2-AC) or another registered one")
     parser.add_argument("--eval-clips", type=int, default=704, help="held-out pairs scored (test split)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -154,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         encoder = pretrain_encoder(args.pretrain_steps, args.seed)
     pretrain_seconds = time.perf_counter() - started
     torch.manual_seed(args.seed)
-    model = world_model(encoder)
+    model = world_model(encoder, args.loss)
     spec = {"steps": args.steps, "batch_size": args.batch_size, "lr": 1e-3, "min_lr": 0.0,
             "warmup_steps": max(1, args.steps // 10), "seed": args.seed, "progress": False, "plot": False}
     train_data, test_data = pairs("train"), pairs("test")

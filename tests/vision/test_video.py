@@ -226,7 +226,7 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     sys.modules.pop("video_world_model", None)
     import video_world_model
 
-    results = video_world_model.main(["--steps", "2", "--eval-clips", "32"])
+    results = video_world_model.main(["--pretrain-steps", "2", "--steps", "2", "--eval-clips", "32"])
     assert results["steps"] == 2
     for key in ("retrieval", "retrieval_shuffled_actions", "planning"):
         assert 0.0 <= results[key] <= 1.0
