@@ -235,3 +235,19 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     clip_t, clip_t1, action = video_world_model.stacked(data, 16)
     assert {tuple(a.tolist()) for a in action} <= {(dy * s, dx * s) for s in (1.0, 2.0)
                                                    for dy, dx in DIRECTIONS[:4]}
+
+
+def test_read_clip_stops_early_only_where_the_container_states_its_length(videos: Path):
+    from jepa_plugins_vision.video import read_clip, read_frames
+
+    for path in (videos / "a" / "one.mp4", videos / "a" / "two.webm", videos / "b" / "three.avi"):
+        counts: list[int] = []
+
+        def choose(count: int, counts: list[int] = counts) -> list[int]:
+            counts.append(count)
+            return [1, 5, 5]
+
+        clip = read_clip(path, "gray", choose)
+        everything = read_frames(path, "gray")
+        assert counts == [12] and len(everything) == 12
+        assert all(np.array_equal(a, everything[i]) for a, i in zip(clip, [1, 5, 5], strict=True))

@@ -8,7 +8,7 @@ the image datasets do: the same seed gives the same clips in any worker order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -269,9 +269,9 @@ class VideoFolderDataset(Dataset):
         return [min(count - 1, start + i * self.frame_step) for i in range(self.frames_per_clip)]
 
     def _decode(self, path: Path, generator: torch.Generator) -> np.ndarray:
-        frames = read_frames(path, "gray" if self.channels == 1 else "rgb24")
-        chosen = self.frame_indices(len(frames), generator)
-        return np.stack([frames[i] for i in chosen])
+        pixel_format = "gray" if self.channels == 1 else "rgb24"
+        clip = read_clip(path, pixel_format, lambda count: self.frame_indices(count, generator))
+        return np.stack(clip)
 
     def __getitem__(self, index: int):
         if index < 0:
@@ -311,6 +311,40 @@ def _import_av():
     return av
 
 
+def _unreadable(path: Path, why: object) -> ValueError:
+    return ValueError(
+        f"cannot read video {str(path)!r}: {why}; remove or replace the file, or set skip_unreadable: true"
+    )
+
+
+def read_clip(path: Path, pixel_format: str, choose: Callable[[int], list[int]]) -> list[np.ndarray]:
+    """The frames ``choose(frame_count)`` picks. When the container states its frame count
+    (mp4, avi), decoding stops at the last frame wanted, so a short clip from a long
+    video does not decode all of it; otherwise (webm) every frame is decoded."""
+    av = _import_av()
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ValueError("it has no video stream")
+            stream = container.streams.video[0]
+            stated = int(stream.frames or 0)
+            if stated > 0:
+                wanted = choose(stated)
+                keep, last, found = set(wanted), max(wanted), {}
+                for position, frame in enumerate(container.decode(stream)):
+                    if position in keep:
+                        found[position] = frame.to_ndarray(format=pixel_format)
+                    if position >= last:
+                        break
+                if len(found) == len(keep):
+                    return [found[i] for i in wanted]
+                # fewer frames than the container said: count them by decoding, below
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
+    frames = read_frames(path, pixel_format)
+    return [frames[i] for i in choose(len(frames))]
+
+
 def read_frames(path: Path, pixel_format: str = "rgb24") -> list[np.ndarray]:
     """Every frame of the first video stream of ``path`` as uint8 arrays; a clear
     ``ValueError`` naming the file when it cannot be opened or decoded, or has no frames."""
@@ -322,14 +356,9 @@ def read_frames(path: Path, pixel_format: str = "rgb24") -> list[np.ndarray]:
             stream = container.streams.video[0]
             frames = [frame.to_ndarray(format=pixel_format) for frame in container.decode(stream)]
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise ValueError(
-            f"cannot read video {str(path)!r}: {exc}; remove or replace the file, or set skip_unreadable: true"
-        ) from exc
+        raise _unreadable(path, exc) from exc
     if not frames:
-        raise ValueError(
-            f"cannot read video {str(path)!r}: no frames decoded; remove or replace the file, "
-            "or set skip_unreadable: true"
-        )
+        raise _unreadable(path, "no frames decoded")
     return frames
 
 
