@@ -230,8 +230,19 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     assert results["steps"] == 2
     for key in ("retrieval", "retrieval_shuffled_actions", "planning"):
         assert 0.0 <= results[key] <= 1.0
-    # the planner's 8 candidates (4 directions x speeds 1, 2) cover every action the data holds
+    # stage 2 trains the predictor only: the pretrained encoder (also the target) stays as it was
     data = video_world_model.pairs("test")
+    encoder = video_world_model.pretrain_encoder(1)
+    model = video_world_model.world_model(encoder)
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())
+    predictor_before = [p.clone() for p in model.predictor.parameters()]
+    from jepa_core.training import Trainer
+
+    Trainer(model, data, {"steps": 2, "batch_size": 8, "warmup_steps": 1, "progress": False, "plot": False}).fit()
+    assert all(torch.equal(before[k], v) for k, v in model.encoder.state_dict().items())
+    assert any(not torch.equal(a, b) for a, b in zip(predictor_before, model.predictor.parameters(), strict=True))
+    # the planner's 8 candidates (4 directions x speeds 1, 2) cover every action the data holds
     clip_t, clip_t1, action = video_world_model.stacked(data, 16)
     assert {tuple(a.tolist()) for a in action} <= {(dy * s, dx * s) for s in (1.0, 2.0)
                                                    for dy, dx in DIRECTIONS[:4]}
