@@ -21,6 +21,8 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("dataset", "image_array"): _VISION,
     ("dataset", "image_folder"): _VISION,
     ("dataset", "digits"): _VISION,
+    ("dataset", "moving_digits"): _VISION,
+    ("dataset", "video_folder"): _VISION,
     ("tokenizer", "bytes"): _TEXT,
     ("tokenizer", "bpe"): _TEXT,
     ("encoder", "text_transformer"): _TEXT,
@@ -44,6 +46,8 @@ SCOPES: dict[str, str] = {"vision": _VISION, "text": _TEXT, "timeseries": _TIMES
 #: Extras a first-party component cannot work without (its optional dependency).
 EXTRAS: dict[tuple[str, str], str] = {
     ("dataset", "digits"): "digits",
+    ("dataset", "moving_digits"): "digits",
+    ("dataset", "video_folder"): "video",
     ("tokenizer", "bpe"): "bpe",
     ("encoder", "hf"): "hf",
 }
@@ -52,6 +56,7 @@ EXTRAS: dict[tuple[str, str], str] = {
 #: the extras its recipe needs (the ``# Needs:`` line of the template).
 STARTERS: dict[str, tuple[str, str]] = {
     "vision": (_VISION, "digits"),
+    "video": (_VISION, "digits"),
     "text": (_TEXT, ""),
     "timeseries": (_TIMESERIES, "aeon,eval"),
 }

@@ -6,7 +6,7 @@ from importlib.resources import files
 
 from jepa_core.hookspecs import hookimpl
 
-from jepa_plugins_vision import datasets
+from jepa_plugins_vision import datasets, video
 from jepa_plugins_vision.cnn import CNNEncoder
 from jepa_plugins_vision.hf import HFVisionEncoder, VJEPA2Predictor
 from jepa_plugins_vision.maskers import MultiBlockMasker, TubeMasker
@@ -25,4 +25,8 @@ def jepa_register(registry) -> None:
     registry.add("dataset", "image_array", datasets.image_array)
     registry.add("dataset", "image_folder", datasets.image_folder)
     registry.add("dataset", "digits", datasets.digits)
-    registry.add_template("vision", files("jepa_plugins_vision").joinpath("templates/vision.yaml").read_text())
+    registry.add("dataset", "moving_digits", video.moving_digits)
+    registry.add("dataset", "video_folder", video.video_folder)
+    templates = files("jepa_plugins_vision").joinpath("templates")
+    registry.add_template("vision", templates.joinpath("vision.yaml").read_text())
+    registry.add_template("video", templates.joinpath("video.yaml").read_text())
