@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jepa_core.errors import JEPAError
+from jepa_core.errors import JEPAError, short_message
 from jepa_core.registry import KINDS, get_registry
 
 
@@ -225,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return args.run(args)
     except JEPAError as exc:
-        print(f"jepa: error: {exc}", file=sys.stderr)
+        # one line, whatever the message holds (a YAML error's own line breaks, a long value)
+        print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `jepa list | head`
         return 0

@@ -35,13 +35,15 @@ from typing import Annotated, Any, Literal
 import pydantic
 import torch
 import torch.distributed as dist
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from torch import nn
 
-from jepa_core.devices import resolve_device
+from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import JEPAError, SpecError
+from jepa_core.limits import Seed
 from jepa_core.model import JEPA
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
+from jepa_core.specs import SpecModel, validate_spec
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -58,10 +60,8 @@ class TrainingError(JEPAError):
     """Training cannot go on (a non-finite loss, a run directory that cannot be used)."""
 
 
-class TrainSpec(pydantic.BaseModel):
+class TrainSpec(SpecModel):
     """Training settings (the ``train:`` section of a run config)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     steps: PositiveInt = 1000
     batch_size: PositiveInt = Field(64, description="global batch size (all processes together)")
@@ -78,16 +78,28 @@ class TrainSpec(pydantic.BaseModel):
         False, description="torch.compile the encoder and predictor (slow first steps; masks whose sizes change "
         "from step to step cause recompiles, so measure it with `make bench` before relying on it)"
     )
-    seed: int = 0
-    device: str = "auto"
+    seed: Seed = 0
+    device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     checkpoint_every: NonNegativeInt = Field(0, description="steps between checkpoints; 0: only at the end")
-    num_workers: NonNegativeInt = 0
+    num_workers: Annotated[int, Field(ge=0, le=1024, description="data-loading processes")] = 0
     progress: bool = True
     tensorboard: bool = False
     plot: bool = True
     collapse_rankme: NonNegative = Field(
         1.5, description="warn when the context embeddings' RankMe falls below this"
     )
+
+    @pydantic.field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        # only the spelling here: whether this machine has the device is asked when training
+        # starts, so a config written for a GPU machine still loads (and evaluates) elsewhere
+        try:
+            if value.strip() != "auto":
+                parse_device(value)
+        except SpecError as exc:
+            raise ValueError(exc.issues[0][1]) from None
+        return value
 
 
 # -- distributed helpers --------------------------------------------------------------
@@ -215,12 +227,9 @@ class Trainer:
         run_spec: Mapping[str, Any] | None = None,
         resume: bool = False,
     ) -> None:
-        try:
-            self.spec = spec if isinstance(spec, TrainSpec) else TrainSpec.model_validate(dict(spec or {}))
-        except pydantic.ValidationError as exc:
-            from jepa_core.specs import spec_error_from_validation
-
-            raise spec_error_from_validation(exc, "train") from None
+        self.spec = spec if isinstance(spec, TrainSpec) else validate_spec(
+            TrainSpec.model_validate, dict(spec or {}), "train"
+        )
         self.rank, self.world = distributed()
         if self.spec.batch_size % (self.world * self.spec.accumulate):
             raise SpecError(
@@ -259,7 +268,7 @@ class Trainer:
 
     # -- set-up -------------------------------------------------------------------------
     def _device(self) -> torch.device:
-        device = resolve_device(self.spec.device)
+        device = resolve_device(self.spec.device, "train.device")
         if device.type == "cuda" and self.world > 1:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
