@@ -17,13 +17,13 @@ def parse_device(device: Any, path: str = "device") -> torch.device:
     what is not a device at all."""
     if isinstance(device, torch.device):
         return device
-    if isinstance(device, int) and not isinstance(device, bool) and device >= 0:
-        return torch.device("cuda", device)  # torch's meaning of a bare index
-    if not isinstance(device, str):
+    if not isinstance(device, (str, int)) or isinstance(device, bool):
         raise SpecError(f"a device is a string such as {_EXAMPLES}, got {short_repr(device)}", path)
     try:
+        if isinstance(device, int):  # torch's meaning of a bare index
+            return torch.device("cuda", device)
         return torch.device(device.strip())
-    except (RuntimeError, ValueError, TypeError):
+    except (RuntimeError, ValueError, TypeError, OverflowError):
         raise SpecError(f"unknown device {short_repr(device)}; use {_EXAMPLES}", path) from None
 
 

@@ -19,8 +19,8 @@ Spec documents (dicts, YAML, JSON) are bounded too: nesting depth, total number
 of values (shared YAML aliases count once per use, so an alias bomb is refused
 without being expanded) and file size.
 
-Plugins use the same types for their own fields (``from jepa_core.limits import
-Width, Depth``) so that every component gives the same answers.
+Plugins use the same types for their own fields (``jepa.limits.Width``,
+``jepa.limits.Depth``, ...) so that every component gives the same answers.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import yaml
 from pydantic import Field
 
 from jepa_core.errors import SpecError, short_message, short_repr
-from jepa_core.limits import Seed
+from jepa_core.limits import Heads, Seed
 from jepa_core.persistence import atomic_write_bytes
 from jepa_core.specs import (
     ModelSpec,
@@ -45,7 +45,7 @@ class AttentiveSpec(SpecModel):
     batch_size: PositiveInt = 128
     lr: Annotated[float, Field(gt=0)] = Field(3e-3, description="peak learning rate")
     weight_decay: Annotated[float, Field(ge=0)] = 0.01
-    heads: PositiveInt | None = Field(None, description="attention heads; None: one per 64 channels")
+    heads: Heads | None = Field(None, description="attention heads; None: one per 64 channels")
 
 
 class EvalSpec(SpecModel):

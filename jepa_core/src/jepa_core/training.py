@@ -278,7 +278,11 @@ class Trainer:
         """Run one forward on a real batch so a shape mismatch fails before anything is written."""
         if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
             return  # a one-shot iterable: do not consume a batch
-        batch = next(iter(self._batches(0, 0)))
+        if self._owns_order():
+            self.batches_per_epoch()  # a batch larger than the dataset is a SpecError naming train.batch_size
+        batch = next(iter(self._batches(0, 0)), None)
+        if batch is None:
+            raise SpecError("the data gives no batch at all; check the dataset and train.batch_size", "data")
         rng = torch.get_rng_state()  # the check must not shift the run's random stream
         try:
             with torch.no_grad(), self._autocast():
