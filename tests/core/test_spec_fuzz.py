@@ -470,6 +470,15 @@ def test_explicit_params_models_refuse_inf_unless_their_author_allows_it(fresh_r
         == math.inf
 
 
+def test_device_names_are_validated_when_loading_a_saved_model(tmp_path) -> None:
+    saved = jepa.build("mlp", "mlp", encoder={"input_dim": 3}).save_pretrained(tmp_path / "model")
+    with pytest.raises(jepa.SpecError, match="unknown device 'gpu7'"):
+        jepa.load(saved, device="gpu7")
+    assert jepa.load(saved, device="cpu").device.type == "cpu"
+    with pytest.raises(jepa.CheckpointError, match="cannot name a saved model"):
+        jepa.load("x" * 5000)
+
+
 def test_devices_are_validated() -> None:
     with pytest.raises(jepa.SpecError, match="unknown device 'gpu7'") as info:
         jepa.build("mlp", "mlp", device="gpu7")
@@ -539,7 +548,8 @@ def test_cli_prints_one_line_and_exits_2(tmp_path) -> None:
     valid.write_text("model: {encoder: {name: mlp, params: {input_dim: 3}}, predictor: mlp}\ndata: sinusoids\n")
     for args in (["train", str(bomb)], ["train", str(broken)], ["train", "x" * 5000],
                  ["describe", "encoder", "y" * 5000], ["train", str(valid), "--set", "train.lr=.inf"],
-                 ["train", str(valid), "--set", "train.device=gpu7"]):
+                 ["train", str(valid), "--set", "train.device=gpu7"], ["eval", "x" * 5000],
+                 ["init", "sequences", "--output", str(tmp_path / ("x" * 5000))]):
         done = subprocess.run([str(jepa_script), *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 2, (args[:2], done.stderr[-500:])
         assert done.stderr.startswith("jepa: error: ") and done.stderr.count("\n") == 1, done.stderr[-500:]

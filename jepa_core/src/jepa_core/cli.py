@@ -228,5 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # one line, whatever the message holds (a YAML error's own line breaks, a long value)
         print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `jepa list | head`
-        return 0
+    except OSError as exc:  # the file system refused (a path, a permission, a full disk): say so, no traceback
+        if isinstance(exc, BrokenPipeError):  # `jepa list | head`
+            return 0
+        print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
+        return 1

@@ -129,7 +129,7 @@ class BaseModel(nn.Module):
                 f"(missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})"
             )
         model.eval()
-        return model.to(device) if device is not None else model
+        return model.to(resolve_device(device)) if device is not None else model  # "cuda" without CUDA: SpecError
 
     @classmethod
     def _from_config(cls, config: dict[str, Any], path: Path) -> BaseModel:

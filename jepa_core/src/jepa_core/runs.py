@@ -28,6 +28,7 @@ from jepa_core.specs import (
     SpecModel,
     check_spec_shape,
     component_field,
+    is_file,
     parse_spec_text,
     read_spec_file,
     validate_spec,
@@ -386,15 +387,15 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
     path = Path(path)
     if config is not None:
         spec = load_run_spec(config, overrides)
-    elif (path / "run.json").is_file():
+    elif is_file(path / "run.json"):
         spec = load_run_spec(json.loads((path / "run.json").read_text()), overrides)
     else:
         raise SpecError(
-            f"{str(path)!r} is not a run directory (no run.json); pass --config with an eval section"
+            f"{short_repr(str(path), 200)} is not a run directory (no run.json); pass --config with an eval section"
         )
     model_dir = path / FINAL if (path / FINAL).is_dir() else path
     model = load(model_dir)
-    as_configured = config is None and not overrides and (path / "run.json").is_file()
+    as_configured = config is None and not overrides and is_file(path / "run.json")
     target = Path(output) if output is not None else (path / "eval.json" if as_configured else None)
     writer = _results_writer(target) if target is not None else None
     return evaluate(model, spec, on_update=writer)
@@ -417,13 +418,19 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
     registry.ensure_loaded()
     if name not in registry.templates:
         available = ", ".join(sorted(registry.templates)) or "none"
-        raise SpecError(f"no starter config named {name!r}; installed: {available}")
+        raise SpecError(f"no starter config named {short_repr(name)}; installed: {available}")
     path = Path(output) if output is not None else Path(f"{name}.yaml")
-    if path.exists() and not force:
-        raise SpecError(f"{str(path)!r} exists; pass --force to overwrite it or --output another file")
-    text = registry.templates[name][1]
-    load_run_spec(yaml.safe_load(text))  # a template that does not validate is a bug: fail loudly
-    atomic_write_bytes(path, text.encode())
+    shown = short_repr(str(path), 200)
+    try:
+        if path.exists() and not force:
+            raise SpecError(f"{shown} exists; pass --force to overwrite it or --output another file")
+        text = registry.templates[name][1]
+        load_run_spec(yaml.safe_load(text))  # a template that does not validate is a bug: fail loudly
+        atomic_write_bytes(path, text.encode())
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(f"cannot write {shown}: {short_message(exc)}", "--output") from None
     return path
 
 

@@ -39,7 +39,7 @@ from pydantic import Field
 from torch import nn
 
 from jepa_core.devices import parse_device, resolve_device
-from jepa_core.errors import JEPAError, SpecError
+from jepa_core.errors import JEPAError, SpecError, short_repr
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
@@ -295,7 +295,10 @@ class Trainer:
     def _prepare_run_dir(self, resume: bool) -> None:
         run_dir = self.run_dir
         assert run_dir is not None
-        existing = (run_dir / METRICS).exists() or (run_dir / CHECKPOINTS).exists()
+        try:
+            existing = (run_dir / METRICS).exists() or (run_dir / CHECKPOINTS).exists()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+            raise TrainingError(f"cannot use run directory {short_repr(str(run_dir), 200)}: {exc}") from None
         if existing and not resume:
             raise TrainingError(
                 f"run directory {str(run_dir)!r} already holds a run; pass --resume to continue it "
