@@ -514,6 +514,16 @@ def test_constructor_errors_are_spec_errors_at_the_component(fresh_registry) -> 
         assert "local:fragile" in str(info.value)
 
 
+def test_the_memory_check_builds_on_copies_of_the_arguments(fresh_registry) -> None:
+    @jepa.register("encoder", "greedy")
+    class Greedy(jepa.MLPEncoder):
+        def __init__(self, layers: dict[str, int] | None = None) -> None:
+            layers = layers if layers is not None else {}
+            super().__init__(input_dim=4, hidden_dim=layers.pop("width", 8))  # edits its argument
+
+    assert jepa.build("greedy", "mlp", encoder={"layers": {"width": 12}}).encoder.embed_dim == 12
+
+
 @pytest.mark.skipif(importlib.util.find_spec("transformers") is None, reason="needs transformers")
 def test_transformers_config_errors_are_spec_errors() -> None:
     with pytest.raises(jepa.SpecError) as info:

@@ -115,7 +115,7 @@ class Component:
         try:
             with torch.device("meta"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                module = self.factory(**params)
+                module = self.factory(**_fresh(params))  # a constructor that edits its arguments edits copies
             tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}  # shared ones count once
             needed = sum(t.numel() * t.element_size() for t in tensors.values())
             elements = sum(t.numel() for t in tensors.values())
@@ -449,6 +449,15 @@ def capture_arguments(cls: type) -> type:
 
 
 _DRY_RUN = threading.local()  # set while a component is being measured on the meta device
+
+
+def _fresh(value: Any) -> Any:
+    """``value`` with its dicts, lists and tuples copied (other objects shared)."""
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_fresh(item) for item in value)
+    return value
 
 REGISTRY = Registry()
 

@@ -107,7 +107,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     key = key.strip()
     if len(key) > 200:
         key = key[:197] + "..."  # it appears in messages; no real key is that long
-    value = parse_spec_text(text, "YAML", f"--set {key}: the value {short_repr(text)}")
+    value = parse_spec_text(text, "YAML", f"the --set value {short_repr(text)}", key)
     node = data
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)

@@ -385,17 +385,17 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: fast, and bounds nesting itself
 
 
-def parse_spec_text(text: str, kind: str = "YAML", what: str = "the spec") -> Any:
+def parse_spec_text(text: str, kind: str = "YAML", what: str = "the spec", path: str = "") -> Any:
     """Parse JSON or YAML text into plain values, or raise SpecError: a syntax error,
     a number too long to convert, nesting too deep to parse, or a document that
     fails :func:`check_spec_shape`."""
     try:
         data = json.loads(text) if kind == "JSON" else yaml.load(text, Loader=_YAML_LOADER)
     except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError is a ValueError; so is a 5000-digit int
-        raise SpecError(f"{what} is not valid {kind}: {' '.join(str(exc).split())}") from None
+        raise SpecError(f"{what} is not valid {kind}: {' '.join(str(exc).split())}", path) from None
     except RecursionError:
-        raise SpecError(f"{what} nests too deeply to read (at most {MAX_SPEC_DEPTH} levels)") from None
-    check_spec_shape(data)
+        raise SpecError(f"{what} nests too deeply to read (at most {MAX_SPEC_DEPTH} levels)", path) from None
+    check_spec_shape(data, path)
     return data
 
 
