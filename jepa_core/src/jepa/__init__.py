@@ -37,12 +37,13 @@ from jepa_core.specs import (
     MaskerSpec,
     ModelSpec,
     PredictorSpec,
+    SpecModel,
     TargetSpec,
     component_field,
 )
 from jepa_core.training import Trainer, TrainingError, TrainSpec
 
-from jepa_core import __version__
+from jepa_core import __version__, limits
 
 #: Familiar names: ``Encoder`` is the transformer encoder for sequential data,
 #: ``Predictor`` the MLP predictor.
@@ -81,6 +82,7 @@ __all__ = [
     "PredictorSpec",
     "RecurrentPredictor",
     "SpecError",
+    "SpecModel",
     "StepOutput",
     "TargetSpec",
     "TransformerEncoder",
@@ -92,6 +94,7 @@ __all__ = [
     "describe",
     "embedding_std",
     "hookimpl",
+    "limits",
     "list_components",
     "load",
     "rankme",

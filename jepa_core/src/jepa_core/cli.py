@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jepa_core.errors import JEPAError, SpecError
+from jepa_core.errors import JEPAError, SpecError, short_message
 from jepa_core.registry import KINDS, RESERVED_SCOPES, get_registry
 
 
@@ -436,10 +436,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return args.run(args)
     except JEPAError as exc:
-        print(f"jepa: error: {exc}", file=sys.stderr)
+        # one line, whatever the message holds (a YAML error's own line breaks, a long value)
+        print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `jepa list | head`
-        return 0
     except KeyboardInterrupt:  # Ctrl-C: one line, the shell's exit code for SIGINT
         print("jepa: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the file system refused (a path, a permission, a full disk): say so, no traceback
+        if isinstance(exc, BrokenPipeError):  # `jepa list | head`
+            return 0
+        print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
+        return 1

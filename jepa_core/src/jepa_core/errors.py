@@ -7,6 +7,58 @@ caller needs one ``except`` clause around ``jepa.build``.
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
+#: At most this many ``(path, message)`` issues are spelled out in an error's text.
+MAX_ISSUES_SHOWN = 10
+#: A message taken from another library's exception is cut to this many characters.
+MAX_MESSAGE_CHARS = 500
+
+
+class _ShortRepr(reprlib.Repr):
+    """``repr`` that never formats more than it shows: containers are cut by level
+    and by count, long strings and huge ints are elided (``repr`` of a 5,000-digit
+    int raises ValueError, and of a YAML alias bomb takes minutes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.maxlevel = 2
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdeque = 4
+        self.maxarray = 4
+        self.maxstring = self.maxother = limit
+        self.maxlong = limit
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * self.maxlong:  # far too long to show: say how long instead
+            return f"<int of about {int(x.bit_length() * 0.30103) + 1} digits>"
+        return super().repr_int(x, level)
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        try:
+            return super().repr_instance(x, level)
+        except Exception:  # a broken __repr__ must not replace the error being reported
+            return f"<{type(x).__name__} object>"
+
+
+_SHORT = {limit: _ShortRepr(limit) for limit in (60, 200)}
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """A ``repr`` of ``value`` of about ``limit`` characters at most, cheap for any input."""
+    shorter = _SHORT.get(limit) or _ShortRepr(limit)
+    text = shorter.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short_message(exc: BaseException, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """An exception's message on one line, cut to ``limit`` characters."""
+    try:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+    except Exception:  # a message that cannot even be formatted
+        text = type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class JEPAError(Exception):
     """Base class of every error jepa raises on purpose."""
@@ -20,15 +72,23 @@ class SpecError(JEPAError, ValueError):
     ``(path, message)`` found.
     """
 
-    def __init__(self, message: str, path: str = "", issues: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, message: str, path: str = "", issues: list[tuple[str, str]] | None = None, total: int | None = None
+    ) -> None:
         self.issues = list(issues) if issues else [(path, message)]
         self.path = self.issues[0][0]
-        super().__init__("; ".join(f"{p}: {m}" if p else m for p, m in self.issues))
+        #: how many problems there are in all (more than ``issues`` lists when there were too many to list)
+        self.total = max(total or 0, len(self.issues))
+        shown = "; ".join(f"{p}: {m}" if p else m for p, m in self.issues[:MAX_ISSUES_SHOWN])
+        hidden = self.total - min(len(self.issues), MAX_ISSUES_SHOWN)
+        if hidden:
+            shown += f"; and {hidden:,} more problems"
+        super().__init__(shown)
 
     def prefixed(self, prefix: str) -> SpecError:
         """The same error located under ``prefix`` (for nested specs)."""
         issues = [(".".join(part for part in (prefix, p) if part), m) for p, m in self.issues]
-        return type(self)(issues[0][1], issues=issues)
+        return type(self)(issues[0][1], issues=issues, total=self.total)
 
 
 class UnknownComponentError(SpecError, LookupError):

@@ -8,10 +8,12 @@ from typing import Any
 
 import torch
 
-from jepa_core.errors import SpecError, WiringError
+from jepa_core.devices import resolve_device
+from jepa_core.errors import SpecError, WiringError, short_message, short_repr
+from jepa_core.limits import format_bytes, memory_budget
 from jepa_core.model import JEPA, token_drop_problem
 from jepa_core.registry import describe_command
-from jepa_core.specs import ComponentSpec, ModelSpec
+from jepa_core.specs import ComponentSpec, ModelSpec, is_file
 
 # Predictor and masker parameters that build fills from the built encoder's
 # attributes when the user left them unset (None): parameter -> encoder attribute.
@@ -38,9 +40,13 @@ def build(
     ``mode``, ``momentum``, ``final_momentum``; ``normalize_targets`` a bool;
     ``device`` a device or ``"auto"``. The predictor's (and masker's) width and
     token grid follow the encoder's unless set. Every invalid value raises
-    :class:`~jepa_core.errors.SpecError` with the path of the field.
+    :class:`~jepa_core.errors.SpecError` with the path of the field, before any
+    tensor is allocated where it can be known then (sizes are bounded, see
+    :mod:`jepa_core.limits`).
     """
     device = options.pop("device", None)
+    if device is not None:
+        device = resolve_device(device)  # an unknown or unavailable device fails before the build
     if predictor is None:
         if spec_or_encoder is None:
             raise SpecError("build needs an encoder and a predictor name, or a spec (dict, ModelSpec or file)")
@@ -50,8 +56,9 @@ def build(
                 "not with a full spec; put them in the spec"
             )
         if isinstance(spec_or_encoder, (str, Path)) and not _looks_like_file(spec_or_encoder):
+            shown = short_repr(str(spec_or_encoder))
             raise SpecError(
-                f"build({str(spec_or_encoder)!r}) needs a predictor too, e.g. build({str(spec_or_encoder)!r}, "
+                f"build({shown}) needs a predictor too, e.g. build({shown}, "
                 "'mlp'), or a path to an existing .json/.yaml spec file"
             )
         spec = ModelSpec.parse(spec_or_encoder)
@@ -67,8 +74,11 @@ def build(
 
 
 def _looks_like_file(value: str | Path) -> bool:
-    path = Path(value)
-    return path.suffix.lower() in (".json", ".yaml", ".yml") or path.is_file()
+    try:
+        suffix = Path(value).suffix.lower()
+    except (OSError, ValueError):
+        return False
+    return suffix in (".json", ".yaml", ".yml") or is_file(value)
 
 
 def _component_input(name: Any, params: Any, key: str) -> Any:
@@ -100,14 +110,36 @@ def build_model(spec: ModelSpec) -> JEPA:
                 "masker",
             )
         masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)
-    return JEPA(
-        encoder,
-        predictor,
-        loss,
-        masker=masker,
-        target=spec.target,
-        normalize_targets=spec.normalize_targets,
-    )
+    if spec.target.mode == "ema":  # the target encoder is a copy of the encoder: check it fits too
+        needed = sum(_bytes(module) for module in (encoder, encoder, predictor, loss))
+        budget = memory_budget()
+        if needed > budget:
+            raise SpecError(
+                f"the encoder, its EMA target copy and the predictor would need {format_bytes(needed)}, more "
+                f"than the {format_bytes(budget)} this machine can hold; use a smaller encoder, or "
+                "target='shared' (no copy)", "target",
+            )
+    try:
+        return JEPA(
+            encoder,
+            predictor,
+            loss,
+            masker=masker,
+            target=spec.target,
+            normalize_targets=spec.normalize_targets,
+        )
+    except (MemoryError, RuntimeError) as exc:  # copying the encoder ran out of memory (torch: RuntimeError)
+        raise SpecError(
+            f"could not copy the encoder as the EMA target: {type(exc).__name__}: {short_message(exc)}", "target"
+        ) from exc
+
+
+def _bytes(module: Any) -> int:
+    """Bytes of a module's parameters and buffers (0 for what is not a module)."""
+    if not isinstance(module, torch.nn.Module):
+        return 0
+    tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
 # Encoder parameters that fix how many tokens an encoder returns, by the names the
@@ -141,8 +173,8 @@ def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encod
             params[field] = provided
         elif provided is not None and _normal(params[field]) != _normal(provided):
             raise WiringError(
-                f"{key} {component.qualname!r} has {field}={params[field]!r} but encoder "
-                f"{encoder_name!r} produces {attribute}={provided!r}; remove {field} from the {key} "
+                f"{key} {component.qualname!r} has {field}={short_repr(params[field])} but encoder "
+                f"{encoder_name!r} produces {attribute}={short_repr(provided)}; remove {field} from the {key} "
                 "params to use the encoder's",
                 f"{key}.params.{field}",
             )

@@ -31,7 +31,7 @@ from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError
 from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
-from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
+from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec, validate_spec
 
 State = torch.Tensor | Mapping[str, Any]
 #: Keys of a mapping batch that hold labels, which pretraining never feeds the encoder.
@@ -129,7 +129,7 @@ class BaseModel(nn.Module):
                 f"(missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})"
             )
         model.eval()
-        return model.to(device) if device is not None else model
+        return model.to(resolve_device(device)) if device is not None else model  # "cuda" without CUDA: SpecError
 
     @classmethod
     def _from_config(cls, config: dict[str, Any], path: Path) -> BaseModel:
@@ -152,7 +152,7 @@ def _as_component(kind: str, value: Any) -> Any:
     if isinstance(value, (str, Mapping, ComponentSpec)):
         from jepa_core.registry import get_registry
 
-        spec = value if isinstance(value, ComponentSpec) else ComponentSpec.model_validate(value)
+        spec = value if isinstance(value, ComponentSpec) else validate_spec(ComponentSpec.model_validate, value, kind)
         return get_registry().resolve(kind, spec.name, kind).create(spec.params, f"{kind}.params")
     return value
 
@@ -229,7 +229,9 @@ class JEPA(BaseModel):
         if not callable(self.criterion):
             raise TypeError(f"loss must be callable, got {type(self.criterion).__name__}")
         self.masker = _as_component("masker", masker) if masker is not None else None
-        self.target_spec = target if isinstance(target, TargetSpec) else TargetSpec.model_validate(target)
+        self.target_spec = target if isinstance(target, TargetSpec) else validate_spec(
+            TargetSpec.model_validate, target, "target"
+        )
         self.normalize_targets = normalize_targets
         self.target_encoder: nn.Module | None = None
         if self.target_spec.mode == "ema":

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jepa_core.errors import CheckpointError
+from jepa_core.errors import CheckpointError, short_message, short_repr
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -279,9 +279,14 @@ def _fsync_dir(path: Path) -> None:
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed ``config.json`` of a saved model, or a CheckpointError saying why not."""
-    path = Path(path)
+    try:
+        path = Path(path)
+        exists = path.exists()
+    except (OSError, ValueError, TypeError) as exc:  # too long for the file system, a NUL byte, not a path
+        raise CheckpointError(f"{short_repr(str(path), 200)} cannot name a saved model: {short_message(exc)}") from None
     tidy_leftovers(path)  # a save killed half-way: put the old model back, drop its debris
-    if not path.exists():
+    exists = path.exists()
+    if not exists:
         raise CheckpointError(f"{str(path)!r} does not exist")
     if not path.is_dir():
         raise CheckpointError(f"{str(path)!r} is a file; a saved jepa model is a directory")

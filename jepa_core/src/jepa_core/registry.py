@@ -28,6 +28,7 @@ import inspect
 import re
 import threading
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,9 +36,18 @@ from typing import Any, NoReturn
 
 import pydantic
 
-from jepa_core.errors import AmbiguousComponentError, PluginError, SpecError, UnknownComponentError
+from jepa_core.errors import (
+    AmbiguousComponentError,
+    JEPAError,
+    PluginError,
+    SpecError,
+    UnknownComponentError,
+    short_message,
+    short_repr,
+)
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
 from jepa_core.first_party import FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
+from jepa_core.limits import MAX_NAME_LENGTH, format_bytes, memory_budget
 
 KINDS: tuple[str, ...] = ("encoder", "predictor", "loss", "masker", "dataset", "tokenizer")
 CORE_SCOPE = "jepa"
@@ -69,27 +79,81 @@ class Component:
 
     def validate(self, params: dict[str, Any] | None, path: str = "") -> dict[str, Any]:
         """Return ``params`` validated and filled with defaults, or raise SpecError."""
-        from jepa_core.specs import spec_error_from_validation
+        from jepa_core.specs import check_spec_shape, validate_spec
 
-        try:
-            model = self.params_model.model_validate(dict(params or {}))
-        except pydantic.ValidationError as exc:
-            raise spec_error_from_validation(
-                exc, path, self.params_model, describe_command(self.kind, self.qualname)
-            ) from None
+        if params is not None and not isinstance(params, Mapping):
+            raise SpecError(
+                f"the parameters of {self.kind} {self.qualname} are a mapping of names to values, "
+                f"got {type(params).__name__} {short_repr(params)}", path,
+            )
+        check_spec_shape(params, path)
+        model = validate_spec(
+            self.params_model.model_validate, dict(params or {}), path,
+            self.params_model, describe_command(self.kind, self.qualname),
+        )
         return {name: getattr(model, name) for name in type(model).model_fields}
 
     def create(self, params: dict[str, Any] | None = None, path: str = "") -> Any:
-        """Validate ``params`` and call the factory; the result remembers its spec."""
+        """Validate ``params`` and call the factory; the result remembers its spec.
+
+        A ``torch.nn.Module`` component is first built on the ``meta`` device, where
+        tensors have shapes but no storage, and refused when its parameters and
+        buffers would not fit in :func:`~jepa_core.limits.memory_budget`. Whatever
+        the factory raises (its own checks, a third-party library's errors, running
+        out of memory) comes out as a SpecError located at ``path``.
+        """
         filled = self.validate(params, path)
+        self._check_memory(filled, path)
         try:
             obj = self.factory(**filled)
+        except SpecError as exc:
+            if exc.path.split(".")[0] in self.params_model.model_fields:  # a part (composite) failed at its field
+                raise exc.prefixed(path) from exc
+            raise SpecError(f"{self.kind} {self.qualname}: {exc}", path) from exc
+        except JEPAError:
+            raise
         except (ValueError, TypeError, OSError) as exc:
             # parameters that pass their own checks but not together (width vs heads), or name
             # a file that cannot be read
-            raise SpecError(f"{self.kind} {self.qualname}: {exc}", path) from exc
+            raise SpecError(f"{self.kind} {self.qualname}: {short_message(exc)}", path) from exc
+        except (MemoryError, RecursionError) as exc:
+            raise SpecError(
+                f"{self.kind} {self.qualname} could not be built: {type(exc).__name__} "
+                f"{short_message(exc)}; use smaller sizes", path,
+            ) from exc
+        except Exception as exc:  # a third-party constructor's own error (RuntimeError, config errors, ...)
+            raise SpecError(f"{self.kind} {self.qualname}: {type(exc).__name__}: {short_message(exc)}", path) from exc
         _remember_spec(obj, self, filled)
         return obj
+
+    def _check_memory(self, params: dict[str, Any], path: str) -> None:
+        """Refuse a module whose parameters and buffers would not fit in memory, found by
+        building it on the meta device first (no storage is allocated there)."""
+        import torch
+
+        if not (inspect.isclass(self.factory) and issubclass(self.factory, torch.nn.Module)):
+            return
+        if getattr(_DRY_RUN, "active", False):  # a part of a component being measured: measured with it
+            return
+        _DRY_RUN.active = True
+        try:
+            with torch.device("meta"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                module = self.factory(**_fresh(params))  # a constructor that edits its arguments edits copies
+            tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}  # shared ones count once
+            needed = sum(t.numel() * t.element_size() for t in tensors.values())
+            elements = sum(t.numel() for t in tensors.values())
+        except Exception:  # whatever fails here fails again below, in the real build, and is reported there
+            return
+        finally:
+            _DRY_RUN.active = False
+        budget = memory_budget()
+        if needed > budget:
+            raise SpecError(
+                f"{self.kind} {self.qualname} would need {format_bytes(needed)} for its {elements:,} parameters "
+                f"and buffers, more than the {format_bytes(budget)} this machine can hold; use smaller sizes "
+                "(widths, depth, token count)", path,
+            )
 
 
 @dataclass
@@ -425,7 +489,12 @@ class Registry:
         """The component that ``name`` (bare or ``scope:name``) means for ``kind``."""
         _check_kind(kind, path)
         if not isinstance(name, str) or not name:
-            raise SpecError(f"a {kind} name must be a non-empty string, got {name!r}", path)
+            raise SpecError(f"a {kind} name must be a non-empty string, got {short_repr(name)}", path)
+        if len(name) > MAX_NAME_LENGTH:
+            raise SpecError(
+                f"no {kind} named {short_repr(name)} is installed (a component name has at most "
+                f"{MAX_NAME_LENGTH} characters)", path,
+            )
         scope, _, bare = name.rpartition(":")
         self.ensure_loaded(scope or None)
         scopes = self._components.get((kind, bare), {})
@@ -466,7 +535,7 @@ class Registry:
 
     def _unknown_message(self, kind: str, name: str) -> str:
         scope, _, bare = name.rpartition(":")
-        message = f"no {kind} named {name!r} is installed"
+        message = f"no {kind} named {short_repr(name)} is installed"
         known = sorted({c.name for c in self.list(kind)} | {c.qualname for c in self.list(kind)})
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         if close:
@@ -560,9 +629,9 @@ def describe_command(kind: str, qualname: str) -> str:
 
 def _check_kind(kind: str, path: str = "") -> None:
     if kind not in KINDS:
-        close = difflib.get_close_matches(str(kind), KINDS, n=1)
+        close = difflib.get_close_matches(str(kind)[:MAX_NAME_LENGTH], KINDS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SpecError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}{hint}", path)
+        raise SpecError(f"unknown component kind {short_repr(kind)}; kinds are {', '.join(KINDS)}{hint}", path)
 
 
 # -- remembering how an object was built --------------------------------------------
@@ -607,6 +676,17 @@ def capture_arguments(cls: type) -> type:
     cls.__init__ = __init__  # type: ignore[misc]
     return cls
 
+
+_DRY_RUN = threading.local()  # set while a component is being measured on the meta device
+
+
+def _fresh(value: Any) -> Any:
+    """``value`` with its dicts, lists and tuples copied (other objects shared)."""
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_fresh(item) for item in value)
+    return value
 
 REGISTRY = Registry()
 

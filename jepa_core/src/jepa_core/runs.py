@@ -17,36 +17,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pydantic
 import torch
 import yaml
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from jepa_core.errors import SpecError
+from jepa_core.errors import SpecError, short_message, short_repr
+from jepa_core.limits import Heads, Seed
 from jepa_core.persistence import atomic_write_bytes
-from jepa_core.specs import ModelSpec, component_field, read_spec_file, spec_error_from_validation
+from jepa_core.specs import (
+    ModelSpec,
+    SpecModel,
+    check_spec_shape,
+    component_field,
+    is_dir,
+    is_file,
+    parse_spec_text,
+    read_spec_file,
+    validate_spec,
+)
 from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
 
 DatasetSpec = component_field("dataset")
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
-class AttentiveSpec(pydantic.BaseModel):
+class AttentiveSpec(SpecModel):
     """Training of the attentive probe (``eval.attentive``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     steps: PositiveInt = Field(300, description="AdamW steps: warmup over the first tenth, then cosine to 0")
     batch_size: PositiveInt = 128
     lr: Annotated[float, Field(gt=0)] = Field(3e-3, description="peak learning rate")
     weight_decay: Annotated[float, Field(ge=0)] = 0.01
-    heads: PositiveInt | None = Field(None, description="attention heads; None: one per 64 channels")
+    heads: Heads | None = Field(None, description="attention heads; None: one per 64 channels")
 
 
-class EvalSpec(pydantic.BaseModel):
+class EvalSpec(SpecModel):
     """Frozen-encoder evaluation (the ``eval:`` section of a run config)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     train: DatasetSpec = Field(description="labelled data the probes are fitted on")
     test: DatasetSpec = Field(description="labelled data the probes are scored on")
@@ -56,7 +62,9 @@ class EvalSpec(pydantic.BaseModel):
         "(TS2Vec; needs jepa-core[eval]); attentive: cross-attention probe on the tokens (V-JEPA)",
     )
     shots: PositiveInt | None = Field(None, description="labelled examples per class drawn from train; None: all")
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="one few-shot draw per seed")
+    seeds: list[Seed] = Field(
+        default_factory=lambda: [0], min_length=1, max_length=1000, description="one few-shot draw per seed"
+    )
     baselines: list[Literal["random_init", "raw"]] = Field(default_factory=lambda: ["random_init", "raw"])
     features: Literal["mean", "max", "flatten"] = Field(
         "mean", description="token encoders: average or max-pool the tokens, or keep the whole token grid "
@@ -68,10 +76,8 @@ class EvalSpec(pydantic.BaseModel):
     batch_size: PositiveInt = 256
 
 
-class RunSpec(pydantic.BaseModel):
+class RunSpec(SpecModel):
     """A whole run: what to build, what to train it on, how, and how to judge it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: ModelSpec
     data: DatasetSpec
@@ -94,16 +100,16 @@ class RunSpec(pydantic.BaseModel):
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply ``a.b.c=value`` (value parsed as YAML) to nested ``data`` in place."""
-    if "=" not in assignment:
-        raise SpecError(f"--set needs KEY=VALUE, got {assignment!r}")
+    if not isinstance(assignment, str) or "=" not in assignment:
+        raise SpecError(f"--set needs KEY=VALUE, got {short_repr(assignment)}")
     key, _, text = assignment.partition("=")
     parts = [part for part in key.strip().split(".") if part]
     if not parts:
-        raise SpecError(f"--set needs a key before '=', got {assignment!r}")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"--set {key}: cannot parse {text!r}: {exc}", key) from None
+        raise SpecError(f"--set needs a key before '=', got {short_repr(assignment)}")
+    key = key.strip()
+    if len(key) > 200:
+        key = key[:197] + "..."  # it appears in messages; no real key is that long
+    value = parse_spec_text(text, "YAML", f"the --set value {short_repr(text)}", key)
     node = data
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)
@@ -120,13 +126,22 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 
 def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = ()) -> RunSpec:
     """Validate a run config (file path or dict) with ``--set`` overrides applied."""
-    data = read_spec_file(source) if isinstance(source, (str, os.PathLike)) else json.loads(json.dumps(source))
+    if isinstance(source, (str, os.PathLike)):
+        data = read_spec_file(source)
+    elif isinstance(source, Mapping):
+        check_spec_shape(source)  # before the copy below walks it
+        try:
+            data = json.loads(json.dumps(source))
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold (an object, a 5000-digit int)
+            raise SpecError(
+                f"a run config holds plain values (mappings, lists, strings, numbers): {short_message(exc)}"
+            ) from None
+    else:
+        raise SpecError(f"a run config is a file path or a mapping, got {type(source).__name__}")
     for assignment in overrides:
         apply_override(data, assignment)
-    try:
-        return RunSpec.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise spec_error_from_validation(exc, model=RunSpec) from None
+    check_spec_shape(data)
+    return validate_spec(RunSpec.model_validate, data, model=RunSpec)
 
 
 def default_run_dir(config: str | os.PathLike[str] | None) -> Path:
@@ -426,9 +441,11 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
     from jepa_core.factory import build_model
 
     path = Path(path)
-    if path.is_file():
+    if is_file(path):
         if config is not None:
-            raise SpecError(f"{str(path)!r} is a run config already; give --config only with a model directory")
+            raise SpecError(
+                f"{short_repr(str(path), 200)} is a run config already; give --config only with a model directory"
+            )
         spec = load_run_spec(path, overrides)
         torch.manual_seed(spec.train.seed)  # the weights train_run would start from
         model = build_model(spec.model)
@@ -436,15 +453,15 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
         return evaluate(model, spec, on_update=writer)
     if config is not None:
         spec = load_run_spec(config, overrides)
-    elif (path / "run.json").is_file():
+    elif is_file(path / "run.json"):
         spec = load_run_spec(json.loads((path / "run.json").read_text()), overrides)
     else:
         raise SpecError(
-            f"{str(path)!r} is not a run directory (no run.json); pass --config with an eval section"
+            f"{short_repr(str(path), 200)} is not a run directory (no run.json); pass --config with an eval section"
         )
-    model_dir = path / FINAL if (path / FINAL).is_dir() else path
+    model_dir = path / FINAL if is_dir(path / FINAL) else path
     model = load(model_dir)
-    as_configured = config is None and not overrides and (path / "run.json").is_file()
+    as_configured = config is None and not overrides and is_file(path / "run.json")
     target = Path(output) if output is not None else (path / "eval.json" if as_configured else None)
     writer = _results_writer(target) if target is not None else None
     return evaluate(model, spec, on_update=writer)
@@ -471,7 +488,7 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
         from jepa_core.first_party import STARTERS
 
         available = ", ".join(sorted(registry.templates)) or "none"
-        message = f"no starter config named {name!r}; installed: {available}"
+        message = f"no starter config named {short_repr(name)}; installed: {available}"
         close = difflib.get_close_matches(name, [*registry.templates, *STARTERS], n=1)
         if close and close[0] != name:
             message += f"; did you mean {close[0]!r}?"
@@ -480,11 +497,17 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
             message += "; " + registry.install_hint(f"the {name!r} starter", distribution, extras)
         raise SpecError(message)
     path = Path(output) if output is not None else Path(f"{name}.yaml")
-    if path.exists() and not force:
-        raise SpecError(f"{str(path)!r} exists; pass --force to overwrite it or --output another file")
-    text = registry.templates[name][1]
-    load_run_spec(yaml.safe_load(text))  # a template that does not validate is a bug: fail loudly
-    atomic_write_bytes(path, text.encode())
+    shown = short_repr(str(path), 200)
+    try:
+        if path.exists() and not force:
+            raise SpecError(f"{shown} exists; pass --force to overwrite it or --output another file")
+        text = registry.templates[name][1]
+        load_run_spec(yaml.safe_load(text))  # a template that does not validate is a bug: fail loudly
+        atomic_write_bytes(path, text.encode())
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(f"cannot write {shown}: {short_message(exc)}", "--output") from None
     return path
 
 

@@ -37,10 +37,7 @@ PLUGIN = '''\
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
-from pydantic import Field
 from torch import nn
 
 import jepa
@@ -57,8 +54,8 @@ class ExampleEncoder(nn.Module):
 
     def __init__(
         self,
-        input_dim: Annotated[int, Field(gt=0)] = 16,
-        hidden_dim: Annotated[int, Field(gt=0)] = 64,
+        input_dim: jepa.limits.Features = 16,  # bounded sizes: a huge value is a SpecError, not a MemoryError
+        hidden_dim: jepa.limits.Width = 64,
     ) -> None:
         super().__init__()
         self.input_dim = input_dim

@@ -9,7 +9,10 @@
 * :class:`ModelSpec` is a whole JEPA model; it round-trips through JSON and YAML.
 
 Every failure becomes a :class:`~jepa_core.errors.SpecError` whose ``path`` is
-the dotted location of the bad field.
+the dotted location of the bad field. Every spec model derives from
+:class:`SpecModel`: unknown keys are errors and ``inf``/``nan`` are refused for
+every float field. Spec documents are bounded in depth, size and (YAML aliases
+included) expanded size before they are validated (see :mod:`jepa_core.limits`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,23 @@ import pydantic
 import yaml
 from pydantic import ConfigDict, Field
 
-from jepa_core.errors import SpecError
+from jepa_core.errors import SpecError, short_message, short_repr
+from jepa_core.limits import MAX_NAME_LENGTH, MAX_SPEC_DEPTH, MAX_SPEC_FILE_BYTES, MAX_SPEC_VALUES, format_bytes
 
-_FORBID = ConfigDict(extra="forbid", arbitrary_types_allowed=True, protected_namespaces=())
+#: The configuration every spec model shares: a misspelt key is an error, not a silent
+#: default, and a float field refuses ``inf`` and ``nan`` (they would only surface later
+#: as a NaN loss, or as an OverflowError from ``int(width * ratio)``).
+SPEC_CONFIG = ConfigDict(
+    extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True, protected_namespaces=()
+)
+
+
+class SpecModel(pydantic.BaseModel):
+    """Base class of every spec model: the parameter models derived from components'
+    signatures, the model/run/train specs, and an explicit ``Params`` class a plugin
+    writes should subclass it too."""
+
+    model_config = SPEC_CONFIG
 
 
 def params_model_for(factory: Callable[..., Any], label: str) -> type[pydantic.BaseModel]:
@@ -40,7 +57,7 @@ def params_model_for(factory: Callable[..., Any], label: str) -> type[pydantic.B
     """
     explicit = getattr(factory, "Params", None)
     if inspect.isclass(explicit) and issubclass(explicit, pydantic.BaseModel):
-        return explicit
+        return _finite_floats(explicit)
     target = inspect.unwrap(factory.__init__ if inspect.isclass(factory) else factory)
     try:
         hints = typing.get_type_hints(target, include_extras=True)
@@ -59,7 +76,62 @@ def params_model_for(factory: Callable[..., Any], label: str) -> type[pydantic.B
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[parameter.name] = (annotation, default)
     model_name = "".join(part.capitalize() for part in label.replace(":", "_").split("_")) + "Params"
-    return pydantic.create_model(model_name, __config__=_FORBID, **fields)
+    return pydantic.create_model(model_name, __base__=SpecModel, **fields)
+
+
+def _finite_floats(model: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
+    """An explicit ``Params`` model, refusing ``inf``/``nan`` unless its author decided
+    otherwise (``allow_inf_nan`` set in its own config)."""
+    if "allow_inf_nan" in model.model_config:
+        return model
+    return type(model.__name__, (model,), {"model_config": ConfigDict(allow_inf_nan=False),
+                                             "__module__": model.__module__, "__doc__": model.__doc__})
+
+
+#: Beyond this many problems in one validation, only those among the first items of each
+#: list and mapping are spelled out (pydantic takes seconds to list a million).
+MAX_LISTED_ERRORS = 100
+
+T = typing.TypeVar("T")
+
+
+def validate_spec(
+    validate: Callable[[Any], T],
+    data: Any,
+    prefix: str = "",
+    model: Any = None,
+    describe: str | None = None,
+) -> T:
+    """``validate(data)`` (a pydantic ``model_validate`` or ``TypeAdapter.validate_python``),
+    with any ValidationError as a SpecError located under ``prefix`` (``model`` and
+    ``describe``: as for :func:`spec_error_from_validation`).
+
+    When there are very many problems (a long list whose every item is wrong, a
+    mapping of a hundred thousand unknown keys), the data is validated again cut to
+    the first items of each list and mapping, and those problems are listed with
+    the total count: building pydantic's full error list would take longer than
+    everything else.
+    """
+    try:
+        return validate(data)
+    except pydantic.ValidationError as exc:
+        total = exc.error_count()
+        if total <= MAX_LISTED_ERRORS:
+            raise spec_error_from_validation(exc, prefix, model, describe) from None
+    try:
+        validate(_first_items(data, MAX_LISTED_ERRORS))
+    except pydantic.ValidationError as fewer:
+        raise spec_error_from_validation(fewer, prefix, model, describe, total=total) from None
+    raise SpecError(f"{total:,} values are invalid; check the long lists and mappings here", prefix, total=total)
+
+
+def _first_items(value: Any, count: int) -> Any:
+    """``value`` with every list, tuple and mapping in it cut to its first ``count`` items."""
+    if isinstance(value, Mapping):
+        return {key: _first_items(item, count) for key, item in list(value.items())[:count]}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_first_items(item, count) for item in value[:count])
+    return value
 
 
 def spec_error_from_validation(
@@ -67,12 +139,14 @@ def spec_error_from_validation(
     prefix: str = "",
     model: Any = None,
     describe: str | None = None,
+    total: int = 0,
 ) -> SpecError:
     """One SpecError for a pydantic ValidationError, with dotted field paths.
 
     ``model`` is what was validated (a pydantic model class or an annotation): with
     it, an unknown field gets the closest known field names. ``describe`` is the
     command that lists the fields of ``model`` itself (a component's parameters).
+    ``total``: how many problems there are when ``exc`` lists only some of them.
     """
     issues: list[tuple[str, str]] = []
     kind: type[SpecError] = SpecError  # keep the specific type (unknown, ambiguous) of the first issue
@@ -89,10 +163,14 @@ def spec_error_from_validation(
             message = _unknown_field_message(error["loc"], model, describe)
         elif error["type"] == "missing":
             message = "field required"
+        elif error["type"] == "finite_number":
+            message = "must be a finite number, not inf or nan"
+        elif error["type"] == "value_error" and inner is not None:  # our own validators' messages say it all
+            message = short_message(inner)
         elif "input" in error:
-            message += f" (got {_short(error['input'])})"
+            message += f" (got {short_repr(error['input'])})"
         issues.append((path, message))
-    return kind(issues[0][1], issues=issues)
+    return kind(issues[0][1], issues=issues, total=total)
 
 
 def _unknown_field_message(loc: tuple[Any, ...], model: Any, describe: str | None) -> str:
@@ -159,9 +237,65 @@ def _join(prefix: str, path: str) -> str:
     return ".".join(part for part in (prefix, path) if part)
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+# -- the shape of a spec document ---------------------------------------------------------
+
+
+def check_spec_shape(data: Any, prefix: str = "") -> None:
+    """Raise SpecError when ``data`` nests deeper than ``MAX_SPEC_DEPTH``, holds more
+    than ``MAX_SPEC_VALUES`` values, or contains itself.
+
+    A value reached through several references (YAML aliases) counts once per
+    reference, as validation and saving would walk it, but is visited once here, so
+    a document that expands to 10**30 values is refused in microseconds.
+    """
+    seen: dict[int, tuple[int, int]] = {}  # id -> (values in it, itself included; levels below it)
+    open_ids: set[int] = set()
+    trail: list[str] = []
+    too_deep = f"the spec nests more than {MAX_SPEC_DEPTH} levels deep; no component needs that"
+
+    def where() -> str:
+        return _join(prefix, ".".join(trail))
+
+    def visit(node: Any, depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in seen:
+            count, height = seen[key]
+        else:
+            if key in open_ids:
+                raise SpecError("the spec contains itself (a recursive YAML alias?)", where())
+            count, height = 1 + len(node), 1 if len(node) else 0  # every item is one value...
+            if count > MAX_SPEC_VALUES:
+                raise SpecError(too_many, where())
+            if height and depth + 1 > MAX_SPEC_DEPTH:
+                raise SpecError(too_deep, where())
+            open_ids.add(key)
+            for name, child in node.items() if isinstance(node, Mapping) else enumerate(node):
+                if child.__class__ in _SCALARS or not isinstance(child, _CONTAINERS):
+                    continue
+                trail.append(name if isinstance(name, str) else str(name) if isinstance(name, int)
+                             else short_repr(name, 20))
+                child_count, child_height = visit(child, depth + 1)
+                trail.pop()
+                count += child_count - 1  # ...and a container item is as many as it holds
+                height = max(height, child_height + 1)
+                if count > MAX_SPEC_VALUES:
+                    raise SpecError(too_many, where())
+            open_ids.discard(key)
+            seen[key] = (count, height)
+        if depth + height > MAX_SPEC_DEPTH:  # a shared value met again, deeper than the first time
+            raise SpecError(too_deep, where())
+        return count, height
+
+    too_many = (
+        f"the spec expands to more than {MAX_SPEC_VALUES:,} values (counting each use of a YAML alias); "
+        "no component needs that many"
+    )
+    if data.__class__ not in _SCALARS and isinstance(data, _CONTAINERS):
+        visit(data, 0)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+_CONTAINERS = (Mapping, list, tuple)
 
 
 class Kind:
@@ -174,16 +308,14 @@ class Kind:
         return f"Kind({self.kind!r})"
 
 
-class ComponentSpec(pydantic.BaseModel):
+class ComponentSpec(SpecModel):
     """A component by name plus its parameters. A bare string means ``{"name": s}``.
 
     Once validated in a spec, ``name`` is qualified (``scope:name``), ``kind`` is
     set and ``params`` holds every parameter, defaults included.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
+    name: Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
     params: dict[str, Any] = Field(default_factory=dict)
     kind: str | None = None
 
@@ -236,7 +368,7 @@ LossSpec = component_field("loss")
 MaskerSpec = component_field("masker")
 
 
-class TargetSpec(pydantic.BaseModel):
+class TargetSpec(SpecModel):
     """How target embeddings are produced.
 
     ``ema``: a copy of the encoder updated as an exponential moving average, with
@@ -244,8 +376,6 @@ class TargetSpec(pydantic.BaseModel):
     (I-JEPA: 0.996 -> 1.0). ``shared``: the online encoder under stop-gradient.
     ``none``: the online encoder with gradients, for regulariser losses (SIGReg, VICReg).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     mode: Literal["ema", "shared", "none"] = "ema"
     momentum: Annotated[float, Field(ge=0.0, le=1.0)] = 0.996
@@ -259,10 +389,8 @@ class TargetSpec(pydantic.BaseModel):
         return value
 
 
-class ModelSpec(pydantic.BaseModel):
+class ModelSpec(SpecModel):
     """A whole JEPA model: encoder + predictor + loss + masker + target settings."""
-
-    model_config = ConfigDict(extra="forbid")
 
     encoder: EncoderSpec
     predictor: PredictorSpec
@@ -282,10 +410,8 @@ class ModelSpec(pydantic.BaseModel):
             data = read_spec_file(data)
         if not isinstance(data, Mapping):
             raise SpecError(f"a model spec must be a mapping, got {type(data).__name__}")
-        try:
-            return cls.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            raise spec_error_from_validation(exc, model=cls) from None
+        check_spec_shape(data)
+        return validate_spec(cls.model_validate, dict(data), model=cls)
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", exclude={"encoder", "predictor", "loss", "masker"})
@@ -301,23 +427,65 @@ class ModelSpec(pydantic.BaseModel):
         return yaml.safe_dump(self.to_dict(), sort_keys=True)
 
 
-def read_spec_file(path: str | Path) -> dict[str, Any]:
-    """Read a JSON or YAML spec file, with errors that name the file."""
-    path = Path(path)
-    if path.is_dir():
-        raise SpecError(f"spec file {str(path)!r} is a directory; give a YAML or JSON file")
-    if not path.is_file():
-        raise SpecError(f"spec file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+def is_file(path: str | Path) -> bool:
+    """``Path(path).is_file()``, False for what cannot name a file at all (too long
+    for the file system, an embedded NUL) rather than an OSError or ValueError."""
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(f"spec file {str(path)!r} is not valid {path.suffix[1:] or 'YAML'}: {exc}") from None
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: str | Path) -> bool:
+    """``Path(path).is_dir()``, False for what cannot name a directory (see :func:`is_file`)."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def read_spec_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or YAML spec file, with errors that name the file.
+
+    Files over ``MAX_SPEC_FILE_BYTES`` are refused unread, and the parsed document
+    must pass :func:`check_spec_shape`."""
+    shown = short_repr(str(path), 200)
+    if not is_file(path) and is_dir(path):
+        raise SpecError(f"spec file {shown} is a directory; give a YAML or JSON file")
+    if not is_file(path):
+        raise SpecError(f"spec file {shown} does not exist")
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_FILE_BYTES:
+            raise SpecError(
+                f"spec file {shown} is {format_bytes(size)}; a spec file may be at most "
+                f"{format_bytes(MAX_SPEC_FILE_BYTES)}"
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {shown}: {exc}") from None
+    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+    data = parse_spec_text(text, kind, f"spec file {shown}")
     if not isinstance(data, dict):
-        raise SpecError(f"spec file {str(path)!r} must hold a mapping at the top level")
+        raise SpecError(f"spec file {shown} must hold a mapping at the top level")
+    return data
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: fast, and bounds nesting itself
+
+
+def parse_spec_text(text: str, kind: str = "YAML", what: str = "the spec", path: str = "") -> Any:
+    """Parse JSON or YAML text into plain values, or raise SpecError: a syntax error,
+    a number too long to convert, nesting too deep to parse, or a document that
+    fails :func:`check_spec_shape`."""
+    try:
+        data = json.loads(text) if kind == "JSON" else yaml.load(text, Loader=_YAML_LOADER)
+    except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError is a ValueError; so is a 5000-digit int
+        raise SpecError(f"{what} is not valid {kind}: {' '.join(str(exc).split())}", path) from None
+    except RecursionError:
+        raise SpecError(f"{what} nests too deeply to read (at most {MAX_SPEC_DEPTH} levels)", path) from None
+    check_spec_shape(data, path)
     return data
 
 
@@ -333,4 +501,4 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise SpecError(f"parameter value {value!r} of type {type(value).__name__} cannot be saved in a spec")
+    raise SpecError(f"parameter value {short_repr(value)} of type {type(value).__name__} cannot be saved in a spec")

@@ -43,13 +43,15 @@ from typing import Annotated, Any, Literal
 import pydantic
 import torch
 import torch.distributed as dist
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from torch import nn
 
-from jepa_core.devices import resolve_device
-from jepa_core.errors import CheckpointError, JEPAError, SpecError
+from jepa_core.devices import parse_device, resolve_device
+from jepa_core.errors import CheckpointError, JEPAError, SpecError, short_repr
+from jepa_core.limits import Seed
 from jepa_core.model import JEPA, TokenCountError
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
+from jepa_core.specs import SpecModel, validate_spec
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -79,10 +81,8 @@ class TrainingInterrupted(TrainingError):
         self.checkpoint = checkpoint
 
 
-class TrainSpec(pydantic.BaseModel):
+class TrainSpec(SpecModel):
     """Training settings (the ``train:`` section of a run config)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     steps: PositiveInt = 1000
     batch_size: PositiveInt = Field(64, description="global batch size (all processes together)")
@@ -99,16 +99,28 @@ class TrainSpec(pydantic.BaseModel):
         False, description="torch.compile the encoder and predictor (slow first steps; masks whose sizes change "
         "from step to step cause recompiles, so measure it with `make bench` before relying on it)"
     )
-    seed: int = 0
-    device: str = "auto"
+    seed: Seed = 0
+    device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     checkpoint_every: NonNegativeInt = Field(0, description="steps between checkpoints; 0: only at the end")
-    num_workers: NonNegativeInt = 0
+    num_workers: Annotated[int, Field(ge=0, le=1024, description="data-loading processes")] = 0
     progress: bool = True
     tensorboard: bool = False
     plot: bool = True
     collapse_rankme: NonNegative = Field(
         1.5, description="warn when the context embeddings' RankMe falls below this"
     )
+
+    @pydantic.field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        # only the spelling here: whether this machine has the device is asked when training
+        # starts, so a config written for a GPU machine still loads (and evaluates) elsewhere
+        try:
+            if value.strip() != "auto":
+                parse_device(value)
+        except SpecError as exc:
+            raise ValueError(exc.issues[0][1]) from None
+        return value
 
 
 # -- distributed helpers --------------------------------------------------------------
@@ -244,12 +256,9 @@ class Trainer:
     ) -> None:
         if resume and restart:
             raise SpecError("resume and restart exclude each other: resume continues the run, restart discards it")
-        try:
-            self.spec = spec if isinstance(spec, TrainSpec) else TrainSpec.model_validate(dict(spec or {}))
-        except pydantic.ValidationError as exc:
-            from jepa_core.specs import spec_error_from_validation
-
-            raise spec_error_from_validation(exc, "train", TrainSpec) from None
+        self.spec = spec if isinstance(spec, TrainSpec) else validate_spec(
+            TrainSpec.model_validate, dict(spec or {}), "train", TrainSpec
+        )
         self.rank, self.world = distributed()
         if self.spec.batch_size % (self.world * self.spec.accumulate):
             raise SpecError(
@@ -292,7 +301,7 @@ class Trainer:
 
     # -- set-up -------------------------------------------------------------------------
     def _device(self) -> torch.device:
-        device = resolve_device(self.spec.device)
+        device = resolve_device(self.spec.device, "train.device")
         if device.type == "cuda" and self.world > 1:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
@@ -302,10 +311,11 @@ class Trainer:
         """Run one forward on a real batch so a shape mismatch fails before anything is written."""
         if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
             return  # a one-shot iterable: do not consume a batch
-        self.batches_per_epoch()  # an empty or too small dataset: say so, not StopIteration
+        if self._owns_order():
+            self.batches_per_epoch()  # a batch larger than the dataset is a SpecError naming train.batch_size
         batch = next(iter(self._batches(0, 0)), None)
         if batch is None:
-            raise SpecError("the data yields no batches; check the data section", "data")
+            raise SpecError("the data gives no batch at all; check the dataset and train.batch_size", "data")
         rng = torch.get_rng_state()  # the check must not shift the run's random stream
         try:
             with torch.no_grad(), self._autocast():
@@ -332,9 +342,12 @@ class Trainer:
     def _prepare_run_dir(self, resume: bool, restart: bool = False) -> None:
         run_dir = self.run_dir
         assert run_dir is not None
-        checkpoint = self.latest_checkpoint()
-        finished = (run_dir / FINAL / CONFIG_NAME).is_file()
-        leftovers = [name for name in RUN_ARTEFACTS if (run_dir / name).exists()]
+        try:
+            checkpoint = self.latest_checkpoint()
+            finished = (run_dir / FINAL / CONFIG_NAME).is_file()
+            leftovers = [name for name in RUN_ARTEFACTS if (run_dir / name).exists()]
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+            raise TrainingError(f"cannot use run directory {short_repr(str(run_dir), 200)}: {exc}") from None
         if restart:
             if leftovers:
                 _note(f"--restart: discarding the run in {str(run_dir)!r} ({', '.join(leftovers)})")

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
+from jepa_core.limits import MAX_TOKENS
 from pydantic import Field
 from torch.utils.data import Dataset
 
 from jepa_plugins_text.tokenization import Tokenizer, TokenizerSpec, make_tokenizer, pad_sequences
 
-MaxLength = Annotated[int, Field(ge=2)]
+MaxLength = Annotated[int, Field(ge=2, le=MAX_TOKENS)]
 Overflow = Literal["truncate", "split"]
 
 

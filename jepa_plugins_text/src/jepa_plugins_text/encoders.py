@@ -23,15 +23,15 @@ from typing import Annotated, Any, Literal
 import torch
 import torch.nn.functional as F
 from jepa_core.layers import gather_tokens, init_weights
+from jepa_core.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
 from pydantic import Field
 from torch import nn
 
 from jepa_plugins_text.tokenization import Tokenizer, TokenizerSpec, make_tokenizer
 
-PositiveInt = Annotated[int, Field(gt=0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
-TokenId = Annotated[int, Field(ge=0)]
+TokenId = Annotated[int, Field(ge=0, lt=MAX_FEATURES)]
 Pool = Literal["mean", "none"]
 TargetNorm = Literal["layer", "instance"]
 
@@ -207,18 +207,18 @@ class TextTransformerEncoder(_TextInput, nn.Module):
 
     def __init__(
         self,
-        vocab_size: PositiveInt | None = None,
-        hidden_dim: PositiveInt = 256,
-        depth: PositiveInt = 4,
-        heads: PositiveInt = 4,
-        mlp_ratio: Annotated[float, Field(gt=0)] = 4.0,
+        vocab_size: Features | None = None,
+        hidden_dim: Width = 256,
+        depth: Depth = 4,
+        heads: Heads = 4,
+        mlp_ratio: MLPRatio = 4.0,
         dropout: Dropout = 0.0,
         tokenizer: TokenizerSpec | None = None,
         pad_id: TokenId | None = None,
         pool: Pool = "mean",
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
         rope_base: Annotated[float, Field(gt=1.0)] = 10000.0,
-        target_layers: Annotated[int, Field(ge=0)] | None = None,
+        target_layers: Annotated[int, Field(ge=0, le=MAX_DEPTH)] | None = None,
         target_norm: TargetNorm = "layer",
     ) -> None:
         super().__init__()
@@ -327,7 +327,7 @@ class HFEncoder(_TextInput, nn.Module):
         tokenizer: TokenizerSpec | None = None,
         pad_id: TokenId | None = None,
         pool: Pool = "mean",
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import torch
+from jepa_core.limits import MAX_TOKENS, TargetCount, Tokens
 from jepa_core.masks import Masks
 from jepa_core.registry import capture_arguments
 from pydantic import Field
@@ -32,11 +33,11 @@ class SpanMasker:
 
     def __init__(
         self,
-        num_tokens: Annotated[int, Field(ge=2)] | None = None,
+        num_tokens: Annotated[int, Field(ge=2, le=MAX_TOKENS)] | None = None,
         target_ratio: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.4,
-        num_targets: Annotated[int, Field(ge=1)] = 4,
-        span_length: Annotated[int, Field(ge=1)] | None = None,
-        min_context: Annotated[int, Field(ge=1)] = 1,
+        num_targets: TargetCount = 4,
+        span_length: Tokens | None = None,
+        min_context: Tokens = 1,
     ) -> None:
         if num_tokens is None:
             raise ValueError("span masker needs num_tokens (jepa.build takes it from a token encoder)")

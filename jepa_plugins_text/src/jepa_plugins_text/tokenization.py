@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 import torch
 from jepa_core.registry import capture_arguments, get_registry
-from jepa_core.specs import ComponentSpec, component_field
+from jepa_core.specs import ComponentSpec, component_field, validate_spec
 
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 NUM_SPECIAL = 4
@@ -269,7 +269,9 @@ def make_tokenizer(value: Tokenizer | ComponentSpec | str | Mapping[str, Any]) -
     """A tokenizer object from a tokenizer, a name or a spec."""
     if isinstance(value, Tokenizer):
         return value
-    spec = value if isinstance(value, ComponentSpec) else ComponentSpec.model_validate(value)
+    if not isinstance(value, ComponentSpec):
+        value = validate_spec(ComponentSpec.model_validate, value, "tokenizer")
+    spec = value
     tokenizer = get_registry().resolve("tokenizer", spec.name, "tokenizer").create(spec.params, "tokenizer.params")
     if not isinstance(tokenizer, Tokenizer):
         raise TypeError(f"tokenizer {spec.name!r} built a {type(tokenizer).__name__}, not a Tokenizer")

@@ -25,12 +25,12 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
+from jepa_core.limits import Tokens
 from pydantic import Field
 from torch.utils.data import Dataset
 
 from jepa_plugins_timeseries.ts_format import read_ts
 
-PositiveInt = Annotated[int, Field(gt=0)]
 Normalize = Literal["series", "window", "none"]
 ShortSeries = Literal["pad", "drop"]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -233,13 +233,13 @@ def series_numpy(
     key: str | None = None,
     label_key: str | None = None,
     layout: Literal["auto", "T", "TC", "NT", "NTC", "NCT"] = "auto",
-    window: PositiveInt | None = None,
-    stride: PositiveInt = 1,
-    horizon: PositiveInt | None = None,
+    window: Tokens | None = None,
+    stride: Tokens = 1,
+    horizon: Tokens | None = None,
     normalize: Normalize = "series",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
-    crop: PositiveInt | None = None,
+    crop: Tokens | None = None,
 ) -> SeriesDataset:
     """Series from a ``.npy`` array or an ``.npz`` archive (never unpickled).
 
@@ -305,13 +305,13 @@ def series_csv(
     series_column: str | None = None,
     label_column: str | None = None,
     delimiter: str = ",",
-    window: PositiveInt | None = None,
-    stride: PositiveInt = 1,
-    horizon: PositiveInt | None = None,
+    window: Tokens | None = None,
+    stride: Tokens = 1,
+    horizon: Tokens | None = None,
     normalize: Normalize = "series",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
-    crop: PositiveInt | None = None,
+    crop: Tokens | None = None,
 ) -> SeriesDataset:
     """Series from a CSV file with a header row: one row per time step, one column
     per channel (``columns``, default: every column but the id and label columns).
@@ -426,13 +426,13 @@ def ucr(
     name: str,
     split: Literal["train", "test"] = "train",
     path: str | None = None,
-    window: PositiveInt | None = None,
-    stride: PositiveInt = 1,
-    horizon: PositiveInt | None = None,
+    window: Tokens | None = None,
+    stride: Tokens = 1,
+    horizon: Tokens | None = None,
     normalize: Normalize = "none",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
-    crop: PositiveInt | None = None,
+    crop: Tokens | None = None,
 ) -> SeriesDataset:
     """A UCR/UEA classification (or regression) problem from its ``.ts`` files.
 

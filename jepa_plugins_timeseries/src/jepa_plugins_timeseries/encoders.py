@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 import torch
 import torch.nn.functional as F
 from jepa_core.layers import Block, gather_tokens, init_weights, sincos_1d
+from jepa_core.limits import MAX_TOKENS, Depth, Features, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
 from pydantic import Field
 from torch import nn
@@ -27,7 +28,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from jepa_plugins_timeseries.inputs import as_series_batch, masked_pool
 
-PositiveInt = Annotated[int, Field(gt=0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 Pool = Literal["mean", "max", "last", "none"]
 
@@ -61,14 +61,14 @@ class TemporalEncoder(nn.Module):
 
     def __init__(
         self,
-        input_dim: PositiveInt = 1,
-        hidden_dim: PositiveInt = 256,
+        input_dim: Features = 1,
+        hidden_dim: Width = 256,
         cell: Literal["gru", "lstm"] = "gru",
-        layers: PositiveInt = 1,
+        layers: Depth = 1,
         bidirectional: bool = False,
         dropout: Dropout = 0.0,
         pool: Pool = "last",
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
         missing_indicator: bool = True,
     ) -> None:
         super().__init__()
@@ -161,15 +161,16 @@ class TCNEncoder(nn.Module):
 
     def __init__(
         self,
-        input_dim: PositiveInt = 1,
-        hidden_dim: PositiveInt = 128,
-        channels: PositiveInt | None = None,
-        depth: PositiveInt = 6,
-        kernel_size: Annotated[int, Field(ge=2)] = 3,
+        input_dim: Features = 1,
+        hidden_dim: Width = 128,
+        channels: Width | None = None,
+        # block i dilates by 2**i: 32 blocks already see 2**33 steps, more than any series has
+        depth: Annotated[int, Field(gt=0, le=32)] = 6,
+        kernel_size: Annotated[int, Field(ge=2, le=MAX_TOKENS)] = 3,
         causal: bool = False,
         dropout: Dropout = 0.0,
         pool: Pool = "max",
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
         missing_indicator: bool = True,
     ) -> None:
         super().__init__()
@@ -234,14 +235,14 @@ class PatchTransformerEncoder(nn.Module):
 
     def __init__(
         self,
-        input_dim: PositiveInt = 1,
-        hidden_dim: PositiveInt = 128,
-        patch_len: PositiveInt = 16,
-        stride: PositiveInt | None = None,
-        seq_len: PositiveInt | None = None,
-        depth: PositiveInt = 3,
-        heads: PositiveInt = 4,
-        mlp_ratio: Annotated[float, Field(gt=0)] = 4.0,
+        input_dim: Features = 1,
+        hidden_dim: Width = 128,
+        patch_len: Tokens = 16,
+        stride: Tokens | None = None,
+        seq_len: Tokens | None = None,
+        depth: Depth = 3,
+        heads: Heads = 4,
+        mlp_ratio: MLPRatio = 4.0,
         dropout: Dropout = 0.0,
         channel_independent: bool = False,
         pool: Literal["mean", "max", "none"] = "mean",

@@ -13,11 +13,11 @@ import math
 from typing import Annotated
 
 import torch
+from jepa_core.limits import MAX_TOKENS, Grid, TargetCount, Tokens
 from jepa_core.masks import Masks
 from jepa_core.registry import capture_arguments
 from pydantic import Field
 
-PositiveInt = Annotated[int, Field(gt=0)]
 Ratio = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 
@@ -54,9 +54,9 @@ class TimeBlockMasker:
 
     def __init__(
         self,
-        num_tokens: Annotated[int, Field(ge=2)] | None = None,
-        grid: tuple[PositiveInt, ...] | None = None,
-        num_targets: PositiveInt = 4,
+        num_tokens: Annotated[int, Field(ge=2, le=MAX_TOKENS)] | None = None,
+        grid: Grid | None = None,
+        num_targets: TargetCount = 4,
         block_ratio: tuple[Ratio, Ratio] = (0.1, 0.2),
     ) -> None:
         self.steps, self.channels = _time_axis(num_tokens, grid, "time_block")
@@ -106,11 +106,11 @@ class ForecastMasker:
 
     def __init__(
         self,
-        num_tokens: Annotated[int, Field(ge=2)] | None = None,
-        grid: tuple[PositiveInt, ...] | None = None,
-        horizon: PositiveInt | None = None,
+        num_tokens: Annotated[int, Field(ge=2, le=MAX_TOKENS)] | None = None,
+        grid: Grid | None = None,
+        horizon: Tokens | None = None,
         horizon_ratio: Ratio = 0.25,
-        min_context: PositiveInt | None = None,
+        min_context: Tokens | None = None,
     ) -> None:
         self.steps, self.channels = _time_axis(num_tokens, grid, "forecast")
         self.num_tokens = num_tokens

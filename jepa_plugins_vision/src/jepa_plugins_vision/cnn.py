@@ -14,15 +14,17 @@ is per sample (GroupNorm), never across the batch.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from jepa_core.layers import gather_tokens
+from jepa_core.limits import Depth, Width
 from jepa_core.registry import capture_arguments
+from pydantic import Field
 from torch import nn
 
-from jepa_plugins_vision._types import ImageSize, PositiveInt, pair
+from jepa_plugins_vision._types import ImageSize, pair
 
 
 def _group_norm(channels: int, groups: int) -> nn.GroupNorm:
@@ -73,11 +75,12 @@ class CNNEncoder(nn.Module):
 
     def __init__(
         self,
-        input_channels: PositiveInt = 3,
-        hidden_dim: PositiveInt = 256,
-        widths: tuple[PositiveInt, ...] = (64, 128, 256),
-        blocks_per_stage: PositiveInt = 1,
-        groups: PositiveInt = 8,
+        input_channels: Width = 3,
+        hidden_dim: Width = 256,
+        # each stage after the first halves the resolution: 16 stages shrink 32768 px to one
+        widths: Annotated[tuple[Width, ...], Field(max_length=16)] = (64, 128, 256),
+        blocks_per_stage: Depth = 1,
+        groups: Width = 8,
         pool: Literal["mean", "none"] = "mean",
         image_size: ImageSize | None = None,
     ) -> None:

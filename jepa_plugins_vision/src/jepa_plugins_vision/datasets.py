@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from jepa_core.limits import MAX_WIDTH, Seed, format_bytes, memory_budget
 from pydantic import Field
 from torch.utils.data import Dataset
 
@@ -24,6 +25,8 @@ from jepa_plugins_vision.transforms import Compose, Transform, image_transform, 
 
 Split = Literal["all", "train", "test"]
 TestFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+#: One value per image channel (a normalisation mean or std).
+ChannelValues = Annotated[tuple[float, ...], Field(min_length=1, max_length=MAX_WIDTH)]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -183,11 +186,11 @@ def image_array(
     crop_scale: FractionRange = (0.3, 1.0),
     flip: bool = False,
     normalize: bool = False,
-    mean: tuple[float, ...] | None = None,
-    std: tuple[float, ...] | None = None,
+    mean: ChannelValues | None = None,
+    std: ChannelValues | None = None,
     split: Split = "all",
     test_fraction: TestFraction = 0.2,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> ImageDataset:
     """Images from a ``.npy`` array or a ``.npz`` archive (``images_key`` and, if
     present, ``labels_key``). Arrays are ``(N, H, W)``, ``(N, C, H, W)`` or
@@ -263,11 +266,11 @@ def image_folder(
     crop_scale: FractionRange = (0.3, 1.0),
     flip: bool = True,
     normalize: bool = True,
-    mean: tuple[float, ...] | None = None,
-    std: tuple[float, ...] | None = None,
+    mean: ChannelValues | None = None,
+    std: ChannelValues | None = None,
     split: Split = "all",
     test_fraction: TestFraction = 0.2,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> ImageFolderDataset:
     """Images under ``root``: either class sub-folders (``root/cat/1.png``: labelled,
     classes in sorted order) or image files directly in ``root`` (unlabelled).
@@ -327,7 +330,7 @@ def digits(
     normalize: bool = True,
     split: Split = "all",
     test_fraction: TestFraction = 0.2,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> ImageDataset:
     """scikit-learn's bundled 8x8 handwritten digits (1797 images, 10 classes, no
     download): one channel in [0, 1] (normalised to [-1, 1] when ``normalize``),
@@ -344,6 +347,12 @@ def digits(
     keep = split_indices(len(images), split, test_fraction, seed)
     size = pair(image_size)
     if not augment and size != (8, 8):  # resize once, not per item
+        needed = 4 * len(images) * size[0] * size[1]
+        if needed > memory_budget():
+            raise ValueError(
+                f"{len(images)} digits at {size[0]}x{size[1]} would need {format_bytes(needed)}, more than the "
+                f"{format_bytes(memory_budget())} this machine can hold; use a smaller image_size or augment=True"
+            )
         images = torch.stack([resize(image, size) for image in images])
     mean, std = _normalisation(normalize, 1, None, None)
     transform = image_transform(size, augment=augment, crop_scale=crop_scale, mean=mean, std=std)

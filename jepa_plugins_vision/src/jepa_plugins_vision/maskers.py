@@ -15,16 +15,13 @@ draws masks in the data-loader workers), vectorised over the batch.
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
 import torch
+from jepa_core.limits import Count, TargetCount, Tokens
 from jepa_core.masks import Masks
 from jepa_core.registry import capture_arguments
-from pydantic import Field
 
-from jepa_plugins_vision._types import FractionRange, Grid, PositiveInt, PositiveRange, check_range
-
-Count = Annotated[int, Field(ge=1)]
+from jepa_plugins_vision._types import FractionRange, Grid, PositiveRange, check_range
 
 
 def _grid_from(name: str, num_tokens: int | None, grid: tuple[int, ...] | None, dims: int) -> tuple[int, ...]:
@@ -122,14 +119,14 @@ class MultiBlockMasker:
 
     def __init__(
         self,
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
         grid: Grid | None = None,
-        num_targets: Count = 4,
+        num_targets: TargetCount = 4,
         target_scale: FractionRange = (0.15, 0.2),
         aspect_ratio: PositiveRange = (0.75, 1.5),
         context_scale: FractionRange = (0.85, 1.0),
         context_aspect_ratio: PositiveRange = (1.0, 1.0),
-        min_keep: Count | None = None,
+        min_keep: Tokens | None = None,
         max_tries: Count = 20,
     ) -> None:
         self.grid = _grid_from("multiblock", num_tokens, grid, 2)
@@ -190,13 +187,13 @@ class TubeMasker:
 
     def __init__(
         self,
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
         grid: Grid | None = None,
-        num_blocks: Count = 8,
+        num_blocks: TargetCount = 8,
         spatial_scale: FractionRange = (0.15, 0.15),
         aspect_ratio: PositiveRange = (0.75, 1.5),
         temporal_scale: FractionRange = (1.0, 1.0),
-        min_keep: Count | None = None,
+        min_keep: Tokens | None = None,
         max_tries: Count = 20,
     ) -> None:
         self.grid = _grid_from("tube", num_tokens, grid, 3)

@@ -19,10 +19,11 @@ from typing import Literal
 
 import torch
 from jepa_core.layers import Block, gather_tokens, init_weights, sincos_table
+from jepa_core.limits import Depth, Heads, ImageSide, MLPRatio, Width
 from jepa_core.registry import capture_arguments
 from torch import nn
 
-from jepa_plugins_vision._types import Dropout, ImageSize, PositiveFloat, PositiveInt, pair
+from jepa_plugins_vision._types import Dropout, ImageSize, pair
 
 #: (width, depth, heads) of the standard sizes (DeiT / ViT papers).
 PRESETS: dict[str, tuple[int, int, int]] = {
@@ -45,17 +46,17 @@ class VisionTransformer(nn.Module):
     def __init__(
         self,
         image_size: ImageSize = 224,
-        patch_size: PositiveInt = 16,
-        input_channels: PositiveInt = 3,
+        patch_size: ImageSide = 16,
+        input_channels: Width = 3,
         size: Literal["tiny", "small", "base"] = "tiny",
-        hidden_dim: PositiveInt | None = None,
-        depth: PositiveInt | None = None,
-        heads: PositiveInt | None = None,
-        mlp_ratio: PositiveFloat = 4.0,
+        hidden_dim: Width | None = None,
+        depth: Depth | None = None,
+        heads: Heads | None = None,
+        mlp_ratio: MLPRatio = 4.0,
         dropout: Dropout = 0.0,
         pool: Literal["none", "mean"] = "none",
-        num_frames: PositiveInt | None = None,
-        tubelet_size: PositiveInt = 2,
+        num_frames: ImageSide | None = None,
+        tubelet_size: ImageSide = 2,
     ) -> None:
         super().__init__()
         preset_dim, preset_depth, preset_heads = PRESETS[size]

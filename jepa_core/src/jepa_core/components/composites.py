@@ -28,10 +28,10 @@ from torch import nn
 
 from jepa_core.errors import SpecError
 from jepa_core.layers import init_weights
+from jepa_core.limits import Depth, Grid, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
 from jepa_core.specs import ComponentSpec, EncoderSpec, PredictorSpec, component_field
 
-PositiveInt = Annotated[int, Field(gt=0)]
 _RESERVED_INPUTS = frozenset({"mask"})
 
 
@@ -40,14 +40,11 @@ def _as_spec(value: Any, kind: str, path: str) -> ComponentSpec:
     the params model, so validate here too)."""
     if isinstance(value, ComponentSpec) and value.kind == kind:
         return value
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import TypeAdapter
 
-    from jepa_core.specs import spec_error_from_validation
+    from jepa_core.specs import validate_spec
 
-    try:
-        return TypeAdapter(component_field(kind)).validate_python(value)
-    except ValidationError as exc:
-        raise spec_error_from_validation(exc, path, component_field(kind)) from None
+    return validate_spec(TypeAdapter(component_field(kind)).validate_python, value, path, component_field(kind))
 
 
 def _build_part(spec: ComponentSpec, path: str, **wired: Any) -> nn.Module:
@@ -114,7 +111,7 @@ class MultiScaleEncoder(nn.Module):
         self,
         local_encoder: EncoderSpec,
         global_encoder: EncoderSpec,
-        hidden_dim: PositiveInt | None = None,
+        hidden_dim: Width | None = None,
         fusion: Literal["concat", "sum", "gated"] = "concat",
         pool: Literal["mean", "none"] = "mean",
     ) -> None:
@@ -225,12 +222,12 @@ class CrossModalEncoder(nn.Module):
 
     def __init__(
         self,
-        modalities: dict[str, EncoderSpec],
-        hidden_dim: PositiveInt | None = None,
+        modalities: Annotated[dict[str, EncoderSpec], Field(max_length=64)],
+        hidden_dim: Width | None = None,
         query: str | None = None,
-        depth: PositiveInt = 1,
-        heads: PositiveInt = 4,
-        mlp_ratio: Annotated[float, Field(gt=0)] = 4.0,
+        depth: Depth = 1,
+        heads: Heads = 4,
+        mlp_ratio: MLPRatio = 4.0,
         pool: Literal["mean", "none"] = "mean",
     ) -> None:
         super().__init__()
@@ -334,9 +331,9 @@ class HierarchicalPredictor(nn.Module):
         self,
         coarse: PredictorSpec = {"name": "jepa:attention", "params": {"depth": 1}},  # noqa: B006 (pydantic copies)
         fine: PredictorSpec = {"name": "jepa:attention", "params": {"depth": 1}},  # noqa: B006
-        hidden_dim: PositiveInt | None = None,
-        num_tokens: PositiveInt | None = None,
-        grid: tuple[PositiveInt, ...] | None = None,
+        hidden_dim: Width | None = None,
+        num_tokens: Tokens | None = None,
+        grid: Grid | None = None,
     ) -> None:
         super().__init__()
         if hidden_dim is None:

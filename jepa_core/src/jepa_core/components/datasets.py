@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import torch
 from pydantic import Field
 
+from jepa_core.limits import MAX_COUNT, MAX_SAMPLES, MAX_TOKENS, Width, format_bytes, memory_budget
 from jepa_core.registry import capture_arguments
 
 
@@ -42,16 +43,24 @@ class Sinusoids(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        size: Annotated[int, Field(gt=0)] = 1024,
-        steps: Annotated[int, Field(gt=1)] = 32,
-        channels: Annotated[int, Field(gt=0)] = 3,
-        num_classes: Annotated[int, Field(ge=2)] = 4,
+        size: Annotated[int, Field(gt=0, le=MAX_SAMPLES)] = 1024,
+        steps: Annotated[int, Field(gt=1, le=MAX_TOKENS)] = 32,
+        channels: Width = 3,
+        num_classes: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 4,
         noise: Annotated[float, Field(ge=0)] = 0.1,
         paired: bool = False,
         split: Literal["train", "validation", "test"] = "train",
-        seed: int = 0,
-        max_gap: Annotated[int, Field(ge=0)] = 0,
+        seed: Annotated[int, Field(ge=0, lt=2**31)] = 0,
+        max_gap: Annotated[int, Field(ge=0, le=MAX_TOKENS)] = 0,
     ) -> None:
+        length = steps * 2 + max_gap if paired else steps
+        needed = 3 * 4 * size * length * channels  # float32 series, plus the signal and noise it is summed from
+        if needed > memory_budget():
+            raise ValueError(
+                f"{size} series of {length} steps and {channels} channels would need {format_bytes(needed)} "
+                f"while generated, more than the {format_bytes(memory_budget())} this machine can hold; "
+                "lower size, steps or channels"
+            )
         generator = torch.Generator().manual_seed(_stream(split, seed))
         self.num_classes = num_classes
         self.paired = paired
@@ -59,7 +68,6 @@ class Sinusoids(torch.utils.data.Dataset):
         band = (self.labels.float() + torch.rand(size, generator=generator)) / num_classes
         frequency = 1.0 + 6.0 * band  # cycles per window
         phase = torch.rand(size, 1, channels, generator=generator) * 2 * math.pi
-        length = steps * 2 + max_gap if paired else steps
         t = torch.arange(length).float() / steps
         signal = torch.sin(2 * math.pi * frequency[:, None, None] * t[None, :, None] + phase)
         self.series = signal + noise * torch.randn(size, length, channels, generator=generator)

@@ -18,9 +18,9 @@ from pydantic import Field
 from torch import nn
 
 from jepa_core.layers import Block, gather_tokens, init_weights, key_padding_to_attn_mask, sincos_1d
+from jepa_core.limits import Depth, Features, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
 
-PositiveInt = Annotated[int, Field(gt=0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
@@ -33,10 +33,10 @@ class MLPEncoder(nn.Module):
 
     def __init__(
         self,
-        input_dim: PositiveInt | None = None,
-        hidden_dim: PositiveInt = 256,
-        depth: PositiveInt = 2,
-        mlp_dim: PositiveInt | None = None,
+        input_dim: Features | None = None,
+        hidden_dim: Width = 256,
+        depth: Depth = 2,
+        mlp_dim: Width | None = None,
         dropout: Dropout = 0.0,
     ) -> None:
         super().__init__()
@@ -79,14 +79,14 @@ class TransformerEncoder(nn.Module):
 
     def __init__(
         self,
-        input_dim: PositiveInt | None = None,
-        hidden_dim: PositiveInt = 256,
-        depth: PositiveInt = 4,
-        heads: PositiveInt = 4,
-        mlp_ratio: Annotated[float, Field(gt=0)] = 4.0,
+        input_dim: Features | None = None,
+        hidden_dim: Width = 256,
+        depth: Depth = 4,
+        heads: Heads = 4,
+        mlp_ratio: MLPRatio = 4.0,
         dropout: Dropout = 0.0,
         pool: Literal["mean", "none"] = "mean",
-        num_tokens: PositiveInt | None = None,
+        num_tokens: Tokens | None = None,
     ) -> None:
         super().__init__()
         if hidden_dim % heads:

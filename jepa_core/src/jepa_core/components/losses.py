@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from jepa_core.limits import Count
 from jepa_core.metrics import pooled
 from jepa_core.registry import capture_arguments
 
@@ -152,8 +153,8 @@ class SIGRegLoss(nn.Module):
     def __init__(
         self,
         lam: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05,
-        num_slices: Annotated[int, Field(gt=0)] = 256,
-        knots: Annotated[int, Field(ge=3)] = 17,
+        num_slices: Count = 256,
+        knots: Annotated[int, Field(ge=3, le=1024)] = 17,
         t_max: Positive = 3.0,
     ) -> None:
         super().__init__()

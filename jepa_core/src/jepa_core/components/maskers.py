@@ -12,6 +12,7 @@ from typing import Annotated
 import torch
 from pydantic import Field
 
+from jepa_core.limits import MAX_TOKENS, TargetCount
 from jepa_core.masks import Masks
 from jepa_core.registry import capture_arguments
 
@@ -23,9 +24,9 @@ class RandomMasker:
 
     def __init__(
         self,
-        num_tokens: Annotated[int, Field(ge=2)] | None = None,
+        num_tokens: Annotated[int, Field(ge=2, le=MAX_TOKENS)] | None = None,
         target_ratio: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.75,
-        num_targets: Annotated[int, Field(ge=1)] = 1,
+        num_targets: TargetCount = 1,
     ) -> None:
         if num_tokens is None:
             raise ValueError("random masker needs num_tokens (jepa.build takes it from a token encoder)")

@@ -10,17 +10,14 @@ same width ``hidden_dim``. The engine passes only the keywords the predictor's
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import torch
-from pydantic import Field
 from torch import nn
 
 from jepa_core.layers import Block, gather_tokens, init_weights, sincos_table
+from jepa_core.limits import Depth, Features, Grid, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
-
-PositiveInt = Annotated[int, Field(gt=0)]
-Grid = tuple[PositiveInt, ...]
 
 
 def _require_width(hidden_dim: int | None, name: str) -> int:
@@ -47,10 +44,10 @@ class MLPPredictor(nn.Module):
 
     def __init__(
         self,
-        hidden_dim: PositiveInt | None = None,
-        mlp_dim: PositiveInt | None = None,
-        depth: Annotated[int, Field(ge=1)] = 2,
-        action_dim: PositiveInt | None = None,
+        hidden_dim: Width | None = None,
+        mlp_dim: Width | None = None,
+        depth: Depth = 2,
+        action_dim: Features | None = None,
     ) -> None:
         super().__init__()
         self.embed_dim = _require_width(hidden_dim, "mlp")
@@ -100,14 +97,14 @@ class AttentionPredictor(nn.Module):
 
     def __init__(
         self,
-        hidden_dim: PositiveInt | None = None,
-        width: PositiveInt | None = None,
-        depth: PositiveInt = 4,
-        heads: PositiveInt = 4,
-        mlp_ratio: Annotated[float, Field(gt=0)] = 4.0,
-        num_tokens: PositiveInt | None = None,
+        hidden_dim: Width | None = None,
+        width: Width | None = None,
+        depth: Depth = 4,
+        heads: Heads = 4,
+        mlp_ratio: MLPRatio = 4.0,
+        num_tokens: Tokens | None = None,
         grid: Grid | None = None,
-        action_dim: PositiveInt | None = None,
+        action_dim: Features | None = None,
         isolate_context: bool = False,
         packed: bool = True,
     ) -> None:
@@ -218,12 +215,12 @@ class RecurrentPredictor(nn.Module):
 
     def __init__(
         self,
-        hidden_dim: PositiveInt | None = None,
+        hidden_dim: Width | None = None,
         cell: Literal["gru", "lstm"] = "gru",
-        state_dim: PositiveInt | None = None,
-        layers: PositiveInt = 1,
-        steps: PositiveInt = 1,
-        action_dim: PositiveInt | None = None,
+        state_dim: Width | None = None,
+        layers: Depth = 1,
+        steps: Tokens = 1,
+        action_dim: Features | None = None,
     ) -> None:
         super().__init__()
         self.embed_dim = _require_width(hidden_dim, "recurrent")
