@@ -41,6 +41,27 @@ def test_plugins_shows_status_errors_and_components(installed_plugins) -> None:
     assert "    encoder: good:tiny" in text
 
 
+def test_plugins_warns_about_names_a_core_or_first_party_component_takes(installed_plugins) -> None:
+    installed_plugins("shadow", "good")
+    records = {r["name"]: r for r in json.loads(run("plugins", "--json").stdout)}
+    assert records["shadow"]["shadowed"] == [
+        {"kind": "encoder", "name": "shadow:cnn", "bare_name_means": "vision:cnn",
+         "warning": "encoder 'cnn' (bare) means vision:cnn from jepa-plugins-vision; this plugin's is reachable "
+                    "as shadow:cnn only"},
+        {"kind": "encoder", "name": "shadow:mlp", "bare_name_means": "jepa:mlp",
+         "warning": "encoder 'mlp' (bare) means jepa:mlp from jepa-core; this plugin's is reachable as "
+                    "shadow:mlp only"},
+    ]
+    assert [s["name"] for s in records["good"]["shadowed"]] == ["good:mse"]
+    assert records["vision"]["shadowed"] == [], "the first-party plugin's own names are its own"
+    text = run("plugins").stdout
+    shadow = text[text.index("shadow  jepa-fixture-shadow"):]
+    assert ("    warning: encoder 'mlp' (bare) means jepa:mlp from jepa-core; this plugin's is reachable as "
+            "shadow:mlp only") in shadow
+    assert "    encoder: shadow:cnn, shadow:mlp, shadow:shadow_own" in shadow
+    assert text.count("    warning: ") == 3
+
+
 def test_list_by_kind_and_pattern() -> None:
     lines = run("list", "predictor").stdout.splitlines()
     assert all(line.split()[0] == "predictor" for line in lines)

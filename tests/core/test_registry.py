@@ -100,16 +100,63 @@ def fresh_registry_plugins():
     return get_registry().plugins
 
 
-def test_a_bare_name_two_scopes_provide_is_ambiguous_and_qualified_names_resolve(installed_plugins) -> None:
-    installed_plugins("good")
-    with pytest.raises(jepa.AmbiguousComponentError) as info:
-        jepa.build("mlp", "mlp", loss="mse")
-    message = str(info.value)
-    assert info.value.path == "loss.name"
-    assert "good:mse (from jepa-fixture-good)" in message and "jepa:mse (from jepa-core)" in message
+def test_a_core_name_a_plugin_reuses_still_means_the_core_one(installed_plugins) -> None:
+    installed_plugins("good")  # registers loss 'mse', as the core does
+    model = jepa.build("mlp", "mlp", loss="mse")
+    assert model.spec.loss.name == "jepa:mse" and type(model.criterion).__module__.startswith("jepa_core")
     model = jepa.build("mlp", "mlp", loss="good:mse", encoder={"input_dim": 4, "hidden_dim": 4})
-    assert model.spec.loss.name == "good:mse"
-    assert jepa.build("mlp", "mlp", loss="jepa:mse").spec.loss.name == "jepa:mse"
+    assert model.spec.loss.name == "good:mse" and model.criterion.factor == 2.0
+    assert jepa.describe("loss", "mse")["qualname"] == "jepa:mse"
+
+
+def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(installed_plugins) -> None:
+    installed_plugins("shadow")  # registers encoders 'mlp' (the core's name) and 'cnn' (the vision plugin's)
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 6, "hidden_dim": 8})
+    assert model.spec.encoder.name == "jepa:mlp" and type(model.encoder).__name__ != "ShadowEncoder"
+    assert jepa.build("cnn", "attention").spec.encoder.name == "vision:cnn", "the README's quick start"
+    own = jepa.build("shadow:mlp", "mlp", encoder={"input_dim": 5, "hidden_dim": 7})
+    assert own.spec.encoder.name == "shadow:mlp" and type(own.encoder).__name__ == "ShadowEncoder"
+    assert own(torch.randn(3, 5), torch.randn(3, 5))[0].shape == (3, 7)
+    assert jepa.build("shadow:cnn", "mlp").spec.encoder.name == "shadow:cnn"
+    assert jepa.build("shadow_own", "mlp").spec.encoder.name == "shadow:shadow_own", "its own names stay bare"
+    from jepa_core.registry import get_registry
+
+    registry = get_registry()
+    shadowed = {(c.qualname, winner.qualname) for c, winner in registry.shadowed("shadow")}
+    assert shadowed == {("shadow:mlp", "jepa:mlp"), ("shadow:cnn", "vision:cnn")}
+    assert registry.shadowed("vision") == [] and registry.shadowed("jepa") == []
+
+
+def test_a_saved_model_with_a_shadowed_component_loads_it_by_qualified_name(installed_plugins, tmp_path) -> None:
+    installed_plugins("shadow")
+    model = jepa.build("shadow:mlp", "mlp", encoder={"input_dim": 5, "hidden_dim": 6}).eval()
+    path = model.save_pretrained(tmp_path / "model")
+    loaded = jepa.load(path).eval()
+    assert loaded.spec.encoder.name == "shadow:mlp" and type(loaded.encoder).__name__ == "ShadowEncoder"
+    x = torch.randn(2, 5)
+    with torch.no_grad():
+        assert torch.equal(model.embed(x), loaded.embed(x))
+    # and a model saved with the core's mlp while the plugin is installed keeps meaning the core's
+    core = jepa.build("mlp", "mlp", encoder={"input_dim": 5, "hidden_dim": 6})
+    assert jepa.load(core.save_pretrained(tmp_path / "core")).spec.encoder.name == "jepa:mlp"
+
+
+def test_a_local_component_reusing_a_core_name_is_reached_by_its_qualified_name(fresh_registry) -> None:
+    with pytest.warns(UserWarning, match=r"encoder 'mlp' is also the core's \(jepa:mlp\), which the bare name "
+                      r"'mlp' keeps meaning; build yours as 'local:mlp'"):
+        jepa.register("encoder", "mlp")(nn.Identity)
+    with pytest.warns(UserWarning, match="the encoder of jepa-plugins-vision"):
+        jepa.register("encoder", "cnn")(nn.Identity)
+    assert jepa.build("mlp", "mlp").spec.encoder.name == "jepa:mlp"
+    assert jepa.build("cnn", "mlp").spec.encoder.name == "vision:cnn"
+    assert fresh_registry.resolve("encoder", "local:mlp").factory is nn.Identity
+
+
+def test_no_first_party_name_is_a_core_name(fresh_registry) -> None:
+    """Core and first-party names both win bare lookups (the core's first, were they
+    ever to meet), so they must never meet."""
+    core = {(c.kind, c.name) for c in jepa.list_components() if c.scope == "jepa"}
+    assert not core & set(FIRST_PARTY)
 
 
 IMPORTED_PLUGINS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ import torch
 
 from jepa_core.errors import CheckpointError
 from jepa_core.model import JEPA, BaseModel
-from jepa_core.registry import LOCAL_SCOPE, Component, get_registry
+from jepa_core.registry import CORE_SCOPE, LOCAL_SCOPE, Component, get_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,14 +63,38 @@ def register(
         @jepa.register("encoder", "my_encoder")
         class MyEncoder(torch.nn.Module): ...
 
-    Registering the same name again replaces it (re-running a notebook cell).
+    Registering the same name again replaces it (re-running a notebook cell). A
+    name the core or a first-party plugin uses keeps meaning theirs: yours is then
+    ``local:NAME`` only, and a warning says so.
     """
 
     def decorate(factory: F) -> F:
-        get_registry().registrar(LOCAL_SCOPE, replace=True).add(kind, name, factory, params=params, doc=doc)
+        registry = get_registry()
+        registry.registrar(LOCAL_SCOPE, replace=True).add(kind, name, factory, params=params, doc=doc)
+        taken = _taken_by(kind, name)
+        if taken is not None:
+            warnings.warn(
+                f"{kind} {name!r} is also {taken}, which the bare name {name!r} keeps meaning; build yours as "
+                f"'{LOCAL_SCOPE}:{name}', or register it under another name", UserWarning, stacklevel=2,
+            )
         return factory
 
     return decorate
+
+
+def _taken_by(kind: str, name: str) -> str | None:
+    """Who else a bare ``name`` means (the core, or a first-party plugin whether or not
+    it is installed), read without importing any plugin."""
+    from jepa_core.first_party import FIRST_PARTY
+
+    registry = get_registry()
+    registry._read_entry_points()  # registers the core's components, imports no plugin
+    core = registry._components.get((kind, name), {}).get(CORE_SCOPE)
+    if core is not None:
+        return f"the core's ({core.qualname})"
+    if (kind, name) in FIRST_PARTY:
+        return f"the {kind} of {FIRST_PARTY[kind, name]} where that is installed"
+    return None
 
 
 def load(path: str | Path, device: str | torch.device | None = None) -> BaseModel:

@@ -37,6 +37,11 @@ def _plugins(args: argparse.Namespace) -> int:
         record["components"] = _by_kind(record["components"])
         seconds = record["load_seconds"]
         record["slow"] = seconds is not None and seconds > SLOW_PLUGIN_SECONDS
+        record["shadowed"] = [
+            {"kind": component.kind, "name": component.qualname, "bare_name_means": winner.qualname,
+             "warning": _shadow_warning(component, winner)}
+            for component, winner in (registry.shadowed(record["name"]) if record["status"] == "loaded" else [])
+        ]
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
@@ -54,9 +59,16 @@ def _plugins(args: argparse.Namespace) -> int:
                   f"that needs all plugins waits for it (JEPA_DISABLE_PLUGINS={record['name']} skips it)")
         for refusal in record["refused"]:
             print(f"    refused: {refusal}")
+        for shadowed in record["shadowed"]:
+            print(f"    warning: {shadowed['warning']}")
         for kind, names in record["components"].items():
             print(f"    {kind}: {', '.join(names)}")
     return 0
+
+
+def _shadow_warning(component: Any, winner: Any) -> str:
+    return (f"{component.kind} {component.name!r} (bare) means {winner.qualname} from {winner.distribution}; "
+            f"this plugin's is reachable as {component.qualname} only")
 
 
 def _by_kind(qualnames: list[str]) -> dict[str, list[str]]:

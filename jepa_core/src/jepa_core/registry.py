@@ -3,9 +3,15 @@
 Components live in scopes. The core's scope is ``jepa``; each plugin's scope is
 the name of its entry point; components registered in-process with
 :func:`jepa.register` live in ``local``. A component is always reachable by its
-qualified name ``scope:name``; its bare ``name`` resolves only while exactly one
-scope provides it, so installing a plugin can make a bare name ambiguous but can
-never silently change what a qualified (saved) name means.
+qualified name ``scope:name``, so installing a plugin never changes what a
+qualified (saved) name means. A bare ``name`` resolves by precedence: the core's
+component, else a first-party plugin's (one that really comes from the
+distribution owning that scope), else the one other scope that provides it. So a
+third-party plugin (or a notebook's ``jepa.register``) reusing a core or
+first-party name never changes what that bare name means: its own component is
+reachable as ``scope:name``, and ``jepa plugins`` and the conformance suite say
+so. Two third-party scopes providing a bare name that no protected scope
+provides make it ambiguous: using it is an error naming both.
 
 A scope belongs to one distribution: ``jepa`` to jepa-core, a plugin's scope to the
 distribution its entry point belongs to (the first-party scope names to our own
@@ -405,11 +411,44 @@ class Registry:
         raise PluginError(f"plugin {record.name!r} ({record.distribution}) {message}")
 
     def _rank(self, scope: str) -> int:
-        """0: the core, 1: a first-party plugin, 2: anything else (for names both claim)."""
+        """0: the core, 1: a first-party plugin, 2: anything else (for names several claim;
+        the lowest rank wins a bare name or a starter config's name)."""
         if scope == CORE_SCOPE:
             return 0
         owner = FIRST_PARTY_SCOPES.get(scope)
         return 1 if owner is not None and normalize_name(self._owners.get(scope, "")) == owner else 2
+
+    def is_protected(self, component: Component) -> bool:
+        """Whether ``component`` is the core's or a first-party plugin's (from the
+        distribution that owns its scope): a bare name it has always means it."""
+        if self._rank(component.scope) > 1:
+            return False
+        owner = "jepa-core" if component.scope == CORE_SCOPE else FIRST_PARTY_SCOPES[component.scope]
+        return normalize_name(component.distribution or "") == owner
+
+    def _precedence(self, component: Component) -> int:
+        return self._rank(component.scope) if self.is_protected(component) else 2
+
+    def shadowed_by(self, component: Component) -> Component | None:
+        """The core or first-party component that the bare name of ``component`` means
+        instead of it (None when its bare name is not taken by one that ranks higher)."""
+        self.ensure_loaded()
+        scopes = self._components.get((component.kind, component.name), {})
+        rank = self._precedence(component)
+        better = [c for c in scopes.values() if c is not component and self._precedence(c) < rank]
+        return min(better, key=self._precedence) if better else None
+
+    def shadowed(self, scope: str) -> list[tuple[Component, Component]]:
+        """``(component, winner)`` for each component of ``scope`` whose bare name a core
+        or first-party component takes (``winner``); it is reachable as ``scope:name`` only."""
+        self.ensure_loaded()
+        found = []
+        for component in self._known():
+            if component.scope == scope:
+                winner = self.shadowed_by(component)
+                if winner is not None:
+                    found.append((component, winner))
+        return found
 
     def _record(self, scope: str) -> PluginRecord | None:
         return next((p for p in self.plugins if p.name == scope and p.status != "refused"), None)
@@ -501,13 +540,13 @@ class Registry:
         if scope:
             if scope in scopes:
                 return scopes[scope]
-        elif len(scopes) == 1:
-            return next(iter(scopes.values()))
-        elif len(scopes) > 1:
-            names = " and ".join(
-                f"{c.qualname} (from {c.distribution or 'this process'})"
-                for c in sorted(scopes.values(), key=lambda c: c.scope)
-            )
+        elif scopes:
+            # the core's name, else a first-party plugin's, wins; among the rest a bare name is ambiguous
+            best = min(self._precedence(c) for c in scopes.values())
+            candidates = sorted((c for c in scopes.values() if self._precedence(c) == best), key=lambda c: c.scope)
+            if len(candidates) == 1:
+                return candidates[0]
+            names = " and ".join(f"{c.qualname} (from {c.distribution or 'this process'})" for c in candidates)
             raise AmbiguousComponentError(
                 f"{kind} {bare!r} is provided by {names}; write the qualified name",
                 path,

@@ -16,7 +16,10 @@ method. Each failure names the component and the rule it breaks.
 Rules:
 
 ==========================  ==========================================================
-all components              build from their default spec; the parameter schema is JSON
+all components              build from their default spec; the parameter schema is JSON;
+                            the bare name is not one the core or a first-party plugin
+                            uses (theirs win bare lookups, so users would have to type
+                            ``scope:name``)
 encoder                     output width equals ``embed_dim``; pooled ``(B, D)`` or tokens
                             ``(B, num_tokens, D)``; with ``mask`` it returns only the kept
                             tokens, and keeping all tokens changes nothing; the kept tokens'
@@ -137,6 +140,29 @@ class ConformanceSuite:
             from jepa_core.api import describe
 
             json.dumps(describe(jepa_component.kind, jepa_component.qualname))
+
+    def test_bare_name_is_its_own(self, jepa_component: Any) -> None:
+        from jepa_core.first_party import FIRST_PARTY
+        from jepa_core.registry import get_registry
+
+        registry = get_registry()
+        if registry.is_protected(jepa_component):  # the core's and first-party plugins' names are theirs
+            return
+        with _rule(jepa_component, "its bare name is not a core or first-party name"):
+            kind, name = jepa_component.kind, jepa_component.name
+            winner = registry.shadowed_by(jepa_component)
+            owner = FIRST_PARTY.get((kind, name))
+            if winner is not None:
+                means = f"{winner.qualname} (from {winner.distribution})"
+            elif owner is not None:  # a first-party plugin that is not installed here has it
+                means = f"the {kind} of {owner} wherever that is installed"
+            else:
+                return
+            raise AssertionError(
+                f"the bare name {name!r} means {means}, which wins bare lookups, so users would have to type "
+                f"{jepa_component.qualname} to get this one; pick another name (`jepa list {kind}` shows the "
+                "names taken)"
+            )
 
     def _wired(self, component: Any) -> dict[str, Any]:
         """What build() would take from an encoder: a width and a token count (consistent
