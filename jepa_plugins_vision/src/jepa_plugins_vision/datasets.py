@@ -258,6 +258,42 @@ def _as_nchw(images: np.ndarray, layout: str, name: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
 
 
+def scan_folder(
+    root: str | Path, suffixes: Sequence[str], what: str
+) -> tuple[list[Path], list[int] | None, list[str] | None]:
+    """``(files, labels, classes)`` of a dataset folder: class sub-folders
+    (``root/cat/1.png``: labels index the sorted, non-empty class folders) or files
+    directly in ``root`` (unlabelled: ``labels`` and ``classes`` are None). ``what``
+    names the files in errors ("images", "videos")."""
+    base = Path(root).expanduser()
+    if not base.is_dir():
+        raise FileNotFoundError(f"no folder {str(base)!r}; give root= a folder of {what}")
+
+    def wanted(path: Path) -> bool:
+        return path.is_file() and path.suffix.lower() in suffixes
+
+    class_dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    loose = sorted(p for p in base.iterdir() if wanted(p))
+    if not class_dirs:
+        files, labels, classes = loose, None, None
+    elif loose:
+        raise ValueError(
+            f"{str(base)!r} has both class sub-folders and loose {what} (e.g. {loose[0].name!r}); "
+            f"move the loose {what} into a class folder or remove them"
+        )
+    else:
+        files, labels, classes = [], [], []
+        for folder in class_dirs:
+            found = sorted(p for p in folder.rglob("*") if wanted(p))
+            if found:  # an empty folder is no class
+                classes.append(folder.name)
+                files += found
+                labels += [len(classes) - 1] * len(found)
+    if not files:
+        raise ValueError(f"no {what} ({', '.join(suffixes)}) in {str(base)!r} or its class sub-folders")
+    return files, labels, classes
+
+
 def image_folder(
     root: str,
     image_size: ImageSize = 224,
@@ -275,38 +311,7 @@ def image_folder(
     """Images under ``root``: either class sub-folders (``root/cat/1.png``: labelled,
     classes in sorted order) or image files directly in ``root`` (unlabelled).
     ``augment`` crops randomly (and flips when ``flip``); otherwise the centre crop."""
-    base = Path(root).expanduser()
-    if not base.is_dir():
-        raise FileNotFoundError(f"no folder {str(base)!r}; give root= a folder of images")
-
-    def images_in(folder: Path) -> list[Path]:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-    class_dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
-    loose = sorted(p for p in base.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    files: list[Path] = []
-    labels: list[int] | None = None
-    classes: list[str] | None = None
-    if class_dirs:
-        if loose:
-            raise ValueError(
-                f"{str(base)!r} has both class sub-folders and loose images (e.g. {loose[0].name!r}); "
-                "move the loose images into a class folder or remove them"
-            )
-        labels, classes = [], []
-        for folder in class_dirs:
-            found = images_in(folder)
-            if not found:
-                continue  # an empty folder is no class
-            classes.append(folder.name)
-            files += found
-            labels += [len(classes) - 1] * len(found)
-    else:
-        files = loose
-    if not files:
-        raise ValueError(
-            f"no images ({', '.join(IMAGE_SUFFIXES)}) in {str(base)!r} or its class sub-folders"
-        )
+    files, labels, classes = scan_folder(root, IMAGE_SUFFIXES, "images")
     keep = split_indices(len(files), split, test_fraction, seed)
     size = pair(image_size)
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)

@@ -19,7 +19,7 @@ from pydantic import Field
 from torch.utils.data import Dataset
 
 from jepa_plugins_vision._types import ImageSize, PositiveInt, pair
-from jepa_plugins_vision.datasets import TestFraction, _normalisation, item_generator, split_indices
+from jepa_plugins_vision.datasets import TestFraction, _normalisation, item_generator, scan_folder, split_indices
 
 #: Per-frame unit steps ``(dy, dx)``: 4 directions (right, down, left, up), then the diagonals.
 DIRECTIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, -1), (-1, 1))
@@ -391,35 +391,8 @@ def video_folder(
     import warnings
 
     _import_av()
+    files, labels, classes = scan_folder(root, VIDEO_SUFFIXES, "videos")
     base = Path(root).expanduser()
-    if not base.is_dir():
-        raise FileNotFoundError(f"no folder {str(base)!r}; give root= a folder of videos")
-
-    def videos_in(folder: Path) -> list[Path]:
-        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-
-    class_dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
-    loose = sorted(p for p in base.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-    files: list[Path] = []
-    labels: list[int] | None = None
-    classes: list[str] | None = None
-    if class_dirs:
-        if loose:
-            raise ValueError(
-                f"{str(base)!r} has both class sub-folders and loose videos (e.g. {loose[0].name!r}); "
-                "move the loose videos into a class folder or remove them"
-            )
-        labels, classes = [], []
-        for folder in class_dirs:
-            found = videos_in(folder)
-            if found:  # an empty folder is no class
-                classes.append(folder.name)
-                files += found
-                labels += [len(classes) - 1] * len(found)
-    else:
-        files = loose
-    if not files:
-        raise ValueError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) in {str(base)!r} or its class sub-folders")
     skipped: list[Path] = []
     if skip_unreadable:
         readable = []
