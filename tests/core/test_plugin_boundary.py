@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.metadata
+import re
 from pathlib import Path
 
 import jepa
@@ -121,3 +122,16 @@ def test_public_modules_export_what_they_list(name: str) -> None:
     assert not missing, f"{name}.__all__ lists names it does not have: {missing}"
     if name != "jepa":
         assert getattr(jepa, name.split(".")[1]) is module or name == "jepa.testing"
+
+
+@pytest.mark.parametrize("root", PLUGINS, ids=lambda root: root.name)
+def test_plugin_tests_are_named_as_the_scaffold_names_them(root: Path) -> None:
+    # `jepa new-plugin` writes tests/test_plugin.py running the conformance suite; the
+    # first-party plugins' tests live in tests/<scope>/ with the suite in test_conformance.py
+    scope = next(iter(plugin_project(root)["project"]["entry-points"]["jepa.plugins"]))
+    tests = ROOT / "tests" / scope
+    assert (tests / "test_plugin.py").is_file()
+    suite = tests / "test_conformance.py"
+    assert re.search(rf'conformance_suite\(\s*"{scope}"', suite.read_text(encoding="utf-8"))
+    prefixed = sorted(path.name for path in tests.glob(f"test_{scope}_*.py"))
+    assert not prefixed, f"tests/{scope}/ already names the plugin; drop the prefix: {prefixed}"
