@@ -12,6 +12,9 @@ import ast
 import importlib
 import importlib.metadata
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import jepa
@@ -95,14 +98,14 @@ def test_plugin_declares_the_plugin_api(root: Path) -> None:
 
 
 @pytest.mark.parametrize("root", PLUGINS, ids=lambda root: root.name)
-def test_plugin_ships_py_typed(root: Path) -> None:
+def test_plugin_ships_py_typed(root: Path, tmp_path: Path) -> None:
     assert (plugin_package(root) / "py.typed").is_file()
-    project = plugin_project(root)
-    # hatchling puts every file of the listed package directory in the wheel
-    assert project["build-system"]["build-backend"] == "hatchling.build"
-    wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
-    assert wheel["packages"] == [f"src/{root.name}"]
-    assert not {"exclude", "only-include", "include"} & set(wheel)
+    # built for real, as the scaffold test builds a new plugin: the wheel carries the marker
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--wheel-dir", str(tmp_path), str(root)], check=True)
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert f"{root.name}/py.typed" in archive.namelist()
 
 
 @pytest.mark.parametrize("root", PLUGINS, ids=lambda root: root.name)
@@ -135,3 +138,26 @@ def test_plugin_tests_are_named_as_the_scaffold_names_them(root: Path) -> None:
     assert re.search(rf'conformance_suite\(\s*"{scope}"', suite.read_text(encoding="utf-8"))
     prefixed = sorted(path.name for path in tests.glob(f"test_{scope}_*.py"))
     assert not prefixed, f"tests/{scope}/ already names the plugin; drop the prefix: {prefixed}"
+
+
+#: The sections of a plugin README, in order: those `jepa new-plugin` writes.
+README_SECTIONS = ["Install", "Components", "Usage", "Tests"]
+
+
+def sections(readme: Path) -> list[str]:
+    """The ``##`` headings of ``readme`` that are among :data:`README_SECTIONS`, in order."""
+    text = re.sub(r"^```.*?^```", "", readme.read_text(encoding="utf-8"), flags=re.M | re.S)  # not in code
+    return [title for title in re.findall(r"^## (.+?)\s*$", text, re.M) if title in README_SECTIONS]
+
+
+def test_the_scaffold_readme_has_the_plugin_sections(tmp_path: Path) -> None:
+    from jepa_core.scaffold import scaffold_plugin
+
+    root = scaffold_plugin("jepa-sections", tmp_path / "jepa-sections")
+    assert sections(root / "README.md") == README_SECTIONS
+    assert (root / "tests" / "test_plugin.py").is_file()
+
+
+@pytest.mark.parametrize("root", PLUGINS, ids=lambda root: root.name)
+def test_plugin_readme_has_the_scaffold_sections(root: Path) -> None:
+    assert sections(root / "README.md") == README_SECTIONS
