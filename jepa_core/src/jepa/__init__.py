@@ -10,7 +10,7 @@ discovered on first use through the ``jepa.plugins`` entry point group.
 ['jepa:l1', 'jepa:smooth_l1']
 """
 
-from jepa_core.api import describe, list_components, load, register
+from jepa_core.api import build_component, describe, list_components, load, register, spec_of
 from jepa_core.components.encoders import MLPEncoder, TransformerEncoder
 from jepa_core.components.predictors import AttentionPredictor, MLPPredictor, RecurrentPredictor
 from jepa_core.devices import resolve_device
@@ -24,7 +24,7 @@ from jepa_core.errors import (
     WiringError,
 )
 from jepa_core.factory import build
-from jepa_core.hookspecs import hookimpl
+from jepa_core.hookspecs import PLUGIN_API_VERSION, hookimpl
 from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
 from jepa_core.model import JEPA, BaseModel, StepOutput
@@ -43,7 +43,9 @@ from jepa_core.specs import (
 )
 from jepa_core.training import Trainer, TrainingError, TrainSpec
 
-from jepa_core import __version__, limits
+# the public submodules (``import jepa.layers`` works too): what plugins build with
+from jepa import evaluation, layers, limits
+from jepa_core import __version__
 
 #: Familiar names: ``Encoder`` is the transformer encoder for sequential data,
 #: ``Predictor`` the MLP predictor.
@@ -52,6 +54,7 @@ Predictor = MLPPredictor
 
 __all__ = [
     "KINDS",
+    "PLUGIN_API_VERSION",
     "JEPA",
     "AmbiguousComponentError",
     "AttentionPredictor",
@@ -90,14 +93,18 @@ __all__ = [
     "WiringError",
     "__version__",
     "build",
+    "build_component",
     "component_field",
     "describe",
     "embedding_std",
+    "evaluation",
     "hookimpl",
+    "layers",
     "limits",
     "list_components",
     "load",
     "rankme",
     "register",
     "resolve_device",
+    "spec_of",
 ]

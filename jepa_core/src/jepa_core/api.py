@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ import torch
 from jepa_core.errors import CheckpointError
 from jepa_core.model import JEPA, BaseModel
 from jepa_core.registry import CORE_SCOPE, LOCAL_SCOPE, Component, get_registry
+from jepa_core.specs import ComponentSpec, validate_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +96,38 @@ def _taken_by(kind: str, name: str) -> str | None:
     if (kind, name) in FIRST_PARTY:
         return f"the {kind} of {FIRST_PARTY[kind, name]} where that is installed"
     return None
+
+
+def build_component(kind: str, spec: ComponentSpec | str | Mapping[str, Any], *, path: str = "") -> Any:
+    """One component of ``kind``, from a name (``"bytes"``, ``"text:bpe"``), a
+    ``{"name": ..., "params": {...}}`` mapping or a :class:`ComponentSpec`.
+
+    For a component whose parameter holds another component (a text encoder's
+    tokenizer): every invalid value raises :class:`~jepa_core.errors.SpecError`
+    located under ``path``, the parameter's name in the caller's spec::
+
+        tokenizer = jepa.build_component("tokenizer", {"name": "bytes"}, path="tokenizer")
+    """
+    if not isinstance(spec, ComponentSpec):
+        spec = validate_spec(ComponentSpec.model_validate, spec, path)
+    component = get_registry().resolve(kind, spec.name, path)
+    return component.create(spec.params, f"{path}.params" if path else "params")
+
+
+def spec_of(obj: Any) -> ComponentSpec | None:
+    """The spec (qualified name and arguments) that rebuilds ``obj``, when it was built
+    from the registry or is an instance of a registered class (constructed directly,
+    see :func:`~jepa_core.registry.capture_arguments`); None otherwise.
+
+    A parameter annotated with :func:`~jepa_core.specs.component_field` may use it to
+    accept a ready object in place of its spec, so that the object is saved with the
+    model holding it.
+    """
+    record = get_registry().record_of(obj)
+    if record is None:
+        return None
+    component, arguments = record
+    return ComponentSpec(name=component.qualname, params=dict(arguments), kind=component.kind)
 
 
 def load(path: str | Path, device: str | torch.device | None = None) -> BaseModel:

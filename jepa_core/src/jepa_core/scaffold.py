@@ -32,6 +32,17 @@ test = ["pytest>=8"]
 packages = ["src/{package}"]
 """
 
+INIT = '''\
+"""{dist}: a jepa plugin."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # one version source: the distribution's metadata (pyproject.toml)
+    __version__ = version("{dist}")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+'''
+
 PLUGIN = '''\
 """jepa plugin {scope!r}: registers its components with jepa."""
 
@@ -95,11 +106,25 @@ def test_builds_a_model_by_name() -> None:
 README = """\
 # {dist}
 
-A [jepa](https://pypi.org/project/jepa-core/) plugin. Its components live in the
-scope `{scope}`:
+A [jepa](https://pypi.org/project/jepa-core/) plugin. Installing it registers its
+components through the `jepa.plugins` entry point (scope `{scope}`); nothing needs
+importing.
 
-    pip install -e .
-    jepa list encoder '{scope}:*'
+## Install
+
+```bash
+pip install -e .
+```
+
+## Components
+
+| kind | name | what it is |
+| --- | --- | --- |
+| encoder | `{scope}_encoder` | an MLP over feature vectors (replace with your own) |
+
+`jepa list encoder '{scope}:*'` lists them as installed.
+
+## Usage
 
 ```python
 import jepa
@@ -107,7 +132,10 @@ import jepa
 model = jepa.build("{scope}_encoder", "mlp")
 ```
 
-Run its tests (the jepa conformance suite included) with `pytest`.
+## Tests
+
+`pytest` runs `tests/test_plugin.py`: the jepa conformance suite on every
+component the plugin registers, and a model built by name.
 """
 
 
@@ -135,7 +163,8 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
     }
     files = {
         "pyproject.toml": PYPROJECT,
-        f"src/{package}/__init__.py": '"""{dist}: a jepa plugin."""\n',
+        f"src/{package}/__init__.py": INIT,
+        f"src/{package}/py.typed": "",
         f"src/{package}/plugin.py": PLUGIN,
         "tests/test_plugin.py": TESTS,
         "README.md": README,

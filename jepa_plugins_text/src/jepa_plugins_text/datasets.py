@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
-from jepa_core.limits import MAX_TOKENS
+from jepa.limits import MAX_TOKENS
 from pydantic import Field
 from torch.utils.data import Dataset
 

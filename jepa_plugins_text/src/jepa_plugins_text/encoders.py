@@ -22,9 +22,9 @@ from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
-from jepa_core.layers import gather_tokens, init_weights
-from jepa_core.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
-from jepa_core.registry import capture_arguments
+from jepa import capture_arguments
+from jepa.layers import gather_tokens, init_weights
+from jepa.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
 from pydantic import Field
 from torch import nn
 

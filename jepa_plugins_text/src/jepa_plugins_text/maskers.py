@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import torch
-from jepa_core.limits import MAX_TOKENS, TargetCount, Tokens
-from jepa_core.masks import Masks
-from jepa_core.registry import capture_arguments
+from jepa import Masks, capture_arguments
+from jepa.limits import MAX_TOKENS, TargetCount, Tokens
 from pydantic import Field
 
 

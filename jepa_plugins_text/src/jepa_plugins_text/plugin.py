@@ -1,18 +1,21 @@
 """The ``jepa.plugins`` entry point of jepa-plugins-text: registers its components.
 
-The names are the ones listed for this distribution in ``jepa_core.first_party``.
+The names are the ones jepa-core reserves for this distribution (scope ``text``).
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
 
-from jepa_core.hookspecs import hookimpl
+import jepa
 
 from jepa_plugins_text import datasets, encoders, maskers, tokenization
 
+# the plugin API versions this plugin was written for (checked when jepa loads it)
+JEPA_PLUGIN_API = ">=1,<2"
 
-@hookimpl
+
+@jepa.hookimpl
 def jepa_register(registry) -> None:
     registry.add("tokenizer", "bytes", tokenization.BytesTokenizer)
     registry.add("tokenizer", "bpe", tokenization.BPETokenizer)

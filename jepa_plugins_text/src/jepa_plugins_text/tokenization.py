@@ -21,8 +21,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import torch
-from jepa_core.registry import capture_arguments, get_registry
-from jepa_core.specs import ComponentSpec, component_field, validate_spec
+from jepa import ComponentSpec, build_component, capture_arguments, component_field, spec_of
 
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 NUM_SPECIAL = 4
@@ -253,11 +252,10 @@ def _tokenizer_object_as_spec(value: Any) -> Any:
     the spec that rebuilds it (so it can be saved in a model's config)."""
     if not isinstance(value, Tokenizer):
         return value
-    record = get_registry().record_of(value)
-    if record is None:
+    spec = spec_of(value)
+    if spec is None:
         raise ValueError(f"{type(value).__name__} is not a registered tokenizer, so it cannot be saved in a spec")
-    component, arguments = record
-    return {"name": component.qualname, "params": arguments}
+    return {"name": spec.name, "params": spec.params}
 
 
 #: Annotation of a parameter holding a tokenizer: a name (``"bytes"``), a spec
@@ -269,12 +267,11 @@ def make_tokenizer(value: Tokenizer | ComponentSpec | str | Mapping[str, Any]) -
     """A tokenizer object from a tokenizer, a name or a spec."""
     if isinstance(value, Tokenizer):
         return value
-    if not isinstance(value, ComponentSpec):
-        value = validate_spec(ComponentSpec.model_validate, value, "tokenizer")
-    spec = value
-    tokenizer = get_registry().resolve("tokenizer", spec.name, "tokenizer").create(spec.params, "tokenizer.params")
+    tokenizer = build_component("tokenizer", value, path="tokenizer")
     if not isinstance(tokenizer, Tokenizer):
-        raise TypeError(f"tokenizer {spec.name!r} built a {type(tokenizer).__name__}, not a Tokenizer")
+        built = spec_of(tokenizer)
+        name = built.name if built is not None else value.name if isinstance(value, ComponentSpec) else value
+        raise TypeError(f"tokenizer {name!r} built a {type(tokenizer).__name__}, not a Tokenizer")
     return tokenizer
 
 

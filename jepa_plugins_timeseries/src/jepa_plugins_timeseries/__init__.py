@@ -13,12 +13,18 @@ Series are batch-first ``(B, T, C)``; NaN marks a missing value or padding, and 
 encoders mask it out explicitly.
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
 from jepa_plugins_timeseries.datasets import SeriesDataset, series_csv, series_numpy, ucr
 from jepa_plugins_timeseries.encoders import PatchTransformerEncoder, TCNEncoder, TemporalEncoder
 from jepa_plugins_timeseries.maskers import ForecastMasker, TimeBlockMasker
 from jepa_plugins_timeseries.ts_format import TSData, TSFormatError, parse_ts, read_ts
 
-__version__ = "0.1.0"
+try:  # one version source: the distribution's metadata (pyproject.toml)
+    __version__ = _distribution_version("jepa-plugins-timeseries")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "ForecastMasker",

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
-from jepa_core.limits import Tokens
+from jepa.limits import Tokens
 from pydantic import Field
 from torch.utils.data import Dataset
 

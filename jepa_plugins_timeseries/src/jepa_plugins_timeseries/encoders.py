@@ -19,9 +19,9 @@ from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
-from jepa_core.layers import Block, gather_tokens, init_weights, sincos_1d
-from jepa_core.limits import MAX_TOKENS, Depth, Features, Heads, MLPRatio, Tokens, Width
-from jepa_core.registry import capture_arguments
+from jepa import capture_arguments
+from jepa.layers import Block, gather_tokens, init_weights, sincos_1d
+from jepa.limits import MAX_TOKENS, Depth, Features, Heads, MLPRatio, Tokens, Width
 from pydantic import Field
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence

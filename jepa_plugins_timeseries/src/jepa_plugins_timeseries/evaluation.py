@@ -1,7 +1,7 @@
 """The TS2Vec evaluation protocol: frozen encoder -> one embedding per series -> RBF
 SVM with ``C`` chosen by 5-fold grid search on the train split -> test accuracy.
 
-The SVM lives in :mod:`jepa_core.evaluation` (also the ``svm`` probe of a run
+The SVM lives in :mod:`jepa.evaluation` (also the ``svm`` probe of a run
 config's ``eval`` section); needs scikit-learn
 (``pip install 'jepa-plugins-timeseries[eval]'`` or ``'jepa-core[eval]'``).
 """
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 # one implementation of the protocol, in the core; re-exported under the names this module had
-from jepa_core.evaluation import SVM_C_GRID, svm_accuracy
+from jepa.evaluation import SVM_C_GRID, svm_accuracy
 
 
 @torch.no_grad()

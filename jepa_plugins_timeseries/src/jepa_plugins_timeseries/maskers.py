@@ -13,9 +13,8 @@ import math
 from typing import Annotated
 
 import torch
-from jepa_core.limits import MAX_TOKENS, Grid, TargetCount, Tokens
-from jepa_core.masks import Masks
-from jepa_core.registry import capture_arguments
+from jepa import Masks, capture_arguments
+from jepa.limits import MAX_TOKENS, Grid, TargetCount, Tokens
 from pydantic import Field
 
 Ratio = Annotated[float, Field(gt=0.0, lt=1.0)]

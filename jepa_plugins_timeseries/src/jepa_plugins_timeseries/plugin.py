@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from jepa_core.hookspecs import hookimpl
+import jepa
 
 from jepa_plugins_timeseries import datasets, encoders, maskers
 
+# the plugin API versions this plugin was written for (checked when jepa loads it)
+JEPA_PLUGIN_API = ">=1,<2"
 
-@hookimpl
+
+@jepa.hookimpl
 def jepa_register(registry) -> None:
     registry.add("encoder", "temporal", encoders.TemporalEncoder)
     registry.add("encoder", "tcn", encoders.TCNEncoder)

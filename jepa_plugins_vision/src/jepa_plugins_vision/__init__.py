@@ -6,6 +6,9 @@ for :mod:`jepa`, registered through the ``jepa.plugins`` entry point.
 >>> model = jepa.build("cnn", "attention")            # doctest: +SKIP
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
 from jepa_plugins_vision.cnn import CNNEncoder
 from jepa_plugins_vision.datasets import ImageDataset, ImageFolderDataset, digits, image_array, image_folder
 from jepa_plugins_vision.hf import HFVisionEncoder, VJEPA2Predictor
@@ -20,7 +23,10 @@ from jepa_plugins_vision.transforms import (
 )
 from jepa_plugins_vision.vit import PRESETS, VisionTransformer
 
-__version__ = "0.1.0"
+try:  # one version source: the distribution's metadata (pyproject.toml)
+    __version__ = _distribution_version("jepa-plugins-vision")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 #: The familiar name for the ViT.
 ViTEncoder = VisionTransformer

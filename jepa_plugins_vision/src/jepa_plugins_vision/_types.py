@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from jepa_core.limits import Grid, ImageSide
+from jepa.limits import Grid, ImageSide
 from pydantic import Field
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
-#: An image side or ``(height, width)``, in pixels (at most ``jepa_core.limits.MAX_IMAGE_SIDE``).
+#: An image side or ``(height, width)``, in pixels (at most ``jepa.limits.MAX_IMAGE_SIDE``).
 ImageSize = ImageSide | tuple[ImageSide, ImageSide]
 #: A ``(low, high)`` range of fractions, e.g. a block's share of the grid.
 Fraction = Annotated[float, Field(gt=0.0, le=1.0)]

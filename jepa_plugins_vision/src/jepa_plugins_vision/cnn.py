@@ -18,9 +18,9 @@ from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
-from jepa_core.layers import gather_tokens
-from jepa_core.limits import Depth, Width
-from jepa_core.registry import capture_arguments
+from jepa import capture_arguments
+from jepa.layers import gather_tokens
+from jepa.limits import Depth, Width
 from pydantic import Field
 from torch import nn
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
-from jepa_core.limits import MAX_WIDTH, Seed, format_bytes, memory_budget
+from jepa.limits import MAX_WIDTH, Seed, format_bytes, memory_budget
 from pydantic import Field
 from torch.utils.data import Dataset
 

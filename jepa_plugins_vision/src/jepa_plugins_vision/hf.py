@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
-from jepa_core.layers import gather_tokens
-from jepa_core.registry import capture_arguments
+from jepa import capture_arguments
+from jepa.layers import gather_tokens
 from pydantic import Field
 from torch import nn
 

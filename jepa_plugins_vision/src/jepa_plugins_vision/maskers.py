@@ -17,9 +17,8 @@ from __future__ import annotations
 import math
 
 import torch
-from jepa_core.limits import Count, TargetCount, Tokens
-from jepa_core.masks import Masks
-from jepa_core.registry import capture_arguments
+from jepa import Masks, capture_arguments
+from jepa.limits import Count, TargetCount, Tokens
 
 from jepa_plugins_vision._types import FractionRange, Grid, PositiveRange, check_range
 

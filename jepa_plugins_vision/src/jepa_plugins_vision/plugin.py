@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from jepa_core.hookspecs import hookimpl
+import jepa
 
 from jepa_plugins_vision import datasets, video
 from jepa_plugins_vision.cnn import CNNEncoder
@@ -12,8 +12,11 @@ from jepa_plugins_vision.hf import HFVisionEncoder, VJEPA2Predictor
 from jepa_plugins_vision.maskers import MultiBlockMasker, TubeMasker
 from jepa_plugins_vision.vit import VisionTransformer
 
+# the plugin API versions this plugin was written for (checked when jepa loads it)
+JEPA_PLUGIN_API = ">=1,<2"
 
-@hookimpl
+
+@jepa.hookimpl
 def jepa_register(registry) -> None:
     registry.add("encoder", "cnn", CNNEncoder)
     registry.add("encoder", "vit", VisionTransformer)

@@ -18,9 +18,9 @@ import math
 from typing import Literal
 
 import torch
-from jepa_core.layers import Block, gather_tokens, init_weights, sincos_table
-from jepa_core.limits import Depth, Heads, ImageSide, MLPRatio, Width
-from jepa_core.registry import capture_arguments
+from jepa import capture_arguments
+from jepa.layers import Block, gather_tokens, init_weights, sincos_table
+from jepa.limits import Depth, Heads, ImageSide, MLPRatio, Width
 from torch import nn
 
 from jepa_plugins_vision._types import Dropout, ImageSize, pair
