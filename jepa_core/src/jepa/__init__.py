@@ -44,7 +44,7 @@ from jepa_core.specs import (
 from jepa_core.training import Trainer, TrainingError, TrainSpec
 
 # the public submodules (``import jepa.layers`` works too): what plugins build with
-from jepa import evaluation, layers, limits
+from jepa import evaluation, hf, layers, limits
 from jepa_core import __version__
 
 #: Familiar names: ``Encoder`` is the transformer encoder for sequential data,
@@ -98,6 +98,7 @@ __all__ = [
     "describe",
     "embedding_std",
     "evaluation",
+    "hf",
     "hookimpl",
     "layers",
     "limits",

@@ -16,13 +16,13 @@ slots sees a summary of the sequence rather than arbitrary values.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
 from jepa import capture_arguments
+from jepa.hf import import_transformers, load_model, saved_config
 from jepa.layers import gather_tokens, init_weights
 from jepa.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
 from pydantic import Field
@@ -331,28 +331,10 @@ class HFEncoder(_TextInput, nn.Module):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        try:
-            import transformers
-        except ImportError as exc:
-            raise ImportError("the hf encoder needs transformers: pip install 'jepa-plugins-text[hf]'") from exc
-        if (config is None) == (path is None):
-            raise ValueError("give exactly one of config (a dict with model_type) or path (a local directory)")
-        # trust_remote_code is always passed: left unset, transformers asks on stdin
-        remote = {"trust_remote_code": trust_remote_code}
-        if config is not None:
-            settings = dict(config)
-            model_type = settings.pop("model_type", None)
-            if not model_type:
-                raise ValueError("hf config needs a 'model_type' (e.g. 'bert')")
-            hf_config = transformers.AutoConfig.for_model(model_type, **settings)
-            self.model = transformers.AutoModel.from_config(hf_config, **remote)
-        else:
-            _refuse_remote_code(transformers, path, trust_remote_code)
-            if load_weights:
-                self.model = transformers.AutoModel.from_pretrained(path, local_files_only=True, **remote)
-            else:
-                hf_config = transformers.AutoConfig.from_pretrained(path, local_files_only=True, **remote)
-                self.model = transformers.AutoModel.from_config(hf_config, **remote)
+        transformers = import_transformers("the hf encoder needs transformers: pip install 'jepa-plugins-text[hf]'")
+        # a local directory only (local_files_only): nothing downloads
+        self.model = load_model(transformers, path=path, config=config, load_weights=load_weights,
+                                trust_remote_code=trust_remote_code, local_files_only=True)
         if getattr(self.model, "pooler", None) is not None:
             # jepa pools the token states itself: the model's own pooler would hold parameters no loss reaches
             self.model.pooler = None
@@ -372,13 +354,9 @@ class HFEncoder(_TextInput, nn.Module):
     def architecture_params(self) -> dict[str, Any]:
         """The model's config in place of ``path``: a saved model rebuilds the same
         network with no outside file (its weights are in ``model.safetensors``)."""
-        import transformers
-
-        if self.model.config.model_type not in transformers.CONFIG_MAPPING:
+        settings = saved_config(import_transformers("transformers is missing"), self.model.config)
+        if settings is None:
             return {"load_weights": False}  # remote code lives in the directory: it stays needed
-        settings = json.loads(self.model.config.to_json_string(use_diff=False))
-        for key in ("_name_or_path", "dtype", "torch_dtype"):  # where it was read from, not what it is
-            settings.pop(key, None)
         return {"path": None, "config": settings}
 
     def forward(
@@ -411,22 +389,6 @@ class HFEncoder(_TextInput, nn.Module):
 
 def _forward_parameters(model: nn.Module) -> Mapping[str, Any]:
     return inspect.signature(model.forward).parameters
-
-
-def _refuse_remote_code(transformers: Any, path: str, trust_remote_code: bool) -> None:
-    """A ValueError naming ``path`` and the spec field to set, when the model there
-    needs code outside transformers that the spec does not trust (reading its
-    config.json runs nothing)."""
-    if trust_remote_code:
-        return
-    settings, _ = transformers.PretrainedConfig.get_config_dict(path, local_files_only=True)
-    model_type = settings.get("model_type")
-    if settings.get("auto_map") and model_type not in transformers.CONFIG_MAPPING:
-        raise ValueError(
-            f"{path!r} holds a model whose code is not part of transformers (its config.json has an "
-            f"auto_map for model_type {model_type!r}); jepa runs no remote code unless the spec sets "
-            "trust_remote_code: true: read that code first, it runs with your permissions"
-        )
 
 
 __all__ = [

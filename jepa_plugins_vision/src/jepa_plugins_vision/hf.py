@@ -20,16 +20,14 @@ needs neither the network nor the directory the backbone came from.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
 from jepa import capture_arguments
+from jepa.hf import import_transformers, load_model, saved_config
 from jepa.layers import gather_tokens
 from pydantic import Field
 from torch import nn
@@ -88,44 +86,7 @@ TOKEN_DROP_FAMILIES: dict[str, _Layout] = {
 
 
 def _transformers() -> Any:
-    try:
-        import transformers
-    except ImportError as exc:
-        raise ImportError(f"pretrained backbones need transformers: {INSTALL_HINT}") from exc
-    return transformers
-
-
-@contextlib.contextmanager
-def _quiet_loading(transformers: Any) -> Iterator[None]:
-    """Loading without transformers' progress bars, which would otherwise land in
-    the output of ``jepa train`` / ``jepa eval`` and in logs."""
-    utils = transformers.utils.logging
-    enabled = utils.is_progress_bar_enabled()
-    utils.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            utils.enable_progress_bar()
-
-
-def refuse_remote_code(transformers: Any, path: str, trust_remote_code: bool) -> None:
-    """Raise a ValueError naming ``path`` and the spec field to set when the model
-    there needs code that is not part of transformers and the spec does not trust it.
-
-    Reading ``config.json`` runs no code. Without this check transformers asks on
-    stdin, which would hang a training job or let a piped ``y`` run the code.
-    """
-    if trust_remote_code:
-        return
-    settings, _ = transformers.PretrainedConfig.get_config_dict(path)
-    model_type = settings.get("model_type")
-    if settings.get("auto_map") and model_type not in transformers.CONFIG_MAPPING:
-        raise ValueError(
-            f"{path!r} holds a model whose code is not part of transformers (its config.json has an "
-            f"auto_map for model_type {model_type!r}); jepa runs no remote code unless the spec sets "
-            "trust_remote_code: true: read that code first, it runs with your permissions"
-        )
+    return import_transformers(f"pretrained backbones need transformers: {INSTALL_HINT}")
 
 
 def load_backbone(
@@ -138,27 +99,11 @@ def load_backbone(
     loaded when ``load_weights``) or from ``config`` (a dict with ``model_type``;
     random weights)."""
     transformers = _transformers()
-    if (config is None) == (path is None):
-        raise ValueError("give exactly one of path (a hub id or local directory) or config (a dict with model_type)")
-    with _quiet_loading(transformers):
-        if config is not None:
-            settings = dict(config)
-            model_type = settings.pop("model_type", None)
-            if not model_type:
-                raise ValueError("config needs a 'model_type' (e.g. 'ijepa' or 'vjepa2')")
-            hf_config = transformers.AutoConfig.for_model(model_type, **settings)
-        else:
-            _check_local(path)
-            refuse_remote_code(transformers, path, trust_remote_code)
-            if load_weights:
-                # float32 whatever the checkpoint's dtype: precision is the trainer's choice
-                return transformers.AutoModel.from_pretrained(
-                    path, trust_remote_code=trust_remote_code, dtype=torch.float32
-                )
-            hf_config = transformers.AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
-        return transformers.AutoModel.from_config(
-            hf_config, trust_remote_code=trust_remote_code, dtype=torch.float32
-        )
+    if path is not None and config is None:
+        _check_local(path)
+    # float32 whatever the checkpoint's dtype: precision is the trainer's choice
+    return load_model(transformers, path=path, config=config, load_weights=load_weights,
+                      trust_remote_code=trust_remote_code, example_type="ijepa", dtype=torch.float32)
 
 
 def _check_local(path: str) -> None:
@@ -173,22 +118,6 @@ def _check_local(path: str) -> None:
             )
     elif local.exists() or local.is_absolute() or path.startswith((".", "~")):
         raise ValueError(f"{path!r} is not a directory: give a local model directory or a hub id")
-
-
-def config_dict(hf_config: Any) -> dict[str, Any]:
-    """The backbone's whole config as JSON values, to rebuild it without its directory.
-
-    Every field, not only those that differ from the defaults, so that a later
-    transformers with other defaults rebuilds the same network.
-    """
-    settings = json.loads(hf_config.to_json_string(use_diff=False))
-    for key in ("_name_or_path", "dtype", "torch_dtype"):  # where it was read from; weights are float32
-        settings.pop(key, None)
-    return settings
-
-
-def _is_builtin(hf_config: Any) -> bool:
-    return hf_config.model_type in _transformers().CONFIG_MAPPING
 
 
 def _find(model: nn.Module, candidates: tuple[str, ...]) -> str | None:
@@ -322,10 +251,11 @@ class HFVisionEncoder(nn.Module):
     def architecture_params(self) -> dict[str, Any]:
         """The backbone's config in place of ``path``: a saved model rebuilds the same
         network with no outside file, its weights coming from ``model.safetensors``."""
-        if not _is_builtin(self.model.config):
+        settings = saved_config(_transformers(), self.model.config)
+        if settings is None:
             # its code lives beside its weights: the directory stays needed, its weights do not
             return {"load_weights": False}
-        return {"path": None, "config": config_dict(self.model.config), "load_weights": True}
+        return {"path": None, "config": settings, "load_weights": True}
 
     def example_input(self, batch_size: int) -> torch.Tensor:
         """Random pixels of the size the backbone's config names."""
@@ -439,7 +369,7 @@ class VJEPA2Predictor(nn.Module):
 
     def architecture_params(self) -> dict[str, Any]:
         """The checkpoint's config in place of ``path`` (see ``hf_vision``)."""
-        return {"path": None, "config": config_dict(self.hf_config), "load_weights": True}
+        return {"path": None, "config": saved_config(_transformers(), self.hf_config), "load_weights": True}
 
     def _predict(self, context: torch.Tensor, context_idx: torch.Tensor, target_idx: torch.Tensor) -> torch.Tensor:
         embeddings = self.predictor.embeddings
@@ -483,4 +413,4 @@ class VJEPA2Predictor(nn.Module):
         return torch.cat([self._predict(context, context_idx, block) for block in blocks], dim=1)
 
 
-__all__ = ["TOKEN_DROP_FAMILIES", "HFVisionEncoder", "VJEPA2Predictor", "load_backbone", "refuse_remote_code"]
+__all__ = ["TOKEN_DROP_FAMILIES", "HFVisionEncoder", "VJEPA2Predictor", "load_backbone"]
