@@ -35,8 +35,10 @@ docs: install
 bench: install
 	$(BIN)/python benchmarks/run.py
 
+# mypy checks the files named in [tool.mypy] of pyproject.toml (jepa_core and jepa).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache

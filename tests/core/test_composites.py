@@ -55,6 +55,18 @@ def test_multiscale_refuses_parts_with_different_token_counts() -> None:
                                                  "pool": "none"})
 
 
+def test_a_part_without_an_integer_width_is_named(fresh_registry) -> None:
+    @jepa.register("encoder", "widthless")
+    class Widthless(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    with pytest.raises(jepa.SpecError, match="global_encoder: the encoder has no integer embed_dim"):
+        jepa.build("multiscale", "mlp", encoder={"local_encoder": FLAT, "global_encoder": "widthless"})
+    with pytest.raises(jepa.SpecError, match="modalities.right: the encoder has no integer embed_dim"):
+        jepa.build("cross_modal", "mlp", encoder={"modalities": {"left": FLAT, "right": "widthless"}})
+
+
 # -- cross_modal -------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import torch
 from jepa_core.evaluation import (
     SVM_C_GRID,
     attentive_probe,
+    embed_dataset,
     embed_tokens,
     fit_attentive_probe,
     linear_probe,
@@ -188,6 +189,19 @@ def test_nan_padded_series_embed_without_their_padding() -> None:
     torch.testing.assert_close(model.embed(series, tokens="mean")[1], tokens[1, :6].mean(0))
     grid, padding, _ = embed_tokens(model, [(s, 0) for s in series])
     assert padding[1].tolist() == [False] * 6 + [True] * 4 and not padding[0].any()
+
+
+def test_any_iterable_of_items_embeds_like_a_list_of_them() -> None:
+    # a generator has no len(): a DataLoader given one directly raised TypeError
+    encoder = torch.nn.Linear(4, 3)
+    items = [(torch.randn(4), label) for label in (0, 1, 1, 0, 2)]
+    features, labels = embed_dataset(encoder, items, batch_size=2)
+    for data in (iter(items), (item for item in items)):
+        streamed, streamed_labels = embed_dataset(encoder, data, batch_size=2)
+        assert torch.equal(streamed, features) and torch.equal(streamed_labels, labels)
+    tokens, padding, token_labels = embed_tokens(encoder, (item for item in items), batch_size=2)
+    assert tokens.shape == (5, 1, 3) and not padding.any() and torch.equal(token_labels, labels)
+    assert [x.tolist() for x, _ in raw_features(iter(items))] == [x.tolist() for x, _ in raw_features(items)]
 
 
 # -- the raw baseline ------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ channel of a series is NaN (padding, or a step where nothing was observed).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sized
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -118,13 +118,35 @@ def _encode(model: Any, x: Any, encoder: str) -> torch.Tensor:
     return model(moved(x))
 
 
+class _IterableItems(torch.utils.data.IterableDataset):
+    """Any iterable of items as a dataset, read once in order (a DataLoader reads an
+    object that is not a dataset as map-style, which needs ``len`` and indexing)."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+
+def _as_dataset(data: Iterable[Any]) -> torch.utils.data.Dataset[Any]:
+    if isinstance(data, torch.utils.data.Dataset):
+        return data
+    if isinstance(data, Sized) and hasattr(data, "__getitem__"):
+        # a list or other sequence: DataLoader reads it as map-style, through len and indexing only
+        return cast("torch.utils.data.Dataset[Any]", data)
+    return _IterableItems(data)
+
+
 def _batches(model: Any, data: Iterable[Any], batch_size: int, encoder: str) -> Iterable[tuple[Any, Any, Any]]:
     """``(inputs, encoder output, labels)`` per batch, in order, with the model in eval mode."""
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
     try:
-        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+        loader: torch.utils.data.DataLoader[Any] = torch.utils.data.DataLoader(
+            _as_dataset(data), batch_size=batch_size, shuffle=False
+        )
         with torch.no_grad():
             for batch in loader:
                 x, y = _split_item(batch)
@@ -236,7 +258,7 @@ def raw_features(*datasets: Iterable[Any]) -> list[tuple[torch.Tensor, torch.Ten
 
 
 def _items(dataset: Iterable[Any]) -> Iterable[Any]:
-    if hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__"):
+    if isinstance(dataset, Sized) and hasattr(dataset, "__getitem__"):
         return (dataset[index] for index in range(len(dataset)))
     return iter(dataset)
 
@@ -432,6 +454,9 @@ class AttentiveClassifier(nn.Module):
     and a linear layer classifies it. ``forward(tokens, padding_mask=None)`` returns
     logits ``(B, classes)``.
     """
+
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
 
     def __init__(self, dim: int, classes: int, *, heads: int | None = None, mlp_ratio: float = 4.0) -> None:
         super().__init__()

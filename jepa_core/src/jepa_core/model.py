@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,9 @@ from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
 from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec, validate_spec
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 State = torch.Tensor | Mapping[str, Any]
 #: Keys of a mapping batch that hold labels, which pretraining never feeds the encoder.
@@ -58,11 +61,11 @@ class BaseModel(nn.Module):
     def device(self) -> torch.device:
         for tensor in self.parameters():
             return tensor.device
-        for tensor in self.buffers():
-            return tensor.device
+        for buffer in self.buffers():
+            return buffer.device
         return torch.device("cpu")
 
-    def to(self, *args: Any, **kwargs: Any) -> BaseModel:
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """As :meth:`torch.nn.Module.to`, and ``"auto"`` picks CUDA, MPS or CPU."""
         if args and isinstance(args[0], str) and args[0] == "auto":
             args = (resolve_device("auto"), *args[1:])
@@ -292,7 +295,7 @@ class JEPA(BaseModel):
     def _target_embeddings(self, state: State) -> torch.Tensor:
         # an encoder whose forward takes `target` may give the target branch another output
         # (e.g. data2vec's average of its top layers)
-        extra = {"target": True} if self._encoder_takes_target else {}
+        extra: dict[str, Any] = {"target": True} if self._encoder_takes_target else {}
         if self.target_spec.mode == "none":
             target = self._encode(self.encoder, state, **extra)
         else:
@@ -484,8 +487,8 @@ class JEPA(BaseModel):
             return None
         if momentum is None:
             momentum = self.target_momentum(progress if progress is not None else 0.0)
-        online = list(self.encoder.parameters())
-        target = list(self.target_encoder.parameters())
+        online: list[torch.Tensor] = list(self.encoder.parameters())
+        target: list[torch.Tensor] = list(self.target_encoder.parameters())
         torch._foreach_mul_(target, momentum)
         torch._foreach_add_(target, online, alpha=1.0 - momentum)
         for t_buffer, o_buffer in zip(self.target_encoder.buffers(), self.encoder.buffers(), strict=False):

@@ -211,6 +211,10 @@ class PluginRegistrar:
     kept past its hook stops working.
     """
 
+    # set once in __init__ through object.__setattr__ (this class refuses attribute writes)
+    _registry: Registry
+    added: list[Component]
+
     def __init__(self, registry: Registry) -> None:
         object.__setattr__(self, "_registry", registry)
         object.__setattr__(self, "added", [])
@@ -638,19 +642,6 @@ class Registry:
             hint += f": {command}" if command else ""
             return hint + f" (installed here, but its plugin {record.name!r} is {record.status}{detail})"
         return f"{what}: plugin {record.name!r} ({installed}) is loaded"
-
-    def _read_entry_points(self) -> None:
-        """Read the entry points (the plugin records) without importing any plugin."""
-        if self._loader is None and not self._loading:
-            with self._lock:
-                if self._loader is None:
-                    from jepa_core.discovery import PluginLoader
-
-                    self._loading = True
-                    try:
-                        self._loader = PluginLoader(self)
-                    finally:
-                        self._loading = False
 
 
 def _normalize_distribution(name: str) -> str:

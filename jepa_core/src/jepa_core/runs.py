@@ -15,8 +15,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
+import pydantic
 import torch
 import yaml
 from pydantic import Field
@@ -25,10 +26,12 @@ from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.limits import Heads, Seed
 from jepa_core.persistence import atomic_write_bytes
 from jepa_core.specs import (
+    ComponentSpec,
+    Kind,
     ModelSpec,
     SpecModel,
+    _validate_nested,
     check_spec_shape,
-    component_field,
     is_dir,
     is_file,
     parse_spec_text,
@@ -37,8 +40,19 @@ from jepa_core.specs import (
 )
 from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
 
-DatasetSpec = component_field("dataset")
+# Spelt out like specs.EncoderSpec, so that a type checker sees an alias of ComponentSpec.
+DatasetSpec: TypeAlias = Annotated[ComponentSpec, Kind("dataset"), pydantic.AfterValidator(_validate_nested("dataset"))]
 PositiveInt = Annotated[int, Field(gt=0)]
+Probe = Literal["linear", "knn", "svm", "attentive"]
+Baseline = Literal["random_init", "raw"]
+
+
+def _default_probes() -> list[Probe]:
+    return ["linear", "knn"]
+
+
+def _default_baselines() -> list[Baseline]:
+    return ["random_init", "raw"]
 
 
 class AttentiveSpec(SpecModel):
@@ -56,8 +70,8 @@ class EvalSpec(SpecModel):
 
     train: DatasetSpec = Field(description="labelled data the probes are fitted on")
     test: DatasetSpec = Field(description="labelled data the probes are scored on")
-    probes: list[Literal["linear", "knn", "svm", "attentive"]] = Field(
-        default_factory=lambda: ["linear", "knn"], min_length=1,
+    probes: list[Probe] = Field(
+        default_factory=_default_probes, min_length=1,
         description="linear: logistic regression; knn: cosine k-NN; svm: RBF SVM with C by 5-fold CV "
         "(TS2Vec; needs jepa-core[eval]); attentive: cross-attention probe on the tokens (V-JEPA)",
     )
@@ -65,7 +79,7 @@ class EvalSpec(SpecModel):
     seeds: list[Seed] = Field(
         default_factory=lambda: [0], min_length=1, max_length=1000, description="one few-shot draw per seed"
     )
-    baselines: list[Literal["random_init", "raw"]] = Field(default_factory=lambda: ["random_init", "raw"])
+    baselines: list[Baseline] = Field(default_factory=_default_baselines)
     features: Literal["mean", "max", "flatten"] = Field(
         "mean", description="token encoders: average or max-pool the tokens, or keep the whole token grid "
         "(the attentive probe always reads the token grid)"
@@ -407,7 +421,9 @@ def format_results(results: Mapping[str, Any]) -> str:
     errors: Mapping[str, str] = results.get("errors", {})
     probes = list(results.get("protocol", {}).get("probes", []))
     if not probes:  # results written before the protocol listed its probes
-        first = next((results[name] for name in ("jepa", "random_init", "raw") if name in results), {})
+        first: Mapping[str, Any] = next(
+            (results[name] for name in ("jepa", "random_init", "raw") if name in results), {}
+        )
         probes = [key for key, value in first.items() if not key.endswith("_std") and isinstance(value, float)]
     rows = [name for name in ("jepa", "random_init", "raw") if name in results or name in errors]
     lines = [f"{'':<12}" + "".join(f"{probe:>19}" for probe in probes)]
@@ -439,7 +455,9 @@ def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] |
     configured, so that probing it another way never replaces its own results."""
     from jepa_core.api import load
     from jepa_core.factory import build_model
+    from jepa_core.model import BaseModel
 
+    model: BaseModel  # built from the config (a JEPA), or loaded from a model directory
     path = Path(path)
     if is_file(path):
         if config is not None:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import difflib
 import inspect
 import json
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 import pydantic
 import yaml
@@ -362,10 +363,14 @@ def component_field(kind: str) -> Any:
     return Annotated[ComponentSpec, Kind(kind), pydantic.AfterValidator(_validate_nested(kind))]
 
 
-EncoderSpec = component_field("encoder")
-PredictorSpec = component_field("predictor")
-LossSpec = component_field("loss")
-MaskerSpec = component_field("masker")
+# Spelt out rather than ``component_field(kind)`` so a type checker sees aliases of
+# ComponentSpec (a call's result is not a type to it); the runtime object is the same.
+EncoderSpec: TypeAlias = Annotated[ComponentSpec, Kind("encoder"), pydantic.AfterValidator(_validate_nested("encoder"))]
+PredictorSpec: TypeAlias = Annotated[
+    ComponentSpec, Kind("predictor"), pydantic.AfterValidator(_validate_nested("predictor"))
+]
+LossSpec: TypeAlias = Annotated[ComponentSpec, Kind("loss"), pydantic.AfterValidator(_validate_nested("loss"))]
+MaskerSpec: TypeAlias = Annotated[ComponentSpec, Kind("masker"), pydantic.AfterValidator(_validate_nested("masker"))]
 
 
 class TargetSpec(SpecModel):
@@ -427,7 +432,7 @@ class ModelSpec(SpecModel):
         return yaml.safe_dump(self.to_dict(), sort_keys=True)
 
 
-def is_file(path: str | Path) -> bool:
+def is_file(path: str | os.PathLike[str]) -> bool:
     """``Path(path).is_file()``, False for what cannot name a file at all (too long
     for the file system, an embedded NUL) rather than an OSError or ValueError."""
     try:
@@ -436,7 +441,7 @@ def is_file(path: str | Path) -> bool:
         return False
 
 
-def is_dir(path: str | Path) -> bool:
+def is_dir(path: str | os.PathLike[str]) -> bool:
     """``Path(path).is_dir()``, False for what cannot name a directory (see :func:`is_file`)."""
     try:
         return Path(path).is_dir()
@@ -444,7 +449,7 @@ def is_dir(path: str | Path) -> bool:
         return False
 
 
-def read_spec_file(path: str | Path) -> dict[str, Any]:
+def read_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a JSON or YAML spec file, with errors that name the file.
 
     Files over ``MAX_SPEC_FILE_BYTES`` are refused unread, and the parsed document

@@ -262,6 +262,7 @@ class ConformanceSuite:
             encoder = self.build(jepa_component)
             model = JEPA(encoder, self._predictor(encoder.embed_dim)).eval()
             loaded = load(model.save_pretrained(tmp_path / "model"))
+            assert isinstance(loaded, JEPA)
             x = self.example(jepa_component, encoder, 2)
             with torch.no_grad():
                 assert torch.equal(model.embed(x), loaded.embed(x))

@@ -205,7 +205,8 @@ def weight_decay(spec: TrainSpec, step: int) -> float:
 
 def parameter_groups(model: nn.Module) -> list[dict[str, Any]]:
     """Weights decay; biases, norm weights and other 1-D parameters do not."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for parameter in model.parameters():
         if not parameter.requires_grad:
             continue

@@ -19,6 +19,7 @@ saved model records every part by its qualified name.
 from __future__ import annotations
 
 import inspect
+import operator
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -26,7 +27,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from jepa_core.errors import SpecError
+from jepa_core.errors import SpecError, short_repr
 from jepa_core.layers import init_weights
 from jepa_core.limits import Depth, Grid, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
@@ -60,6 +61,15 @@ def _build_part(spec: ComponentSpec, path: str, **wired: Any) -> nn.Module:
         if exc.path:
             raise
         raise exc.prefixed(f"{path}.params") from exc
+
+
+def _width(part: nn.Module, path: str) -> int:
+    """An encoder part's ``embed_dim``, which sizes the layers that read its output."""
+    width: Any = getattr(part, "embed_dim", None)
+    try:
+        return operator.index(width)  # an int, or an integer that nn.Linear takes as one (numpy)
+    except TypeError:
+        raise ValueError(f"{path}: the encoder has no integer embed_dim (got {short_repr(width)})") from None
 
 
 def _keywords(module: nn.Module) -> set[str] | None:
@@ -120,11 +130,15 @@ class MultiScaleEncoder(nn.Module):
         global_spec = _as_spec(global_encoder, "encoder", "global_encoder")
         self.local_encoder = _build_part(local_spec, "local_encoder")
         self.global_encoder = _build_part(global_spec, "global_encoder")
-        local_dim, global_dim = self.local_encoder.embed_dim, self.global_encoder.embed_dim
+        local_dim = _width(self.local_encoder, "local_encoder")
+        global_dim = _width(self.global_encoder, "global_encoder")
         self.embed_dim = hidden_dim or local_dim
         self.fusion = fusion
         self.pool = pool
-        counts = {getattr(part, "num_tokens", None) for part in (self.local_encoder, self.global_encoder)} - {None}
+        counts = {
+            count for count in (getattr(part, "num_tokens", None) for part in (self.local_encoder, self.global_encoder))
+            if count is not None
+        }
         if pool == "none":
             if len(counts) > 1:
                 raise ValueError(f"pool='none' needs parts with the same token count, got num_tokens {sorted(counts)}")
@@ -244,7 +258,8 @@ class CrossModalEncoder(nn.Module):
         self.encoders = nn.ModuleDict(
             {name: _build_part(spec, f"modalities.{name}") for name, spec in specs.items()}
         )
-        self.embed_dim = hidden_dim or self.encoders[self.query].embed_dim
+        widths = {name: _width(encoder, f"modalities.{name}") for name, encoder in self.encoders.items()}
+        self.embed_dim = hidden_dim or widths[self.query]
         if self.embed_dim % heads:
             raise ValueError(f"hidden_dim={self.embed_dim} must be divisible by heads={heads}")
         self.pool = pool
@@ -252,7 +267,7 @@ class CrossModalEncoder(nn.Module):
         self.num_tokens = getattr(query_encoder, "num_tokens", None) if pool == "none" else None
         self.grid = getattr(query_encoder, "grid", None) if pool == "none" else None
         self.projections = nn.ModuleDict(
-            {name: nn.Linear(encoder.embed_dim, self.embed_dim) for name, encoder in self.encoders.items()}
+            {name: nn.Linear(width, self.embed_dim) for name, width in widths.items()}
         )
         self.modality_embeddings = nn.ParameterDict(
             {name: nn.Parameter(torch.zeros(1, 1, self.embed_dim)) for name in self.names}
@@ -295,14 +310,14 @@ class CrossModalEncoder(nn.Module):
         others = [name for name in present if name != query]
         key_padding = None
         if any(padding[name] is not None for name in present):
-            key_padding = torch.cat(
-                [
-                    padding[name] if padding[name] is not None
+            masks = []
+            for name in [query, *others]:
+                pad = padding[name]
+                masks.append(
+                    pad if pad is not None
                     else torch.zeros(tokens[name].shape[:2], dtype=torch.bool, device=queries.device)
-                    for name in [query, *others]
-                ],
-                dim=1,
-            )
+                )
+            key_padding = torch.cat(masks, dim=1)
         for block in self.blocks:
             context = torch.cat([queries, *(tokens[name] for name in others)], dim=1)
             queries = block(queries, context, key_padding)
@@ -329,8 +344,9 @@ class HierarchicalPredictor(nn.Module):
 
     def __init__(
         self,
-        coarse: PredictorSpec = {"name": "jepa:attention", "params": {"depth": 1}},  # noqa: B006 (pydantic copies)
-        fine: PredictorSpec = {"name": "jepa:attention", "params": {"depth": 1}},  # noqa: B006
+        # the defaults are the input form of a spec, which pydantic validates into the annotated ComponentSpec
+        coarse: PredictorSpec = {"name": "jepa:attention", "params": {"depth": 1}},  # type: ignore[assignment]  # noqa: B006 (pydantic copies)
+        fine: PredictorSpec = {"name": "jepa:attention", "params": {"depth": 1}},  # type: ignore[assignment]  # noqa: B006
         hidden_dim: Width | None = None,
         num_tokens: Tokens | None = None,
         grid: Grid | None = None,
