@@ -92,6 +92,7 @@ def load_model(
                 raise ValueError(f"config needs a 'model_type' (e.g. {example_type!r})")
             hf_config = transformers.AutoConfig.for_model(model_type, **settings)
         else:
+            assert path is not None  # exactly one of the two, checked above
             refuse_remote_code(transformers, path, trust_remote_code, local_files_only)
             if load_weights:
                 return transformers.AutoModel.from_pretrained(

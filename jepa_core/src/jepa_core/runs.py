@@ -27,7 +27,6 @@ from jepa_core.limits import Heads, Seed
 from jepa_core.persistence import atomic_write_bytes
 from jepa_core.specs import (
     ComponentSpec,
-    Kind,
     ModelSpec,
     SpecModel,
     _validate_nested,
@@ -41,7 +40,7 @@ from jepa_core.specs import (
 from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
 
 # Spelt out like specs.EncoderSpec, so that a type checker sees an alias of ComponentSpec.
-DatasetSpec: TypeAlias = Annotated[ComponentSpec, Kind("dataset"), pydantic.AfterValidator(_validate_nested("dataset"))]
+DatasetSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("dataset"))]
 PositiveInt = Annotated[int, Field(gt=0)]
 Probe = Literal["linear", "knn", "svm", "attentive"]
 Baseline = Literal["random_init", "raw"]

@@ -4,8 +4,8 @@
   signature of its factory (``Annotated[int, Field(gt=0)]`` constraints included),
   with ``extra="forbid"`` so a misspelt key is an error, not a silent default.
 * :class:`ComponentSpec` is ``{"name": ..., "params": {...}}`` (or just the name);
-  a parameter annotated ``ComponentSpec`` with a :class:`Kind` marker is a nested
-  component, validated recursively, so composites are built from config.
+  a parameter annotated with :func:`component_field` is a nested component,
+  validated recursively, so composites are built from config.
 * :class:`ModelSpec` is a whole JEPA model; it round-trips through JSON and YAML.
 
 Every failure becomes a :class:`~jepa_core.errors.SpecError` whose ``path`` is
@@ -299,16 +299,6 @@ _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 _CONTAINERS = (Mapping, list, tuple)
 
 
-class Kind:
-    """Annotation marker: ``Annotated[ComponentSpec, Kind("encoder")]``."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def __repr__(self) -> str:
-        return f"Kind({self.kind!r})"
-
-
 class ComponentSpec(SpecModel):
     """A component by name plus its parameters. A bare string means ``{"name": s}``.
 
@@ -360,17 +350,17 @@ def _validate_nested(kind: str) -> Callable[[ComponentSpec], ComponentSpec]:
 
 def component_field(kind: str) -> Any:
     """The annotation of a parameter that is itself a ``kind`` component spec."""
-    return Annotated[ComponentSpec, Kind(kind), pydantic.AfterValidator(_validate_nested(kind))]
+    return Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested(kind))]
 
 
 # Spelt out rather than ``component_field(kind)`` so a type checker sees aliases of
 # ComponentSpec (a call's result is not a type to it); the runtime object is the same.
-EncoderSpec: TypeAlias = Annotated[ComponentSpec, Kind("encoder"), pydantic.AfterValidator(_validate_nested("encoder"))]
+EncoderSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("encoder"))]
 PredictorSpec: TypeAlias = Annotated[
-    ComponentSpec, Kind("predictor"), pydantic.AfterValidator(_validate_nested("predictor"))
+    ComponentSpec, pydantic.AfterValidator(_validate_nested("predictor"))
 ]
-LossSpec: TypeAlias = Annotated[ComponentSpec, Kind("loss"), pydantic.AfterValidator(_validate_nested("loss"))]
-MaskerSpec: TypeAlias = Annotated[ComponentSpec, Kind("masker"), pydantic.AfterValidator(_validate_nested("masker"))]
+LossSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("loss"))]
+MaskerSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("masker"))]
 
 
 class TargetSpec(SpecModel):
