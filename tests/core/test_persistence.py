@@ -150,3 +150,34 @@ def test_saving_is_atomic(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no temporary directory is left"
     model.save_pretrained(path)  # overwriting a checkpoint works
     assert jepa.load(path).spec.to_dict() == model.spec.to_dict()
+
+
+def test_registering_a_class_leaves_it_unchanged_and_saving_a_direct_instance_says_what_to_add(tmp_path) -> None:
+    import torch
+    from torch import nn
+
+    class Plain(nn.Module):
+        num_tokens = None
+        grid = None
+
+        def __init__(self, input_dim: int = 4, hidden_dim: int = 8) -> None:
+            super().__init__()
+            self.embed_dim = hidden_dim
+            self.net = nn.Linear(input_dim, hidden_dim)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    init = Plain.__init__
+    jepa.register("encoder", "plain_direct")(Plain)
+    assert Plain.__init__ is init  # registration does not wrap the constructor
+    built = jepa.build("plain_direct", "mlp")  # by name: it remembers its arguments and saves
+    built.save_pretrained(tmp_path / "by_name")
+    assert jepa.load(tmp_path / "by_name").spec.encoder.params["hidden_dim"] == 8
+    direct = jepa.JEPA(Plain(hidden_dim=6), jepa.MLPPredictor(hidden_dim=6))
+    with pytest.raises(jepa.SpecError, match=r"constructed directly.*@jepa.capture_arguments"):
+        direct.save_pretrained(tmp_path / "direct")
+    jepa.capture_arguments(Plain)  # the opt-in: now a direct instance saves too
+    again = jepa.JEPA(Plain(hidden_dim=6), jepa.MLPPredictor(hidden_dim=6))
+    again.save_pretrained(tmp_path / "direct")
+    assert jepa.load(tmp_path / "direct").spec.encoder.params["hidden_dim"] == 6

@@ -62,6 +62,7 @@ def register(
     """Decorator registering a class or factory in this process (scope ``local``)::
 
         @jepa.register("encoder", "my_encoder")
+        @jepa.capture_arguments  # so directly constructed instances save and load too
         class MyEncoder(torch.nn.Module): ...
 
     Registering the same name again replaces it (re-running a notebook cell). A

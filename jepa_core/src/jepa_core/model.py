@@ -629,7 +629,15 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
     """
     from jepa_core.registry import get_registry
 
-    record = get_registry().record_of(obj)
+    registry = get_registry()
+    record = registry.record_of(obj)
+    if record is None and registry.component_of_class(type(obj)) is not None:
+        raise SpecError(
+            f"{kind} {type(obj).__name__} was constructed directly and does not remember its arguments, so a "
+            "saved model could not rebuild it: decorate its class with @jepa.capture_arguments (below "
+            "@jepa.register), or build it by its registered name (jepa.build, jepa.build_component)",
+            kind,
+        )
     if record is None:
         raise SpecError(
             f"{kind} {type(obj).__name__} is not a registered component, so a saved model could not "

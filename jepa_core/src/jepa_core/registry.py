@@ -283,8 +283,6 @@ class PluginRegistrar:
             version=grant.version,
         )
         self._registry._insert(component, replace=grant.replace)
-        if inspect.isclass(factory):
-            capture_arguments(factory)
         self.added.append(component)
         return component
 
@@ -563,6 +561,11 @@ class Registry:
         record = self.record_of(obj)
         return record[0] if record is not None else None
 
+    def component_of_class(self, cls: type) -> Component | None:
+        """The component registered with ``cls`` as its factory, if any."""
+        self.ensure_loaded()
+        return self._by_factory.get(cls)
+
     def record_of(self, obj: Any) -> tuple[Component, dict[str, Any]] | None:
         """``(component, arguments)`` that rebuild ``obj``, if it came from the registry
         or from a registered class constructed directly."""
@@ -572,8 +575,7 @@ class Registry:
         arguments = getattr(obj, "_jepa_arguments", None)
         if arguments is None:
             return None
-        self.ensure_loaded()
-        component = self._by_factory.get(type(obj))
+        component = self.component_of_class(type(obj))
         return (component, arguments) if component is not None else None
 
     def _unknown_message(self, kind: str, name: str) -> str:
@@ -667,7 +669,7 @@ def _check_kind(kind: str, path: str = "") -> None:
 # -- remembering how an object was built --------------------------------------------
 # A saved model records each component as (qualified name, parameters). Objects
 # made by Component.create carry that record; objects a user constructs directly
-# from a registered class carry their arguments through capture_arguments, so
+# from a class decorated with capture_arguments carry their arguments, so
 # `JEPA(Encoder(hidden_dim=8), Predictor(hidden_dim=8)).save_pretrained(...)` works.
 
 
@@ -680,9 +682,10 @@ def _remember_spec(obj: Any, component: Component, params: dict[str, Any]) -> No
 
 def capture_arguments(cls: type) -> type:
     """Class decorator: instances remember the arguments they were constructed with,
-    so a model holding them can be saved and rebuilt by name. Registration applies
-    it; decorate a plugin class too if users may construct it before any registry
-    query (it is idempotent)."""
+    so a model holding them can be saved and rebuilt by name even when a user
+    constructs them directly (components built by name remember theirs anyway).
+    Registration leaves classes as they are: a component class opts in with this
+    decorator, which is idempotent."""
     init = cls.__dict__.get("__init__")
     if init is None or getattr(init, "_jepa_captures", False):
         return cls
