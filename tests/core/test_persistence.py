@@ -153,7 +153,6 @@ def test_saving_is_atomic(tmp_path) -> None:
 
 
 def test_registering_a_class_leaves_it_unchanged_and_saving_a_direct_instance_says_what_to_add(tmp_path) -> None:
-    import torch
     from torch import nn
 
     class Plain(nn.Module):
