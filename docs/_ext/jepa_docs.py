@@ -6,11 +6,13 @@
   last wrote it, or how to produce it when it is absent.
 * ``_generated/cli.md``: the CLI reference, each command run through the real
   ``jepa`` entry point (in this process, in a scratch directory) with its output.
+* ``_generated/maskers.md`` and ``_generated/masks/*.md``: the maskers' pictures
+  (docs/_ext/jepa_figures.py), with the training curve and the benchmark chart
+  in ``_generated/figures/``.
 
 They are written on ``builder-inited`` (before any page is read) and pulled into
-``configuration.md`` and ``cli.md`` with ``{include}``, so the reference can never
-disagree with the code it documents. The pictures (``_generated/figures/``, see
-``jepa_figures.py``) are drawn then too.
+the pages with ``{include}``, so the reference can never disagree with the code it
+documents.
 
 Every page also shows what its examples print: when a page is read
 (``doctree-read``), its own ```` ```python ```` blocks run in page order in one
@@ -183,16 +185,22 @@ def benchmarks_page(results: Path) -> str:
 
 
 def generate(app: Any) -> None:
+    from jepa_figures import masker_pages, quality_chart, training_figure, with_quality_chart
+
     target = Path(app.srcdir) / GENERATED
-    target.mkdir(exist_ok=True)
-    results = Path(app.srcdir).parent / "benchmarks" / "results" / "results.md"
-    pages = (
-        ("components.md", components_page),
-        ("cli.md", cli_page),
-        ("benchmarks.md", lambda: benchmarks_page(results)),
-    )
-    for name, make in pages:
-        text = make()
+    figures = target / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    (target / "masks").mkdir(exist_ok=True)
+    results = Path(app.srcdir).parent / "benchmarks" / "results"
+    training_figure(figures)
+    pages = {
+        "components.md": components_page(),
+        "cli.md": cli_page(),
+        "benchmarks.md": with_quality_chart(benchmarks_page(results / "results.md"),
+                                            quality_chart(results / "results.json", figures)),
+        **masker_pages(figures),
+    }
+    for name, text in pages.items():
         path = target / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:  # unchanged: no rebuild
             path.write_text(text, encoding="utf-8")
