@@ -286,7 +286,7 @@ def run_blocks(blocks: list[nodes.literal_block], where: str, name: str) -> list
                 try:
                     with captured_stdout() as output:
                         exec(compile(node.astext(), f"{where}:{node.line}", "exec"), namespace)  # noqa: S102
-                except Exception:
+                except (Exception, SystemExit):  # a block's sys.exit() must not end the build
                     logger.warning("a python block failed when the docs ran it:\n%s", traceback.format_exc(),
                                    location=node)
                     break

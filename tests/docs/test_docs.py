@@ -183,6 +183,62 @@ def test_no_code_line_is_wider_than_the_page() -> None:
         + "\n".join(wide)
 
 
+def _extension() -> object:
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import jepa_docs
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    return jepa_docs
+
+
+def _page(path: Path, *blocks: tuple[str, str]) -> tuple[object, list[object]]:
+    """A doctree of ``(language or "comment", text)`` blocks read from ``path``."""
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    document = new_document(str(path))
+    section = nodes.section()
+    document += section
+    made = []
+    for language, text in blocks:
+        node = nodes.comment(text, text) if language == "comment" else nodes.literal_block(text, text,
+                                                                                            language=language)
+        node.source, node.line = str(path), len(made) + 1
+        section += node
+        made.append(node)
+    return document, made
+
+
+def test_the_build_shows_what_each_block_prints(tmp_path: Path) -> None:
+    """docs/_ext/jepa_docs.py runs a page's python blocks in order in one namespace
+    and puts each one's output (a child process's too) under it, once."""
+    extension = _extension()
+    page = tmp_path / "page.md"
+    page.write_text("a page\n", encoding="utf-8")
+    document, (first, second, shown, child, stop, never) = _page(
+        page,
+        ("python", "x = 21\nprint(x * 2)"),
+        ("python", "print(x)"),
+        ("text", "21"),
+        ("python", "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(7)'], check=True)"),
+        ("comment", extension.NO_RUN),
+        ("python", "print('the build ran a block marked no-run')"),
+    )
+
+    class App:
+        srcdir = str(tmp_path)
+
+    extension.insert_outputs(App(), document)
+    blocks = list(document.findall(lambda node: getattr(node, "tagname", "") == "literal_block"))
+    following = {id(node): blocks[index + 1] for index, node in enumerate(blocks[:-1])}
+    assert following[id(first)].astext() == "42" and extension.OUTPUT_CLASS in following[id(first)]["classes"]
+    assert following[id(second)] is shown  # the page shows its output: not a second time
+    assert following[id(child)].astext() == "7"
+    assert following[id(child)] is not never and blocks[-1] is never  # the no-run block did not run
+    assert stop.astext() == extension.NO_RUN
+
+
 def test_the_extractor_reads_blocks_and_requirements() -> None:
     text = "intro\n\n```python\nx = 1\n```\n\n% docs-test: requires jepa:mlp nowhere:thing\n```python\ny = x\n```\n"
     assert python_blocks(text) == [(4, "x = 1\n"), (9, "y = x\n")]
