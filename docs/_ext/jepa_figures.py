@@ -244,10 +244,10 @@ def draw_masker(component: Any, figures: Path) -> tuple[str, str, str] | None:
         name = f"masks-{_slug(qualname)}.png"
         _save(figure, figures / name)
         given = ", ".join(f"{key}={value}" for key, value in params.items())
-        alt = (f"Masks of the {qualname} masker drawn over {shown_on}: context tokens in blue, each target "
+        alt = (f"Masks of the {qualname} masker on {shown_on}: context tokens in blue, each target "
                f"block in its own colour, tokens in neither in grey.")
-        caption = (f"`{qualname}` (its defaults, {given}) over {shown_on}. Blue: the context the encoder "
-                   f"sees; other colours: the target blocks the predictor predicts; grey: in neither.")
+        caption = (f"`{qualname}` with its defaults and {given}, on {shown_on}. Blue: the context the "
+                   f"encoder sees; other colours: the target blocks the predictor predicts; grey: in neither.")
         return name, alt, caption
     return None
 
