@@ -37,6 +37,7 @@ autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 
-html_theme = "alabaster"
+html_theme = "furo"
 html_title = f"jepa {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["jepa.css"]  # output blocks under the examples

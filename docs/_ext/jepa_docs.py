@@ -6,10 +6,27 @@
   last wrote it, or how to produce it when it is absent.
 * ``_generated/cli.md``: the CLI reference, each command run through the real
   ``jepa`` entry point (in this process, in a scratch directory) with its output.
+* ``_generated/maskers.md`` and ``_generated/masks/*.md``: the maskers' pictures
+  (docs/_ext/jepa_figures.py), with the training curve and the benchmark chart
+  in ``_generated/figures/``.
 
 They are written on ``builder-inited`` (before any page is read) and pulled into
-``configuration.md`` and ``cli.md`` with ``{include}``, so the reference can never
-disagree with the code it documents.
+the pages with ``{include}``, so the reference can never disagree with the code it
+documents.
+
+Every page also shows what its examples print: when a page is read
+(``doctree-read``), its own ```` ```python ```` blocks run in page order in one
+namespace, in a scratch directory, as tests/docs/test_docs.py runs them, and what
+a block prints goes under it as an output block (class ``jepa-output``). Pages
+that show their outputs themselves (``% docs-test: check-output``) are not run:
+their ```` ```text ```` blocks are marked as outputs instead. A page whose
+requirements (``% docs-test: requires ...``) are not installed shows no outputs.
+A MyST comment ``% docs-build: no-run`` right before a block stops the build from
+running that block and the rest of the page (for slow examples; the test still
+runs them). A block that raises is a build warning naming page and line, so
+``-W`` fails. Sphinx keeps each page's doctree between builds and reads a page
+again only when it changed, so outputs are computed once per changed page
+(``sphinx -E`` recomputes all of them after a change to the code).
 """
 
 from __future__ import annotations
@@ -18,10 +35,18 @@ import contextlib
 import io
 import json
 import os
+import re
 import shlex
+import sys
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
+
+from docutils import nodes
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 GENERATED = "_generated"
 
@@ -160,21 +185,148 @@ def benchmarks_page(results: Path) -> str:
 
 
 def generate(app: Any) -> None:
+    from jepa_figures import masker_pages, quality_chart, training_figure, with_quality_chart
+
     target = Path(app.srcdir) / GENERATED
-    target.mkdir(exist_ok=True)
-    results = Path(app.srcdir).parent / "benchmarks" / "results" / "results.md"
-    pages = (
-        ("components.md", components_page),
-        ("cli.md", cli_page),
-        ("benchmarks.md", lambda: benchmarks_page(results)),
-    )
-    for name, make in pages:
-        text = make()
+    figures = target / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    (target / "masks").mkdir(exist_ok=True)
+    results = Path(app.srcdir).parent / "benchmarks" / "results"
+    training_figure(figures)
+    pages = {
+        "components.md": components_page(),
+        "cli.md": cli_page(),
+        "benchmarks.md": with_quality_chart(benchmarks_page(results / "results.md"),
+                                            quality_chart(results / "results.json", figures)),
+        **masker_pages(figures),
+    }
+    for name, text in pages.items():
         path = target / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:  # unchanged: no rebuild
             path.write_text(text, encoding="utf-8")
 
 
+REQUIRES = re.compile(r"^%[ \t]*docs-test:[ \t]*requires[ \t]+(.+)$", re.MULTILINE)
+CHECK_OUTPUT = re.compile(r"^%[ \t]*docs-test:[ \t]*check-output[ \t]*$", re.MULTILINE)
+NO_RUN = "docs-build: no-run"
+OUTPUT_CLASS = "jepa-output"
+
+
+def missing_requirements(text: str) -> list[str]:
+    """The components a page's ``% docs-test: requires`` lines name that are not installed."""
+    import jepa
+
+    wanted = [name for line in REQUIRES.findall(text) for name in line.split()]
+    return [name for name in wanted if not jepa.list_components(pattern=name)]
+
+
+def _neighbour(node: nodes.Node, offset: int) -> nodes.Node | None:
+    parent = node.parent
+    index = parent.index(node) + offset
+    return parent[index] if 0 <= index < len(parent) else None
+
+
+def _is_shown_output(node: nodes.Node | None) -> bool:
+    return isinstance(node, nodes.literal_block) and node.get("language") == "text"
+
+
+def python_block_nodes(doctree: nodes.document) -> list[nodes.literal_block]:
+    """The page's own ```python blocks, in page order (not those of included files
+    or docstrings, which the docs test does not run either)."""
+    source = doctree["source"]
+    return [node for node in doctree.findall(nodes.literal_block)
+            if node.get("language") == "python" and node.source == source]
+
+
+def output_block(text: str) -> nodes.literal_block:
+    text = text.rstrip("\n")
+    return nodes.literal_block(text, text, language="text", classes=[OUTPUT_CLASS])
+
+
+@contextlib.contextmanager
+def captured_stdout() -> Any:
+    """What the block prints to stdout, its own prints and those of any process it
+    starts (file descriptor 1 goes to a file meanwhile), in the order written;
+    stderr (warnings, progress bars) is left out."""
+    printed = io.StringIO()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 1)
+            stream = open(1, "w", encoding="utf-8", buffering=1, closefd=False)  # line by line, as a terminal
+            try:
+                with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(io.StringIO()):
+                    yield printed
+            finally:
+                stream.flush()
+                os.dup2(saved, 1)
+                sink.seek(0)
+                printed.write(sink.read().decode("utf-8", errors="replace"))
+    finally:
+        os.close(saved)
+
+
+def run_blocks(blocks: list[nodes.literal_block], where: str, name: str) -> list[tuple[nodes.Node, str]]:
+    """Run the blocks in order in one namespace, in a scratch directory; return
+    ``(block, what it printed)`` for those that ran, stopping at the first error
+    (a build warning) or at a ``% docs-build: no-run`` comment."""
+    examples = str(Path(__file__).resolve().parents[2] / "examples")
+    namespace: dict[str, object] = {"__name__": name}
+    printed: list[tuple[nodes.Node, str]] = []
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        sys.path.insert(0, examples)  # guides may import the example scripts
+        try:
+            for node in blocks:
+                before = _neighbour(node, -1)
+                if isinstance(before, nodes.comment) and before.astext().strip() == NO_RUN:
+                    break
+                try:
+                    with captured_stdout() as output:
+                        exec(compile(node.astext(), f"{where}:{node.line}", "exec"), namespace)  # noqa: S102
+                except (Exception, SystemExit):  # a block's sys.exit() must not end the build
+                    logger.warning("a python block failed when the docs ran it:\n%s", traceback.format_exc(),
+                                   location=node)
+                    break
+                printed.append((node, output.getvalue()))
+        finally:
+            sys.path.remove(examples)
+            os.chdir(here)
+    return printed
+
+
+def insert_outputs(app: Any, doctree: nodes.document) -> None:
+    """``doctree-read``: put what each python block of the page prints under it."""
+    source = Path(doctree["source"])
+    if source.suffix != ".md" or not source.is_file():
+        return
+    blocks = python_block_nodes(doctree)
+    if not blocks:
+        return
+    text = source.read_text(encoding="utf-8")
+    if CHECK_OUTPUT.search(text):  # the page shows its outputs itself: style them as outputs
+        for node in blocks:
+            after = _neighbour(node, 1)
+            if _is_shown_output(after):
+                after["classes"].append(OUTPUT_CLASS)
+        return
+    missing = missing_requirements(text)
+    if missing:
+        logger.info("%s: no outputs shown, not installed: %s", source.name, ", ".join(missing))
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")  # a block that draws must not open a window
+    root = Path(app.srcdir).parent
+    where = str(source.relative_to(root)) if source.is_relative_to(root) else str(source)
+    for node, output in run_blocks(blocks, where, f"docs_{source.stem}"):
+        if output.strip() and not _is_shown_output(_neighbour(node, 1)):
+            node.parent.insert(node.parent.index(node) + 1, output_block(output))
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", generate)
+    app.connect("doctree-read", insert_outputs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,6 +18,11 @@ is that block's printed output, and a ```console block whose commands are all
 print must match what the page shows (numbers within 0.01, as the last digit of
 a probe score can move with the BLAS library); other console blocks (``pip
 install``) are shown, not run.
+
+The site shows what every other page's examples print: the docs build runs the
+same blocks the same way (docs/_ext/jepa_docs.py) and puts the output under each.
+No line of a code block is wider than the page (88 characters); ```text blocks,
+outputs recorded from a command, are exempt.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import io
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import jepa
@@ -39,6 +45,9 @@ REQUIRES = re.compile(r"^%[ \t]*docs-test:[ \t]*requires[ \t]+(.+)$", re.MULTILI
 CHECK_OUTPUT = re.compile(r"^%[ \t]*docs-test:[ \t]*check-output[ \t]*$", re.MULTILINE)
 ANY_BLOCK = re.compile(r"^```(python|console|text)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 NUMBER = re.compile(r"-?\d+\.\d+")
+FENCE = re.compile(r"^(`{3,}|~{3,})[ \t]*(.*?)[ \t]*$")
+#: What fits the theme's content column without a sideways scroll bar.
+CODE_WIDTH = 88
 
 
 def pages() -> list[Path]:
@@ -141,6 +150,95 @@ def run_checked_page(page: Path, text: str, namespace: dict[str, object]) -> Non
             assert same_output(output, shown), f"{where}: `{command}` prints\n{output}\nbut the page shows\n{shown}"
 
 
+def wide_code_lines(text: str, limit: int = CODE_WIDTH) -> list[tuple[int, int]]:
+    """``(line number, length)`` of each line over ``limit`` inside a fenced code
+    block, ```text blocks (recorded outputs) and directives (```{figure}) excepted."""
+    wide, fence, checked = [], "", False
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line)
+        if not fence:
+            if match:
+                fence, info = match.group(1), match.group(2)
+                checked = not info.startswith("{") and info.split()[:1] != ["text"]
+            continue
+        if match and match.group(1).startswith(fence) and not match.group(2):
+            fence = ""
+            continue
+        if checked and len(line) > limit:
+            wide.append((number, len(line)))
+    return wide
+
+
+def test_the_width_check_reads_code_blocks_only() -> None:
+    long = "x" * 89
+    text = (f"{long}\n```python\nok = 1\n{long}\n```\n```text\n{long}\n```\n"
+            f"```{{figure}} a.png\n:alt: {long}\n```\n````console\n```\n{long}\n````\n")
+    assert wide_code_lines(text) == [(4, 89), (14, 89)]
+
+
+def test_no_code_line_is_wider_than_the_page() -> None:
+    wide = [f"{page.relative_to(ROOT)}:{number} ({length} characters)"
+            for page in pages() for number, length in wide_code_lines(page.read_text(encoding="utf-8"))]
+    assert not wide, f"code lines wider than {CODE_WIDTH} characters scroll sideways on the site; wrap them:\n" \
+        + "\n".join(wide)
+
+
+def _extension() -> object:
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import jepa_docs
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    return jepa_docs
+
+
+def _page(path: Path, *blocks: tuple[str, str]) -> tuple[object, list[object]]:
+    """A doctree of ``(language or "comment", text)`` blocks read from ``path``."""
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    document = new_document(str(path))
+    section = nodes.section()
+    document += section
+    made = []
+    for language, text in blocks:
+        node = nodes.comment(text, text) if language == "comment" else nodes.literal_block(text, text,
+                                                                                            language=language)
+        node.source, node.line = str(path), len(made) + 1
+        section += node
+        made.append(node)
+    return document, made
+
+
+def test_the_build_shows_what_each_block_prints(tmp_path: Path) -> None:
+    """docs/_ext/jepa_docs.py runs a page's python blocks in order in one namespace
+    and puts each one's output (a child process's too) under it, once."""
+    extension = _extension()
+    page = tmp_path / "page.md"
+    page.write_text("a page\n", encoding="utf-8")
+    document, (first, second, shown, child, stop, never) = _page(
+        page,
+        ("python", "x = 21\nprint(x * 2)"),
+        ("python", "print(x)"),
+        ("text", "21"),
+        ("python", "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(7)'], check=True)"),
+        ("comment", extension.NO_RUN),
+        ("python", "print('the build ran a block marked no-run')"),
+    )
+
+    class App:
+        srcdir = str(tmp_path)
+
+    extension.insert_outputs(App(), document)
+    blocks = list(document.findall(lambda node: getattr(node, "tagname", "") == "literal_block"))
+    following = {id(node): blocks[index + 1] for index, node in enumerate(blocks[:-1])}
+    assert following[id(first)].astext() == "42" and extension.OUTPUT_CLASS in following[id(first)]["classes"]
+    assert following[id(second)] is shown  # the page shows its output: not a second time
+    assert following[id(child)].astext() == "7"
+    assert following[id(child)] is not never and blocks[-1] is never  # the no-run block did not run
+    assert stop.astext() == extension.NO_RUN
+
+
 def test_the_extractor_reads_blocks_and_requirements() -> None:
     text = "intro\n\n```python\nx = 1\n```\n\n% docs-test: requires jepa:mlp nowhere:thing\n```python\ny = x\n```\n"
     assert python_blocks(text) == [(4, "x = 1\n"), (9, "y = x\n")]
@@ -234,3 +332,22 @@ def test_the_site_builds_without_warnings(tmp_path: Path) -> None:
         assert f"`{component.qualname}`" in reference, f"{component.qualname} is missing from the reference"
     for page in ("index", "configuration", "cli", "api", "guides/multimodal"):
         assert (tmp_path / "html" / f"{page}.html").is_file()
+    html = {page: (tmp_path / "html" / f"{page}.html").read_text(encoding="utf-8")
+            for page in ("quickstart", "concepts", "benchmarks", "guides/pretrained")}
+    # what the examples print, under them: run at build time, or shown by the page itself (once)
+    assert html["quickstart"].count('class="jepa-output') >= 5
+    assert "['config.json', 'model.safetensors']" in unescape(html["quickstart"])
+    if "jepa-output" in html["guides/pretrained"]:  # built with its requirements installed
+        assert html["guides/pretrained"].count("32 16 (4, 4) (4, 4)") == 1
+    # the pictures, each with alt text: every installed masker's masks, the training plot
+    images = tmp_path / "html" / "_images"
+    assert (images / "training.png").is_file()
+    for component in jepa.list_components("masker"):
+        name = re.sub(r"[^a-z0-9]+", "-", component.qualname.lower()).strip("-")
+        assert (images / f"masks-{name}.png").is_file(), f"no picture of the {component.qualname} masker"
+        assert f"masks-{name}.png" in html["concepts"]
+    if (ROOT / "benchmarks" / "results" / "results.json").is_file():
+        assert "benchmarks-quality.png" in html["benchmarks"]
+    for page in sorted((tmp_path / "html").rglob("*.html")):
+        for tag in re.findall(r"<img [^>]*_images/[^>]*>", page.read_text(encoding="utf-8")):
+            assert re.search(r'alt="[^"]{10,}"', tag), f"{page.name}: a picture without alt text: {tag}"
