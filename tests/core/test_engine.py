@@ -37,6 +37,25 @@ def test_action_conditioned_mode_uses_the_action() -> None:
             model(state_t, state_t1)
 
 
+def test_attention_predictor_action_queries_condition_every_query() -> None:
+    torch.manual_seed(0)
+    model = jepa.build("transformer", "attention", encoder=TOKENS,
+                       predictor={"depth": 1, "heads": 2, "action_dim": 2, "action_queries": True})
+    state = torch.randn(3, 10, 3)
+    context = model.encoder(state)
+    predictor = model.predictor
+    action = torch.tensor([[1.0, 0.0], [0.0, -2.0], [2.0, 0.0]])
+    pred = predictor(context, action=action)
+    assert pred.shape == (3, 10, 16)
+    # the action token is still an input; each query's input is its mask token + position + the action's embedding
+    predictor.action_queries = False
+    token_only = predictor(context, action=action)
+    assert not torch.allclose(pred, token_only)
+    with torch.no_grad():
+        predictor.mask_token += predictor.action_embed(action[:1]).unsqueeze(1)
+    assert torch.allclose(predictor(context[:1], action=action[:1]), pred[:1], atol=1e-5)
+
+
 def test_masked_mode_predicts_every_target_block() -> None:
     model = jepa.build("transformer", "attention", encoder=TOKENS, predictor={"depth": 1, "heads": 2},
                        masker={"name": "random", "params": {"target_ratio": 0.6, "num_targets": 2}})

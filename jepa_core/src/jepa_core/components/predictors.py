@@ -93,6 +93,12 @@ class AttentionPredictor(nn.Module):
     block's mask tokens. On the digits recipe the packed predictor probed as well
     as the reference one (see the benchmarks page) in three quarters of the time.
     ``isolate_context`` also applies to paired prediction of every position.
+
+    With ``action_dim`` set, the action ``(B, A)`` is embedded into one more input
+    token (V-JEPA 2-AC); ``action_queries=True`` also adds that embedding to every
+    query, so each prediction sees the action from the first block on. Where the
+    action matters only together with the context (where a digit goes depends on where
+    it is), a small predictor given the one token learned to ignore it.
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class AttentionPredictor(nn.Module):
         num_tokens: Tokens | None = None,
         grid: Grid | None = None,
         action_dim: Features | None = None,
+        action_queries: bool = False,
         isolate_context: bool = False,
         packed: bool = True,
     ) -> None:
@@ -119,6 +126,7 @@ class AttentionPredictor(nn.Module):
         self.num_tokens = num_tokens
         self.grid = tuple(grid) if grid else None
         self.action_dim = action_dim
+        self.action_queries = action_queries
         self.isolate_context = isolate_context
         self.packed = packed
         self.embed = nn.Linear(self.embed_dim, width)
@@ -189,7 +197,10 @@ class AttentionPredictor(nn.Module):
         if self.action_embed is not None:
             if action is None:
                 raise ValueError("this attention predictor was built with action_dim and needs an action")
-            parts.insert(1, self.action_embed(action).unsqueeze(1))
+            action_token = self.action_embed(action).unsqueeze(1)
+            parts.insert(1, action_token)
+            if self.action_queries:  # every query also carries the action, not only the one action token
+                parts[-1] = queries + action_token
         elif action is not None:
             raise ValueError("got an action but the attention predictor has no action_dim; set it")
         sequence = torch.cat(parts, dim=1)
