@@ -38,6 +38,7 @@ bench: install
 # mypy checks the files named in [tool.mypy] of pyproject.toml (jepa_core and jepa).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

@@ -54,12 +54,21 @@ def startup_rows() -> list[dict]:
     build_extra = _median_subprocess(build_code, repeats=5)
     return [
         {"what": "import torch", "ms": round(torch_only * 1e3, 1), "note": "fresh interpreter"},
-        {"what": "import jepa after torch", "ms": round(torch_and_jepa * 1e3, 1),
-         "note": "no plugin is discovered at import"},
-        {"what": "first list_components()", "ms": round(first_list * 1e3, 1),
-         "note": "entry points read once; core and the three first-party plugins imported"},
-        {"what": "build() beyond constructing its modules", "ms": round(build_extra * 1e3, 2),
-         "note": "validation, name resolution, wiring (small masked transformer)"},
+        {
+            "what": "import jepa after torch",
+            "ms": round(torch_and_jepa * 1e3, 1),
+            "note": "no plugin is discovered at import",
+        },
+        {
+            "what": "first list_components()",
+            "ms": round(first_list * 1e3, 1),
+            "note": "entry points read once; core and the three first-party plugins imported",
+        },
+        {
+            "what": "build() beyond constructing its modules",
+            "ms": round(build_extra * 1e3, 2),
+            "note": "validation, name resolution, wiring (small masked transformer)",
+        },
     ]
 
 

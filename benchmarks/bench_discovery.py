@@ -18,14 +18,14 @@ from pathlib import Path
 
 TITLE = "Discovery as plugin distributions multiply"
 
-PLUGIN = '''\
+PLUGIN = """\
 from torch import nn
 import jepa
 
 @jepa.hookimpl
 def jepa_register(registry):
     registry.add("encoder", "enc_{i}", nn.Identity)
-'''
+"""
 
 
 def make_site(root: Path, count: int) -> Path:
@@ -64,19 +64,28 @@ def run(options) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base, _ = time_discovery(None, LIST_ALL)
-        rows.append({"installed": "the first-party plugins only", "list every encoder ms": round(base * 1e3, 1),
-                     "per extra plugin ms": "", "growth for x10 plugins": "", "list 'bench7:*' ms": ""})
+        rows.append(
+            {
+                "installed": "the first-party plugins only",
+                "list every encoder ms": round(base * 1e3, 1),
+                "per extra plugin ms": "",
+                "growth for x10 plugins": "",
+                "list 'bench7:*' ms": "",
+            }
+        )
         previous = None
         for count in (10, 100, 1000):
             site = make_site(Path(tmp), count)
             seconds, encoders = time_discovery(site, LIST_ALL)
             one, _ = time_discovery(site, LIST_ONE)
-            rows.append({
-                "installed": f"+{count} plugin distributions ({encoders} encoders)",
-                "list every encoder ms": round(seconds * 1e3, 1),
-                "per extra plugin ms": round((seconds - base) / count * 1e3, 2),
-                "growth for x10 plugins": f"x{seconds / previous:.1f}" if previous else "",
-                "list 'bench7:*' ms": round(one * 1e3, 1),
-            })
+            rows.append(
+                {
+                    "installed": f"+{count} plugin distributions ({encoders} encoders)",
+                    "list every encoder ms": round(seconds * 1e3, 1),
+                    "per extra plugin ms": round((seconds - base) / count * 1e3, 2),
+                    "growth for x10 plugins": f"x{seconds / previous:.1f}" if previous else "",
+                    "list 'bench7:*' ms": round(one * 1e3, 1),
+                }
+            )
             previous = seconds
     return rows

@@ -78,16 +78,41 @@ def starter(name: str, rows: dict[str, tuple[str, str, list[str]]], threads: int
     def run(seed: int, scratch: Path) -> dict[str, dict]:
         config, run_dir = scratch / f"{name}.yaml", scratch / "run"
         _call([sys.executable, "-m", "jepa", "init", name, "--output", str(config)], threads)
-        _call([sys.executable, "-m", "jepa", "train", str(config), "--run-dir", str(run_dir),
-               "--set", f"train.seed={seed}", "--set", "train.progress=false"], threads)
+        _call(
+            [
+                sys.executable,
+                "-m",
+                "jepa",
+                "train",
+                str(config),
+                "--run-dir",
+                str(run_dir),
+                "--set",
+                f"train.seed={seed}",
+                "--set",
+                "train.progress=false",
+            ],
+            threads,
+        )
         trained = json.loads((run_dir / "eval.json").read_text())
         out = {}
         for label, (protocol, probe, overrides) in rows.items():
             results = trained
             if overrides:
                 again = scratch / f"eval-{len(out)}.json"
-                _call([sys.executable, "-m", "jepa", "eval", str(run_dir), "--output", str(again),
-                       *(part for setting in overrides for part in ("--set", setting))], threads)
+                _call(
+                    [
+                        sys.executable,
+                        "-m",
+                        "jepa",
+                        "eval",
+                        str(run_dir),
+                        "--output",
+                        str(again),
+                        *(part for setting in overrides for part in ("--set", setting)),
+                    ],
+                    threads,
+                )
                 results = json.loads(again.read_text())
             out[label] = {"protocol": protocol, **_scores(results, probe)}
         return out
@@ -98,13 +123,30 @@ def starter(name: str, rows: dict[str, tuple[str, str, list[str]]], threads: int
 def ucr(problem: str) -> Callable[[int, Path], dict]:
     def run(seed: int, scratch: Path) -> dict[str, dict]:
         out = scratch / "scores.json"
-        _call([sys.executable, "examples/timeseries_ucr.py", "--problems", problem, "--seeds", str(seed),
-               "--run-root", str(scratch / "runs"), "--results", str(out)], 1)
+        _call(
+            [
+                sys.executable,
+                "examples/timeseries_ucr.py",
+                "--problems",
+                problem,
+                "--seeds",
+                str(seed),
+                "--run-root",
+                str(scratch / "runs"),
+                "--results",
+                str(out),
+            ],
+            1,
+        )
         (record,) = json.loads(out.read_text())["records"]
         if "test" not in record:
             raise RuntimeError(f"{problem}: {record.get('error', 'no test scores')}")
-        return {f"{problem} (timeseries starter)": {"protocol": "TS2Vec RBF SVM", **{k: record["test"].get(k) for k in
-                                                             ("jepa", "random_init", "raw")}}}
+        return {
+            f"{problem} (timeseries starter)": {
+                "protocol": "TS2Vec RBF SVM",
+                **{k: record["test"].get(k) for k in ("jepa", "random_init", "raw")},
+            }
+        }
 
     return run
 
@@ -112,20 +154,40 @@ def ucr(problem: str) -> Callable[[int, Path], dict]:
 def text(label: str, *options: str) -> Callable[[int, Path], dict]:
     def run(seed: int, scratch: Path) -> dict[str, dict]:
         out = scratch / "scores.json"
-        _call([sys.executable, "examples/text_stdlib.py", "--threads", "1", "--seed", str(seed),
-               "--results", str(out), *options], 1)
+        _call(
+            [
+                sys.executable,
+                "examples/text_stdlib.py",
+                "--threads",
+                "1",
+                "--seed",
+                str(seed),
+                "--results",
+                str(out),
+                *options,
+            ],
+            1,
+        )
         result = json.loads(out.read_text())
-        return {label: {"protocol": "linear probe, 10 packages", "jepa": result["jepa"]["linear"],
-                        "random_init": result["random_init"]["linear"],
-                        "raw": result["bag_of_bytes"]["linear"]}}
+        return {
+            label: {
+                "protocol": "linear probe, 10 packages",
+                "jepa": result["jepa"]["linear"],
+                "random_init": result["random_init"]["linear"],
+                "raw": result["bag_of_bytes"]["linear"],
+            }
+        }
 
     return run
 
 
 DIGITS_ROWS = {
     "digits (vision starter): token grid": ("10-shot linear", "linear", []),
-    "digits (vision starter): mean-pooled tokens": ("10-shot linear", "linear",
-                                                    ["eval.features=mean", "eval.probes=[linear]"]),
+    "digits (vision starter): mean-pooled tokens": (
+        "10-shot linear",
+        "linear",
+        ["eval.features=mean", "eval.probes=[linear]"],
+    ),
     "digits (vision starter): attentive probe": ("10-shot attentive", "attentive", []),
 }
 SEQUENCES_ROWS = {
@@ -135,12 +197,20 @@ SEQUENCES_ROWS = {
 RECIPES = [
     Recipe("digits (vision starter)", 2, starter("vision", DIGITS_ROWS, 2)),
     Recipe("sinusoids (core sequences starter)", 2, starter("sequences", SEQUENCES_ROWS, 2)),
-    *(Recipe(f"{problem} (timeseries starter)", 1, ucr(problem))
-      for problem in ("GunPoint", "ItalyPowerDemand", "ACSF1", "PickupGestureWiimoteZ")),
-    Recipe("stdlib docstrings (text starter: next block, InfoNCE)", 1,
-           text("stdlib docstrings (text starter: next block, InfoNCE)")),
-    Recipe("stdlib docstrings (masked spans, SIGReg)", 1,
-           text("stdlib docstrings (masked spans, SIGReg)", "--objective", "spans", "--regulariser", "sigreg")),
+    *(
+        Recipe(f"{problem} (timeseries starter)", 1, ucr(problem))
+        for problem in ("GunPoint", "ItalyPowerDemand", "ACSF1", "PickupGestureWiimoteZ")
+    ),
+    Recipe(
+        "stdlib docstrings (text starter: next block, InfoNCE)",
+        1,
+        text("stdlib docstrings (text starter: next block, InfoNCE)"),
+    ),
+    Recipe(
+        "stdlib docstrings (masked spans, SIGReg)",
+        1,
+        text("stdlib docstrings (masked spans, SIGReg)", "--objective", "spans", "--regulariser", "sigreg"),
+    ),
 ]
 
 
@@ -165,30 +235,36 @@ def measure(recipe: Recipe, seeds: int) -> list[dict]:
             walls.append(time.perf_counter() - wall)
             cpus.append(_children_cpu_seconds() - cpu)
         for label, scores in result.items():
-            row = per_row.setdefault(label, {"protocol": scores["protocol"], "jepa": [], "random_init": [],
-                                             "raw": []})
+            row = per_row.setdefault(label, {"protocol": scores["protocol"], "jepa": [], "random_init": [], "raw": []})
             for key in ("jepa", "random_init", "raw"):
                 if scores[key] is not None:
                     row[key].append(scores[key])
-            print(f"   {label} seed {seed}: " + ", ".join(
-                f"{key} {scores[key]:.3f}" for key in ("jepa", "random_init", "raw") if scores[key] is not None)
-                + f"  ({walls[-1]:.0f} s)", flush=True)
+            print(
+                f"   {label} seed {seed}: "
+                + ", ".join(
+                    f"{key} {scores[key]:.3f}" for key in ("jepa", "random_init", "raw") if scores[key] is not None
+                )
+                + f"  ({walls[-1]:.0f} s)",
+                flush=True,
+            )
     rows = []
     for label, scores in per_row.items():
         baselines = [statistics.fmean(scores[key]) for key in ("random_init", "raw") if scores[key]]
-        rows.append({
-            "recipe": label,
-            "protocol": scores["protocol"],
-            "JEPA": _spread(scores["jepa"]),
-            "per seed": " / ".join(f"{v:.3f}" for v in scores["jepa"]),
-            "random init": _spread(scores["random_init"]) if scores["random_init"] else "-",
-            "random init per seed": " / ".join(f"{v:.3f}" for v in scores["random_init"]),
-            "raw input": _spread(scores["raw"]) if scores["raw"] else "-",
-            "margin": f"{statistics.fmean(scores['jepa']) - max(baselines):+.3f}",
-            "wall s": round(statistics.median(walls)),
-            "CPU min": round(statistics.median(cpus) / 60, 1),
-            "threads": recipe.threads,
-        })
+        rows.append(
+            {
+                "recipe": label,
+                "protocol": scores["protocol"],
+                "JEPA": _spread(scores["jepa"]),
+                "per seed": " / ".join(f"{v:.3f}" for v in scores["jepa"]),
+                "random init": _spread(scores["random_init"]) if scores["random_init"] else "-",
+                "random init per seed": " / ".join(f"{v:.3f}" for v in scores["random_init"]),
+                "raw input": _spread(scores["raw"]) if scores["raw"] else "-",
+                "margin": f"{statistics.fmean(scores['jepa']) - max(baselines):+.3f}",
+                "wall s": round(statistics.median(walls)),
+                "CPU min": round(statistics.median(cpus) / 60, 1),
+                "threads": recipe.threads,
+            }
+        )
     return rows
 
 

@@ -88,7 +88,11 @@ def vit_masked():
     import jepa
 
     model = jepa.build(
-        "vision:vit", "attention", masker="multiblock", loss="smooth_l1", normalize_targets=True,
+        "vision:vit",
+        "attention",
+        masker="multiblock",
+        loss="smooth_l1",
+        normalize_targets=True,
         encoder={"image_size": 64, "patch_size": 8, "input_channels": 3, "size": "tiny"},
         predictor={"depth": 4, "heads": 4},  # packed (the default)
     )
@@ -106,7 +110,11 @@ def text_masked():
     import jepa
 
     model = jepa.build(
-        "text:text_transformer", "attention", masker="text:span", loss="smooth_l1", normalize_targets=True,
+        "text:text_transformer",
+        "attention",
+        masker="text:span",
+        loss="smooth_l1",
+        normalize_targets=True,
         encoder={"tokenizer": "bytes", "hidden_dim": 192, "depth": 4, "heads": 4, "pool": "none", "num_tokens": 128},
         predictor={"depth": 2, "heads": 4},
     )
@@ -117,8 +125,11 @@ def patch_masked():
     import jepa
 
     model = jepa.build(
-        "timeseries:patch_transformer", "attention", masker="timeseries:time_block",
-        loss={"name": "sigreg", "params": {"lam": 0.05}}, target="none",
+        "timeseries:patch_transformer",
+        "attention",
+        masker="timeseries:time_block",
+        loss={"name": "sigreg", "params": {"lam": 0.05}},
+        target="none",
         encoder={"input_dim": 1, "hidden_dim": 128, "patch_len": 16, "seq_len": 512, "depth": 3, "pool": "none"},
         predictor={"depth": 2},
     )
@@ -144,8 +155,9 @@ def hand_step(model, device: torch.device, dtype: torch.dtype | None) -> Callabl
     packed = getattr(predictor, "packed", False)
     takes_context = "context" in inspect.signature(criterion.forward).parameters
     # the fastest AdamW PyTorch has, as the Trainer uses: the comparison is of the bookkeeping around it
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.04,
-                                  fused=True)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.04, fused=True
+    )
     autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
     def masked_loss(batch):
@@ -218,8 +230,14 @@ def _runners(case: str, device: torch.device, dtype, compile: bool = False):
     model, data, batch_size = CASES[case][1]()
     model = model.to(device)
     step = hand_step(model, device, dtype)
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True,
-                                         pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(
+        data,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(0),
+    )
     batches = iter(loader)
 
     def run_hand(count: int) -> None:
@@ -233,8 +251,16 @@ def _runners(case: str, device: torch.device, dtype, compile: bool = False):
             step(batch)
         _sync(device)
 
-    spec = {"steps": 100_000, "batch_size": batch_size, "lr": 1e-4, "device": str(device), "progress": False,
-            "plot": False, "precision": "bf16" if dtype is not None else "fp32", "compile": compile}
+    spec = {
+        "steps": 100_000,
+        "batch_size": batch_size,
+        "lr": 1e-4,
+        "device": str(device),
+        "progress": False,
+        "plot": False,
+        "precision": "bf16" if dtype is not None else "fp32",
+        "compile": compile,
+    }
     trainer = None
 
     def run_trainer(count: int) -> None:
@@ -264,8 +290,11 @@ def time_worker(case: str, device_name: str, precision: str) -> dict:
             started = time.perf_counter()
             run(STEPS)
             samples[name].append((time.perf_counter() - started) / STEPS)
-    return {"samples": samples, "flops": _count_flops(model, data, batch_size, device, dtype),
-            "profile": _profile(run_trainer, device)}
+    return {
+        "samples": samples,
+        "flops": _count_flops(model, data, batch_size, device, dtype),
+        "profile": _profile(run_trainer, device),
+    }
 
 
 def memory_worker(case: str, device_name: str, variant: str) -> dict:
@@ -321,8 +350,10 @@ def _profile(run: Callable[[int], None], device: torch.device, count: int = 4) -
     total = sum(getattr(e, key) for e in events) or 1
     top = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:count]
     dense = sum(getattr(e, key) for e in events if _is_dense(e.key))
-    return {"top": ", ".join(f"{e.key.removeprefix('aten::')} {100 * getattr(e, key) / total:.0f}%" for e in top),
-            "dense_share": dense / total if device.type == "cpu" else None}
+    return {
+        "top": ", ".join(f"{e.key.removeprefix('aten::')} {100 * getattr(e, key) / total:.0f}%" for e in top),
+        "dense_share": dense / total if device.type == "cpu" else None,
+    }
 
 
 # -- the parent: rounds, peaks, rows ---------------------------------------------------------------
@@ -371,27 +402,49 @@ def run(options) -> list[dict]:
             ratios = [t / h for t, h in zip(samples["trainer"], samples["hand"], strict=True)]
             quartiles = statistics.quantiles(ratios, n=4)
             suffix = "" if precision == "fp32" else " bf16"
-            memory = {name: _spawn("memory", case, options.device, name + suffix)["peak_bytes"]
-                      for name in ("hand", "trainer")}
+            memory = {
+                name: _spawn("memory", case, options.device, name + suffix)["peak_bytes"]
+                for name in ("hand", "trainer")
+            }
             # achieved over the ceiling measured next to the same block, median over blocks
             fraction = statistics.median(
                 timed["flops"] / t / p for t, p in zip(samples["trainer"], samples["peak"], strict=True)
             )
             achieved = timed["flops"] / trainer
-            rows.append({"model": title, "variant": "hand" + suffix, "step ms": round(hand * 1e3, 1),
-                         "peak MB": round(memory["hand"] / 2**20)})
-            rows.append({"model": title, "variant": "trainer" + suffix, "step ms": round(trainer * 1e3, 1),
-                         "vs hand": f"{100 * (quartiles[1] - 1):+.1f}%",
-                         "middle half of blocks": " to ".join(f"{100 * (q - 1):+.1f}%" for q in quartiles[::2]),
-                         "peak MB": round(memory["trainer"] / 2**20),
-                         "GFLOP/step": round(timed["flops"] / 1e9, 2), "GFLOP/s": round(achieved / 1e9, 1),
-                         "matmul peak GFLOP/s": round(statistics.median(samples["peak"]) / 1e9),
-                         "of peak": f"{fraction:.2f}", **_dense_columns(timed["profile"], fraction),
-                         "where the time goes": timed["profile"]["top"]})
+            rows.append(
+                {
+                    "model": title,
+                    "variant": "hand" + suffix,
+                    "step ms": round(hand * 1e3, 1),
+                    "peak MB": round(memory["hand"] / 2**20),
+                }
+            )
+            rows.append(
+                {
+                    "model": title,
+                    "variant": "trainer" + suffix,
+                    "step ms": round(trainer * 1e3, 1),
+                    "vs hand": f"{100 * (quartiles[1] - 1):+.1f}%",
+                    "middle half of blocks": " to ".join(f"{100 * (q - 1):+.1f}%" for q in quartiles[::2]),
+                    "peak MB": round(memory["trainer"] / 2**20),
+                    "GFLOP/step": round(timed["flops"] / 1e9, 2),
+                    "GFLOP/s": round(achieved / 1e9, 1),
+                    "matmul peak GFLOP/s": round(statistics.median(samples["peak"]) / 1e9),
+                    "of peak": f"{fraction:.2f}",
+                    **_dense_columns(timed["profile"], fraction),
+                    "where the time goes": timed["profile"]["top"],
+                }
+            )
         variant = "trainer bf16 compile" if device.type == "cuda" else "trainer compile"
         compiled = _spawn("memory", case, options.device, variant)
-        rows.append({"model": title, "variant": variant, "step ms": round(compiled["step_s"] * 1e3, 1),
-                     "peak MB": round(compiled["peak_bytes"] / 2**20)})
+        rows.append(
+            {
+                "model": title,
+                "variant": variant,
+                "step ms": round(compiled["step_s"] * 1e3, 1),
+                "peak MB": round(compiled["peak_bytes"] / 2**20),
+            }
+        )
         for row in rows[-3:]:
             print(f"   {row}", flush=True)
     return rows

@@ -55,15 +55,21 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="modules to run, e.g. `steps quality` (default: all bench_*.py)")
     parser.add_argument("--device", default="cpu", help="device for the step benchmarks: cpu or cuda")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per quality recipe")
-    parser.add_argument("--recipes", nargs="+", metavar="WORD",
-                        help="quality: run only the recipes whose name has one of these words; keep the other rows")
+    parser.add_argument(
+        "--recipes",
+        nargs="+",
+        metavar="WORD",
+        help="quality: run only the recipes whose name has one of these words; keep the other rows",
+    )
     options = parser.parse_args()
     modules = sorted(HERE.glob("bench_*.py"))
     if options.names:
         unknown = set(options.names) - {m.stem.removeprefix("bench_") for m in modules}
         if unknown:
-            parser.error(f"no benchmark module named {', '.join(sorted(unknown))}; "
-                         f"have {', '.join(m.stem.removeprefix('bench_') for m in modules)}")
+            parser.error(
+                f"no benchmark module named {', '.join(sorted(unknown))}; "
+                f"have {', '.join(m.stem.removeprefix('bench_') for m in modules)}"
+            )
         modules = [m for m in modules if m.stem.removeprefix("bench_") in options.names]
     RESULTS.mkdir(exist_ok=True)
     previous = RESULTS / "results.json"
@@ -81,8 +87,13 @@ def main() -> None:
         for row in rows:
             print("   " + "  ".join(f"{key}={value}" for key, value in row.items()), flush=True)
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
-        suites[name] = {"title": module.TITLE, "notes": getattr(module, "NOTES", ""), "rows": rows,
-                        "machine": described, "date": datetime.date.today().isoformat()}
+        suites[name] = {
+            "title": module.TITLE,
+            "notes": getattr(module, "NOTES", ""),
+            "rows": rows,
+            "machine": described,
+            "date": datetime.date.today().isoformat(),
+        }
         # written after every module, so an interrupted run keeps what it measured
         atomic_write_bytes(RESULTS / "results.json", (json.dumps({"suites": suites}, indent=2) + "\n").encode())
         atomic_write_bytes(RESULTS / "results.md", markdown(suites).encode())

@@ -58,10 +58,20 @@ def build_model(hidden_dim: int = 64, loss: str = "infonce", target: str = "none
         "mlp",
         encoder={
             "modalities": {
-                "image": {"name": "cnn", "params": {"input_channels": 1, "hidden_dim": hidden_dim,
-                                                    "widths": [32, 64], "pool": "none", "image_size": 8}},
-                "text": {"name": "text_transformer", "params": {"tokenizer": "bytes", "hidden_dim": hidden_dim,
-                                                                "depth": 1, "pool": "none"}},
+                "image": {
+                    "name": "cnn",
+                    "params": {
+                        "input_channels": 1,
+                        "hidden_dim": hidden_dim,
+                        "widths": [32, 64],
+                        "pool": "none",
+                        "image_size": 8,
+                    },
+                },
+                "text": {
+                    "name": "text_transformer",
+                    "params": {"tokenizer": "bytes", "hidden_dim": hidden_dim, "depth": 1, "pool": "none"},
+                },
             },
             "hidden_dim": hidden_dim,
             "depth": 1,
@@ -73,8 +83,14 @@ def build_model(hidden_dim: int = 64, loss: str = "infonce", target: str = "none
 
 
 def train(
-    model: jepa.JEPA, images: torch.Tensor, labels: torch.Tensor, *, steps: int = 300,
-    batch_size: int = 128, lr: float = 3e-4, seed: int = 0,
+    model: jepa.JEPA,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    steps: int = 300,
+    batch_size: int = 128,
+    lr: float = 3e-4,
+    seed: int = 0,
 ) -> list[dict[str, float]]:
     """Predict caption embeddings from image embeddings; returns the metrics of every step."""
     generator = torch.Generator().manual_seed(seed)
@@ -121,14 +137,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     seconds = time.perf_counter() - started
     after = zero_shot_accuracy(model, test_images, test_labels)
     last = history[-1]
-    results = {"steps": args.steps, "accuracy_before": before, "accuracy_after": after, "seconds": seconds,
-               "loss": last["loss"], "context_std": last["context_std"], "context_rankme": last["context_rankme"]}
-    print(f"loss {args.loss}, target {args.target}: {len(train_images)} training pairs, "
-          f"{len(test_images)} held-out images, {args.steps} steps of batch {args.batch_size} in {seconds:.0f} s")
-    print(f"zero-shot accuracy on held-out digits: {before:.1%} before training, {after:.1%} after "
-          "(chance: 10%)")
-    print(f"last step: loss {last['loss']:.3f}, embedding std {last['context_std']:.3f}, "
-          f"RankMe {last['context_rankme']:.1f} of {model.encoder.embed_dim}")
+    results = {
+        "steps": args.steps,
+        "accuracy_before": before,
+        "accuracy_after": after,
+        "seconds": seconds,
+        "loss": last["loss"],
+        "context_std": last["context_std"],
+        "context_rankme": last["context_rankme"],
+    }
+    print(
+        f"loss {args.loss}, target {args.target}: {len(train_images)} training pairs, "
+        f"{len(test_images)} held-out images, {args.steps} steps of batch {args.batch_size} in {seconds:.0f} s"
+    )
+    print(f"zero-shot accuracy on held-out digits: {before:.1%} before training, {after:.1%} after (chance: 10%)")
+    print(
+        f"last step: loss {last['loss']:.3f}, embedding std {last['context_std']:.3f}, "
+        f"RankMe {last['context_rankme']:.1f} of {model.encoder.embed_dim}"
+    )
     return results
 
 

@@ -123,16 +123,25 @@ def jsonl_file(path: Path, pairs: list[tuple[str, str]]) -> str:
 
 def build_model(args: argparse.Namespace, tokenizer: BPETokenizer) -> jepa.JEPA:
     """The JEPA of the chosen objective (the same encoder architecture for both)."""
-    encoder = {"tokenizer": tokenizer, "hidden_dim": args.hidden_dim, "depth": args.depth,
-               "heads": max(1, args.hidden_dim // 32)}
+    encoder = {
+        "tokenizer": tokenizer,
+        "hidden_dim": args.hidden_dim,
+        "depth": args.depth,
+        "heads": max(1, args.hidden_dim // 32),
+    }
     if args.objective == "next":  # predict the pooled embedding of the following block among the batch's
-        return jepa.build("text_transformer", "mlp", loss="infonce", target="none",
-                          encoder={**encoder, "pool": "mean"})
-    masker = {"name": "span", "params": {"target_ratio": args.mask_ratio, "num_targets": args.num_targets,
-                                         "span_length": args.span_length}}
-    encoder = {**encoder, "pool": "none", "num_tokens": args.max_length,
-               "target_layers": None if args.target_layers < 0 else args.target_layers,
-               "target_norm": args.target_norm}
+        return jepa.build("text_transformer", "mlp", loss="infonce", target="none", encoder={**encoder, "pool": "mean"})
+    masker = {
+        "name": "span",
+        "params": {"target_ratio": args.mask_ratio, "num_targets": args.num_targets, "span_length": args.span_length},
+    }
+    encoder = {
+        **encoder,
+        "pool": "none",
+        "num_tokens": args.max_length,
+        "target_layers": None if args.target_layers < 0 else args.target_layers,
+        "target_norm": args.target_norm,
+    }
     target = {"mode": "ema", "momentum": args.momentum, "final_momentum": 1.0}
     if args.regulariser in ("sigreg", "ema+sigreg"):  # LeJEPA: SIGReg on the context embeddings
         loss = {"name": "sigreg", "params": {"lam": args.lam, "num_slices": args.slices}}
@@ -140,9 +149,16 @@ def build_model(args: argparse.Namespace, tokenizer: BPETokenizer) -> jepa.JEPA:
     else:
         loss = {"name": "smooth_l1", "params": {"beta": args.beta}} if args.loss == "smooth_l1" else args.loss
         target = "none" if args.regulariser == "none" else target
-    return jepa.build("text_transformer", "attention", masker=masker, loss=loss, target=target,
-                      normalize_targets=args.normalize_targets, encoder=encoder,
-                      predictor={"depth": args.predictor_depth})
+    return jepa.build(
+        "text_transformer",
+        "attention",
+        masker=masker,
+        loss=loss,
+        target=target,
+        normalize_targets=args.normalize_targets,
+        encoder=encoder,
+        predictor={"depth": args.predictor_depth},
+    )
 
 
 @torch.no_grad()
@@ -211,30 +227,43 @@ def main() -> None:
     parser.add_argument("--num-targets", type=int, default=4)
     parser.add_argument("--span-length", type=int, default=None)
     parser.add_argument("--predictor-depth", type=int, default=2)
-    parser.add_argument("--target-layers", type=int, default=-1,
-                        help="data2vec targets: average of the top K normalised layers (0: the token "
-                             "embeddings; -1: the final output)")
+    parser.add_argument(
+        "--target-layers",
+        type=int,
+        default=-1,
+        help="data2vec targets: average of the top K normalised layers (0: the token embeddings; -1: the final output)",
+    )
     parser.add_argument("--target-norm", choices=["layer", "instance"], default="layer")
-    parser.add_argument("--regulariser", choices=["ema", "none", "sigreg", "ema+sigreg"],
-                        default="ema",
-                        help="EMA target; no target branch; SIGReg with no target branch; EMA plus SIGReg")
+    parser.add_argument(
+        "--regulariser",
+        choices=["ema", "none", "sigreg", "ema+sigreg"],
+        default="ema",
+        help="EMA target; no target branch; SIGReg with no target branch; EMA plus SIGReg",
+    )
     parser.add_argument("--slices", type=int, default=256, help="SIGReg's random directions")
     parser.add_argument("--loss", choices=["smooth_l1", "mse", "infonce"], default="smooth_l1")
     parser.add_argument("--beta", type=float, default=1.0, help="smooth_l1 beta")
     parser.add_argument("--momentum", type=float, default=0.99, help="EMA start (to 1.0 by the end)")
     parser.add_argument("--normalize-targets", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--lam", type=float, default=0.05)
-    parser.add_argument("--probe", choices=["auto", "online", "target", "target_layers"], default="auto",
-                        help="features scored as 'jepa': JEPA.embed (auto), an encoder's mean-pooled output, "
-                             "or the target encoder's averaged target_layers")
+    parser.add_argument(
+        "--probe",
+        choices=["auto", "online", "target", "target_layers"],
+        default="auto",
+        help="features scored as 'jepa': JEPA.embed (auto), an encoder's mean-pooled output, "
+        "or the target encoder's averaged target_layers",
+    )
     parser.add_argument("--probe-layers", action="store_true", help="also probe every layer's mean pool")
     # task and protocol
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--per-class", type=int, default=120)
     parser.add_argument("--probe-length", type=int, default=128)
-    parser.add_argument("--validation", action="store_true",
-                        help="choose settings: split the TRAIN half in two folds (each fits the probes and "
-                             "scores the other; both kept out of pretraining); the test half is never read")
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="choose settings: split the TRAIN half in two folds (each fits the probes and "
+        "scores the other; both kept out of pretraining); the test half is never read",
+    )
     parser.add_argument("--seed", type=int, default=0, help="weights, data order and masks")
     parser.add_argument("--split-seed", type=int, default=0, help="which docstrings are labelled train/test")
     parser.add_argument("--threads", type=int, default=2)
@@ -262,41 +291,69 @@ def main() -> None:
     corpus = [doc for _, doc in docs if doc not in held_out] + list(pydoc_data.topics.topics.values())
     tokenizer = BPETokenizer.train(corpus, vocab_size=args.vocab_size)
     tokens_seen = sum(len(ids) for ids in tokenizer.encode_many(corpus))
-    print(f"corpus: {len(corpus)} texts, {sum(map(len, corpus)) / 1e6:.2f}M characters, {tokens_seen / 1e3:.0f}k "
-          f"BPE tokens (vocab {tokenizer.vocab_size}); task: {len(set(p for p, _ in train))} packages, {split}")
+    print(
+        f"corpus: {len(corpus)} texts, {sum(map(len, corpus)) / 1e6:.2f}M characters, {tokens_seen / 1e3:.0f}k "
+        f"BPE tokens (vocab {tokenizer.vocab_size}); task: {len(set(p for p, _ in train))} packages, {split}"
+    )
 
     directory = Path(tempfile.mkdtemp(prefix="text-stdlib-"))
     corpus_file = write_jsonl(directory / "corpus.jsonl", [{"text": text} for text in corpus])
-    pretrain = dataset(path=corpus_file, tokenizer=tokenizer, max_length=args.max_length, pack=True,
-                       paired=args.objective == "next")
-    labelled = [dataset(path=jsonl_file(directory / f"part{i}.jsonl", part), label_field="package",
-                        tokenizer=tokenizer, max_length=args.probe_length) for i, part in enumerate(parts)]
+    pretrain = dataset(
+        path=corpus_file, tokenizer=tokenizer, max_length=args.max_length, pack=True, paired=args.objective == "next"
+    )
+    labelled = [
+        dataset(
+            path=jsonl_file(directory / f"part{i}.jsonl", part),
+            label_field="package",
+            tokenizer=tokenizer,
+            max_length=args.probe_length,
+        )
+        for i, part in enumerate(parts)
+    ]
 
     # -- model and pretraining (the library's Trainer) -------------------------------------
     model = build_model(args, tokenizer)
     random_init = copy.deepcopy(model.encoder).eval()
-    print(f"pretraining a {model.num_parameters(trainable=True) / 1e6:.2f}M-parameter JEPA ({args.objective}) "
-          f"for {args.steps} steps on {len(pretrain)} packed blocks of {args.max_length} tokens")
-    trainer = jepa.Trainer(model, pretrain, {
-        "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "min_lr": 0.0,
-        "warmup_steps": max(1, round(args.warmup * args.steps)), "weight_decay": args.weight_decay,
-        "final_weight_decay": args.weight_decay, "grad_clip": 1.0, "seed": args.seed, "device": "cpu",
-        "progress": False, "plot": False,
-    })
+    print(
+        f"pretraining a {model.num_parameters(trainable=True) / 1e6:.2f}M-parameter JEPA ({args.objective}) "
+        f"for {args.steps} steps on {len(pretrain)} packed blocks of {args.max_length} tokens"
+    )
+    trainer = jepa.Trainer(
+        model,
+        pretrain,
+        {
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "min_lr": 0.0,
+            "warmup_steps": max(1, round(args.warmup * args.steps)),
+            "weight_decay": args.weight_decay,
+            "final_weight_decay": args.weight_decay,
+            "grad_clip": 1.0,
+            "seed": args.seed,
+            "device": "cpu",
+            "progress": False,
+            "plot": False,
+        },
+    )
     train_started = time.perf_counter()
     history = trainer.fit()
     train_seconds = time.perf_counter() - train_started
     for m in history:
         if m["step"] % 100 == 1 or m["step"] == args.steps:
-            print(f"  step {m['step']:4d}  loss {m['loss']:.4f}  context std {m['context_std']:.3f}  "
-                  f"rankme {m['context_rankme']:.1f}")
+            print(
+                f"  step {m['step']:4d}  loss {m['loss']:.4f}  context std {m['context_std']:.3f}  "
+                f"rankme {m['context_rankme']:.1f}"
+            )
 
     # -- evaluation -----------------------------------------------------------------------
     model.eval()
     candidates = {"auto": ("JEPA (pretrained, frozen)", model, False)}
     if model.target_encoder is not None:
-        candidates = {"auto": ("JEPA, EMA target encoder", model, False),
-                      "online": ("JEPA, online encoder", model.encoder, False)}
+        candidates = {
+            "auto": ("JEPA, EMA target encoder", model, False),
+            "online": ("JEPA, online encoder", model.encoder, False),
+        }
         if getattr(model.target_encoder, "target_layers", None) is not None:
             candidates["target_layers"] = ("JEPA, target's top layers", model.target_encoder, True)
     candidates.setdefault("target", candidates["auto"])
@@ -320,9 +377,18 @@ def main() -> None:
         for layer in range(len(layered[0])):
             rows.append((f"random init L{layer}", *probe([parts_[layer] for parts_ in layered], folds)))
     rows.append(("same encoder, random init", *probe([embed_dataset(random_init, part) for part in labelled], folds)))
-    rows.append(("bag of bytes", *probe([(bag_of_bytes([d for _, d in pairs]),
-                                          torch.tensor([part.classes.index(p) for p, _ in pairs]))
-                                         for pairs, part in zip(parts, labelled, strict=True)], folds)))
+    rows.append(
+        (
+            "bag of bytes",
+            *probe(
+                [
+                    (bag_of_bytes([d for _, d in pairs]), torch.tensor([part.classes.index(p) for p, _ in pairs]))
+                    for pairs, part in zip(parts, labelled, strict=True)
+                ],
+                folds,
+            ),
+        )
+    )
     scored = parts[1]
     chance = max(Counter(p for p, _ in scored).values()) / len(scored)
 
@@ -331,15 +397,28 @@ def main() -> None:
     print(f"{'features':<28}{'linear probe':>14}{'10-NN':>10}")
     for name, linear, knn in rows:
         print(f"{name:<28}{linear:>14.3f}{knn:>10.3f}")
-    print(f"\npretraining {train_seconds:.0f}s, total wall time {time.perf_counter() - started:.0f}s "
-          f"({torch.get_num_threads()} threads)")
+    print(
+        f"\npretraining {train_seconds:.0f}s, total wall time {time.perf_counter() - started:.0f}s "
+        f"({torch.get_num_threads()} threads)"
+    )
     if args.results:
         scores = {name: {"linear": linear, "knn": knn} for name, linear, knn in rows}
-        atomic_write_bytes(args.results, json.dumps({
-            "jepa": scores[rows[0][0]], "random_init": scores["same encoder, random init"],
-            "bag_of_bytes": scores["bag of bytes"], "all": scores, "chance": chance, "split": what,
-            "pretrain_seconds": train_seconds, "args": vars(args),
-        }, indent=2).encode())
+        atomic_write_bytes(
+            args.results,
+            json.dumps(
+                {
+                    "jepa": scores[rows[0][0]],
+                    "random_init": scores["same encoder, random init"],
+                    "bag_of_bytes": scores["bag of bytes"],
+                    "all": scores,
+                    "chance": chance,
+                    "split": what,
+                    "pretrain_seconds": train_seconds,
+                    "args": vars(args),
+                },
+                indent=2,
+            ).encode(),
+        )
 
 
 if __name__ == "__main__":

@@ -129,8 +129,12 @@ def run_one(problem: str, seed: int, args: argparse.Namespace, root: Path) -> di
     spec = problem_spec(problem, seed, args.set, args.path)
     run_dir = root / problem / f"seed{seed}"
     spec = spec.model_copy(update={"train": spec.train.model_copy(update={"plot": False})})
-    record: dict[str, Any] = {"problem": problem, "seed": seed, "run_dir": str(run_dir),
-                              "num_tokens": spec.model.encoder.params.get("num_tokens")}
+    record: dict[str, Any] = {
+        "problem": problem,
+        "seed": seed,
+        "run_dir": str(run_dir),
+        "num_tokens": spec.model.encoder.params.get("num_tokens"),
+    }
     if args.validate:  # no test split anywhere: train, then score by cross-validation on train
         train_run(spec.model_copy(update={"eval": None}), run_dir=run_dir)
         record["pretrain_seconds"] = time.perf_counter() - started
@@ -154,8 +158,12 @@ def _score(record: dict[str, Any], key: str, model: str) -> float | None:
 
 
 POOLS = {"max": "max-pooled", "mean": "mean-pooled", "flatten": "whole (flattened)"}
-PROBES = {"svm": "RBF SVM, C by 5-fold CV on train", "linear": "linear probe", "knn": "k-NN probe",
-          "attentive": "attentive probe"}
+PROBES = {
+    "svm": "RBF SVM, C by 5-fold CV on train",
+    "linear": "linear probe",
+    "knn": "k-NN probe",
+    "attentive": "attentive probe",
+}
 
 
 def protocol(spec: RunSpec, overrides: Sequence[str], validate: bool) -> list[str]:
@@ -168,9 +176,11 @@ def protocol(spec: RunSpec, overrides: Sequence[str], validate: bool) -> list[st
         probe = spec.eval.probes[0]
         name = "TS2Vec protocol: " if (probe, spec.eval.features) == ("svm", "max") else ""
         line = f"{name}{tokens}, {PROBES[probe]}; test accuracy"
-    settings = (f"recipe: the timeseries starter{' with --set ' + ' '.join(overrides) if overrides else ''} "
-                f"({spec.train.steps} steps of {spec.train.batch_size}, lr {spec.train.lr:g}, "
-                f"encoder {spec.model.encoder.name})")
+    settings = (
+        f"recipe: the timeseries starter{' with --set ' + ' '.join(overrides) if overrides else ''} "
+        f"({spec.train.steps} steps of {spec.train.batch_size}, lr {spec.train.lr:g}, "
+        f"encoder {spec.model.encoder.name})"
+    )
     return [line, settings]
 
 
@@ -199,10 +209,16 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (train.seed)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="change a recipe setting, as `jepa train --set` (for experiments)")
-    parser.add_argument("--validate", action="store_true",
-                        help="score by 5-fold CV on the train split only; no test split is read")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a recipe setting, as `jepa train --set` (for experiments)",
+    )
+    parser.add_argument(
+        "--validate", action="store_true", help="score by 5-fold CV on the train split only; no test split is read"
+    )
     parser.add_argument("--path", help="a directory of .ts files (default: the problems aeon ships)")
     parser.add_argument("--run-root", help="where the runs go (default: a new temporary directory)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")

@@ -60,10 +60,20 @@ STEPS, LR = 1000, 3e-3  # stage 2, chosen on the val split
 
 def pairs(split: str, seed: int = 0, clips_per_digit: int = 2):
     """World-model items ``(clip_t, clip_t1, action)`` of one split of moving digits."""
-    return get_registry().resolve("dataset", "moving_digits").create({
-        "split": split, "paired": True, "frames_per_clip": FRAMES, "speed": [1, 2],
-        "clips_per_digit": clips_per_digit, "seed": seed,
-    })
+    return (
+        get_registry()
+        .resolve("dataset", "moving_digits")
+        .create(
+            {
+                "split": split,
+                "paired": True,
+                "frames_per_clip": FRAMES,
+                "speed": [1, 2],
+                "clips_per_digit": clips_per_digit,
+                "seed": seed,
+            }
+        )
+    )
 
 
 def starter_spec(overrides: Sequence[str] = ()):
@@ -78,8 +88,15 @@ def starter_spec(overrides: Sequence[str] = ()):
 
 def pretrain_encoder(steps: int, seed: int = 0) -> torch.nn.Module:
     """Stage 1: V-JEPA masked pretraining with the starter's recipe; returns its encoder."""
-    spec = starter_spec([f"train.steps={steps}", f"train.warmup_steps={max(1, steps // 10)}",
-                         f"train.seed={seed}", "train.progress=false", "train.plot=false"])
+    spec = starter_spec(
+        [
+            f"train.steps={steps}",
+            f"train.warmup_steps={max(1, steps // 10)}",
+            f"train.seed={seed}",
+            "train.progress=false",
+            "train.plot=false",
+        ]
+    )
     torch.manual_seed(seed)
     model = jepa.build(spec.model)
     data = spec.data.resolve().create(spec.data.params, "data.params")
@@ -120,8 +137,9 @@ def energies(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def retrieval(model: jepa.JEPA, clip_t, clip_t1, action, batch: int = 64, shuffle: bool = False,
-              seed: int = 0) -> float:
+def retrieval(
+    model: jepa.JEPA, clip_t, clip_t1, action, batch: int = 64, shuffle: bool = False, seed: int = 0
+) -> float:
     """Top-1 retrieval of each true next clip among its batch's next clips."""
     model.eval()
     generator = torch.Generator().manual_seed(seed)
@@ -151,8 +169,7 @@ def action_effect(model: jepa.JEPA, clip_t, action) -> float:
 def plan(model: jepa.JEPA, clip_t, goal, action) -> float:
     """How often the candidate action whose predicted embedding is nearest the goal's is the true one."""
     model.eval()
-    candidates = torch.tensor([[dy * s, dx * s] for s in (1, 2) for dy, dx in DIRECTIONS[:4]],
-                              dtype=torch.float32)
+    candidates = torch.tensor([[dy * s, dx * s] for s in (1, 2) for dy, dx in DIRECTIONS[:4]], dtype=torch.float32)
     context = model.encoder(clip_t)
     _, goal_embedding = model(clip_t, goal, action=action)  # the target branch's view of the goal
     scores = []
@@ -172,10 +189,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--loss", default="l1", help="stage 2's loss: l1 (V-JEPA 2-AC) or another registered one")
     parser.add_argument("--lr", type=float, default=LR, help="stage 2's peak learning rate")
-    parser.add_argument("--action-token-only", action="store_true",
-                        help="give the action as one input token only (not added to every query)")
-    parser.add_argument("--eval-split", default="test", choices=["val", "test"],
-                        help="where to score: choose settings on val (unseen by both stages), report test")
+    parser.add_argument(
+        "--action-token-only",
+        action="store_true",
+        help="give the action as one input token only (not added to every query)",
+    )
+    parser.add_argument(
+        "--eval-split",
+        default="test",
+        choices=["val", "test"],
+        help="where to score: choose settings on val (unseen by both stages), report test",
+    )
     parser.add_argument("--eval-clips", type=int, default=704, help="held-out pairs scored")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -186,8 +210,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     pretrain_seconds = time.perf_counter() - started
     torch.manual_seed(args.seed)
     model = world_model(encoder, args.loss, action_queries=not args.action_token_only)
-    spec = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "min_lr": 0.0,
-            "warmup_steps": max(1, args.steps // 10), "seed": args.seed, "progress": False, "plot": False}
+    spec = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "min_lr": 0.0,
+        "warmup_steps": max(1, args.steps // 10),
+        "seed": args.seed,
+        "progress": False,
+        "plot": False,
+    }
     train_data, test_data = pairs("train"), pairs(args.eval_split)
     started = time.perf_counter()
     history = Trainer(model, train_data, spec).fit()
@@ -195,20 +227,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     clip_t, clip_t1, action = stacked(test_data, args.eval_clips)
     batch = min(64, len(clip_t))
     results = {
-        "steps": args.steps, "pretrain_seconds": pretrain_seconds, "seconds": seconds, "loss": history[-1]["loss"],
+        "steps": args.steps,
+        "pretrain_seconds": pretrain_seconds,
+        "seconds": seconds,
+        "loss": history[-1]["loss"],
         "retrieval": retrieval(model, clip_t, clip_t1, action, batch),
         "retrieval_shuffled_actions": retrieval(model, clip_t, clip_t1, action, batch, shuffle=True),
         "planning": plan(model, clip_t, clip_t1, action),
         "action_effect": action_effect(model, clip_t, action),
     }
-    print(f"stage 1 (encoder) {pretrain_seconds:.0f} s; stage 2: {len(train_data)} training pairs, {args.steps} "
-          f"steps of batch {args.batch_size} in {seconds:.0f} s, last loss {results['loss']:.3f}")
+    print(
+        f"stage 1 (encoder) {pretrain_seconds:.0f} s; stage 2: {len(train_data)} training pairs, {args.steps} "
+        f"steps of batch {args.batch_size} in {seconds:.0f} s, last loss {results['loss']:.3f}"
+    )
     held_out = f"held-out digits, {args.eval_split} split"
-    print(f"top-1 retrieval of the next clip among {batch} ({held_out}): {results['retrieval']:.1%} "
-          f"with the true actions, {results['retrieval_shuffled_actions']:.1%} with shuffled actions "
-          f"(chance {1 / batch:.1%})")
-    print(f"planning: the best of 8 candidate actions reaches the goal clip {results['planning']:.1%} "
-          f"of the time over {len(clip_t)} held-out pairs (chance 12.5%)")
+    print(
+        f"top-1 retrieval of the next clip among {batch} ({held_out}): {results['retrieval']:.1%} "
+        f"with the true actions, {results['retrieval_shuffled_actions']:.1%} with shuffled actions "
+        f"(chance {1 / batch:.1%})"
+    )
+    print(
+        f"planning: the best of 8 candidate actions reaches the goal clip {results['planning']:.1%} "
+        f"of the time over {len(clip_t)} held-out pairs (chance 12.5%)"
+    )
     print(f"reversing the action changes the prediction by {results['action_effect']:.1%} of its size")
     return results
 

@@ -39,8 +39,19 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
         if (name, copy) not in built:
             target = tmp_path_factory.mktemp(f"site-{name}-{copy}")
             subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                 "--no-index", "--target", str(target), str(FIXTURE_PLUGINS / name)],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "--no-index",
+                    "--target",
+                    str(target),
+                    str(FIXTURE_PLUGINS / name),
+                ],
                 check=True,
                 env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
             )
@@ -87,11 +98,16 @@ def remote_code_dir(tmp_path: Path) -> tuple[Path, Path]:
 def run_answering_yes(tmp_path: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
     """``run(code)``: ``code`` in a fresh interpreter whose stdin is a pipe answering
     ``y`` to any prompt, with transformers' module cache and hub kept in ``tmp_path``."""
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "hf-modules"), "HF_HUB_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf-home")}
+    env = {
+        **os.environ,
+        "HF_MODULES_CACHE": str(tmp_path / "hf-modules"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf-home"),
+    }
 
     def run(code: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", code], input="y\ny\ny\n", env=env, capture_output=True,
-                              text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-c", code], input="y\ny\ny\n", env=env, capture_output=True, text=True, timeout=300
+        )
 
     return run

@@ -64,13 +64,16 @@ CLI_COMMANDS: list[tuple[str, str]] = [
     ("jepa init --help", "Its options and the starter run configs that installed plugins provide."),
     ("jepa init", "The starter run configs, listed."),
     ("jepa init sequences", "Writes a commented starter config."),
-    ("jepa train sequences.yaml --set train.steps=4 --set train.batch_size=16 --set train.checkpoint_every=4 "
-     "--set data.params.size=64",
-     "Trains the run the config describes, then runs its eval section. Four steps here, so the probe scores "
-     "show the format, not a trained model; the starter as written trains 3000 steps."),
-    ("jepa eval runs/sequences --set eval.seeds=[0] --set eval.train.params.size=64 "
-     "--set eval.test.params.size=64",
-     "Probes the frozen embeddings of a run (its model against the baselines), here on small sets."),
+    (
+        "jepa train sequences.yaml --set train.steps=4 --set train.batch_size=16 --set train.checkpoint_every=4 "
+        "--set data.params.size=64",
+        "Trains the run the config describes, then runs its eval section. Four steps here, so the probe scores "
+        "show the format, not a trained model; the starter as written trains 3000 steps.",
+    ),
+    (
+        "jepa eval runs/sequences --set eval.seeds=[0] --set eval.train.params.size=64 --set eval.test.params.size=64",
+        "Probes the frozen embeddings of a run (its model against the baselines), here on small sets.",
+    ),
     ("jepa new-plugin jepa-myencoders", "Scaffolds a plugin distribution."),
     ("jepa train --help", "Options of `jepa train`."),
     ("jepa eval --help", "Options of `jepa eval`."),
@@ -196,8 +199,9 @@ def generate(app: Any) -> None:
     pages = {
         "components.md": components_page(),
         "cli.md": cli_page(),
-        "benchmarks.md": with_quality_chart(benchmarks_page(results / "results.md"),
-                                            quality_chart(results / "results.json", figures)),
+        "benchmarks.md": with_quality_chart(
+            benchmarks_page(results / "results.md"), quality_chart(results / "results.json", figures)
+        ),
         **masker_pages(figures),
     }
     for name, text in pages.items():
@@ -234,8 +238,11 @@ def python_block_nodes(doctree: nodes.document) -> list[nodes.literal_block]:
     """The page's own ```python blocks, in page order (not those of included files
     or docstrings, which the docs test does not run either)."""
     source = doctree["source"]
-    return [node for node in doctree.findall(nodes.literal_block)
-            if node.get("language") == "python" and node.source == source]
+    return [
+        node
+        for node in doctree.findall(nodes.literal_block)
+        if node.get("language") == "python" and node.source == source
+    ]
 
 
 def output_block(text: str) -> nodes.literal_block:
@@ -287,8 +294,9 @@ def run_blocks(blocks: list[nodes.literal_block], where: str, name: str) -> list
                     with captured_stdout() as output:
                         exec(compile(node.astext(), f"{where}:{node.line}", "exec"), namespace)  # noqa: S102
                 except (Exception, SystemExit):  # a block's sys.exit() must not end the build
-                    logger.warning("a python block failed when the docs ran it:\n%s", traceback.format_exc(),
-                                   location=node)
+                    logger.warning(
+                        "a python block failed when the docs ran it:\n%s", traceback.format_exc(), location=node
+                    )
                     break
                 printed.append((node, output.getvalue()))
         finally:

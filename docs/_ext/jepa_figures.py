@@ -92,12 +92,20 @@ def _legend(figure: Any, num_targets: int, unused: bool) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=CONTEXT, alpha=0.6, label="context")]
-    handles += [Patch(color=TARGETS[k % len(TARGETS)], label=f"target block {k + 1}" if num_targets > 1 else "target")
-                for k in range(num_targets)]
+    handles += [
+        Patch(color=TARGETS[k % len(TARGETS)], label=f"target block {k + 1}" if num_targets > 1 else "target")
+        for k in range(num_targets)
+    ]
     if unused:
         handles.append(Patch(color=UNUSED, label="neither (dropped)"))
-    figure.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), frameon=False,
-                  bbox_to_anchor=(0.5, -0.02), fontsize=9)
+    figure.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=min(len(handles), 6),
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.02),
+        fontsize=9,
+    )
 
 
 def _digits(count: int) -> Any:
@@ -127,8 +135,10 @@ def draw_image(masker: Any, generator: Any) -> tuple[Any, str]:
         axis.set_title(f"sample {index + 1}", fontsize=9)
     _legend(figure, len(masks.targets), bool((role < 0).any()))
     figure.tight_layout(rect=(0, 0.08, 1, 1))
-    return figure, (f"a {height}x{width} token grid over four of scikit-learn's 8x8 digits "
-                    f"(shown enlarged), one batch of four samples")
+    return figure, (
+        f"a {height}x{width} token grid over four of scikit-learn's 8x8 digits "
+        f"(shown enlarged), one batch of four samples"
+    )
 
 
 def draw_video(masker: Any, generator: Any) -> tuple[Any, str]:
@@ -136,7 +146,8 @@ def draw_video(masker: Any, generator: Any) -> tuple[Any, str]:
 
     frames, height, width = masker.grid
     dataset = jepa.list_components("dataset", "vision:moving_digits")[0].create(
-        {"split": "test", "frames_per_clip": 8, "image_size": 16, "normalize": False})
+        {"split": "test", "frames_per_clip": 8, "image_size": 16, "normalize": False}
+    )
     clip = dataset[0][0][0].numpy()  # (T, H, W)
     masks = masker(1, generator=generator)
     role = roles(masks, frames * height * width).reshape(frames, height, width)
@@ -150,8 +161,10 @@ def draw_video(masker: Any, generator: Any) -> tuple[Any, str]:
         axis.set_title(f"frame {index + 1}", fontsize=8)
     _legend(figure, len(masks.targets), bool((role < 0).any()))
     figure.tight_layout(rect=(0, 0.14, 1, 1))
-    return figure, (f"a {frames}x{height}x{width} token grid ({per_token}x{clip.shape[1] // height}x"
-                    f"{clip.shape[2] // width} tubelets) over an {clip.shape[0]}-frame 16x16 moving_digits clip")
+    return figure, (
+        f"a {frames}x{height}x{width} token grid ({per_token}x{clip.shape[1] // height}x"
+        f"{clip.shape[2] // width} tubelets) over an {clip.shape[0]}-frame 16x16 moving_digits clip"
+    )
 
 
 def draw_series(masker: Any, generator: Any) -> tuple[Any, str]:
@@ -168,9 +181,14 @@ def draw_series(masker: Any, generator: Any) -> tuple[Any, str]:
     for index, axis in enumerate(axes):
         for token in range(tokens):
             value = int(role[index, token])
-            axis.axvspan(token * steps_per_token - 0.5, (token + 1) * steps_per_token - 0.5,
-                         color=_colour(value), alpha=0.3 if value == 0 else 0.55 if value > 0 else 0.25,
-                         linewidth=0, hatch="//" if value < 0 else None)
+            axis.axvspan(
+                token * steps_per_token - 0.5,
+                (token + 1) * steps_per_token - 0.5,
+                color=_colour(value),
+                alpha=0.3 if value == 0 else 0.55 if value > 0 else 0.25,
+                linewidth=0,
+                hatch="//" if value < 0 else None,
+            )
         for channel in series:
             axis.plot(time, channel, color="black", linewidth=1.0)
         axis.set_ylabel(f"sample {index + 1}", fontsize=8)
@@ -179,8 +197,10 @@ def draw_series(masker: Any, generator: Any) -> tuple[Any, str]:
     axes[-1].set_xlabel("time step")
     _legend(figure, len(masks.targets), bool((role < 0).any()))
     figure.tight_layout(rect=(0, 0.08, 1, 1))
-    return figure, (f"{tokens} tokens of {steps_per_token} steps each over a generated two-channel series, "
-                    f"one batch of three samples")
+    return figure, (
+        f"{tokens} tokens of {steps_per_token} steps each over a generated two-channel series, "
+        f"one batch of three samples"
+    )
 
 
 def draw_text(masker: Any, generator: Any) -> tuple[Any, str]:
@@ -200,23 +220,43 @@ def draw_text(masker: Any, generator: Any) -> tuple[Any, str]:
         for i in range(tokens):
             value = int(role[row, i])
             padded = bool(padding[row, i])
-            axis.add_patch(plt.Rectangle((i, row), 0.94, 0.9, color="#eeeeee" if padded else _colour(value),
-                                         alpha=1.0 if padded else 0.35 if value == 0 else 0.8 if value > 0 else 0.4,
-                                         linewidth=0))
+            axis.add_patch(
+                plt.Rectangle(
+                    (i, row),
+                    0.94,
+                    0.9,
+                    color="#eeeeee" if padded else _colour(value),
+                    alpha=1.0 if padded else 0.35 if value == 0 else 0.8 if value > 0 else 0.4,
+                    linewidth=0,
+                )
+            )
             label = "·" if padded else chr(data[i]) if 32 <= data[i] < 127 else "?"
-            axis.text(i + 0.47, row + 0.47, label, ha="center", va="center", fontsize=8, family="monospace",
-                      color="#999999" if padded else "black")
+            axis.text(
+                i + 0.47,
+                row + 0.47,
+                label,
+                ha="center",
+                va="center",
+                fontsize=8,
+                family="monospace",
+                color="#999999" if padded else "black",
+            )
     axis.set_xlim(0, tokens)
     axis.set_ylim(len(rows), 0)
     axis.set_axis_off()
     _legend(figure, len(masks.targets), bool(((role < 0) & ~padding.numpy()).any()))
     figure.tight_layout(rect=(0, 0.2, 1, 1))
-    return figure, (f"the bytes of three sentences, {tokens} tokens with padding (the dots, never a target), "
-                    f"one batch of three samples")
+    return figure, (
+        f"the bytes of three sentences, {tokens} tokens with padding (the dots, never a target), "
+        f"one batch of three samples"
+    )
 
 
 DRAWERS: dict[str, Callable[[Any, Any], tuple[Any, str]]] = {
-    "image": draw_image, "video": draw_video, "series": draw_series, "text": draw_text,
+    "image": draw_image,
+    "video": draw_video,
+    "series": draw_series,
+    "text": draw_text,
 }
 
 
@@ -244,10 +284,14 @@ def draw_masker(component: Any, figures: Path) -> tuple[str, str, str] | None:
         name = f"masks-{_slug(qualname)}.png"
         _save(figure, figures / name)
         given = ", ".join(f"{key}={value}" for key, value in params.items())
-        alt = (f"Masks of the {qualname} masker on {shown_on}: context tokens in blue, each target "
-               f"block in its own colour, tokens in neither in grey.")
-        caption = (f"`{qualname}` with its defaults and {given}, on {shown_on}. Blue: the context the "
-                   f"encoder sees; other colours: the target blocks the predictor predicts; grey: in neither.")
+        alt = (
+            f"Masks of the {qualname} masker on {shown_on}: context tokens in blue, each target "
+            f"block in its own colour, tokens in neither in grey."
+        )
+        caption = (
+            f"`{qualname}` with its defaults and {given}, on {shown_on}. Blue: the context the "
+            f"encoder sees; other colours: the target blocks the predictor predicts; grey: in neither."
+        )
         return name, alt, caption
     return None
 
@@ -275,14 +319,24 @@ def masker_pages(figures: Path) -> dict[str, str]:
             text = figure_markdown(f"/_generated/figures/{name}", alt, caption)
         snippets[f"masks/{_slug(qualname)}.md"] = text
         if component is not None:
-            gallery += [f"### `{qualname}`", "", (component.doc or "").strip().splitlines()[0] if component.doc
-                        else "", "", text]
+            gallery += [
+                f"### `{qualname}`",
+                "",
+                (component.doc or "").strip().splitlines()[0] if component.doc else "",
+                "",
+                text,
+            ]
     snippets["maskers.md"] = "\n".join(gallery)
     return snippets
 
 
-TRAINING_OVERRIDES = ("train.steps=300", "train.checkpoint_every=0", "train.progress=false", "train.device=cpu",
-                      "train.plot=true")
+TRAINING_OVERRIDES = (
+    "train.steps=300",
+    "train.checkpoint_every=0",
+    "train.progress=false",
+    "train.device=cpu",
+    "train.plot=true",
+)
 
 
 def _training_key() -> str:
@@ -348,8 +402,15 @@ def quality_chart(results: Path, figures: Path) -> str | None:
             if score is None:
                 continue
             y = index + (offset - 1) * height
-            axis.barh(y, score[0], height=height, xerr=score[1] or None, color=colour, capsize=2,
-                      label=label if index == 0 or all(_score(r.get(key)) is None for r in rows[:index]) else None)
+            axis.barh(
+                y,
+                score[0],
+                height=height,
+                xerr=score[1] or None,
+                color=colour,
+                capsize=2,
+                label=label if index == 0 or all(_score(r.get(key)) is None for r in rows[:index]) else None,
+            )
             axis.text(score[0] + score[1] + 0.01, y, f"{score[0]:.3f}", va="center", fontsize=7)
     axis.set_yticks(range(len(rows)), labels=[f"{row['recipe']}\n{row['protocol']}" for row in rows], fontsize=8)
     axis.invert_yaxis()
@@ -359,11 +420,15 @@ def quality_chart(results: Path, figures: Path) -> str | None:
     axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=9)
     figure.tight_layout()
     _save(figure, figures / "benchmarks-quality.png")
-    alt = ("Bar chart of held-out accuracy per recipe and probe: the JEPA-pretrained encoder, the same encoder "
-           "with random weights, and the raw input, from benchmarks/results/results.json.")
-    caption = ("The representation-quality table below, drawn: held-out accuracy of each recipe's pretrained "
-               "encoder against the same encoder with random weights and the raw input (error bars: standard "
-               f"deviation over training seeds; measured {suite.get('date', '')}).")
+    alt = (
+        "Bar chart of held-out accuracy per recipe and probe: the JEPA-pretrained encoder, the same encoder "
+        "with random weights, and the raw input, from benchmarks/results/results.json."
+    )
+    caption = (
+        "The representation-quality table below, drawn: held-out accuracy of each recipe's pretrained "
+        "encoder against the same encoder with random weights and the raw input (error bars: standard "
+        f"deviation over training seeds; measured {suite.get('date', '')})."
+    )
     return figure_markdown("/_generated/figures/benchmarks-quality.png", alt, caption)
 
 

@@ -18,8 +18,7 @@ JEPA = shutil.which("jepa", path=str(Path(sys.executable).parent)) or "jepa"
 
 
 def run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([JEPA, *args], capture_output=True, text=True, check=check,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run([JEPA, *args], capture_output=True, text=True, check=check, env={**os.environ, **(env or {})})
 
 
 def test_version_lists_core_and_plugins(installed_plugins) -> None:
@@ -45,19 +44,28 @@ def test_plugins_warns_about_names_a_core_or_first_party_component_takes(install
     installed_plugins("shadow", "good")
     records = {r["name"]: r for r in json.loads(run("plugins", "--json").stdout)}
     assert records["shadow"]["shadowed"] == [
-        {"kind": "encoder", "name": "shadow:cnn", "bare_name_means": "vision:cnn",
-         "warning": "encoder 'cnn' (bare) means vision:cnn from jepa-plugins-vision; this plugin's is reachable "
-                    "as shadow:cnn only"},
-        {"kind": "encoder", "name": "shadow:mlp", "bare_name_means": "jepa:mlp",
-         "warning": "encoder 'mlp' (bare) means jepa:mlp from jepa-core; this plugin's is reachable as "
-                    "shadow:mlp only"},
+        {
+            "kind": "encoder",
+            "name": "shadow:cnn",
+            "bare_name_means": "vision:cnn",
+            "warning": "encoder 'cnn' (bare) means vision:cnn from jepa-plugins-vision; this plugin's is reachable "
+            "as shadow:cnn only",
+        },
+        {
+            "kind": "encoder",
+            "name": "shadow:mlp",
+            "bare_name_means": "jepa:mlp",
+            "warning": "encoder 'mlp' (bare) means jepa:mlp from jepa-core; this plugin's is reachable as "
+            "shadow:mlp only",
+        },
     ]
     assert [s["name"] for s in records["good"]["shadowed"]] == ["good:mse"]
     assert records["vision"]["shadowed"] == [], "the first-party plugin's own names are its own"
     text = run("plugins").stdout
-    shadow = text[text.index("shadow  jepa-fixture-shadow"):]
-    assert ("    warning: encoder 'mlp' (bare) means jepa:mlp from jepa-core; this plugin's is reachable as "
-            "shadow:mlp only") in shadow
+    shadow = text[text.index("shadow  jepa-fixture-shadow") :]
+    assert (
+        "    warning: encoder 'mlp' (bare) means jepa:mlp from jepa-core; this plugin's is reachable as shadow:mlp only"
+    ) in shadow
     assert "    encoder: shadow:cnn, shadow:mlp, shadow:shadow_own" in shadow
     assert text.count("    warning: ") == 3
 
@@ -89,8 +97,9 @@ def test_errors_are_one_line_with_exit_code_2() -> None:
 
 
 def test_python_dash_m_jepa_works() -> None:
-    result = subprocess.run([sys.executable, "-m", "jepa", "list", "masker"], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "jepa", "list", "masker"], capture_output=True, text=True, check=True
+    )
     assert "jepa:random" in result.stdout
 
 
@@ -101,10 +110,26 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert "# A temporal JEPA on multichannel sequences" in config.read_text(), "starter configs are commented"
     refused = run("init", "sequences", "--output", str(config), check=False)
     assert refused.returncode == 2 and "pass --force" in refused.stderr
-    small = ["--set", "train.steps=2", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=0",
-             "--set", "data.params.size=64", "--set", "eval.train.params.size=48", "--set", "eval.seeds=[0]",
-             "--set", "eval.shots=3",
-             "--set", "eval.test.params.size=48", "--set", "model.encoder.params.depth=1"]
+    small = [
+        "--set",
+        "train.steps=2",
+        "--set",
+        "train.batch_size=16",
+        "--set",
+        "train.checkpoint_every=0",
+        "--set",
+        "data.params.size=64",
+        "--set",
+        "eval.train.params.size=48",
+        "--set",
+        "eval.seeds=[0]",
+        "--set",
+        "eval.shots=3",
+        "--set",
+        "eval.test.params.size=48",
+        "--set",
+        "model.encoder.params.depth=1",
+    ]
     trained = run("train", str(config), "--run-dir", str(tmp_path / "run"), *small, env={"OMP_NUM_THREADS": "1"})
     assert f"run directory: {tmp_path / 'run'}" in trained.stdout
     assert "random_init" in trained.stdout and "raw" in trained.stdout
@@ -131,8 +156,10 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
         "plugin 'timeseries' comes with jepa-plugins-timeseries: pip install jepa-plugins-timeseries "
         "(installed here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS)",
     ]
-    assert "encoder 'cnn' comes with jepa-plugins-vision: pip install jepa-plugins-vision" in run(
-        "list", "encoder", "cnn", env=NO_PLUGINS).stdout
+    assert (
+        "encoder 'cnn' comes with jepa-plugins-vision: pip install jepa-plugins-vision"
+        in run("list", "encoder", "cnn", env=NO_PLUGINS).stdout
+    )
     assert "no plugin named 'nowhere' is installed" in run("list", "nowhere:*").stdout
     assert run("list", "jepa:zz*").stdout == "no components match 'jepa:zz*'\n", "no hint for the core's scope"
 
@@ -140,8 +167,10 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
 def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> None:
     refused = run("init", "timeseries", env=NO_PLUGINS, check=False)
     assert refused.returncode == 2
-    assert "the 'timeseries' starter comes with jepa-plugins-timeseries: " \
-           "pip install 'jepa-plugins-timeseries[aeon,eval]'" in refused.stderr
+    assert (
+        "the 'timeseries' starter comes with jepa-plugins-timeseries: "
+        "pip install 'jepa-plugins-timeseries[aeon,eval]'" in refused.stderr
+    )
     listed = run("init", env=NO_PLUGINS).stdout.splitlines()
     assert listed[0] == "starter configs: sequences"
     assert any("pip install 'jepa-plugins-vision[digits]'" in line for line in listed[1:])

@@ -9,8 +9,10 @@ from jepa.testing import ConformanceSuite
 from jepa_core.registry import get_registry
 
 SEQUENCE = {"name": "transformer", "params": {"input_dim": 4, "hidden_dim": 16, "depth": 1}}
-SEQUENCE_TOKENS = {"name": "transformer",
-                   "params": {"input_dim": 4, "hidden_dim": 16, "depth": 1, "pool": "none", "num_tokens": 6}}
+SEQUENCE_TOKENS = {
+    "name": "transformer",
+    "params": {"input_dim": 4, "hidden_dim": 16, "depth": 1, "pool": "none", "num_tokens": 6},
+}
 FLAT = {"name": "mlp", "params": {"input_dim": 24, "hidden_dim": 8, "depth": 1}}
 PAIR = {"left": {"name": "mlp", "params": {"input_dim": 5, "hidden_dim": 8}}, "right": SEQUENCE_TOKENS}
 
@@ -28,8 +30,11 @@ def pair(batch: int = 3) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("fusion", ["concat", "sum", "gated"])
 def test_multiscale_fuses_a_local_and_a_global_encoder(fusion: str) -> None:
-    model = jepa.build("multiscale", "mlp",
-                       encoder={"local_encoder": FLAT, "global_encoder": SEQUENCE, "fusion": fusion, "hidden_dim": 12})
+    model = jepa.build(
+        "multiscale",
+        "mlp",
+        encoder={"local_encoder": FLAT, "global_encoder": SEQUENCE, "fusion": fusion, "hidden_dim": 12},
+    )
     assert model.encoder.embed_dim == model.predictor.embed_dim == 12
     pred, target = model(sequences(), sequences())
     assert pred.shape == target.shape == (3, 12)
@@ -37,7 +42,9 @@ def test_multiscale_fuses_a_local_and_a_global_encoder(fusion: str) -> None:
 
 def test_multiscale_tokens_broadcast_the_global_vector_and_train_masked() -> None:
     model = jepa.build(
-        "multiscale", "attention", masker="random",
+        "multiscale",
+        "attention",
+        masker="random",
         encoder={"local_encoder": SEQUENCE_TOKENS, "global_encoder": SEQUENCE, "pool": "none"},
     )
     assert model.encoder.num_tokens == 6 and model.predictor.num_tokens == 6
@@ -48,11 +55,14 @@ def test_multiscale_tokens_broadcast_the_global_vector_and_train_masked() -> Non
 
 
 def test_multiscale_refuses_parts_with_different_token_counts() -> None:
-    other = {"name": "transformer",
-             "params": {"input_dim": 4, "hidden_dim": 16, "depth": 1, "pool": "none", "num_tokens": 5}}
+    other = {
+        "name": "transformer",
+        "params": {"input_dim": 4, "hidden_dim": 16, "depth": 1, "pool": "none", "num_tokens": 5},
+    }
     with pytest.raises(jepa.SpecError, match="same token count"):
-        jepa.build("multiscale", "mlp", encoder={"local_encoder": SEQUENCE_TOKENS, "global_encoder": other,
-                                                 "pool": "none"})
+        jepa.build(
+            "multiscale", "mlp", encoder={"local_encoder": SEQUENCE_TOKENS, "global_encoder": other, "pool": "none"}
+        )
 
 
 def test_a_part_without_an_integer_width_is_named(fresh_registry) -> None:
@@ -106,8 +116,9 @@ def test_cross_modal_hides_padded_tokens() -> None:
 
 
 def test_cross_modal_tokens_train_masked_on_the_query_modality() -> None:
-    model = jepa.build("cross_modal", "attention", masker="random", encoder=cross_modal_params(query="right",
-                                                                                                 pool="none"))
+    model = jepa.build(
+        "cross_modal", "attention", masker="random", encoder=cross_modal_params(query="right", pool="none")
+    )
     assert model.encoder.num_tokens == 6
     pred, target = model(pair(4))  # masked mode: the mapping goes to the encoder as keyword arguments
     assert pred.shape == target.shape and pred.shape[-1] == 16
@@ -128,7 +139,9 @@ def test_cross_modal_rejects_bad_modalities() -> None:
 
 def test_hierarchical_masked_coarse_guesses_join_the_fine_context() -> None:
     model = jepa.build(
-        "transformer", "hierarchical", masker="random",
+        "transformer",
+        "hierarchical",
+        masker="random",
         encoder={"input_dim": 4, "hidden_dim": 16, "depth": 1, "pool": "none", "num_tokens": 6},
     )
     assert model.predictor.coarse.embed_dim == 16 and model.predictor.fine.num_tokens == 6
@@ -148,8 +161,12 @@ def test_hierarchical_paired_mode_on_pooled_embeddings(parts: dict[str, str]) ->
 
 def test_hierarchical_width_follows_the_encoder_unless_a_part_disagrees() -> None:
     with pytest.raises(jepa.SpecError) as info:
-        jepa.build("transformer", "hierarchical", encoder=SEQUENCE["params"],
-                   predictor={"fine": {"name": "mlp", "params": {"hidden_dim": 8}}})
+        jepa.build(
+            "transformer",
+            "hierarchical",
+            encoder=SEQUENCE["params"],
+            predictor={"fine": {"name": "mlp", "params": {"hidden_dim": 8}}},
+        )
     assert "width 8" in str(info.value)
 
 
@@ -159,15 +176,26 @@ def test_hierarchical_width_follows_the_encoder_unless_a_part_disagrees() -> Non
 @pytest.mark.parametrize(
     ("encoder", "predictor", "options", "path"),
     [
-        ("multiscale", "mlp", {"encoder": {"local_encoder": {"name": "mlp", "params": {"depth": 0}},
-                                           "global_encoder": "mlp"}},
-         "encoder.params.local_encoder.params.depth"),
+        (
+            "multiscale",
+            "mlp",
+            {"encoder": {"local_encoder": {"name": "mlp", "params": {"depth": 0}}, "global_encoder": "mlp"}},
+            "encoder.params.local_encoder.params.depth",
+        ),
         ("multiscale", "mlp", {"encoder": {"local_encoder": "mlp"}}, "encoder.params.global_encoder"),
-        ("cross_modal", "mlp", {"encoder": {"modalities": {"image": {"name": "mlp", "params": {"colour": 1}}}}},
-         "encoder.params.modalities.image.params.colour"),
+        (
+            "cross_modal",
+            "mlp",
+            {"encoder": {"modalities": {"image": {"name": "mlp", "params": {"colour": 1}}}}},
+            "encoder.params.modalities.image.params.colour",
+        ),
         ("cross_modal", "mlp", {"encoder": {"modalities": {"image": "mpl"}}}, "encoder.params.modalities.image.name"),
-        ("mlp", "hierarchical", {"predictor": {"coarse": {"name": "attention", "params": {"heads": -1}}}},
-         "predictor.params.coarse.params.heads"),
+        (
+            "mlp",
+            "hierarchical",
+            {"predictor": {"coarse": {"name": "attention", "params": {"heads": -1}}}},
+            "predictor.params.coarse.params.heads",
+        ),
     ],
 )
 def test_nested_spec_errors_carry_field_paths(encoder: str, predictor: str, options: dict, path: str) -> None:
@@ -187,8 +215,12 @@ def test_unknown_part_suggests_the_closest_name() -> None:
 @pytest.mark.parametrize(
     ("encoder", "predictor", "options", "example"),
     [
-        ("multiscale", "hierarchical", {"encoder": {"local_encoder": FLAT, "global_encoder": SEQUENCE,
-                                                    "fusion": "gated"}}, sequences),
+        (
+            "multiscale",
+            "hierarchical",
+            {"encoder": {"local_encoder": FLAT, "global_encoder": SEQUENCE, "fusion": "gated"}},
+            sequences,
+        ),
         ("cross_modal", "mlp", {"encoder": cross_modal_params()}, pair),
     ],
 )
@@ -200,8 +232,11 @@ def test_save_load_round_trip_records_parts_by_qualified_name(tmp_path, encoder,
         assert torch.equal(model.embed(x), loaded.embed(x))
     saved = loaded.spec.to_dict()
     parts = saved["encoder"]["params"]
-    names = [parts["local_encoder"]["name"]] if encoder == "multiscale" else [
-        spec["name"] for spec in parts["modalities"].values()]
+    names = (
+        [parts["local_encoder"]["name"]]
+        if encoder == "multiscale"
+        else [spec["name"] for spec in parts["modalities"].values()]
+    )
     assert all(name.startswith("jepa:") for name in names)
 
 
@@ -211,8 +246,9 @@ def test_directly_constructed_composites_save_and_load(tmp_path) -> None:
     with pytest.raises(jepa.SpecError) as info:  # parts are validated in direct construction too
         MultiScaleEncoder(local_encoder=FLAT, global_encoder={"name": "mlp", "params": {"depth": "deep"}})
     assert info.value.path == "global_encoder.params.depth"
-    encoder = MultiScaleEncoder(local_encoder=FLAT, global_encoder={"name": "mlp",
-                                                                    "params": {"input_dim": 24, "hidden_dim": 8}})
+    encoder = MultiScaleEncoder(
+        local_encoder=FLAT, global_encoder={"name": "mlp", "params": {"input_dim": 24, "hidden_dim": 8}}
+    )
     model = jepa.JEPA(encoder, HierarchicalPredictor(hidden_dim=8, coarse="mlp", fine="mlp")).eval()
     loaded = jepa.load(model.save_pretrained(tmp_path / "direct"))
     x = sequences()

@@ -50,16 +50,20 @@ def test_the_suite_catches_an_encoder_whose_kept_tokens_see_the_dropped_ones(fre
 
 
 def test_the_suite_fails_a_third_party_component_whose_bare_name_the_core_or_a_first_party_plugin_takes(
-        installed_plugins) -> None:
+    installed_plugins,
+) -> None:
     import pytest
     from jepa_core.registry import get_registry
 
     installed_plugins("shadow")
     registry = get_registry()
     suite = conformance_suite("shadow")()
-    with pytest.raises(pytest.fail.Exception, match=r"encoder shadow:mlp breaks rule 'its bare name is not a core or "
-                       r"first-party name'.*the bare name 'mlp' means jepa:mlp \(from jepa-core\).*users would "
-                       r"have to type shadow:mlp.*pick another name"):
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"encoder shadow:mlp breaks rule 'its bare name is not a core or "
+        r"first-party name'.*the bare name 'mlp' means jepa:mlp \(from jepa-core\).*users would "
+        r"have to type shadow:mlp.*pick another name",
+    ):
         suite.test_bare_name_is_its_own(registry.resolve("encoder", "shadow:mlp"))
     with pytest.raises(pytest.fail.Exception, match=r"'cnn' means vision:cnn \(from jepa-plugins-vision\)"):
         suite.test_bare_name_is_its_own(registry.resolve("encoder", "shadow:cnn"))
@@ -69,7 +73,8 @@ def test_the_suite_fails_a_third_party_component_whose_bare_name_the_core_or_a_f
 
 
 def test_the_suite_fails_a_first_party_name_even_where_that_plugin_is_not_installed(
-        installed_plugins, monkeypatch) -> None:
+    installed_plugins, monkeypatch
+) -> None:
     import pytest
     from jepa_core.registry import get_registry
 
@@ -77,6 +82,9 @@ def test_the_suite_fails_a_first_party_name_even_where_that_plugin_is_not_instal
     monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "vision")
     component = get_registry().resolve("encoder", "shadow:cnn")
     assert get_registry().shadowed_by(component) is None
-    with pytest.raises(pytest.fail.Exception, match=r"'cnn' means the encoder of jepa-plugins-vision wherever that "
-                       r"is installed"):
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"'cnn' means the encoder of jepa-plugins-vision wherever that "
+        r"is installed",
+    ):
         conformance_suite("shadow")().test_bare_name_is_its_own(component)

@@ -33,8 +33,17 @@ def free_port() -> int:
 def jepa_command(nproc: int, *args: str) -> list[str]:
     if nproc == 1:
         return [sys.executable, "-m", "jepa", *args]
-    return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
-            f"--master_port={free_port()}", "-m", "jepa", *args]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc_per_node={nproc}",
+        "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}",
+        "-m",
+        "jepa",
+        *args,
+    ]
 
 
 def run(nproc: int, *args: str) -> None:

@@ -13,8 +13,14 @@ TOKENS = {"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "non
 
 
 def masked_model(predictor=None, **options):
-    return jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
-                      predictor=predictor or {"depth": 1, "heads": 2}, **options)
+    return jepa.build(
+        "transformer",
+        "attention",
+        masker="random",
+        encoder=TOKENS,
+        predictor=predictor or {"depth": 1, "heads": 2},
+        **options,
+    )
 
 
 def test_paired_mode_predicts_the_next_state_embedding() -> None:
@@ -26,8 +32,7 @@ def test_paired_mode_predicts_the_next_state_embedding() -> None:
 def test_action_conditioned_mode_uses_the_action() -> None:
     torch.manual_seed(0)
     for predictor in ("mlp", "attention", "recurrent"):
-        model = jepa.build("mlp", predictor, encoder={"input_dim": 5, "hidden_dim": 8},
-                           predictor={"action_dim": 2})
+        model = jepa.build("mlp", predictor, encoder={"input_dim": 5, "hidden_dim": 8}, predictor={"action_dim": 2})
         state_t, state_t1 = torch.randn(4, 5), torch.randn(4, 5)
         pred_a, _ = model(state_t, state_t1, action=torch.zeros(4, 2))
         pred_b, _ = model(state_t, state_t1, action=torch.ones(4, 2))
@@ -39,8 +44,12 @@ def test_action_conditioned_mode_uses_the_action() -> None:
 
 def test_attention_predictor_action_queries_condition_every_query() -> None:
     torch.manual_seed(0)
-    model = jepa.build("transformer", "attention", encoder=TOKENS,
-                       predictor={"depth": 1, "heads": 2, "action_dim": 2, "action_queries": True})
+    model = jepa.build(
+        "transformer",
+        "attention",
+        encoder=TOKENS,
+        predictor={"depth": 1, "heads": 2, "action_dim": 2, "action_queries": True},
+    )
     state = torch.randn(3, 10, 3)
     context = model.encoder(state)
     predictor = model.predictor
@@ -57,8 +66,13 @@ def test_attention_predictor_action_queries_condition_every_query() -> None:
 
 
 def test_masked_mode_predicts_every_target_block() -> None:
-    model = jepa.build("transformer", "attention", encoder=TOKENS, predictor={"depth": 1, "heads": 2},
-                       masker={"name": "random", "params": {"target_ratio": 0.6, "num_targets": 2}})
+    model = jepa.build(
+        "transformer",
+        "attention",
+        encoder=TOKENS,
+        predictor={"depth": 1, "heads": 2},
+        masker={"name": "random", "params": {"target_ratio": 0.6, "num_targets": 2}},
+    )
     masks = model.masker(3)
     assert masks.overlap() == 0
     pred, target = model(torch.randn(3, 10, 3), masks=masks)
@@ -116,8 +130,15 @@ def test_target_modes() -> None:
 def test_step_returns_loss_parts_and_collapse_metrics() -> None:
     model = jepa.build("mlp", "mlp", loss="vicreg", encoder={"input_dim": 4, "hidden_dim": 8})
     out = model.step((torch.randn(16, 4), torch.randn(16, 4)))
-    assert set(out.metrics) >= {"loss", "invariance", "variance", "covariance", "context_std",
-                                "context_rankme", "target_std"}
+    assert set(out.metrics) >= {
+        "loss",
+        "invariance",
+        "variance",
+        "covariance",
+        "context_std",
+        "context_rankme",
+        "target_std",
+    }
     assert all(not v.requires_grad for v in out.metrics.values())
     assert 1.0 <= out.scalars()["context_rankme"] <= 8.0
     out.loss.backward()
@@ -136,8 +157,11 @@ def test_paired_step_takes_two_states_like_the_model_itself() -> None:
     pred, target = model(state_t, state_t1, action=action)
     assert torch.allclose(as_call.loss, model.loss(pred, target))
     assert not torch.equal(model.step(state_t, state_t1, action=torch.zeros(6, 2)).loss, as_call.loss)
-    with pytest.raises(ValueError, match=r"needs two states, got a Tensor of shape \(6, 4\): call "
-                                         r"model.step\(state_t, state_t1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"needs two states, got a Tensor of shape \(6, 4\): call "
+        r"model.step\(state_t, state_t1\)",
+    ):
         model.step(state_t)
     with pytest.raises(ValueError, match="action is given twice"):
         model.step((state_t, state_t1, action), action=action)
@@ -175,8 +199,13 @@ def test_sigreg_is_small_on_gaussians_and_large_on_collapse() -> None:
 
 def test_sigreg_training_spreads_embeddings_without_a_target_branch() -> None:
     torch.manual_seed(0)
-    model = jepa.build("mlp", "mlp", loss={"name": "sigreg", "params": {"lam": 0.5}}, target="none",
-                       encoder={"input_dim": 8, "hidden_dim": 8})
+    model = jepa.build(
+        "mlp",
+        "mlp",
+        loss={"name": "sigreg", "params": {"lam": 0.5}},
+        target="none",
+        encoder={"input_dim": 8, "hidden_dim": 8},
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     data = torch.randn(256, 8)
     first = None
@@ -228,19 +257,26 @@ def test_packed_predictor_equals_one_pass_per_block_under_the_same_rule() -> Non
     with torch.no_grad():  # larger weights than at init, so attention patterns matter
         for parameter in packed.predictor.parameters():
             parameter.mul_(20.0)
-    per_block = jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
-                           predictor={"depth": 2, "heads": 2, "packed": False, "isolate_context": True})
+    per_block = jepa.build(
+        "transformer",
+        "attention",
+        masker="random",
+        encoder=TOKENS,
+        predictor={"depth": 2, "heads": 2, "packed": False, "isolate_context": True},
+    )
     per_block.load_state_dict(packed.state_dict())
-    masks = jepa.Masks(context=torch.tensor([[0, 2, 5], [1, 3, 4]]),
-                       targets=(torch.tensor([[1, 3], [0, 2]]), torch.tensor([[6, 7], [8, 9]]),
-                                torch.tensor([[4, 8], [5, 6]])))
+    masks = jepa.Masks(
+        context=torch.tensor([[0, 2, 5], [1, 3, 4]]),
+        targets=(torch.tensor([[1, 3], [0, 2]]), torch.tensor([[6, 7], [8, 9]]), torch.tensor([[4, 8], [5, 6]])),
+    )
     x = torch.randn(2, 10, 3)
     pred_packed, target_packed = packed.eval()(x, masks=masks)
     pred_blocks, target_blocks = per_block.eval()(x, masks=masks)
     assert torch.allclose(pred_packed, pred_blocks, atol=1e-5)
     assert torch.equal(target_packed, target_blocks)
-    reference = jepa.build("transformer", "attention", masker="random", encoder=TOKENS,
-                           predictor={"depth": 2, "heads": 2, "packed": False})
+    reference = jepa.build(
+        "transformer", "attention", masker="random", encoder=TOKENS, predictor={"depth": 2, "heads": 2, "packed": False}
+    )
     reference.load_state_dict(packed.state_dict())
     assert not torch.allclose(reference.eval()(x, masks=masks)[0], pred_blocks, atol=1e-4), (
         "the reference rule (context sees the mask tokens) differs"

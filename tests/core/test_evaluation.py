@@ -25,8 +25,10 @@ from jepa_core.evaluation import (
 from jepa_core.runs import evaluate, format_results, load_run_spec, train_run
 
 TOKEN_MODEL = {
-    "encoder": {"name": "transformer", "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2,
-                                                  "pool": "none", "num_tokens": 8}},
+    "encoder": {
+        "name": "transformer",
+        "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
+    },
     "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
     "masker": "random",
 }
@@ -164,10 +166,13 @@ class StepEncoder(torch.nn.Module):
 
 
 def test_embed_pools_mean_and_max_over_unpadded_tokens_only() -> None:
-    model = jepa.build("transformer", "attention", masker="random",
-                       encoder={"input_dim": 3, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none",
-                                "num_tokens": 6},
-                       predictor={"depth": 1, "heads": 2}).eval()
+    model = jepa.build(
+        "transformer",
+        "attention",
+        masker="random",
+        encoder={"input_dim": 3, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 6},
+        predictor={"depth": 1, "heads": 2},
+    ).eval()
     x, padding = torch.randn(2, 6, 3), torch.zeros(2, 6, dtype=torch.bool)
     padding[1, 4:] = True
     state = {"x": x, "padding_mask": padding}
@@ -255,8 +260,9 @@ def test_raw_features_of_text_are_token_frequencies_over_unpadded_positions() ->
 
 def test_a_run_reports_every_probe_in_its_table(tmp_path, capsys) -> None:
     pytest.importorskip("sklearn")
-    spec = load_run_spec(tiny_run(probes=["linear", "knn", "svm", "attentive"], features="max",
-                                  seeds=[0, 1], attentive={"steps": 10}))
+    spec = load_run_spec(
+        tiny_run(probes=["linear", "knn", "svm", "attentive"], features="max", seeds=[0, 1], attentive={"steps": 10})
+    )
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     results = json.loads((run_dir / "eval.json").read_text())
     assert "errors" not in results
@@ -281,16 +287,36 @@ def test_unequal_length_series_train_probe_and_baseline_end_to_end(tmp_path) -> 
         x[row, 8 + row % 8 :] = np.nan  # lengths 8..15, NaN-padded at the end
     np.savez(tmp_path / "series.npz", x=x, y=y)
     arrays = {"name": "arrays", "params": {"path": str(tmp_path / "series.npz")}}
-    spec = load_run_spec({
-        "model": {"encoder": {"name": "tcn", "params": {"input_dim": 1, "hidden_dim": 16, "channels": 8,
-                                                        "depth": 2, "pool": "none", "num_tokens": 16}},
-                  "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
-                  "masker": {"name": "time_block", "params": {"num_targets": 1}}, "target": "none",
-                  "loss": "sigreg"},
-        "data": arrays, "train": TRAIN,
-        "eval": {"train": arrays, "test": arrays, "probes": ["linear", "svm", "attentive"], "features": "max",
-                 "attentive": {"steps": 10}},
-    })
+    spec = load_run_spec(
+        {
+            "model": {
+                "encoder": {
+                    "name": "tcn",
+                    "params": {
+                        "input_dim": 1,
+                        "hidden_dim": 16,
+                        "channels": 8,
+                        "depth": 2,
+                        "pool": "none",
+                        "num_tokens": 16,
+                    },
+                },
+                "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+                "masker": {"name": "time_block", "params": {"num_targets": 1}},
+                "target": "none",
+                "loss": "sigreg",
+            },
+            "data": arrays,
+            "train": TRAIN,
+            "eval": {
+                "train": arrays,
+                "test": arrays,
+                "probes": ["linear", "svm", "attentive"],
+                "features": "max",
+                "attentive": {"steps": 10},
+            },
+        }
+    )
     results = json.loads((train_run(spec, run_dir=tmp_path / "run") / "eval.json").read_text())
     assert "errors" not in results, results.get("errors")
     assert all(math.isfinite(results[name]["linear"]) for name in ("jepa", "random_init", "raw"))
@@ -301,16 +327,32 @@ def test_a_text_run_gets_a_bag_of_tokens_raw_baseline(tmp_path) -> None:
     pytest.importorskip("jepa_plugins_text")
     lines = [f"{'a' if i % 2 else 'b'}\t{'x' * (3 + i % 5)} {'hello' if i % 2 else 'world'}" for i in range(40)]
     (tmp_path / "labelled.txt").write_text("\n".join(lines) + "\n")
-    text = {"name": "text_lines", "params": {"path": str(tmp_path / "labelled.txt"), "max_length": 16,
-                                             "label_separator": "\t"}}
-    spec = load_run_spec({
-        "model": {"encoder": {"name": "text_transformer", "params": {"tokenizer": "bytes", "hidden_dim": 16,
-                                                                     "depth": 1, "heads": 2, "pool": "none",
-                                                                     "num_tokens": 16}},
-                  "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}}, "masker": "random"},
-        "data": text, "train": TRAIN,
-        "eval": {"train": text, "test": text, "probes": ["linear", "attentive"], "attentive": {"steps": 10}},
-    })
+    text = {
+        "name": "text_lines",
+        "params": {"path": str(tmp_path / "labelled.txt"), "max_length": 16, "label_separator": "\t"},
+    }
+    spec = load_run_spec(
+        {
+            "model": {
+                "encoder": {
+                    "name": "text_transformer",
+                    "params": {
+                        "tokenizer": "bytes",
+                        "hidden_dim": 16,
+                        "depth": 1,
+                        "heads": 2,
+                        "pool": "none",
+                        "num_tokens": 16,
+                    },
+                },
+                "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+                "masker": "random",
+            },
+            "data": text,
+            "train": TRAIN,
+            "eval": {"train": text, "test": text, "probes": ["linear", "attentive"], "attentive": {"steps": 10}},
+        }
+    )
     results = json.loads((train_run(spec, run_dir=tmp_path / "run") / "eval.json").read_text())
     assert "errors" not in results, results.get("errors")
     assert results["raw"]["linear"] == 1.0, "the words tell the classes apart"

@@ -14,23 +14,41 @@ import torch
 from jepa_core.cli import main
 from jepa_core.registry import get_registry
 
-HOSTILE = ["broken_import", "broken_register", "not_a_component", "clash_a", "clash_b", "future_api", "good", "good#1",
-           "exits", "grabber"]
+HOSTILE = [
+    "broken_import",
+    "broken_register",
+    "not_a_component",
+    "clash_a",
+    "clash_b",
+    "future_api",
+    "good",
+    "good#1",
+    "exits",
+    "grabber",
+]
 EXPECTED = {
     "exit_import": ("failed", "import failed: SystemExit: the plugin called sys.exit(3)"),
     "exit_register": ("failed", "registration failed: SystemExit: the plugin called sys.exit(4)"),
     "interrupt_import": ("failed", "import failed: KeyboardInterrupt raised by the plugin"),
     "interrupt_register": ("failed", "registration failed: KeyboardInterrupt raised by the plugin"),
-    "grabber_uncaught": ("failed", "registration failed: PluginError: plugin 'grabber_uncaught' "
-                                   "(jepa-fixture-grabber) asked for a registrar of scope 'jepa'"),
-    "grabber_import": ("failed", "import failed: PluginError: plugin 'grabber_import' (jepa-fixture-grabber) "
-                                 "asked for a registrar of scope 'local'"),
+    "grabber_uncaught": (
+        "failed",
+        "registration failed: PluginError: plugin 'grabber_uncaught' "
+        "(jepa-fixture-grabber) asked for a registrar of scope 'jepa'",
+    ),
+    "grabber_import": (
+        "failed",
+        "import failed: PluginError: plugin 'grabber_import' (jepa-fixture-grabber) "
+        "asked for a registrar of scope 'local'",
+    ),
     "grabber": ("loaded", None),
     "broken_import": ("failed", "import failed: RuntimeError: this plugin is broken on purpose"),
     "broken_register": ("failed", "registration failed: ValueError: registration fails on purpose"),
     "not_a_component": ("failed", "the factory must be a class or function, got 42"),
-    "future_api": ("incompatible", "plugin 'future_api' (jepa-fixture-future-api 1.2.3) needs jepa plugin API "
-                                   ">=2,<3, but jepa-core"),
+    "future_api": (
+        "incompatible",
+        "plugin 'future_api' (jepa-fixture-future-api 1.2.3) needs jepa plugin API >=2,<3, but jepa-core",
+    ),
     "clash_a": ("loaded", None),
     "clash_b": ("loaded", None),
     "good": ("loaded", None),
@@ -38,8 +56,9 @@ EXPECTED = {
 
 
 def jepa_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jepa", *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "jepa", *args], capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
 
 
 def test_every_hostile_plugin_is_reported_and_the_rest_works(installed_plugins) -> None:
@@ -60,8 +79,15 @@ def test_every_cli_command_keeps_working_beside_hostile_plugins(installed_plugin
     records = {r["name"]: r for r in json.loads(jepa_cli("plugins", "--json").stdout)}
     assert records["future_api"]["status"] == "incompatible"
     assert records["broken_import"]["error"].startswith("import failed")
-    for args in (["plugins"], ["list"], ["list", "encoder", "*twin*"], ["describe", "encoder", "good:tiny"],
-                 ["--version"], ["init"], ["init", "sequences", "--output", str(tmp_path / "s.yaml")]):
+    for args in (
+        ["plugins"],
+        ["list"],
+        ["list", "encoder", "*twin*"],
+        ["describe", "encoder", "good:tiny"],
+        ["--version"],
+        ["init"],
+        ["init", "sequences", "--output", str(tmp_path / "s.yaml")],
+    ):
         result = jepa_cli(*args)
         assert result.returncode == 0, (args, result.stderr)
     assert "[incompatible]" in jepa_cli("plugins").stdout
@@ -126,8 +152,13 @@ def test_strict_mode_turns_a_plugin_exit_into_one_error_line(installed_plugins, 
 
 def test_a_real_ctrl_c_while_plugins_load_still_stops_the_command(installed_plugins) -> None:
     installed_plugins("slow")
-    process = subprocess.Popen([sys.executable, "-m", "jepa", "plugins"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "JEPA_FIXTURE_SLOW_SAY": "1"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jepa", "plugins"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JEPA_FIXTURE_SLOW_SAY": "1"},
+    )
     assert process.stderr.readline().strip() == "slow fixture: importing", "the plugin's import has begun"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
@@ -150,19 +181,23 @@ def test_a_slow_plugin_is_named_with_its_load_time(installed_plugins, capsys) ->
 # -- a plugin cannot take names it does not own ----------------------------------------------------
 
 
-def test_another_distribution_cannot_load_under_a_first_party_or_disputed_plugin_name(installed_plugins,
-                                                                                     capsys) -> None:
+def test_another_distribution_cannot_load_under_a_first_party_or_disputed_plugin_name(
+    installed_plugins, capsys
+) -> None:
     installed_plugins("impostor", "clash_a")  # on sys.path first: its entry points are read first
     registry = get_registry()
     assert registry.resolve("encoder", "vision:cnn").distribution == "jepa-plugins-vision"
     by_owner = {(p.name, p.distribution): p for p in registry.plugins}
     impostor = by_owner["vision", "jepa-fixture-impostor"]
     assert impostor.status == "refused"
-    assert impostor.error.startswith("the plugin name 'vision' belongs to jepa-plugins-vision; "
-                                     "jepa-fixture-impostor may not load under it")
+    assert impostor.error.startswith(
+        "the plugin name 'vision' belongs to jepa-plugins-vision; jepa-fixture-impostor may not load under it"
+    )
     assert by_owner["vision", "jepa-plugins-vision"].status == "loaded"
-    for distribution, other in (("jepa-fixture-impostor", "jepa-fixture-clash-a"),
-                                ("jepa-fixture-clash-a", "jepa-fixture-impostor")):
+    for distribution, other in (
+        ("jepa-fixture-impostor", "jepa-fixture-clash-a"),
+        ("jepa-fixture-clash-a", "jepa-fixture-impostor"),
+    ):
         record = by_owner["clash_a", distribution]
         assert record.status == "refused" and f"'clash_a' is also used by {other}; neither loads" in record.error
     assert not jepa.list_components("encoder", "clash_a:*")
@@ -185,8 +220,10 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     records = {p.name: p for p in registry.plugins}
     refused = records["grabber"].refused
     assert records["grabber"].status == "loaded" and len(refused) == 5, refused
-    assert refused[0].startswith("asked for a registrar of scope 'jepa' (replace=True); a plugin adds components "
-                                 "only through the registrar its jepa_register hook receives")
+    assert refused[0].startswith(
+        "asked for a registrar of scope 'jepa' (replace=True); a plugin adds components "
+        "only through the registrar its jepa_register hook receives"
+    )
     assert refused[1].startswith("asked for a registrar of scope 'good'")
     assert refused[2].startswith("tried to set its registrar's 'scope' to 'jepa'")
     assert refused[3].startswith("asked for a registrar of scope 'local'")

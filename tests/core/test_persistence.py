@@ -14,10 +14,15 @@ from jepa_core.persistence import atomic_write_dir
 
 def trained_masked_model() -> jepa.JEPA:
     torch.manual_seed(0)
-    model = jepa.build("transformer", "attention", masker="random", loss="smooth_l1", normalize_targets=True,
-                       encoder={"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none",
-                                "num_tokens": 10},
-                       predictor={"depth": 1, "heads": 2})
+    model = jepa.build(
+        "transformer",
+        "attention",
+        masker="random",
+        loss="smooth_l1",
+        normalize_targets=True,
+        encoder={"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 10},
+        predictor={"depth": 1, "heads": 2},
+    )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     for _ in range(3):
         out = model.step(torch.randn(4, 10, 3))
@@ -35,8 +40,11 @@ def test_save_and_load_give_identical_outputs(tmp_path) -> None:
     config = json.loads((path / "config.json").read_text())
     assert config["jepa_version"] == jepa.__version__
     assert config["spec"]["encoder"]["name"] == "jepa:transformer"
-    assert config["components"]["encoder"] == {"name": "jepa:transformer", "distribution": "jepa-core",
-                                               "version": jepa.__version__}
+    assert config["components"]["encoder"] == {
+        "name": "jepa:transformer",
+        "distribution": "jepa-core",
+        "version": jepa.__version__,
+    }
     loaded = jepa.load(path)
     assert isinstance(loaded, jepa.JEPA) and not loaded.training
     x = torch.randn(2, 10, 3)
@@ -104,13 +112,17 @@ def test_a_checkpoint_from_a_missing_plugin_names_the_distribution(installed_plu
     from jepa_core.registry import get_registry
 
     get_registry().reset()
-    with pytest.raises(jepa.CheckpointError, match=r"jepa-fixture-good 1\.2\.3 \(for encoder 'good:tiny'\), not "
-                                                    r"installed here: pip install jepa-fixture-good"):
+    with pytest.raises(
+        jepa.CheckpointError,
+        match=r"jepa-fixture-good 1\.2\.3 \(for encoder 'good:tiny'\), not "
+        r"installed here: pip install jepa-fixture-good",
+    ):
         jepa.load(path)
 
 
-def test_a_checkpoint_whose_installed_plugin_failed_says_why_not_to_install_it(installed_plugins, tmp_path,
-                                                                               monkeypatch) -> None:
+def test_a_checkpoint_whose_installed_plugin_failed_says_why_not_to_install_it(
+    installed_plugins, tmp_path, monkeypatch
+) -> None:
     path, _ = saved_good_model(installed_plugins, tmp_path)
     monkeypatch.setitem(sys.modules, "jepa_fixture_good.plugin", None)  # importing the plugin now fails
     from jepa_core.registry import get_registry
@@ -119,8 +131,10 @@ def test_a_checkpoint_whose_installed_plugin_failed_says_why_not_to_install_it(i
     with pytest.raises(jepa.CheckpointError) as info:
         jepa.load(path)
     message = str(info.value)
-    assert "encoder 'tiny' comes with jepa-fixture-good 1.2.3, which is installed but its plugin 'good' failed " \
-           "to load: import failed: ModuleNotFoundError: import of jepa_fixture_good.plugin halted" in message
+    assert (
+        "encoder 'tiny' comes with jepa-fixture-good 1.2.3, which is installed but its plugin 'good' failed "
+        "to load: import failed: ModuleNotFoundError: import of jepa_fixture_good.plugin halted" in message
+    )
     assert "pip install" not in message
 
 
@@ -130,8 +144,9 @@ def test_a_checkpoint_whose_plugin_is_blocked_names_the_switch(installed_plugins
     from jepa_core.registry import get_registry
 
     get_registry().reset()
-    with pytest.raises(jepa.CheckpointError, match="installed here, but its plugin 'good' is blocked: listed in "
-                                                   "JEPA_DISABLE_PLUGINS"):
+    with pytest.raises(
+        jepa.CheckpointError, match="installed here, but its plugin 'good' is blocked: listed in JEPA_DISABLE_PLUGINS"
+    ):
         jepa.load(path)
 
 

@@ -101,8 +101,22 @@ def test_plugin_declares_the_plugin_api(root: Path) -> None:
 def test_plugin_ships_py_typed(root: Path, tmp_path: Path) -> None:
     assert (plugin_package(root) / "py.typed").is_file()
     # built for real, as the scaffold test builds a new plugin: the wheel carries the marker
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--wheel-dir", str(tmp_path), str(root)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+    )
     (wheel,) = tmp_path.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert f"{root.name}/py.typed" in archive.namelist()

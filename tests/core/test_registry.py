@@ -16,8 +16,18 @@ from torch import nn
 def test_core_components_are_listed_under_the_jepa_scope(fresh_registry) -> None:
     names = {c.qualname for c in jepa.list_components()}
     expected = {
-        "jepa:mlp", "jepa:transformer", "jepa:attention", "jepa:recurrent", "jepa:mse", "jepa:l1",
-        "jepa:smooth_l1", "jepa:cosine", "jepa:vicreg", "jepa:sigreg", "jepa:infonce", "jepa:random",
+        "jepa:mlp",
+        "jepa:transformer",
+        "jepa:attention",
+        "jepa:recurrent",
+        "jepa:mse",
+        "jepa:l1",
+        "jepa:smooth_l1",
+        "jepa:cosine",
+        "jepa:vicreg",
+        "jepa:sigreg",
+        "jepa:infonce",
+        "jepa:random",
     }
     assert expected <= names
     core = jepa.list_components("loss")
@@ -142,8 +152,11 @@ def test_a_saved_model_with_a_shadowed_component_loads_it_by_qualified_name(inst
 
 
 def test_a_local_component_reusing_a_core_name_is_reached_by_its_qualified_name(fresh_registry) -> None:
-    with pytest.warns(UserWarning, match=r"encoder 'mlp' is also the core's \(jepa:mlp\), which the bare name "
-                      r"'mlp' keeps meaning; build yours as 'local:mlp'"):
+    with pytest.warns(
+        UserWarning,
+        match=r"encoder 'mlp' is also the core's \(jepa:mlp\), which the bare name "
+        r"'mlp' keeps meaning; build yours as 'local:mlp'",
+    ):
         jepa.register("encoder", "mlp")(nn.Identity)
     with pytest.warns(UserWarning, match="the encoder of jepa-plugins-vision"):
         jepa.register("encoder", "cnn")(nn.Identity)
@@ -191,8 +204,11 @@ def test_qualified_names_import_only_the_plugin_they_name(installed_plugins, tmp
 
 def test_two_plugins_clashing_on_a_name_are_both_named(installed_plugins) -> None:
     installed_plugins("clash_a", "clash_b")
-    with pytest.raises(jepa.AmbiguousComponentError, match=r"clash_a:twin .*jepa-fixture-clash-a.* and "
-                                                           r"clash_b:twin .*jepa-fixture-clash-b"):
+    with pytest.raises(
+        jepa.AmbiguousComponentError,
+        match=r"clash_a:twin .*jepa-fixture-clash-a.* and "
+        r"clash_b:twin .*jepa-fixture-clash-b",
+    ):
         jepa.build("twin", "mlp")
     assert jepa.build("clash_b:twin", "mlp").spec.encoder.name == "clash_b:twin"
 
@@ -254,8 +270,9 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
 def test_first_party_names_say_which_distribution_to_install(fresh_registry, monkeypatch, kind, name) -> None:
     monkeypatch.setenv("JEPA_PLUGINS", "")  # as if no plugin distribution were installed
     command = install_command(FIRST_PARTY[kind, name], EXTRAS.get((kind, name), ""))
-    with pytest.raises(jepa.UnknownComponentError, match=re.escape(f"{kind} {name!r} comes with "
-                                                                   f"{FIRST_PARTY[kind, name]}: {command}")):
+    with pytest.raises(
+        jepa.UnknownComponentError, match=re.escape(f"{kind} {name!r} comes with {FIRST_PARTY[kind, name]}: {command}")
+    ):
         fresh_registry.resolve(kind, name)
 
 

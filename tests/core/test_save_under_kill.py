@@ -63,8 +63,13 @@ def weight_values(path: Path) -> set[float]:
 
 def test_a_model_saved_over_survives_kill_9_at_any_instant(tmp_path) -> None:
     path = tmp_path / "model"
-    saver = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    saver = subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     rng = random.Random(0)
     seen: list[float] = []
     interrupted_saves = 0
@@ -123,8 +128,9 @@ model.save_pretrained(path)
 
 def test_the_rename_fallback_killed_between_renames_still_loads_the_old_model(tmp_path) -> None:
     path = tmp_path / "model"
-    result = subprocess.run([sys.executable, "-c", FALLBACK_KILLED, str(path)],
-                            env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", FALLBACK_KILLED, str(path)], env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120
+    )
     assert result.returncode == -signal.SIGKILL
     assert not path.exists() and any(".old-" in p.name for p in tmp_path.iterdir()), "killed at the bad instant"
     assert weight_values(path) == {0.25}

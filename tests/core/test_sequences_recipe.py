@@ -32,9 +32,17 @@ def test_starter_validates_and_its_eval_protocol_is_consistent() -> None:
 
 def test_a_tiny_run_of_the_starter_trains_and_evaluates(tmp_path) -> None:
     overrides = [
-        "train.steps=3", "train.batch_size=8", "train.warmup_steps=1", "train.checkpoint_every=0",
-        "train.progress=false", "train.plot=false", "data.params.size=32",
-        "eval.train.params.size=24", "eval.test.params.size=24", "eval.shots=2", "eval.seeds=[0]",
+        "train.steps=3",
+        "train.batch_size=8",
+        "train.warmup_steps=1",
+        "train.checkpoint_every=0",
+        "train.progress=false",
+        "train.plot=false",
+        "data.params.size=32",
+        "eval.train.params.size=24",
+        "eval.test.params.size=24",
+        "eval.shots=2",
+        "eval.seeds=[0]",
     ]
     spec = load_run_spec(starter(), overrides)
     run_dir = train_run(spec, run_dir=tmp_path / "run")

@@ -36,54 +36,136 @@ DEADLINE_MS = 1000
 # -- valid starting points: every component small enough to build in milliseconds -------------
 
 MLP = {"name": "jepa:mlp", "params": {"input_dim": 4, "hidden_dim": 8, "depth": 1}}
-TOKENS = {"name": "jepa:transformer",
-          "params": {"input_dim": 4, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 4}}
+TOKENS = {
+    "name": "jepa:transformer",
+    "params": {"input_dim": 4, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 4},
+}
 ATTENTION = {"name": "jepa:attention", "params": {"depth": 1, "heads": 2}}
-VIT = {"name": "vision:vit",
-       "params": {"image_size": 8, "patch_size": 4, "input_channels": 1, "hidden_dim": 8, "depth": 1, "heads": 2}}
-BERT = {"model_type": "bert", "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "intermediate_size": 16, "vocab_size": 32, "max_position_embeddings": 16}
+VIT = {
+    "name": "vision:vit",
+    "params": {"image_size": 8, "patch_size": 4, "input_channels": 1, "hidden_dim": 8, "depth": 1, "heads": 2},
+}
+BERT = {
+    "model_type": "bert",
+    "hidden_size": 8,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 16,
+    "vocab_size": 32,
+    "max_position_embeddings": 16,
+}
 
 BASES: list[dict[str, Any]] = [
     {"encoder": MLP, "predictor": {"name": "jepa:mlp", "params": {"depth": 1}}, "loss": "jepa:mse"},
-    {"encoder": MLP, "predictor": {"name": "jepa:recurrent", "params": {"steps": 1}},
-     "loss": {"name": "jepa:smooth_l1", "params": {"beta": 0.5}}, "target": "shared"},
-    {"encoder": TOKENS, "predictor": ATTENTION,
-     "masker": {"name": "jepa:random", "params": {"target_ratio": 0.5, "num_targets": 1}},
-     "loss": {"name": "jepa:vicreg", "params": {"sim_weight": 1.0}},
-     "target": {"mode": "ema", "momentum": 0.9, "final_momentum": 1.0}, "normalize_targets": True},
-    {"encoder": {"name": "jepa:multiscale", "params": {"local_encoder": MLP, "global_encoder": MLP, "hidden_dim": 8}},
-     "predictor": {"name": "jepa:hierarchical", "params": {"coarse": {"name": "jepa:mlp", "params": {"depth": 1}},
-                                                           "fine": {"name": "jepa:mlp", "params": {"depth": 1}}}},
-     "loss": {"name": "jepa:sigreg", "params": {"num_slices": 8, "knots": 5}}, "target": "none"},
-    {"encoder": {"name": "jepa:cross_modal", "params": {"modalities": {"a": MLP}, "heads": 2, "depth": 1}},
-     "predictor": "jepa:mlp", "loss": {"name": "jepa:infonce", "params": {"temperature": 0.2}}},
-    {"encoder": {"name": "vision:cnn", "params": {"input_channels": 1, "hidden_dim": 8, "widths": [4], "groups": 1,
-                                                  "pool": "none", "image_size": 4}},
-     "predictor": ATTENTION, "masker": {"name": "vision:multiblock", "params": {"num_targets": 1, "min_keep": 1}},
-     "loss": "jepa:l1"},
-    {"encoder": VIT, "predictor": ATTENTION, "masker": {"name": "vision:multiblock", "params": {"num_targets": 1}},
-     "loss": "jepa:cosine"},
-    {"encoder": {"name": "vision:vit", "params": {**VIT["params"], "num_frames": 4, "tubelet_size": 2}},
-     "predictor": ATTENTION, "masker": {"name": "vision:tube", "params": {"num_blocks": 1}}},
-    {"encoder": {"name": "text:text_transformer", "params": {"vocab_size": 16, "hidden_dim": 8, "depth": 1, "heads": 2,
-                                                             "pool": "none", "num_tokens": 8}},
-     "predictor": ATTENTION, "masker": {"name": "text:span", "params": {"num_targets": 2}}},
-    {"encoder": {"name": "text:text_transformer", "params": {"tokenizer": "text:bytes", "hidden_dim": 8, "depth": 1,
-                                                             "heads": 2}},
-     "predictor": "jepa:mlp"},
+    {
+        "encoder": MLP,
+        "predictor": {"name": "jepa:recurrent", "params": {"steps": 1}},
+        "loss": {"name": "jepa:smooth_l1", "params": {"beta": 0.5}},
+        "target": "shared",
+    },
+    {
+        "encoder": TOKENS,
+        "predictor": ATTENTION,
+        "masker": {"name": "jepa:random", "params": {"target_ratio": 0.5, "num_targets": 1}},
+        "loss": {"name": "jepa:vicreg", "params": {"sim_weight": 1.0}},
+        "target": {"mode": "ema", "momentum": 0.9, "final_momentum": 1.0},
+        "normalize_targets": True,
+    },
+    {
+        "encoder": {
+            "name": "jepa:multiscale",
+            "params": {"local_encoder": MLP, "global_encoder": MLP, "hidden_dim": 8},
+        },
+        "predictor": {
+            "name": "jepa:hierarchical",
+            "params": {
+                "coarse": {"name": "jepa:mlp", "params": {"depth": 1}},
+                "fine": {"name": "jepa:mlp", "params": {"depth": 1}},
+            },
+        },
+        "loss": {"name": "jepa:sigreg", "params": {"num_slices": 8, "knots": 5}},
+        "target": "none",
+    },
+    {
+        "encoder": {"name": "jepa:cross_modal", "params": {"modalities": {"a": MLP}, "heads": 2, "depth": 1}},
+        "predictor": "jepa:mlp",
+        "loss": {"name": "jepa:infonce", "params": {"temperature": 0.2}},
+    },
+    {
+        "encoder": {
+            "name": "vision:cnn",
+            "params": {
+                "input_channels": 1,
+                "hidden_dim": 8,
+                "widths": [4],
+                "groups": 1,
+                "pool": "none",
+                "image_size": 4,
+            },
+        },
+        "predictor": ATTENTION,
+        "masker": {"name": "vision:multiblock", "params": {"num_targets": 1, "min_keep": 1}},
+        "loss": "jepa:l1",
+    },
+    {
+        "encoder": VIT,
+        "predictor": ATTENTION,
+        "masker": {"name": "vision:multiblock", "params": {"num_targets": 1}},
+        "loss": "jepa:cosine",
+    },
+    {
+        "encoder": {"name": "vision:vit", "params": {**VIT["params"], "num_frames": 4, "tubelet_size": 2}},
+        "predictor": ATTENTION,
+        "masker": {"name": "vision:tube", "params": {"num_blocks": 1}},
+    },
+    {
+        "encoder": {
+            "name": "text:text_transformer",
+            "params": {"vocab_size": 16, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
+        },
+        "predictor": ATTENTION,
+        "masker": {"name": "text:span", "params": {"num_targets": 2}},
+    },
+    {
+        "encoder": {
+            "name": "text:text_transformer",
+            "params": {"tokenizer": "text:bytes", "hidden_dim": 8, "depth": 1, "heads": 2},
+        },
+        "predictor": "jepa:mlp",
+    },
     {"encoder": {"name": "text:hf", "params": {"config": BERT}}, "predictor": "jepa:mlp"},
-    {"encoder": {"name": "timeseries:temporal", "params": {"input_dim": 1, "hidden_dim": 8, "pool": "none",
-                                                           "num_tokens": 8}},
-     "predictor": {"name": "jepa:recurrent", "params": {}},
-     "masker": {"name": "timeseries:forecast", "params": {"horizon": 2}}},
-    {"encoder": {"name": "timeseries:tcn", "params": {"input_dim": 1, "hidden_dim": 8, "depth": 1, "pool": "none",
-                                                      "num_tokens": 8}},
-     "predictor": ATTENTION, "masker": {"name": "timeseries:time_block", "params": {"num_targets": 1}}},
-    {"encoder": {"name": "timeseries:patch_transformer", "params": {"input_dim": 1, "hidden_dim": 8, "patch_len": 4,
-                                                                    "seq_len": 16, "depth": 1, "heads": 2,
-                                                                    "pool": "none"}},
-     "predictor": ATTENTION, "masker": {"name": "jepa:random", "params": {}}},
+    {
+        "encoder": {
+            "name": "timeseries:temporal",
+            "params": {"input_dim": 1, "hidden_dim": 8, "pool": "none", "num_tokens": 8},
+        },
+        "predictor": {"name": "jepa:recurrent", "params": {}},
+        "masker": {"name": "timeseries:forecast", "params": {"horizon": 2}},
+    },
+    {
+        "encoder": {
+            "name": "timeseries:tcn",
+            "params": {"input_dim": 1, "hidden_dim": 8, "depth": 1, "pool": "none", "num_tokens": 8},
+        },
+        "predictor": ATTENTION,
+        "masker": {"name": "timeseries:time_block", "params": {"num_targets": 1}},
+    },
+    {
+        "encoder": {
+            "name": "timeseries:patch_transformer",
+            "params": {
+                "input_dim": 1,
+                "hidden_dim": 8,
+                "patch_len": 4,
+                "seq_len": 16,
+                "depth": 1,
+                "heads": 2,
+                "pool": "none",
+            },
+        },
+        "predictor": ATTENTION,
+        "masker": {"name": "jepa:random", "params": {}},
+    },
 ]
 
 
@@ -188,13 +270,25 @@ odd_floats = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not x.is_integer() or abs(x) > 2**40),
 ).map(lambda x: Bad(repr(x), lambda: x))
 wrong_types = st.one_of(
-    st.sampled_from([
-        Bad("'abc'", lambda: "abc"), Bad("''", lambda: ""), Bad("None", lambda: None), Bad("True", lambda: True),
-        Bad("[]", lambda: []), Bad("{}", lambda: {}), Bad("[1, 2]", lambda: [1, 2]), Bad("{'a': 1}", lambda: {"a": 1}),
-        Bad("b'bytes'", lambda: b"bytes"), Bad("object()", object), Bad("1j", lambda: 1j),
-        Bad("{1, 2}", lambda: {1, 2}), Bad("(1,)", lambda: (1,)), Bad("[nan]", lambda: [math.nan]),
-        Bad("{'name': 'jepa:mlp'}", lambda: {"name": "jepa:mlp"}),
-    ]),
+    st.sampled_from(
+        [
+            Bad("'abc'", lambda: "abc"),
+            Bad("''", lambda: ""),
+            Bad("None", lambda: None),
+            Bad("True", lambda: True),
+            Bad("[]", lambda: []),
+            Bad("{}", lambda: {}),
+            Bad("[1, 2]", lambda: [1, 2]),
+            Bad("{'a': 1}", lambda: {"a": 1}),
+            Bad("b'bytes'", lambda: b"bytes"),
+            Bad("object()", object),
+            Bad("1j", lambda: 1j),
+            Bad("{1, 2}", lambda: {1, 2}),
+            Bad("(1,)", lambda: (1,)),
+            Bad("[nan]", lambda: [math.nan]),
+            Bad("{'name': 'jepa:mlp'}", lambda: {"name": "jepa:mlp"}),
+        ]
+    ),
     st.text(max_size=12).map(lambda s: Bad(repr(s), lambda: s)),
     st.lists(st.integers(-3, 3), max_size=4).map(lambda v: Bad(repr(v), lambda: list(v))),
 )
@@ -206,13 +300,15 @@ long_strings = st.tuples(
 deep = st.tuples(st.sampled_from(["list", "dict"]), st.integers(min_value=MAX_SPEC_DEPTH + 1, max_value=5000)).map(
     lambda t: Bad(f"{t[0]} nested {t[1]} deep", lambda: _nested(*t))
 )
-huge_collections = st.sampled_from([
-    Bad("[0] * 10**6", lambda: [0] * 10**6),
-    Bad("['x'] * 200_000", lambda: ["x"] * 200_000),
-    Bad("dict of 10**5 keys", lambda: {f"k{i}": i for i in range(10**5)}),
-    Bad("alias bomb (10**30 leaves)", _alias_bomb),
-    Bad("self-referencing list", _self_referencing),
-])
+huge_collections = st.sampled_from(
+    [
+        Bad("[0] * 10**6", lambda: [0] * 10**6),
+        Bad("['x'] * 200_000", lambda: ["x"] * 200_000),
+        Bad("dict of 10**5 keys", lambda: {f"k{i}": i for i in range(10**5)}),
+        Bad("alias bomb (10**30 leaves)", _alias_bomb),
+        Bad("self-referencing list", _self_referencing),
+    ]
+)
 bad_values = st.one_of(huge_ints, odd_floats, wrong_types, long_strings, deep, huge_collections)
 
 
@@ -234,8 +330,11 @@ def malformed(draw: st.DrawFn, bases: list[dict[str, Any]]) -> Case:
     base_index = draw(st.integers(0, len(bases) - 1))
     spec = json.loads(json.dumps(bases[base_index]))  # unshared: deepcopy would keep MLP one object in two places
     bad = draw(bad_values)
-    where = draw(st.sampled_from(["field"] * 8 + ["unknown key", "name", "params", "component", "top", "target",
-                                                     "device", "file"]))
+    where = draw(
+        st.sampled_from(
+            ["field"] * 8 + ["unknown key", "name", "params", "component", "top", "target", "device", "file"]
+        )
+    )
     for key in ("encoder", "predictor", "loss", "masker"):  # names as {"name": ...} so each slot can be edited
         if isinstance(spec.get(key), str):
             spec[key] = {"name": spec[key], "params": {}}
@@ -258,8 +357,9 @@ def malformed(draw: st.DrawFn, bases: list[dict[str, Any]]) -> Case:
         path = slot.path
         label += f"{'.'.join(path)} = {bad!r}"
     elif where == "top":
-        path = (draw(st.sampled_from(["encoder", "predictor", "loss", "masker", "target", "normalize_targets",
-                                      "bogus"])),)
+        path = (
+            draw(st.sampled_from(["encoder", "predictor", "loss", "masker", "target", "normalize_targets", "bogus"])),
+        )
         label += f"{path[0]} = {bad!r}"
     elif where == "target":
         target = spec.get("target", "ema")
@@ -267,9 +367,11 @@ def malformed(draw: st.DrawFn, bases: list[dict[str, Any]]) -> Case:
         path = ("target", draw(st.sampled_from(["mode", "momentum", "final_momentum"])))
         label += f"{'.'.join(path)} = {bad!r}"
     elif where == "device":
-        return Case(f"build('mlp', 'mlp', device={bad!r})",
-                    lambda: jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}, device=bad.make()),
-                    "device")
+        return Case(
+            f"build('mlp', 'mlp', device={bad!r})",
+            lambda: jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}, device=bad.make()),
+            "device",
+        )
     else:  # the spec as a file name
         return Case(f"build({bad!r})", lambda: jepa.build(bad.make()))
     return Case(label, lambda: jepa.build(_with(spec, path, bad.make())), ".".join(path))
@@ -296,8 +398,13 @@ def test_thousands_of_malformed_specs_raise_only_spec_errors_within_a_second(bas
     outcomes: dict[str, int] = {"built": 0, "SpecError": 0}
     slowest: list[tuple[float, str]] = []
 
-    @settings(max_examples=EXAMPLES, deadline=DEADLINE_MS, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=DEADLINE_MS,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(case=malformed(bases))
     def fuzz(case: Case) -> None:
         start = time.perf_counter()
@@ -385,19 +492,30 @@ def test_deep_nesting_is_refused_at_its_path(tmp_path, depth: int) -> None:
 
 def test_sizes_that_cannot_be_allocated_are_refused_before_allocating() -> None:
     # each size within its own bound, together 2 * 10**14 weights (hundreds of TB): caught by the meta build
-    error, seconds = _timed(lambda: jepa.build("transformer", "mlp", encoder={
-        "input_dim": 4, "hidden_dim": MAX_WIDTH, "depth": 1024, "heads": 16}))
+    error, seconds = _timed(
+        lambda: jepa.build(
+            "transformer", "mlp", encoder={"input_dim": 4, "hidden_dim": MAX_WIDTH, "depth": 1024, "heads": 16}
+        )
+    )
     assert error.path == "encoder.params" and "would need" in str(error) and "TB" in str(error)
     assert seconds < 5.0
     # one size beyond its bound names the field and the bound
     error, _ = _timed(lambda: jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 10**12}))
     assert error.path == "encoder.params.hidden_dim" and "less than or equal to 65536" in str(error)
-    error, _ = _timed(lambda: jepa.build("transformer", "attention", masker="random",
-                                         encoder={"hidden_dim": 8, "heads": 2, "pool": "none",
-                                                  "num_tokens": MAX_TOKENS + 1}))
+    error, _ = _timed(
+        lambda: jepa.build(
+            "transformer",
+            "attention",
+            masker="random",
+            encoder={"hidden_dim": 8, "heads": 2, "pool": "none", "num_tokens": MAX_TOKENS + 1},
+        )
+    )
     assert error.path == "encoder.params.num_tokens"
-    error, _ = _timed(lambda: jepa.build("mlp", "attention", encoder={"input_dim": 4, "hidden_dim": 8},
-                                         predictor={"grid": [1024, 1024, 1024]}))
+    error, _ = _timed(
+        lambda: jepa.build(
+            "mlp", "attention", encoder={"input_dim": 4, "hidden_dim": 8}, predictor={"grid": [1024, 1024, 1024]}
+        )
+    )
     assert error.path == "predictor.params.grid" and "cells" in str(error)
 
 
@@ -411,15 +529,30 @@ def test_memory_budget_comes_from_the_environment(monkeypatch) -> None:
 
 def test_vit_huge_sizes_are_still_allowed() -> None:
     # ViT-H/14 at 518 px (as DINOv2 and V-JEPA 2 use) is within every bound: check the spec only
-    spec = jepa.ModelSpec.parse({"encoder": {"name": "vit", "params": {
-        "image_size": 518, "patch_size": 14, "hidden_dim": 1280, "depth": 32, "heads": 16}},
-        "predictor": {"name": "attention", "params": {"depth": 12, "heads": 16}}, "masker": "multiblock"})
+    spec = jepa.ModelSpec.parse(
+        {
+            "encoder": {
+                "name": "vit",
+                "params": {"image_size": 518, "patch_size": 14, "hidden_dim": 1280, "depth": 32, "heads": 16},
+            },
+            "predictor": {"name": "attention", "params": {"depth": 12, "heads": 16}},
+            "masker": "multiblock",
+        }
+    )
     assert spec.encoder.params["hidden_dim"] == 1280
 
 
-@pytest.mark.parametrize("value", [
-    "x" * 5000, "a/" * 3000, "x" * 300 + ".yaml", "x" * 300 + ".json", "bad\x00name.yaml", "../" * 2000,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x" * 5000,
+        "a/" * 3000,
+        "x" * 300 + ".yaml",
+        "x" * 300 + ".json",
+        "bad\x00name.yaml",
+        "../" * 2000,
+    ],
+)
 def test_strings_that_are_neither_names_nor_files_are_spec_errors(value: str) -> None:
     error, seconds = _timed(lambda: jepa.build(value))
     assert len(str(error)) < 500, "the value is cut in the message"
@@ -466,8 +599,10 @@ def test_explicit_params_models_refuse_inf_unless_their_author_allows_it(fresh_r
     jepa.register("loss", "lenient_scale")(make(Lenient))
     with pytest.raises(jepa.SpecError, match="finite"):
         jepa.build("mlp", "mlp", loss={"name": "strict_scale", "params": {"scale": math.inf}})
-    assert jepa.build("mlp", "mlp", loss={"name": "lenient_scale", "params": {"scale": math.inf}}).criterion.scale \
+    assert (
+        jepa.build("mlp", "mlp", loss={"name": "lenient_scale", "params": {"scale": math.inf}}).criterion.scale
         == math.inf
+    )
 
 
 def test_device_names_are_validated_when_loading_a_saved_model(tmp_path) -> None:
@@ -556,10 +691,16 @@ def test_cli_prints_one_line_and_exits_2(tmp_path) -> None:
     broken.write_text("model: [unclosed\n  x: {\n")
     valid = tmp_path / "valid.yaml"
     valid.write_text("model: {encoder: {name: mlp, params: {input_dim: 3}}, predictor: mlp}\ndata: sinusoids\n")
-    for args in (["train", str(bomb)], ["train", str(broken)], ["train", "x" * 5000],
-                 ["describe", "encoder", "y" * 5000], ["train", str(valid), "--set", "train.lr=.inf"],
-                 ["train", str(valid), "--set", "train.device=gpu7"], ["eval", "x" * 5000],
-                 ["init", "sequences", "--output", str(tmp_path / ("x" * 5000))]):
+    for args in (
+        ["train", str(bomb)],
+        ["train", str(broken)],
+        ["train", "x" * 5000],
+        ["describe", "encoder", "y" * 5000],
+        ["train", str(valid), "--set", "train.lr=.inf"],
+        ["train", str(valid), "--set", "train.device=gpu7"],
+        ["eval", "x" * 5000],
+        ["init", "sequences", "--output", str(tmp_path / ("x" * 5000))],
+    ):
         done = subprocess.run([str(jepa_script), *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 2, (args[:2], done.stderr[-500:])
         assert done.stderr.startswith("jepa: error: ") and done.stderr.count("\n") == 1, done.stderr[-500:]

@@ -70,8 +70,11 @@ def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_regist
 
 
 def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
-    with pytest.raises(jepa.WiringError, match=r"set pool='none' and num_tokens in its params \(`jepa describe "
-                                               r"encoder jepa:transformer` explains them\)"):
+    with pytest.raises(
+        jepa.WiringError,
+        match=r"set pool='none' and num_tokens in its params \(`jepa describe "
+        r"encoder jepa:transformer` explains them\)",
+    ):
         jepa.build("transformer", "attention", masker="random")
     with pytest.raises(jepa.WiringError, match="none of its parameters sets a token count"):
         jepa.build("mlp", "attention", masker="random")
@@ -84,8 +87,11 @@ def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
             super().__init__()
             self.embed_dim, self.num_tokens, self.grid = hidden_dim, None, None
 
-    with pytest.raises(jepa.WiringError, match=r"set pool='none' and image_size in its params \("
-                                               r"`jepa.describe\('encoder', 'local:pooled_only'\)`"):
+    with pytest.raises(
+        jepa.WiringError,
+        match=r"set pool='none' and image_size in its params \("
+        r"`jepa.describe\('encoder', 'local:pooled_only'\)`",
+    ):
         jepa.build("pooled_only", "attention", masker="random")
     with pytest.raises(jepa.SpecError, match="cannot do masked training: its forward takes no 'target_idx'"):
         jepa.build("transformer", "mlp", masker="random", encoder=SMALL)
@@ -144,8 +150,10 @@ def test_unknown_fields_of_specs_and_run_configs_suggest_the_closest(fresh_regis
     from jepa_core.runs import load_run_spec
 
     def message(**changes) -> str:
-        config = {"model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
-                  "data": {"name": "sinusoids", "params": {"channels": 2}}}
+        config = {
+            "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+            "data": {"name": "sinusoids", "params": {"channels": 2}},
+        }
         for key, value in changes.items():
             config[key] = value
         with pytest.raises(jepa.SpecError) as info:

@@ -21,9 +21,24 @@ from jepa_core.cli import main
 from jepa_core.training import Trainer
 
 # the core's sequences starter, cut down to a few milliseconds a step
-SMALL = ["--set", "train.batch_size=16", "--set", "data.params.size=64", "--set", "model.encoder.params.depth=1",
-         "--set", "train.checkpoint_every=2", "--set", "train.steps=4", "--set", "eval=null",
-         "--set", "train.progress=false", "--set", "train.plot=false"]
+SMALL = [
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "data.params.size=64",
+    "--set",
+    "model.encoder.params.depth=1",
+    "--set",
+    "train.checkpoint_every=2",
+    "--set",
+    "train.steps=4",
+    "--set",
+    "eval=null",
+    "--set",
+    "train.progress=false",
+    "--set",
+    "train.plot=false",
+]
 
 
 @pytest.fixture
@@ -55,10 +70,13 @@ def steps_logged(run_dir: Path) -> list[int]:
 
 
 def test_a_dataset_smaller_than_one_batch_is_one_line_and_writes_nothing(config, tmp_path, capsys) -> None:
-    line = one_error(*train(capsys, str(config), "--run-dir", str(tmp_path / "run"), *SMALL,
-                            "--set", "data.params.size=8"))
-    assert line == ("jepa: error: train.batch_size: the dataset has 8 items, fewer than one global micro-batch "
-                    "of 16; lower train.batch_size (now 16) or give it more data")
+    line = one_error(
+        *train(capsys, str(config), "--run-dir", str(tmp_path / "run"), *SMALL, "--set", "data.params.size=8")
+    )
+    assert line == (
+        "jepa: error: train.batch_size: the dataset has 8 items, fewer than one global micro-batch "
+        "of 16; lower train.batch_size (now 16) or give it more data"
+    )
     assert not (tmp_path / "run").exists()
 
 
@@ -72,20 +90,31 @@ def test_an_empty_dataset_is_named_not_a_stop_iteration(tmp_path) -> None:
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize(("contents", "message"), [
-    (np.zeros((0, 32, 3), dtype="float32"), "holds no samples (the array has shape (0, 32, 3))"),
-    (np.array(5.0), "holds a single value; its first axis must index the samples"),
-    ("directory", "is a directory; give data.params.path a .npy or .npz file"),
-])
-def test_an_empty_npy_or_a_directory_as_the_data_file_is_one_line(config, tmp_path, capsys, contents,
-                                                                   message) -> None:
+@pytest.mark.parametrize(
+    ("contents", "message"),
+    [
+        (np.zeros((0, 32, 3), dtype="float32"), "holds no samples (the array has shape (0, 32, 3))"),
+        (np.array(5.0), "holds a single value; its first axis must index the samples"),
+        ("directory", "is a directory; give data.params.path a .npy or .npz file"),
+    ],
+)
+def test_an_empty_npy_or_a_directory_as_the_data_file_is_one_line(config, tmp_path, capsys, contents, message) -> None:
     data = tmp_path / "data.npy"
     if isinstance(contents, str):
         data.mkdir()
     else:
         np.save(data, contents)
-    line = one_error(*train(capsys, str(config), "--run-dir", str(tmp_path / "run"), *SMALL,
-                            "--set", f"data={{name: arrays, params: {{path: {data}}}}}"))
+    line = one_error(
+        *train(
+            capsys,
+            str(config),
+            "--run-dir",
+            str(tmp_path / "run"),
+            *SMALL,
+            "--set",
+            f"data={{name: arrays, params: {{path: {data}}}}}",
+        )
+    )
     assert line.startswith("jepa: error: data.params: dataset jepa:arrays: ") and message in line
     assert str(data) in line
 
@@ -100,14 +129,30 @@ def test_nan_in_the_data_fails_before_the_run_directory_exists(tmp_path, capsys)
     x[3, 2, 1] = np.nan
     np.save(tmp_path / "x.npy", x)
     config = tmp_path / "masked.yaml"
-    config.write_text(yaml.safe_dump({
-        "model": {"encoder": {"name": "transformer", "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1,
-                                                                "heads": 2, "pool": "none", "num_tokens": 8}},
-                  "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
-                  "masker": "random", "loss": "smooth_l1"},
-        "data": {"name": "arrays", "params": {"path": str(tmp_path / "x.npy")}},
-        "train": {"steps": 2, "batch_size": 32, "progress": False, "plot": False},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": {
+                    "encoder": {
+                        "name": "transformer",
+                        "params": {
+                            "input_dim": 2,
+                            "hidden_dim": 16,
+                            "depth": 1,
+                            "heads": 2,
+                            "pool": "none",
+                            "num_tokens": 8,
+                        },
+                    },
+                    "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+                    "masker": "random",
+                    "loss": "smooth_l1",
+                },
+                "data": {"name": "arrays", "params": {"path": str(tmp_path / "x.npy")}},
+                "train": {"steps": 2, "batch_size": 32, "progress": False, "plot": False},
+            }
+        )
+    )
     line = one_error(*train(capsys, str(config), "--run-dir", str(tmp_path / "run")))
     assert line.startswith("jepa: error: the loss is nan on the first batch, before any training step")
     assert "check the data for NaN/Inf values; lower train.lr (now 0.001), set train.grad_clip (e.g. 1.0)" in line
@@ -119,8 +164,18 @@ def test_nan_in_the_data_fails_before_the_run_directory_exists(tmp_path, capsys)
 
 def test_a_diverged_run_says_what_to_try_and_the_plain_rerun_starts_over(config, tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    args = [str(config), "--run-dir", str(run), *SMALL, "--set", "train.checkpoint_every=0",
-            "--set", "train.warmup_steps=0", "--set", "train.grad_clip=null"]
+    args = [
+        str(config),
+        "--run-dir",
+        str(run),
+        *SMALL,
+        "--set",
+        "train.checkpoint_every=0",
+        "--set",
+        "train.warmup_steps=0",
+        "--set",
+        "train.grad_clip=null",
+    ]
     line = one_error(*train(capsys, *args, "--set", "train.lr=1e12"))
     assert "; no checkpoint was written (running it again starts over). What to try" in line
     assert "check the data for NaN/Inf values; lower train.lr (now 1e+12), set train.grad_clip (e.g. 1.0)" in line
@@ -137,9 +192,11 @@ def test_a_run_with_a_checkpoint_needs_resume_or_restart(config, tmp_path, capsy
     args = [str(config), "--run-dir", str(run), *SMALL]
     assert train(capsys, *args, "--set", "train.checkpoint_every=1", "--max-steps", "3")[0] == 0
     line = one_error(*train(capsys, *args))
-    assert line == (f"jepa: error: run directory {str(run)!r} already holds a run (a checkpoint at step 3); pass "
-                    "--resume to continue it, --restart to discard it and start over, or choose another run "
-                    "directory")
+    assert line == (
+        f"jepa: error: run directory {str(run)!r} already holds a run (a checkpoint at step 3); pass "
+        "--resume to continue it, --restart to discard it and start over, or choose another run "
+        "directory"
+    )
     one_error(*train(capsys, *args, "--resume", "--restart"))
     (run / "notes.txt").write_text("mine")
     code, err = train(capsys, *args, "--restart")
@@ -167,8 +224,10 @@ def test_a_corrupt_or_hostile_checkpoint_is_named_with_what_to_do(config, tmp_pa
     assert train(capsys, *args, "--max-steps", "4")[0] == 0
     latest = run / "checkpoints" / "step_0000004"
     state = latest / "trainer.pt"
-    todo = (f". To go on, delete {str(latest)!r} to resume from step_0000002, or pass --restart to discard the "
-            "run and start over")
+    todo = (
+        f". To go on, delete {str(latest)!r} to resume from step_0000002, or pass --restart to discard the "
+        "run and start over"
+    )
 
     state.write_bytes(b"PK\x03\x04 not really a zip")
     line = one_error(*train(capsys, *args, "--resume"))
@@ -176,8 +235,9 @@ def test_a_corrupt_or_hostile_checkpoint_is_named_with_what_to_do(config, tmp_pa
 
     torch.save({"step": 4, "optimizer": {}, "rng": torch.get_rng_state(), "payload": Path("/")}, state)
     line = one_error(*train(capsys, *args, "--resume"))
-    assert line.startswith(f"jepa: error: cannot resume from {str(state)!r}: it holds Python objects that safe "
-                           "loading refuses to unpickle") and line.endswith(todo)
+    assert line.startswith(
+        f"jepa: error: cannot resume from {str(state)!r}: it holds Python objects that safe loading refuses to unpickle"
+    ) and line.endswith(todo)
 
     weights = latest / "model" / "model.safetensors"
     weights.write_bytes(b"\x00" * 16)
@@ -192,10 +252,23 @@ def test_a_corrupt_or_hostile_checkpoint_is_named_with_what_to_do(config, tmp_pa
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT")
 def test_ctrl_c_checkpoints_and_prints_the_command_that_resumes(config, tmp_path, capsys) -> None:
     run = tmp_path / "run"
-    args = [str(config), "--run-dir", str(run), *SMALL, "--set", "train.steps=100000",
-            "--set", "train.checkpoint_every=0"]
-    process = subprocess.Popen([sys.executable, "-m", "jepa", "train", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    args = [
+        str(config),
+        "--run-dir",
+        str(run),
+        *SMALL,
+        "--set",
+        "train.steps=100000",
+        "--set",
+        "train.checkpoint_every=0",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jepa", "train", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     deadline = time.monotonic() + 120
     while not ((run / "metrics.jsonl").is_file() and (run / "metrics.jsonl").stat().st_size):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
@@ -206,8 +279,9 @@ def test_ctrl_c_checkpoints_and_prints_the_command_that_resumes(config, tmp_path
     last = err.strip().splitlines()[-1]
     assert last.startswith("jepa: interrupted at step ") and "Traceback" not in err
     step = int(last.split("interrupted at step ")[1].split()[0])
-    assert f"; checkpoint saved in {str(run / 'checkpoints' / f'step_{step:07d}')!r}; continue with: jepa train " \
-        in last
+    assert (
+        f"; checkpoint saved in {str(run / 'checkpoints' / f'step_{step:07d}')!r}; continue with: jepa train " in last
+    )
     command = shlex.split(last.split("continue with: ")[1])
     assert command[:2] == ["jepa", "train"] and command[-1] == "--resume"
     assert steps_logged(run) == list(range(1, step + 1))

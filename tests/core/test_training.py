@@ -14,15 +14,32 @@ from jepa_core.training import Trainer, TrainingError, TrainSpec, learning_rate,
 
 MASKED_RUN = {
     "model": {
-        "encoder": {"name": "transformer", "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2,
-                                                      "pool": "none", "num_tokens": 8, "dropout": 0.1}},
+        "encoder": {
+            "name": "transformer",
+            "params": {
+                "input_dim": 2,
+                "hidden_dim": 16,
+                "depth": 1,
+                "heads": 2,
+                "pool": "none",
+                "num_tokens": 8,
+                "dropout": 0.1,
+            },
+        },
         "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
         "masker": "random",
         "loss": "smooth_l1",
     },
     "data": {"name": "sinusoids", "params": {"size": 64, "steps": 8, "channels": 2}},
-    "train": {"steps": 6, "batch_size": 16, "warmup_steps": 2, "lr": 1e-3, "checkpoint_every": 3,
-              "progress": False, "plot": False},
+    "train": {
+        "steps": 6,
+        "batch_size": 16,
+        "warmup_steps": 2,
+        "lr": 1e-3,
+        "checkpoint_every": 3,
+        "progress": False,
+        "plot": False,
+    },
 }
 
 
@@ -79,8 +96,17 @@ def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     rows = read_metrics(run_dir)
     assert len(rows) == 3
-    assert {"loss", "lr", "weight_decay", "momentum", "grad_norm_encoder", "grad_norm_predictor",
-            "context_std", "context_rankme", "samples_per_second"} <= set(rows[0])
+    assert {
+        "loss",
+        "lr",
+        "weight_decay",
+        "momentum",
+        "grad_norm_encoder",
+        "grad_norm_predictor",
+        "context_std",
+        "context_rankme",
+        "samples_per_second",
+    } <= set(rows[0])
     assert rows[0]["grad_norm_encoder"] > 0 and rows[0]["grad_norm_predictor"] > 0
     assert rows[-1]["momentum"] == pytest.approx(1.0)
     assert (run_dir / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -95,8 +121,11 @@ def test_gradient_accumulation_matches_one_big_batch() -> None:
         torch.manual_seed(0)
         model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
         torch.manual_seed(1)
-        Trainer(model, jepa_data(), {"steps": 3, "batch_size": 16, "accumulate": accumulate, "progress": False,
-                                     "warmup_steps": 0}).fit()
+        Trainer(
+            model,
+            jepa_data(),
+            {"steps": 3, "batch_size": 16, "accumulate": accumulate, "progress": False, "warmup_steps": 0},
+        ).fit()
         return model
 
     one, two = train(1), train(2)
@@ -108,8 +137,12 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path) -> Non
     batches = [(x, x + 0.1) for x in torch.randn(6, 8, 4)]  # any iterable of batches works
     batches[3][0][0, 0] = float("nan")  # the 4th batch is poisoned
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
-    trainer = Trainer(model, batches, {"steps": 6, "batch_size": 8, "checkpoint_every": 1, "progress": False},
-                      run_dir=tmp_path / "run")
+    trainer = Trainer(
+        model,
+        batches,
+        {"steps": 6, "batch_size": 8, "checkpoint_every": 1, "progress": False},
+        run_dir=tmp_path / "run",
+    )
     with pytest.raises(TrainingError, match=r"loss became nan at step 4; the last good checkpoint is .*step_0000003"):
         trainer.fit()
     checkpoint = trainer.latest_checkpoint()
@@ -182,8 +215,10 @@ def test_series_longer_than_the_encoder_reads_fail_before_anything_is_written(tm
     with pytest.raises(jepa.SpecError) as info:
         train_run(spec, run_dir=tmp_path / "run")
     assert info.value.path == "model.encoder.params.num_tokens"
-    assert "the data gives 12 tokens per item but encoder 'jepa:transformer' is set up for 8 (masks would cover " \
+    assert (
+        "the data gives 12 tokens per item but encoder 'jepa:transformer' is set up for 8 (masks would cover "
         "only its first 8 tokens); set model.encoder.params.num_tokens to 12" in str(info.value)
+    )
     assert not (tmp_path / "run").exists()
     filled = load_run_spec(MASKED_RUN, ["data.params.steps=12", "model.encoder.params.num_tokens=null"])
     run_dir = train_run(filled, run_dir=tmp_path / "filled")

@@ -52,8 +52,7 @@ CODE_WIDTH = 88
 
 def pages() -> list[Path]:
     return sorted(
-        path for path in DOCS.rglob("*.md")
-        if not {"_build", "_generated"} & set(path.relative_to(DOCS).parts)
+        path for path in DOCS.rglob("*.md") if not {"_build", "_generated"} & set(path.relative_to(DOCS).parts)
     )
 
 
@@ -79,8 +78,12 @@ def checked_blocks(text: str) -> list[tuple[int, str, str, str | None]]:
             continue
         expected = None
         following = found[index + 1] if index + 1 < len(found) else None
-        if kind == "python" and following is not None and following.group(1) == "text" \
-                and not text[match.end():following.start()].strip():
+        if (
+            kind == "python"
+            and following is not None
+            and following.group(1) == "text"
+            and not text[match.end() : following.start()].strip()
+        ):
             expected = following.group(2)
         blocks.append((text.count("\n", 0, match.start(2)) + 1, kind, code, expected))
     return blocks
@@ -113,11 +116,16 @@ def same_output(actual: str, expected: str) -> bool:
 
 
 def test_the_output_checker_reads_pages_and_tolerates_the_last_digit() -> None:
-    text = ("```python\nprint(1)\n```\n\n```text\n1\n```\n\n```console\n$ pip install x\n```\n"
-            "```console\n$ jepa --version\njepa 0.1\n$ jepa list\n```\n")
+    text = (
+        "```python\nprint(1)\n```\n\n```text\n1\n```\n\n```console\n$ pip install x\n```\n"
+        "```console\n$ jepa --version\njepa 0.1\n$ jepa list\n```\n"
+    )
     blocks = checked_blocks(text)
-    assert [(kind, expected) for _, kind, _, expected in blocks] == [("python", "1\n"), ("console", None),
-                                                                     ("console", None)]
+    assert [(kind, expected) for _, kind, _, expected in blocks] == [
+        ("python", "1\n"),
+        ("console", None),
+        ("console", None),
+    ]
     assert console_commands(blocks[2][2]) == [("jepa --version", "jepa 0.1"), ("jepa list", "")]
     assert same_output("jepa   0.483 ± 0.049\n", "jepa   0.480 ± 0.050")
     assert not same_output("jepa   0.483 ± 0.049", "jepa   0.583 ± 0.049")
@@ -138,8 +146,9 @@ def run_checked_page(page: Path, text: str, namespace: dict[str, object]) -> Non
             with contextlib.redirect_stdout(printed):
                 exec(compile(code, where, "exec"), namespace)  # noqa: S102 (the docs' own code)
             if expected is not None:
-                assert same_output(printed.getvalue(), expected), \
+                assert same_output(printed.getvalue(), expected), (
                     f"{where} prints\n{printed.getvalue()}\nbut the page shows\n{expected}"
+                )
             continue
         commands = console_commands(code)
         if not commands or not all(command.startswith("jepa ") for command, _ in commands):
@@ -171,16 +180,22 @@ def wide_code_lines(text: str, limit: int = CODE_WIDTH) -> list[tuple[int, int]]
 
 def test_the_width_check_reads_code_blocks_only() -> None:
     long = "x" * 89
-    text = (f"{long}\n```python\nok = 1\n{long}\n```\n```text\n{long}\n```\n"
-            f"```{{figure}} a.png\n:alt: {long}\n```\n````console\n```\n{long}\n````\n")
+    text = (
+        f"{long}\n```python\nok = 1\n{long}\n```\n```text\n{long}\n```\n"
+        f"```{{figure}} a.png\n:alt: {long}\n```\n````console\n```\n{long}\n````\n"
+    )
     assert wide_code_lines(text) == [(4, 89), (14, 89)]
 
 
 def test_no_code_line_is_wider_than_the_page() -> None:
-    wide = [f"{page.relative_to(ROOT)}:{number} ({length} characters)"
-            for page in pages() for number, length in wide_code_lines(page.read_text(encoding="utf-8"))]
-    assert not wide, f"code lines wider than {CODE_WIDTH} characters scroll sideways on the site; wrap them:\n" \
-        + "\n".join(wide)
+    wide = [
+        f"{page.relative_to(ROOT)}:{number} ({length} characters)"
+        for page in pages()
+        for number, length in wide_code_lines(page.read_text(encoding="utf-8"))
+    ]
+    assert not wide, (
+        f"code lines wider than {CODE_WIDTH} characters scroll sideways on the site; wrap them:\n" + "\n".join(wide)
+    )
 
 
 def _extension() -> object:
@@ -202,8 +217,9 @@ def _page(path: Path, *blocks: tuple[str, str]) -> tuple[object, list[object]]:
     document += section
     made = []
     for language, text in blocks:
-        node = nodes.comment(text, text) if language == "comment" else nodes.literal_block(text, text,
-                                                                                            language=language)
+        node = (
+            nodes.comment(text, text) if language == "comment" else nodes.literal_block(text, text, language=language)
+        )
         node.source, node.line = str(path), len(made) + 1
         section += node
         made.append(node)
@@ -270,8 +286,9 @@ README_NEEDS = {"jepa_plugins_text": ["tokenizers"]}
 
 
 @pytest.mark.parametrize("readme", PLUGIN_READMES, ids=lambda path: path.parent.name)
-def test_every_python_block_of_a_plugin_readme_runs(readme: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_python_block_of_a_plugin_readme_runs(
+    readme: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A plugin's README runs as written, its blocks in order in one namespace (as a
     reader would paste them), in a scratch directory."""
     scope = readme.parent.name.removeprefix("jepa_plugins_")
@@ -320,9 +337,24 @@ def test_multimodal_example_script_runs(monkeypatch: pytest.MonkeyPatch) -> None
 def test_the_site_builds_without_warnings(tmp_path: Path) -> None:
     """What `make docs` runs, into a scratch directory; warnings are errors."""
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         "-d", str(tmp_path / "doctrees"), str(DOCS), str(tmp_path / "html")],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     reference = (DOCS / "_generated" / "components.md").read_text(encoding="utf-8")
@@ -332,8 +364,10 @@ def test_the_site_builds_without_warnings(tmp_path: Path) -> None:
         assert f"`{component.qualname}`" in reference, f"{component.qualname} is missing from the reference"
     for page in ("index", "configuration", "cli", "api", "guides/multimodal"):
         assert (tmp_path / "html" / f"{page}.html").is_file()
-    html = {page: (tmp_path / "html" / f"{page}.html").read_text(encoding="utf-8")
-            for page in ("quickstart", "concepts", "benchmarks", "guides/pretrained")}
+    html = {
+        page: (tmp_path / "html" / f"{page}.html").read_text(encoding="utf-8")
+        for page in ("quickstart", "concepts", "benchmarks", "guides/pretrained")
+    }
     # what the examples print, under them: run at build time, or shown by the page itself (once)
     assert html["quickstart"].count('class="jepa-output') >= 5
     assert "['config.json', 'model.safetensors']" in unescape(html["quickstart"])

@@ -8,15 +8,33 @@ from jepa.testing import conformance_suite
 TestTextConformance = conformance_suite(
     "text",
     params={
-        "text:text_transformer": {"tokenizer": "bytes", "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none",
-                                  "num_tokens": 12},
-        "text:hf": {"config": {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1,
-                               "num_attention_heads": 2, "intermediate_size": 64, "vocab_size": 260,
-                               "max_position_embeddings": 64},
-                    "tokenizer": "bytes", "pool": "none", "num_tokens": 12},
+        "text:text_transformer": {
+            "tokenizer": "bytes",
+            "hidden_dim": 16,
+            "depth": 1,
+            "heads": 2,
+            "pool": "none",
+            "num_tokens": 12,
+        },
+        "text:hf": {
+            "config": {
+                "model_type": "bert",
+                "hidden_size": 32,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "intermediate_size": 64,
+                "vocab_size": 260,
+                "max_position_embeddings": 64,
+            },
+            "tokenizer": "bytes",
+            "pool": "none",
+            "num_tokens": 12,
+        },
     },
-    inputs={"text:text_transformer": lambda batch: torch.randint(4, 260, (batch, 12)),
-            "text:hf": lambda batch: torch.randint(4, 260, (batch, 12))},
+    inputs={
+        "text:text_transformer": lambda batch: torch.randint(4, 260, (batch, 12)),
+        "text:hf": lambda batch: torch.randint(4, 260, (batch, 12)),
+    },
 )
 
 
@@ -30,8 +48,16 @@ def test_starter_config_trains_on_a_corpus(tmp_path) -> None:
     registry.ensure_loaded()
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(f"document {i}: the quick brown fox jumps over the lazy dog" for i in range(40)))
-    spec = load_run_spec(yaml.safe_load(registry.templates["text"][1]),
-                         [f"data.params.path={corpus}", "train.steps=2", "train.batch_size=8",
-                          "train.progress=false", "train.plot=false", "model.encoder.params.depth=1"])
+    spec = load_run_spec(
+        yaml.safe_load(registry.templates["text"][1]),
+        [
+            f"data.params.path={corpus}",
+            "train.steps=2",
+            "train.batch_size=8",
+            "train.progress=false",
+            "train.plot=false",
+            "model.encoder.params.depth=1",
+        ],
+    )
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     assert (run_dir / "final" / "config.json").is_file()

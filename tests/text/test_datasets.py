@@ -64,8 +64,10 @@ def test_packing_fills_every_block(fresh_registry):
 def test_paired_items_are_a_segment_and_the_next(fresh_registry):
     data = TextDataset(["0123456789", "ab", "ABCDEFGH"], "bytes", max_length=4, paired=True)
     tokenizer = BytesTokenizer()
-    pairs = [(tokenizer.decode(data[i]["state_t"]["x"]), tokenizer.decode(data[i]["state_t1"]["x"]))
-             for i in range(len(data))]
+    pairs = [
+        (tokenizer.decode(data[i]["state_t"]["x"]), tokenizer.decode(data[i]["state_t1"]["x"]))
+        for i in range(len(data))
+    ]
     assert pairs == [("0123", "4567"), ("4567", "89"), ("ABCD", "EFGH")]  # never across texts
     packed = TextDataset(["abc", "def"], "bytes", max_length=2, paired=True, pack=True)
     assert tokenizer.decode(packed[0]["state_t1"]["x"]) == "c"  # "c" then eos
@@ -74,8 +76,9 @@ def test_paired_items_are_a_segment_and_the_next(fresh_registry):
 def test_paired_training_step(fresh_registry):
     data = TextDataset(["some text that is long enough to pair"] * 4, "bytes", max_length=8, paired=True)
     batch = next(iter(torch.utils.data.DataLoader(data, batch_size=4)))
-    model = jepa.build("text_transformer", "mlp", encoder={"tokenizer": "bytes", "hidden_dim": 16, "heads": 2,
-                                                            "depth": 1})
+    model = jepa.build(
+        "text_transformer", "mlp", encoder={"tokenizer": "bytes", "hidden_dim": 16, "heads": 2, "depth": 1}
+    )
     out = model.step(batch)
     out.loss.backward()
     assert torch.isfinite(out.loss)
@@ -86,7 +89,8 @@ def test_a_bpe_tokenizer_object_is_accepted_as_the_spec(tmp_path, bpe_tokenizer,
     data = build_dataset("jsonl", path=path, tokenizer=bpe_tokenizer, max_length=16)
     assert data.tokenizer.vocab == bpe_tokenizer.vocab
     assert data[0]["x"][: len(bpe_tokenizer.encode("The quick brown fox"))].tolist() == bpe_tokenizer.encode(
-        "The quick brown fox")
+        "The quick brown fox"
+    )
 
 
 def test_errors_name_the_file_line_and_field(tmp_path, fresh_registry):

@@ -38,9 +38,12 @@ def test_the_old_text_transformer_encoder_name_is_a_deprecated_alias():
 
 def test_float_states_are_refused_with_the_encoder_that_takes_them():
     encoder = TextTransformerEncoder(vocab_size=50, hidden_dim=16, heads=2, depth=1)
-    with pytest.raises(ValueError, match=r"takes integer token ids \(batch, tokens\) or a list of str, got a "
-                                         r"float32 tensor of shape \(4, 10, 8\); for float sequences use the "
-                                         r"core's encoder 'transformer' \(jepa.TransformerEncoder\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"takes integer token ids \(batch, tokens\) or a list of str, got a "
+        r"float32 tensor of shape \(4, 10, 8\); for float sequences use the "
+        r"core's encoder 'transformer' \(jepa.TransformerEncoder\)",
+    ):
         encoder(torch.randn(4, 10, 8))
     model = jepa.build("text_transformer", "mlp", encoder={"vocab_size": 50, "hidden_dim": 16, "heads": 2, "depth": 1})
     with pytest.raises(ValueError, match="for float sequences use the core's encoder 'transformer'"):
@@ -148,30 +151,46 @@ def test_build_validates_parameters_by_name(fresh_registry):
 def test_masked_training_step_with_padding(fresh_registry):
     torch.manual_seed(0)
     model = jepa.build(
-        "text_transformer", "attention", masker="span", loss="smooth_l1", normalize_targets=True,
+        "text_transformer",
+        "attention",
+        masker="span",
+        loss="smooth_l1",
+        normalize_targets=True,
         encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 1, "pool": "none", "num_tokens": 24},
         predictor={"depth": 1},
     )
     assert model.masker.num_tokens == 24
-    batch = model.encoder.tokenizer(["a short text", "another, somewhat longer text here"], max_length=24,
-                                    padding="max_length")
+    batch = model.encoder.tokenizer(
+        ["a short text", "another, somewhat longer text here"], max_length=24, padding="max_length"
+    )
     out = model.step(batch)
     out.loss.backward()
     assert torch.isfinite(out.loss)
     assert model.encoder.token_embedding.weight.grad is not None
 
 
-TINY_BERT = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-             "intermediate_size": 64, "vocab_size": 260, "max_position_embeddings": 64}
+TINY_BERT = {
+    "model_type": "bert",
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "vocab_size": 260,
+    "max_position_embeddings": 64,
+}
 
 
 def test_hf_encoder_wraps_a_tiny_local_config(fresh_registry, tmp_path):
     pytest.importorskip("transformers")
     config = TINY_BERT
     torch.manual_seed(0)
-    model = jepa.build("hf", "attention", masker={"name": "span", "params": {"num_targets": 2}},
-                       encoder={"config": config, "tokenizer": "bytes", "pool": "none", "num_tokens": 16},
-                       predictor={"depth": 1})
+    model = jepa.build(
+        "hf",
+        "attention",
+        masker={"name": "span", "params": {"num_targets": 2}},
+        encoder={"config": config, "tokenizer": "bytes", "pool": "none", "num_tokens": 16},
+        predictor={"depth": 1},
+    )
     encoder = model.encoder.eval()
     assert encoder.embed_dim == 32
     batch = encoder.tokenize(["hello there", "hi"], max_length=16)
@@ -180,8 +199,7 @@ def test_hf_encoder_wraps_a_tiny_local_config(fresh_registry, tmp_path):
     torch.testing.assert_close(encoder(longer)[:, : out.shape[1]][0], out[0], atol=1e-5, rtol=1e-5)
     assert encoder(batch["x"], mask=torch.tensor([[0, 1], [0, 1]])).shape == (2, 2, 32)
     model.train()
-    step = model.step(encoder.tokenizer(["hello there, world", "hi, how are you"], max_length=16,
-                                        padding="max_length"))
+    step = model.step(encoder.tokenizer(["hello there, world", "hi, how are you"], max_length=16, padding="max_length"))
     step.loss.backward()
     path = model.save_pretrained(tmp_path / "hf")
     loaded = jepa.load(path)
@@ -197,7 +215,8 @@ def test_hf_encoder_refuses_remote_code_without_asking(remote_code_dir, run_answ
     config = json.loads((saved / "config.json").read_text())
     config["spec"]["encoder"]["params"].update(path=str(directory), config=None)
     (saved / "config.json").write_text(json.dumps(config))
-    result = run_answering_yes(textwrap.dedent(f"""
+    result = run_answering_yes(
+        textwrap.dedent(f"""
         import jepa
         for attempt in (lambda: jepa.build("hf", "mlp", encoder={{"path": {str(directory)!r}}}),
                         lambda: jepa.load({str(saved)!r})):
@@ -207,7 +226,8 @@ def test_hf_encoder_refuses_remote_code_without_asking(remote_code_dir, run_answ
                 print("refused:", exc)
             else:
                 raise SystemExit("loaded a model that needs remote code")
-    """))
+    """)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     refusals = [line for line in result.stdout.splitlines() if line.startswith("refused:")]
     assert len(refusals) == 2 and all(str(directory) in r and "trust_remote_code: true" in r for r in refusals)

@@ -86,9 +86,13 @@ def test_the_engine_passes_the_padding_mask(fresh_registry):
             seen.append(padding_mask)
             return super().__call__(batch_size, generator, padding_mask=padding_mask)
 
-    model = jepa.build("text_transformer", "attention", masker="span",
-                       encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 1, "pool": "none", "num_tokens": 16},
-                       predictor={"depth": 1})
+    model = jepa.build(
+        "text_transformer",
+        "attention",
+        masker="span",
+        encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 1, "pool": "none", "num_tokens": 16},
+        predictor={"depth": 1},
+    )
     model.masker = Recording(num_tokens=16, num_targets=2)
     batch = model.encoder.tokenizer(["0123456789abcdef", "0123456"], max_length=16, padding="max_length")
     model.step(batch)

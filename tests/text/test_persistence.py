@@ -26,7 +26,9 @@ def train_a_little(model, batch) -> None:
 def test_round_trip_with_a_bpe_tokenizer(tmp_path, bpe_tokenizer, fresh_registry):
     torch.manual_seed(0)
     model = jepa.build(
-        "text_transformer", "attention", masker={"name": "span", "params": {"num_targets": 2}},
+        "text_transformer",
+        "attention",
+        masker={"name": "span", "params": {"num_targets": 2}},
         encoder={"tokenizer": bpe_tokenizer, "hidden_dim": 32, "depth": 1, "pool": "none", "num_tokens": 16},
         predictor={"depth": 1},
     )

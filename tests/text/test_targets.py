@@ -81,10 +81,10 @@ def test_padding_changes_no_target(norm):
 def test_only_the_target_branch_gets_the_averaged_layers():
     module = encoder()
     ids = torch.randint(4, 260, (2, 7))
-    plain = module(ids)                                  # probes, JEPA.embed, the context
+    plain = module(ids)  # probes, JEPA.embed, the context
     target = module(ids, target=True)
     assert not torch.allclose(plain, target, atol=1e-3)
-    module.train()                                       # dropout is 0: train mode changes nothing
+    module.train()  # dropout is 0: train mode changes nothing
     torch.testing.assert_close(module(ids), plain)
     torch.testing.assert_close(module(ids, target=True), target)
 
@@ -96,9 +96,13 @@ def test_without_target_layers_the_target_branch_is_the_usual_output():
 
 
 def test_paired_training_uses_the_averaged_layers_for_the_target_only(fresh_registry):
-    model = jepa.build("text_transformer", "mlp", target="none", loss="mse",
-                       encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 3, "heads": 4, "pool": "mean",
-                                "target_layers": 2})
+    model = jepa.build(
+        "text_transformer",
+        "mlp",
+        target="none",
+        loss="mse",
+        encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 3, "heads": 4, "pool": "mean", "target_layers": 2},
+    )
     a, b = torch.randint(4, 260, (2, 7)), torch.randint(4, 260, (2, 7))
     pred, target, context = model.views(a, b)
     torch.testing.assert_close(context, model.encoder(a))
@@ -108,16 +112,29 @@ def test_paired_training_uses_the_averaged_layers_for_the_target_only(fresh_regi
 def test_the_engine_regresses_the_target_encoders_averaged_layers(fresh_registry):
     torch.manual_seed(0)
     model = jepa.build(
-        "text_transformer", "attention", masker={"name": "span", "params": {"num_targets": 2}}, loss="mse",
-        encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 2, "heads": 4, "pool": "none",
-                 "num_tokens": 12, "target_layers": 2},
+        "text_transformer",
+        "attention",
+        masker={"name": "span", "params": {"num_targets": 2}},
+        loss="mse",
+        encoder={
+            "tokenizer": "bytes",
+            "hidden_dim": 32,
+            "depth": 2,
+            "heads": 4,
+            "pool": "none",
+            "num_tokens": 12,
+            "target_layers": 2,
+        },
         predictor={"depth": 1},
     )
     assert model.target_encoder.target_layers == 2
-    batch = model.encoder.tokenizer(["a short text", "another, somewhat longer text"], max_length=12,
-                                    padding="max_length")
-    masks = Masks(context=torch.tensor([[0, 1, 2, 5], [0, 1, 2, 5]]),
-                  targets=(torch.tensor([[3, 4], [3, 4]]), torch.tensor([[6, 7], [6, 7]])))
+    batch = model.encoder.tokenizer(
+        ["a short text", "another, somewhat longer text"], max_length=12, padding="max_length"
+    )
+    masks = Masks(
+        context=torch.tensor([[0, 1, 2, 5], [0, 1, 2, 5]]),
+        targets=(torch.tensor([[3, 4], [3, 4]]), torch.tensor([[6, 7], [6, 7]])),
+    )
     model.train()
     _, target = model(batch, masks=masks)
     full = model.target_encoder(batch["x"], padding_mask=batch["padding_mask"], target=True)
@@ -132,12 +149,34 @@ def test_the_engine_regresses_the_target_encoders_averaged_layers(fresh_registry
 
 def test_target_layers_is_validated_and_saved(fresh_registry, tmp_path):
     with pytest.raises(SpecError, match="target_layers"):
-        jepa.build("text_transformer", "attention", masker="span",
-                   encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 2, "pool": "none", "num_tokens": 16,
-                            "target_layers": 3})
-    model = jepa.build("text_transformer", "attention", masker="span", predictor={"depth": 1},
-                       encoder={"tokenizer": "bytes", "hidden_dim": 32, "depth": 2, "pool": "none",
-                                "num_tokens": 16, "target_layers": 2, "target_norm": "instance"})
+        jepa.build(
+            "text_transformer",
+            "attention",
+            masker="span",
+            encoder={
+                "tokenizer": "bytes",
+                "hidden_dim": 32,
+                "depth": 2,
+                "pool": "none",
+                "num_tokens": 16,
+                "target_layers": 3,
+            },
+        )
+    model = jepa.build(
+        "text_transformer",
+        "attention",
+        masker="span",
+        predictor={"depth": 1},
+        encoder={
+            "tokenizer": "bytes",
+            "hidden_dim": 32,
+            "depth": 2,
+            "pool": "none",
+            "num_tokens": 16,
+            "target_layers": 2,
+            "target_norm": "instance",
+        },
+    )
     loaded = jepa.load(model.save_pretrained(tmp_path / "model"))
     assert (loaded.encoder.target_layers, loaded.target_encoder.target_norm) == (2, "instance")
 

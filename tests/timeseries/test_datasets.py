@@ -109,7 +109,11 @@ def test_inconsistent_channels_and_empty_series_are_refused():
 def test_numpy_layouts(tmp_path):
     np.save(tmp_path / "one.npy", np.arange(10.0))
     assert series_numpy(str(tmp_path / "one.npy"), window=5, stride=5, normalize="none")[1][:, 0].tolist() == [
-        5, 6, 7, 8, 9
+        5,
+        6,
+        7,
+        8,
+        9,
     ]
     np.save(tmp_path / "nct.npy", np.zeros((4, 3, 7)))
     data = series_numpy(str(tmp_path / "nct.npy"), layout="NCT")
@@ -139,12 +143,7 @@ def test_numpy_never_unpickles(tmp_path):
 def test_csv_series_columns_labels_and_missing_cells(tmp_path):
     path = tmp_path / "sensors.csv"
     path.write_text(
-        "id,time,a,b,label\n"
-        "s1,0,1.0,10,up\n"
-        "s1,1,,11,up\n"
-        "s1,2,3.0,NA,up\n"
-        "s2,0,4.0,13,down\n"
-        "s2,1,5.0,14,down\n"
+        "id,time,a,b,label\ns1,0,1.0,10,up\ns1,1,,11,up\ns1,2,3.0,NA,up\ns2,0,4.0,13,down\ns2,1,5.0,14,down\n"
     )
     data = series_csv(str(path), columns=["a", "b"], series_column="id", label_column="label", normalize="none")
     assert len(data) == 2 and data.classes == ("down", "up")

@@ -200,8 +200,12 @@ def test_pool_override_and_masked_pool_helpers():
     [
         ("tcn", {"depth": 2}, "attention", "time_block"),
         ("temporal", {}, "recurrent", "forecast"),
-        ("patch_transformer", {"seq_len": 32, "patch_len": 4, "depth": 1, "channel_independent": True},
-         "attention", "time_block"),
+        (
+            "patch_transformer",
+            {"seq_len": 32, "patch_len": 4, "depth": 1, "channel_independent": True},
+            "attention",
+            "time_block",
+        ),
         ("patch_transformer", {"seq_len": 32, "patch_len": 4, "depth": 1}, "recurrent", "forecast"),
     ],
 )
@@ -212,8 +216,9 @@ def test_masked_jepa_trains_on_series_with_gaps(fresh_registry, encoder, params,
         params["num_tokens"] = 32
     if masker == "time_block":  # 8 patches hold fewer target blocks than the default 4
         masker = {"name": "time_block", "params": {"num_targets": 2}}
-    model = jepa.build(encoder, predictor, masker=masker, encoder=params,
-                       predictor={"depth": 1} if predictor == "attention" else {})
+    model = jepa.build(
+        encoder, predictor, masker=masker, encoder=params, predictor={"depth": 1} if predictor == "attention" else {}
+    )
     x = torch.randn(6, 32, 2)
     x[0, 20:] = NAN  # a shorter series
     x[1, 4:9, 0] = NAN  # a gap in one channel

@@ -103,13 +103,29 @@ def test_forecast_refuses_impossible_horizons():
 
 
 def test_build_wires_the_token_count_and_grid_into_the_maskers(fresh_registry):
-    model = jepa.build("patch_transformer", "attention", masker="time_block",
-                       encoder={"input_dim": 2, "hidden_dim": 16, "heads": 2, "depth": 1, "pool": "none",
-                                "seq_len": 64, "patch_len": 4, "channel_independent": True})
+    model = jepa.build(
+        "patch_transformer",
+        "attention",
+        masker="time_block",
+        encoder={
+            "input_dim": 2,
+            "hidden_dim": 16,
+            "heads": 2,
+            "depth": 1,
+            "pool": "none",
+            "seq_len": 64,
+            "patch_len": 4,
+            "channel_independent": True,
+        },
+    )
     assert model.masker.num_tokens == 32 and (model.masker.channels, model.masker.steps) == (2, 16)
     assert model.predictor.grid == (2, 16)
-    model = jepa.build("tcn", "recurrent", masker={"name": "forecast", "params": {"horizon": 8}},
-                       encoder={"hidden_dim": 16, "depth": 2, "pool": "none", "num_tokens": 32, "causal": True})
+    model = jepa.build(
+        "tcn",
+        "recurrent",
+        masker={"name": "forecast", "params": {"horizon": 8}},
+        encoder={"hidden_dim": 16, "depth": 2, "pool": "none", "num_tokens": 32, "causal": True},
+    )
     assert model.spec.masker.name == "timeseries:forecast"
     masks = model.masker(2)
     pred, target = model(torch.randn(2, 32), masks=masks)

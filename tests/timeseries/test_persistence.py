@@ -16,18 +16,28 @@ NAN = float("nan")
 @pytest.mark.parametrize(
     ("encoder", "params", "predictor", "masker"),
     [
-        ("tcn", {"depth": 2, "causal": True, "num_tokens": 24}, "recurrent",
-         {"name": "forecast", "params": {"horizon": 6}}),
+        (
+            "tcn",
+            {"depth": 2, "causal": True, "num_tokens": 24},
+            "recurrent",
+            {"name": "forecast", "params": {"horizon": 6}},
+        ),
         ("temporal", {"cell": "lstm", "num_tokens": 24}, "attention", "time_block"),
-        ("patch_transformer", {"seq_len": 24, "patch_len": 4, "depth": 1, "heads": 2, "channel_independent": True},
-         "attention", {"name": "time_block", "params": {"num_targets": 2}}),
+        (
+            "patch_transformer",
+            {"seq_len": 24, "patch_len": 4, "depth": 1, "heads": 2, "channel_independent": True},
+            "attention",
+            {"name": "time_block", "params": {"num_targets": 2}},
+        ),
     ],
 )
-def test_saved_model_reloads_by_name_with_the_same_embeddings(fresh_registry, tmp_path, encoder, params, predictor,
-                                                             masker):
+def test_saved_model_reloads_by_name_with_the_same_embeddings(
+    fresh_registry, tmp_path, encoder, params, predictor, masker
+):
     torch.manual_seed(0)
-    model = jepa.build(encoder, predictor, masker=masker,
-                       encoder={"input_dim": 2, "hidden_dim": 16, "pool": "none", **params})
+    model = jepa.build(
+        encoder, predictor, masker=masker, encoder={"input_dim": 2, "hidden_dim": 16, "pool": "none", **params}
+    )
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     x = torch.randn(4, 24, 2)
     x[1, 18:] = NAN

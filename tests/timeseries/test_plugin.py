@@ -65,5 +65,9 @@ def test_describe_and_bad_params_are_spec_errors(fresh_registry):
     with pytest.raises(jepa.SpecError, match="unknown field"):
         jepa.build("temporal", "mlp", encoder={"hidden": 8})
     with pytest.raises(jepa.SpecError, match="leave no context|leaves no context|cover all"):
-        jepa.build("tcn", "attention", masker={"name": "forecast", "params": {"horizon": 16}},
-                   encoder={"pool": "none", "num_tokens": 16, "hidden_dim": 8})
+        jepa.build(
+            "tcn",
+            "attention",
+            masker={"name": "forecast", "params": {"horizon": 16}},
+            encoder={"pool": "none", "num_tokens": 16, "hidden_dim": 8},
+        )

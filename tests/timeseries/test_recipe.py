@@ -40,8 +40,15 @@ def example(monkeypatch: pytest.MonkeyPatch):
 
 def write_ts(directory: Path, name: str, split: str, cases: list[tuple[list[list[float]], str]]) -> None:
     """A multivariate ``.ts`` file whose cases differ in length."""
-    lines = [f"@problemName {name}", "@timeStamps false", "@univariate false", "@dimensions 2",
-             "@equalLength false", "@classLabel true a b", "@data"]
+    lines = [
+        f"@problemName {name}",
+        "@timeStamps false",
+        "@univariate false",
+        "@dimensions 2",
+        "@equalLength false",
+        "@classLabel true a b",
+        "@data",
+    ]
     lines += [":".join(",".join(f"{v:.4f}" for v in dim) for dim in dims) + f":{label}" for dims, label in cases]
     (directory / f"{name}_{split.upper()}.ts").write_text("\n".join(lines) + "\n")
 
@@ -129,8 +136,14 @@ def test_example_changes_only_what_the_data_dictates(example):
 
     before, after = flat(base), flat(spec)
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-    assert changed <= {"data.params.name", "eval.train.params.name", "eval.test.params.name", "train.seed",
-                       "model.encoder.params.input_dim", "model.encoder.params.num_tokens"}
+    assert changed <= {
+        "data.params.name",
+        "eval.train.params.name",
+        "eval.test.params.name",
+        "train.seed",
+        "model.encoder.params.input_dim",
+        "model.encoder.params.num_tokens",
+    }
     assert after["model.encoder.params.input_dim"] == 12
     assert after["model.encoder.params.num_tokens"] == 26 and after["train.seed"] == 2
 
@@ -154,8 +167,17 @@ def test_unequal_length_multivariate_problem_trains_and_every_baseline_scores(ex
 def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"
-    argv = ["--problems", "Missing", "Tiny", "--path", str(tiny_problem), "--run-root", str(tmp_path / "runs"),
-            "--results", str(results)]
+    argv = [
+        "--problems",
+        "Missing",
+        "Tiny",
+        "--path",
+        str(tiny_problem),
+        "--run-root",
+        str(tmp_path / "runs"),
+        "--results",
+        str(results),
+    ]
     for assignment in FAST:
         argv += ["--set", assignment]
     records = example.main(argv)

@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 from jepa_core.cli import main
 
-SMALL = ["--set", "eval=null", "--set", "train.steps=2", "--set", "train.batch_size=16",
-         "--set", "train.progress=false", "--set", "train.plot=false"]
+SMALL = [
+    "--set",
+    "eval=null",
+    "--set",
+    "train.steps=2",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "train.progress=false",
+    "--set",
+    "train.plot=false",
+]
 
 
 @pytest.fixture
@@ -23,14 +33,15 @@ def long_series(tmp_path):
     return [str(config), "--set", f"data={{name: series_numpy, params: {{path: {data}, layout: NT}}}}", *SMALL]
 
 
-def test_series_longer_than_num_tokens_fail_before_training_naming_the_setting(long_series, tmp_path,
-                                                                             capsys) -> None:
+def test_series_longer_than_num_tokens_fail_before_training_naming_the_setting(long_series, tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["train", *long_series, "--run-dir", str(tmp_path / "run")]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert line == ("jepa: error: model.encoder.params.num_tokens: the data gives 96 tokens per item but encoder "
-                    "'timeseries:tcn' is set up for 24 (masks would cover only its first 24 tokens); set "
-                    "model.encoder.params.num_tokens to 96")
+    assert line == (
+        "jepa: error: model.encoder.params.num_tokens: the data gives 96 tokens per item but encoder "
+        "'timeseries:tcn' is set up for 24 (masks would cover only its first 24 tokens); set "
+        "model.encoder.params.num_tokens to 96"
+    )
     assert not (tmp_path / "run").exists()
 
 

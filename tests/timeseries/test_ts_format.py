@@ -130,8 +130,12 @@ def test_missing_file_is_a_file_not_found_error(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["GunPoint/GunPoint_TRAIN.ts", "JapaneseVowels/JapaneseVowels_TRAIN.ts", "BasicMotions/BasicMotions_TEST.ts",
-     "Covid3Month/Covid3Month_TEST.ts"],
+    [
+        "GunPoint/GunPoint_TRAIN.ts",
+        "JapaneseVowels/JapaneseVowels_TRAIN.ts",
+        "BasicMotions/BasicMotions_TEST.ts",
+        "Covid3Month/Covid3Month_TEST.ts",
+    ],
 )
 def test_agrees_with_aeons_loader_on_the_files_it_ships(name):
     from aeon.datasets import load_from_ts_file

@@ -5,12 +5,29 @@ from __future__ import annotations
 import torch
 from jepa.testing import conformance_suite
 
-TINY_IJEPA = {"model_type": "ijepa", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-              "intermediate_size": 64, "image_size": 16, "patch_size": 4}
+TINY_IJEPA = {
+    "model_type": "ijepa",
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "image_size": 16,
+    "patch_size": 4,
+}
 # width 16: the suite checks predictors on 16-wide context tokens
-TINY_VJEPA2 = {"model_type": "vjepa2", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-               "crop_size": 16, "patch_size": 4, "frames_per_clip": 4, "pred_hidden_size": 16,
-               "pred_num_attention_heads": 2, "pred_num_hidden_layers": 2, "pred_num_mask_tokens": 2}
+TINY_VJEPA2 = {
+    "model_type": "vjepa2",
+    "hidden_size": 16,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "crop_size": 16,
+    "patch_size": 4,
+    "frames_per_clip": 4,
+    "pred_hidden_size": 16,
+    "pred_num_attention_heads": 2,
+    "pred_num_hidden_layers": 2,
+    "pred_num_mask_tokens": 2,
+}
 
 TestVisionConformance = conformance_suite(
     "vision",
@@ -21,6 +38,8 @@ TestVisionConformance = conformance_suite(
         "vision:hf_vision": {"config": TINY_IJEPA},
         "vision:vjepa2_predictor": {"config": TINY_VJEPA2},
     },
-    inputs={"vision:vit": lambda batch: torch.randn(batch, 3, 16, 16),
-            "vision:cnn": lambda batch: torch.randn(batch, 3, 16, 16)},
+    inputs={
+        "vision:vit": lambda batch: torch.randn(batch, 3, 16, 16),
+        "vision:cnn": lambda batch: torch.randn(batch, 3, 16, 16),
+    },
 )

@@ -76,9 +76,9 @@ def _context_is_blind_to_targets(encoder: torch.nn.Module, x: torch.Tensor, patc
         for token in range(encoder.num_tokens):
             if token not in kept:
                 r, c = divmod(token, columns)
-                dropped[row, :, r * patch : (r + 1) * patch, c * patch : (c + 1) * patch] = torch.randn(
-                    x.shape[1], patch, patch
-                ) * 10
+                dropped[row, :, r * patch : (r + 1) * patch, c * patch : (c + 1) * patch] = (
+                    torch.randn(x.shape[1], patch, patch) * 10
+                )
     with torch.no_grad():
         before, after = encoder(x, mask=keep), encoder(dropped, mask=keep)
     assert before.shape == (2, 4, encoder.embed_dim)
@@ -99,16 +99,21 @@ def test_masked_cnn_never_uses_target_tokens():
 
 
 def test_build_wires_vit_grid_into_predictor_and_masker():
-    model = jepa.build("vit", "attention", masker="multiblock",
-                       encoder={"image_size": 32, "patch_size": 4, **TINY_VIT})
+    model = jepa.build("vit", "attention", masker="multiblock", encoder={"image_size": 32, "patch_size": 4, **TINY_VIT})
     assert model.predictor.grid == (8, 8) and model.predictor.embed_dim == 32
     assert model.masker.grid == (8, 8)
 
 
 def test_core_random_masker_trains_a_vit():
-    model = jepa.build("vit", "attention", masker={"name": "random", "params": {"num_targets": 2}},
-                       loss="smooth_l1", normalize_targets=True,
-                       encoder={"image_size": 16, "patch_size": 4, **TINY_VIT}, predictor={"depth": 1})
+    model = jepa.build(
+        "vit",
+        "attention",
+        masker={"name": "random", "params": {"num_targets": 2}},
+        loss="smooth_l1",
+        normalize_targets=True,
+        encoder={"image_size": 16, "patch_size": 4, **TINY_VIT},
+        predictor={"depth": 1},
+    )
     masks = model.masker(3, generator=torch.Generator().manual_seed(0))
     assert masks.overlap() == 0 and masks.context.shape[1] == 4  # 25% of 16 tokens kept
     out = model.step(torch.randn(3, 3, 16, 16))
@@ -118,13 +123,22 @@ def test_core_random_masker_trains_a_vit():
 
 
 def test_masked_cnn_and_video_vit_train_a_step():
-    cnn = jepa.build("cnn", "attention", masker="multiblock", loss="smooth_l1",
-                     encoder={"input_channels": 1, "hidden_dim": 16, "widths": [8, 16], "pool": "none",
-                              "image_size": 16}, predictor={"depth": 1})
+    cnn = jepa.build(
+        "cnn",
+        "attention",
+        masker="multiblock",
+        loss="smooth_l1",
+        encoder={"input_channels": 1, "hidden_dim": 16, "widths": [8, 16], "pool": "none", "image_size": 16},
+        predictor={"depth": 1},
+    )
     cnn.step(torch.randn(2, 1, 16, 16)).loss.backward()
-    video = jepa.build("vit", "attention", masker="tube",
-                       encoder={"image_size": 16, "patch_size": 4, "num_frames": 4, **TINY_VIT},
-                       predictor={"depth": 1})
+    video = jepa.build(
+        "vit",
+        "attention",
+        masker="tube",
+        encoder={"image_size": 16, "patch_size": 4, "num_frames": 4, **TINY_VIT},
+        predictor={"depth": 1},
+    )
     assert video.masker.grid == (2, 4, 4) and video.predictor.grid == (2, 4, 4)
     out = video.step(torch.randn(2, 3, 4, 16, 16))
     out.loss.backward()
@@ -142,8 +156,17 @@ def test_digits_recipe_config_smoke_run(tmp_path):
     registry = get_registry()
     registry.ensure_loaded()
     config = yaml.safe_load(registry.templates["vision"][1])
-    spec = load_run_spec(config, ["train.steps=3", "train.batch_size=32", "train.warmup_steps=1",
-                                  "train.progress=false", "train.plot=false", "eval.seeds=[0]"])
+    spec = load_run_spec(
+        config,
+        [
+            "train.steps=3",
+            "train.batch_size=32",
+            "train.warmup_steps=1",
+            "train.progress=false",
+            "train.plot=false",
+            "eval.seeds=[0]",
+        ],
+    )
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     results = json.loads((run_dir / "eval.json").read_text())
     assert set(results) >= {"jepa", "random_init", "raw"}

@@ -19,12 +19,30 @@ from jepa_core.layers import gather_tokens
 
 transformers = pytest.importorskip("transformers")
 
-TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
-        "image_size": 16, "patch_size": 4}
-TINY_VJEPA2 = {"model_type": "vjepa2", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-               "mlp_ratio": 2.0, "crop_size": 16, "patch_size": 4, "frames_per_clip": 4, "tubelet_size": 2,
-               "pred_hidden_size": 16, "pred_num_attention_heads": 2, "pred_num_hidden_layers": 1,
-               "pred_num_mask_tokens": 2, "pred_zero_init_mask_tokens": False}
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "image_size": 16,
+    "patch_size": 4,
+}
+TINY_VJEPA2 = {
+    "model_type": "vjepa2",
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "mlp_ratio": 2.0,
+    "crop_size": 16,
+    "patch_size": 4,
+    "frames_per_clip": 4,
+    "tubelet_size": 2,
+    "pred_hidden_size": 16,
+    "pred_num_attention_heads": 2,
+    "pred_num_hidden_layers": 1,
+    "pred_num_mask_tokens": 2,
+    "pred_zero_init_mask_tokens": False,
+}
 #: ViT-family configs by model_type, and how many class/distillation/register tokens they add
 PREFIXED = {
     "vit": ({"model_type": "vit", **TINY}, 1),
@@ -76,16 +94,16 @@ def _scramble(x: torch.Tensor, tokens: torch.Tensor, patch: int, tubelet: int = 
 
 
 def _dropped(keep: torch.Tensor, num_tokens: int) -> torch.Tensor:
-    return torch.stack([torch.tensor([t for t in range(num_tokens) if t not in set(row.tolist())])
-                        for row in keep])
+    return torch.stack([torch.tensor([t for t in range(num_tokens) if t not in set(row.tolist())]) for row in keep])
 
 
 # -- the library's own forward, and what build wires ------------------------------------------------
 
 
 def test_an_ijepa_checkpoint_gives_the_librarys_own_tokens(ijepa_dir):
-    model = jepa.build("hf_vision", "attention", encoder={"path": ijepa_dir}, masker="multiblock",
-                       predictor={"depth": 1})
+    model = jepa.build(
+        "hf_vision", "attention", encoder={"path": ijepa_dir}, masker="multiblock", predictor={"depth": 1}
+    )
     encoder = model.encoder.eval()
     assert (encoder.embed_dim, encoder.num_tokens, encoder.grid) == (32, 16, (4, 4))
     assert model.masker.grid == (4, 4) and model.predictor.grid == (4, 4) and model.predictor.embed_dim == 32
@@ -97,8 +115,7 @@ def test_an_ijepa_checkpoint_gives_the_librarys_own_tokens(ijepa_dir):
 
 
 def test_a_vjepa2_checkpoint_gives_the_librarys_own_tokens_for_video(vjepa2_dir):
-    model = jepa.build("hf_vision", "attention", encoder={"path": vjepa2_dir}, masker="tube",
-                       predictor={"depth": 1})
+    model = jepa.build("hf_vision", "attention", encoder={"path": vjepa2_dir}, masker="tube", predictor={"depth": 1})
     encoder = model.encoder.eval()
     assert (encoder.embed_dim, encoder.num_tokens, encoder.grid) == (32, 32, (2, 4, 4))
     assert model.masker.grid == (2, 4, 4) and model.predictor.grid == (2, 4, 4)
@@ -161,8 +178,10 @@ def test_dropped_patches_never_reach_the_kept_tokens(family, ijepa_dir, vjepa2_d
 def test_a_masked_step_reaches_every_parameter_of_the_context_encoder(family, ijepa_dir, vjepa2_dir):
     """No parameter is left without a gradient (poolers and unused mask tokens are
     dropped): DistributedDataParallel refuses a model that has one."""
-    cases = {**_token_drop_cases(ijepa_dir, vjepa2_dir), "deit": ({"config": PREFIXED["deit"][0]},
-                                                                   torch.randn(2, 3, 16, 16), 1)}
+    cases = {
+        **_token_drop_cases(ijepa_dir, vjepa2_dir),
+        "deit": ({"config": PREFIXED["deit"][0]}, torch.randn(2, 3, 16, 16), 1),
+    }
     params, x, _ = cases[family]
     masker = "tube" if x.dim() == 5 else "multiblock"
     model = jepa.build("hf_vision", "attention", encoder=params, masker=masker, predictor={"depth": 1})
@@ -172,8 +191,7 @@ def test_a_masked_step_reaches_every_parameter_of_the_context_encoder(family, ij
 
 
 def test_a_backbone_that_cannot_drop_tokens_is_refused_for_masked_training():
-    config = {"model_type": "convnext", "num_stages": 2, "hidden_sizes": [8, 16], "depths": [1, 1],
-              "image_size": 16}
+    config = {"model_type": "convnext", "num_stages": 2, "hidden_sizes": [8, 16], "depths": [1, 1], "image_size": 16}
     torch.manual_seed(0)
     with pytest.raises(jepa.WiringError, match="(?s)masker.*cannot encode only the kept tokens.*'convnext'"):
         jepa.build("hf_vision", "attention", encoder={"config": config}, masker="multiblock")
@@ -199,8 +217,14 @@ def test_a_backbone_that_cannot_drop_tokens_is_refused_for_masked_training():
 def test_a_saved_model_holds_the_backbone_config_and_loads_without_its_directory(ijepa_dir, tmp_path):
     source = shutil.copytree(ijepa_dir, tmp_path / "checkpoint")
     torch.manual_seed(0)
-    model = jepa.build("hf_vision", "attention", encoder={"path": str(source)}, masker="multiblock",
-                       predictor={"depth": 1}, loss="smooth_l1")
+    model = jepa.build(
+        "hf_vision",
+        "attention",
+        encoder={"path": str(source)},
+        masker="multiblock",
+        predictor={"depth": 1},
+        loss="smooth_l1",
+    )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     images = torch.randn(4, 3, 16, 16)
     for _ in range(2):  # move the weights away from the checkpoint's
@@ -254,8 +278,9 @@ def test_without_transformers_the_error_names_the_extra(monkeypatch):
 
 def test_the_vjepa2_predictor_predicts_as_transformers_does(vjepa2_dir):
     library = _library(vjepa2_dir)
-    predictor = jepa.build("hf_vision", "vjepa2_predictor", encoder={"path": vjepa2_dir},
-                           predictor={"path": vjepa2_dir}).predictor.eval()
+    predictor = jepa.build(
+        "hf_vision", "vjepa2_predictor", encoder={"path": vjepa2_dir}, predictor={"path": vjepa2_dir}
+    ).predictor.eval()
     video = torch.randn(2, 3, 4, 16, 16).permute(0, 2, 1, 3, 4)
     generator = torch.Generator().manual_seed(0)
     order = torch.stack([torch.randperm(32, generator=generator) for _ in range(2)])
@@ -276,8 +301,12 @@ def test_a_vjepa2_checkpoint_keeps_training_as_a_whole_jepa(vjepa2_dir, tmp_path
     source = shutil.copytree(vjepa2_dir, tmp_path / "checkpoint")
     torch.manual_seed(0)
     model = jepa.build(
-        "hf_vision", "vjepa2_predictor", encoder={"path": str(source)}, predictor={"path": str(source)},
-        masker={"name": "tube", "params": {"num_blocks": 2}}, loss="l1",
+        "hf_vision",
+        "vjepa2_predictor",
+        encoder={"path": str(source)},
+        predictor={"path": str(source)},
+        masker={"name": "tube", "params": {"num_blocks": 2}},
+        loss="l1",
     )
     library = _library(str(source))
     checkpoint = library.state_dict()
@@ -287,8 +316,12 @@ def test_a_vjepa2_checkpoint_keeps_training_as_a_whole_jepa(vjepa2_dir, tmp_path
         torch.testing.assert_close(tensor, checkpoint[name.removeprefix("model.")], rtol=0, atol=0)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     videos = torch.utils.data.TensorDataset(torch.randn(8, 3, 4, 16, 16))
-    trainer = jepa.Trainer(model, videos, {"steps": 3, "batch_size": 4, "warmup_steps": 1, "device": "cpu",
-                                           "progress": False, "plot": False}, run_dir=tmp_path / "run")
+    trainer = jepa.Trainer(
+        model,
+        videos,
+        {"steps": 3, "batch_size": 4, "warmup_steps": 1, "device": "cpu", "progress": False, "plot": False},
+        run_dir=tmp_path / "run",
+    )
     history = trainer.fit()
     assert len(history) == 3 and all(torch.isfinite(torch.tensor(row["loss"])) for row in history)
     moved = {name.split(".")[0] for name, p in model.named_parameters() if not torch.equal(p, before[name])}
@@ -303,11 +336,19 @@ def test_a_vjepa2_checkpoint_keeps_training_as_a_whole_jepa(vjepa2_dir, tmp_path
 
 def test_the_vjepa2_predictor_refuses_what_does_not_fit_it(vjepa2_dir, ijepa_dir):
     with pytest.raises(jepa.SpecError, match="hidden_dim=48 .* hidden_size=32"):
-        jepa.build("vit", "vjepa2_predictor", predictor={"path": vjepa2_dir},
-                   encoder={"image_size": 16, "patch_size": 4, "hidden_dim": 48, "depth": 1, "heads": 2})
+        jepa.build(
+            "vit",
+            "vjepa2_predictor",
+            predictor={"path": vjepa2_dir},
+            encoder={"image_size": 16, "patch_size": 4, "hidden_dim": 48, "depth": 1, "heads": 2},
+        )
     with pytest.raises(jepa.SpecError, match=r"grid=\(8, 8\) does not fit"):
-        jepa.build("vit", "vjepa2_predictor", predictor={"path": vjepa2_dir},
-                   encoder={"image_size": 32, "patch_size": 4, "hidden_dim": 32, "depth": 1, "heads": 2})
+        jepa.build(
+            "vit",
+            "vjepa2_predictor",
+            predictor={"path": vjepa2_dir},
+            encoder={"image_size": 32, "patch_size": 4, "hidden_dim": 32, "depth": 1, "heads": 2},
+        )
     with pytest.raises(jepa.SpecError, match="needs a V-JEPA 2 checkpoint .* 'ijepa'"):
         jepa.build("hf_vision", "vjepa2_predictor", encoder={"path": ijepa_dir}, predictor={"path": ijepa_dir})
 
@@ -322,7 +363,8 @@ def test_remote_code_never_runs_and_nothing_asks_on_stdin(remote_code_dir, run_a
     config = json.loads((path / "config.json").read_text())
     config["spec"]["encoder"]["params"].update(path=str(directory), config=None)
     (path / "config.json").write_text(json.dumps(config))
-    result = run_answering_yes(textwrap.dedent(f"""
+    result = run_answering_yes(
+        textwrap.dedent(f"""
         import jepa
         for attempt in (lambda: jepa.build("hf_vision", "mlp", encoder={{"path": {str(directory)!r}}}),
                         lambda: jepa.load({str(path)!r})):
@@ -332,7 +374,8 @@ def test_remote_code_never_runs_and_nothing_asks_on_stdin(remote_code_dir, run_a
                 print("refused:", exc)
             else:
                 raise SystemExit("loaded a model that needs remote code")
-    """))
+    """)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     refusals = [line for line in result.stdout.splitlines() if line.startswith("refused:")]
     assert len(refusals) == 2

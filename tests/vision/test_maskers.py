@@ -111,8 +111,12 @@ def test_multiblock_needs_a_grid():
 
 def test_multiblock_spec_errors_name_the_field():
     with pytest.raises(jepa.SpecError) as info:
-        jepa.build("vit", "attention", masker={"name": "multiblock", "params": {"target_scale": [0.2, 1.5]}},
-                   encoder={"image_size": 32, "patch_size": 8, "hidden_dim": 32, "depth": 1, "heads": 2})
+        jepa.build(
+            "vit",
+            "attention",
+            masker={"name": "multiblock", "params": {"target_scale": [0.2, 1.5]}},
+            encoder={"image_size": 32, "patch_size": 8, "hidden_dim": 32, "depth": 1, "heads": 2},
+        )
     assert "target_scale" in str(info.value)
 
 

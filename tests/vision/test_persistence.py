@@ -12,7 +12,11 @@ from jepa_plugins_vision import CNNEncoder
 
 def test_vit_multiblock_model_round_trip(tmp_path):
     model = jepa.build(
-        "vit", "attention", masker="multiblock", loss="smooth_l1", normalize_targets=True,
+        "vit",
+        "attention",
+        masker="multiblock",
+        loss="smooth_l1",
+        normalize_targets=True,
         encoder={"image_size": 16, "patch_size": 4, "input_channels": 1, "hidden_dim": 32, "depth": 2, "heads": 2},
         predictor={"depth": 1},
     )

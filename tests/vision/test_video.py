@@ -129,8 +129,14 @@ def videos(tmp_path: Path) -> Path:
 
 def test_video_folder_decodes_clips_with_frame_step_and_labels(videos: Path):
     data = _dataset(
-        "video_folder", root=str(videos), image_size=8, channels=1, frames_per_clip=3, frame_step=2,
-        normalize=False, seed=3,
+        "video_folder",
+        root=str(videos),
+        image_size=8,
+        channels=1,
+        frames_per_clip=3,
+        frame_step=2,
+        normalize=False,
+        seed=3,
     )
     assert len(data) == 3 and data.classes == ["a", "b"] and data.labels.tolist() == [0, 0, 1]
     for index in range(3):
@@ -146,7 +152,12 @@ def test_video_folder_decodes_clips_with_frame_step_and_labels(videos: Path):
         starts.add(_levels(data[0][0])[0])
     assert len(starts) > 1  # a fresh start each epoch
     uniform = _dataset(
-        "video_folder", root=str(videos), image_size=16, channels=3, frames_per_clip=4, clip_start="uniform",
+        "video_folder",
+        root=str(videos),
+        image_size=16,
+        channels=3,
+        frames_per_clip=4,
+        clip_start="uniform",
         normalize=False,
     )
     clip, _ = uniform[2]
@@ -155,8 +166,9 @@ def test_video_folder_decodes_clips_with_frame_step_and_labels(videos: Path):
 
 def test_video_folder_short_videos_repeat_their_last_frame(tmp_path: Path):
     _write_video(tmp_path / "short.mp4", 3)
-    data = _dataset("video_folder", root=str(tmp_path), image_size=16, channels=1, frames_per_clip=4,
-                    frame_step=2, normalize=False)
+    data = _dataset(
+        "video_folder", root=str(tmp_path), image_size=16, channels=1, frames_per_clip=4, frame_step=2, normalize=False
+    )
     clip = data[0]  # unlabelled: loose files
     assert isinstance(clip, torch.Tensor) and _levels(clip) == [0, 2, 2, 2]
 
@@ -209,10 +221,19 @@ def test_video_starter_trains_and_probes_motion_direction(tmp_path: Path):
     config = yaml.safe_load(registry.templates["video"][1])
     assert config["model"]["encoder"]["params"]["num_frames"] == config["data"]["params"]["frames_per_clip"]
     assert config["eval"]["test"]["params"]["label"] == "direction"
-    spec = load_run_spec(config, [
-        "train.steps=2", "train.batch_size=8", "train.warmup_steps=1", "train.progress=false", "train.plot=false",
-        "eval.attentive.steps=2", "data.params.clips_per_digit=1", "eval.train.params.clips_per_digit=1",
-    ])
+    spec = load_run_spec(
+        config,
+        [
+            "train.steps=2",
+            "train.batch_size=8",
+            "train.warmup_steps=1",
+            "train.progress=false",
+            "train.plot=false",
+            "eval.attentive.steps=2",
+            "data.params.clips_per_digit=1",
+            "eval.train.params.clips_per_digit=1",
+        ],
+    )
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     results = json.loads((run_dir / "eval.json").read_text())
     assert set(results) >= {"jepa", "random_init", "raw"}
@@ -244,8 +265,7 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     assert any(not torch.equal(a, b) for a, b in zip(predictor_before, model.predictor.parameters(), strict=True))
     # the planner's 8 candidates (4 directions x speeds 1, 2) cover every action the data holds
     clip_t, clip_t1, action = video_world_model.stacked(data, 16)
-    assert {tuple(a.tolist()) for a in action} <= {(dy * s, dx * s) for s in (1.0, 2.0)
-                                                   for dy, dx in DIRECTIONS[:4]}
+    assert {tuple(a.tolist()) for a in action} <= {(dy * s, dx * s) for s in (1.0, 2.0) for dy, dx in DIRECTIONS[:4]}
 
 
 def test_read_clip_stops_early_only_where_the_container_states_its_length(videos: Path):

@@ -77,7 +77,9 @@ def register(
         if taken is not None:
             warnings.warn(
                 f"{kind} {name!r} is also {taken}, which the bare name {name!r} keeps meaning; build yours as "
-                f"'{LOCAL_SCOPE}:{name}', or register it under another name", UserWarning, stacklevel=2,
+                f"'{LOCAL_SCOPE}:{name}', or register it under another name",
+                UserWarning,
+                stacklevel=2,
             )
         return factory
 

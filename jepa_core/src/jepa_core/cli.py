@@ -38,8 +38,12 @@ def _plugins(args: argparse.Namespace) -> int:
         seconds = record["load_seconds"]
         record["slow"] = seconds is not None and seconds > SLOW_PLUGIN_SECONDS
         record["shadowed"] = [
-            {"kind": component.kind, "name": component.qualname, "bare_name_means": winner.qualname,
-             "warning": _shadow_warning(component, winner)}
+            {
+                "kind": component.kind,
+                "name": component.qualname,
+                "bare_name_means": winner.qualname,
+                "warning": _shadow_warning(component, winner),
+            }
             for component, winner in (registry.shadowed(record["name"]) if record["status"] == "loaded" else [])
         ]
     if args.json:
@@ -55,8 +59,10 @@ def _plugins(args: argparse.Namespace) -> int:
         if record["error"]:
             print(f"    error: {record['error']}")
         if record["slow"]:
-            print(f"    slow: {seconds:.1f} s to import and register (over {SLOW_PLUGIN_SECONDS:g} s); every command "
-                  f"that needs all plugins waits for it (JEPA_DISABLE_PLUGINS={record['name']} skips it)")
+            print(
+                f"    slow: {seconds:.1f} s to import and register (over {SLOW_PLUGIN_SECONDS:g} s); every command "
+                f"that needs all plugins waits for it (JEPA_DISABLE_PLUGINS={record['name']} skips it)"
+            )
         for refusal in record["refused"]:
             print(f"    refused: {refusal}")
         for shadowed in record["shadowed"]:
@@ -67,8 +73,10 @@ def _plugins(args: argparse.Namespace) -> int:
 
 
 def _shadow_warning(component: Any, winner: Any) -> str:
-    return (f"{component.kind} {component.name!r} (bare) means {winner.qualname} from {winner.distribution}; "
-            f"this plugin's is reachable as {component.qualname} only")
+    return (
+        f"{component.kind} {component.name!r} (bare) means {winner.qualname} from {winner.distribution}; "
+        f"this plugin's is reachable as {component.qualname} only"
+    )
 
 
 def _by_kind(qualnames: list[str]) -> dict[str, list[str]]:
@@ -125,8 +133,9 @@ def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
     for (component_kind, name), distribution in FIRST_PARTY.items():
         record = registry.plugin_record(distribution=distribution)
         if name == bare.lower() and kind in (None, component_kind) and (record is None or record.status != "loaded"):
-            return registry.install_hint(f"{component_kind} {name!r}", distribution,
-                                         EXTRAS.get((component_kind, name), ""))
+            return registry.install_hint(
+                f"{component_kind} {name!r}", distribution, EXTRAS.get((component_kind, name), "")
+            )
     return None
 
 
@@ -185,12 +194,18 @@ def _train(args: argparse.Namespace) -> int:
     spec = load_run_spec(args.config, args.set)
     run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
     try:
-        path = train_run(spec, run_dir=run_dir, resume=args.resume, restart=args.restart,
-                         max_steps=args.max_steps)
+        path = train_run(spec, run_dir=run_dir, resume=args.resume, restart=args.restart, max_steps=args.max_steps)
     except TrainingInterrupted as exc:
         if distributed()[0] == 0:
-            again = ["jepa", "train", args.config, *[part for s in args.set for part in ("--set", s)],
-                     "--run-dir", str(run_dir), "--resume"]
+            again = [
+                "jepa",
+                "train",
+                args.config,
+                *[part for s in args.set for part in ("--set", s)],
+                "--run-dir",
+                str(run_dir),
+                "--resume",
+            ]
             print(f"jepa: {exc}; continue with: {shlex.join(again)}", file=sys.stderr)
         return 130
     if distributed()[0] == 0:
@@ -207,8 +222,11 @@ def _eval(args: argparse.Namespace) -> int:
     if not any(isinstance(value, float) and not name.endswith("_std") for name, value in scores.items()):
         # nothing measured the model: a script (or CI) must not read this run as evaluated
         failed = [name for name in results.get("errors", {}) if name == "jepa" or name.startswith("jepa/")]
-        print(f"jepa: error: no probe could score the model ({', '.join(failed) or 'no probe ran'} failed; "
-              "the errors are listed with the results)", file=sys.stderr)
+        print(
+            f"jepa: error: no probe could score the model ({', '.join(failed) or 'no probe ran'} failed; "
+            "the errors are listed with the results)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -284,8 +302,9 @@ def _wrap(text: str) -> str:
 
 def _examples(*lines: tuple[str, str]) -> str:
     width = max(len(command) for command, _ in lines)
-    return "examples:\n" + "\n".join(f"  {command:<{width}}  # {why}" if why else f"  {command}"
-                                      for command, why in lines)
+    return "examples:\n" + "\n".join(
+        f"  {command:<{width}}  # {why}" if why else f"  {command}" for command, why in lines
+    )
 
 
 INIT_EXAMPLES = _examples(
@@ -309,43 +328,60 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     plugins = sub.add_parser(
-        "plugins", help="installed plugins, their components and load status",
+        "plugins",
+        help="installed plugins, their components and load status",
         description=_wrap(
             "The installed plugin distributions: version, load status (loaded, failed, incompatible, "
             "blocked, not allowed), the error of one that did not load, and the components of each."
         ),
-        epilog=_examples(("jepa plugins", ""), ("jepa plugins --json", "machine-readable"),
-                         ("JEPA_DISABLE_PLUGINS=text jepa plugins", "as it looks with the text plugin blocked")),
+        epilog=_examples(
+            ("jepa plugins", ""),
+            ("jepa plugins --json", "machine-readable"),
+            ("JEPA_DISABLE_PLUGINS=text jepa plugins", "as it looks with the text plugin blocked"),
+        ),
     )
     plugins.add_argument("--json", action="store_true", help="machine-readable output")
     plugins.set_defaults(run=_plugins)
 
     listing = sub.add_parser(
-        "list", help="installed components, optionally of one kind / matching a pattern",
+        "list",
+        help="installed components, optionally of one kind / matching a pattern",
         description=_wrap(
             "Installed components: all, those of one KIND, and/or those whose bare or qualified name matches "
             "PATTERN (fnmatch wildcards * and ?, case-insensitive). A PATTERN alone may stand where KIND "
             "goes. Quote patterns so that the shell does not expand them."
         ),
-        epilog=_examples(("jepa list", "every component"), ("jepa list predictor", "the predictors"),
-                         ("jepa list '*l1*'", "any kind whose name contains l1"),
-                         ("jepa list encoder 'vision:*'", "the vision plugin's encoders")),
+        epilog=_examples(
+            ("jepa list", "every component"),
+            ("jepa list predictor", "the predictors"),
+            ("jepa list '*l1*'", "any kind whose name contains l1"),
+            ("jepa list encoder 'vision:*'", "the vision plugin's encoders"),
+        ),
     )
-    listing.add_argument("kind", nargs="?", metavar="KIND",
-                         help=f"one of {', '.join(KINDS)}; or a PATTERN when given alone")
-    listing.add_argument("pattern", nargs="?", metavar="PATTERN",
-                         help="matches bare or qualified names, e.g. '*attention*' or 'vision:*'")
+    listing.add_argument(
+        "kind", nargs="?", metavar="KIND", help=f"one of {', '.join(KINDS)}; or a PATTERN when given alone"
+    )
+    listing.add_argument(
+        "pattern",
+        nargs="?",
+        metavar="PATTERN",
+        help="matches bare or qualified names, e.g. '*attention*' or 'vision:*'",
+    )
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(run=_list)
 
     describe = sub.add_parser(
-        "describe", help="a component's documentation and parameters",
+        "describe",
+        help="a component's documentation and parameters",
         description=_wrap(
             "A component's documentation and its parameters with their types and defaults: the schema that "
             "validates its params in a config or jepa.build."
         ),
-        epilog=_examples(("jepa describe encoder transformer", ""), ("jepa describe encoder vision:cnn", ""),
-                         ("jepa describe loss smooth_l1 --json", "the JSON schema")),
+        epilog=_examples(
+            ("jepa describe encoder transformer", ""),
+            ("jepa describe encoder vision:cnn", ""),
+            ("jepa describe loss smooth_l1 --json", "the JSON schema"),
+        ),
     )
     describe.add_argument("kind", help=f"one of {', '.join(KINDS)}")
     describe.add_argument("name", help="bare or qualified (plugin:name) component name")
@@ -353,7 +389,8 @@ def make_parser() -> argparse.ArgumentParser:
     describe.set_defaults(run=_describe)
 
     train = sub.add_parser(
-        "train", help="train the run a YAML/JSON config describes",
+        "train",
+        help="train the run a YAML/JSON config describes",
         description=_wrap(
             "Train the run a config file describes (model, data, train and eval sections), then run its eval "
             "section. The file and every --set are validated before any tensor exists. The run directory "
@@ -369,18 +406,26 @@ def make_parser() -> argparse.ArgumentParser:
         ),
     )
     train.add_argument("config", help="run config (model, data, train, eval sections)")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.lr=3e-4 (repeatable)",
+    )
     train.add_argument("--run-dir", help="where the run goes (default: the config's run_dir or runs/CONFIG)")
     train.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    train.add_argument("--restart", action="store_true",
-                       help="discard the run already in the run directory (checkpoints, final model, metrics) "
-                       "and start over")
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the run already in the run directory (checkpoints, final model, metrics) and start over",
+    )
     train.add_argument("--max-steps", type=int, help="stop after this step (checkpointed), for staged runs")
     train.set_defaults(run=_train)
 
     evaluate = sub.add_parser(
-        "eval", help="probe a trained model's frozen embeddings",
+        "eval",
+        help="probe a trained model's frozen embeddings",
         description=_wrap(
             "Probe a trained model's frozen embeddings as its run config's eval section says, against the "
             "baselines it names (the same encoder with random weights, the raw inputs). Exit status 1 when "
@@ -393,17 +438,26 @@ def make_parser() -> argparse.ArgumentParser:
             ("jepa eval pretrained.yaml", "a model as its config builds it, untrained"),
         ),
     )
-    evaluate.add_argument("path", help="a run directory, a saved model directory with --config, or a run "
-                          "config: its model as built, untrained (e.g. from pretrained weights)")
+    evaluate.add_argument(
+        "path",
+        help="a run directory, a saved model directory with --config, or a run "
+        "config: its model as built, untrained (e.g. from pretrained weights)",
+    )
     evaluate.add_argument("--config", help="run config whose eval section says how to probe")
     evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
-    evaluate.add_argument("--output", "-o", metavar="FILE", help="also write the results (JSON) here; without it "
-                          "only a run evaluated as configured (no --set, no --config) rewrites its eval.json")
+    evaluate.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="also write the results (JSON) here; without it "
+        "only a run evaluated as configured (no --set, no --config) rewrites its eval.json",
+    )
     evaluate.set_defaults(run=_eval)
 
     init = sub.add_parser(
-        "init", help="write a commented starter run config",
+        "init",
+        help="write a commented starter run config",
         description=_wrap(
             "Write a commented starter run config (model, data, train and eval sections) that `jepa train` "
             "runs as it is. Plugins provide starters for their modality."
@@ -416,13 +470,16 @@ def make_parser() -> argparse.ArgumentParser:
     init.set_defaults(run=_init)
 
     new_plugin = sub.add_parser(
-        "new-plugin", help="scaffold a plugin distribution (entry point, encoder, tests)",
+        "new-plugin",
+        help="scaffold a plugin distribution (entry point, encoder, tests)",
         description=_wrap(
             "Scaffold a plugin distribution: a pyproject.toml with the jepa.plugins entry point, a "
             "registered encoder to start from, and the conformance tests every component must pass."
         ),
-        epilog=_examples(("jepa new-plugin jepa-myencoders", ""),
-                         ("pip install -e jepa-myencoders && pytest jepa-myencoders/tests", "then")),
+        epilog=_examples(
+            ("jepa new-plugin jepa-myencoders", ""),
+            ("pip install -e jepa-myencoders && pytest jepa-myencoders/tests", "then"),
+        ),
     )
     new_plugin.add_argument("name", help="distribution name, e.g. jepa-myencoders")
     new_plugin.add_argument("--directory", help="where to write it (default ./NAME)")
@@ -430,8 +487,9 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                      line: str | None = None) -> str:
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
     return f"jepa: warning: {message}\n"
 
 

@@ -35,13 +35,15 @@ def check_available(device: torch.device, path: str = "device") -> torch.device:
             raise SpecError(
                 f"device {str(device)!r} needs CUDA, which is not available here (torch "
                 f"{torch.__version__} is {build}, and torch.cuda.is_available() is False); "
-                "use device='cpu' or 'auto'", path,
+                "use device='cpu' or 'auto'",
+                path,
             )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             raise SpecError(
                 f"device {str(device)!r} does not exist: this machine has {count} CUDA device(s), "
-                f"cuda:0 to cuda:{count - 1}", path,
+                f"cuda:0 to cuda:{count - 1}",
+                path,
             )
     elif device.type == "mps":
         mps = getattr(torch.backends, "mps", None)

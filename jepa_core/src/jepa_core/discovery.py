@@ -174,8 +174,9 @@ class PluginLoader:
             self.registry._close(registrar)  # a registrar kept by the plugin stops working
         record.status = "loaded"
 
-    def _fail(self, record: PluginRecord, message: str, exc: BaseException | None = None,
-              status: str = "failed") -> None:
+    def _fail(
+        self, record: PluginRecord, message: str, exc: BaseException | None = None, status: str = "failed"
+    ) -> None:
         record.status, record.error = status, message
         if self.strict:
             raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}") from exc
@@ -208,8 +209,7 @@ class _PluginCode:
         self.user_interrupted = True
         raise KeyboardInterrupt
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.registry._active = self._outer
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
@@ -227,12 +227,16 @@ def _ownership_problem(name: str, record: PluginRecord, distributions: list[str]
     if owner is not None:
         if _normalize(record.distribution or "") == owner:
             return None
-        return (f"the plugin name {record.name!r} belongs to {owner}; {record.distribution} may not load under "
-                f"it (its components would answer for {name}:... names): rename its entry point")
+        return (
+            f"the plugin name {record.name!r} belongs to {owner}; {record.distribution} may not load under "
+            f"it (its components would answer for {name}:... names): rename its entry point"
+        )
     if len(distributions) > 1:
         others = [d for d in distributions if _normalize(d) != _normalize(record.distribution or "")]
-        return (f"the plugin name {record.name!r} is also used by {', '.join(others)}; neither loads until one "
-                "of them is uninstalled or renames its entry point")
+        return (
+            f"the plugin name {record.name!r} is also used by {', '.join(others)}; neither loads until one "
+            "of them is uninstalled or renames its entry point"
+        )
     return None
 
 
@@ -278,9 +282,7 @@ def _register_module(manager: pluggy.PluginManager, module: ModuleType, registra
     manager.register(module, name=scope)
     try:
         manager.check_pending()  # a misspelt hook name is an error, not a silent no-op
-        implementations = [
-            impl for impl in manager.hook.jepa_register.get_hookimpls() if impl.plugin_name == scope
-        ]
+        implementations = [impl for impl in manager.hook.jepa_register.get_hookimpls() if impl.plugin_name == scope]
         if not implementations:
             raise PluginError(f"module {module.__name__!r} defines no @jepa.hookimpl jepa_register")
         for impl in implementations:

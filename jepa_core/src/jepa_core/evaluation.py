@@ -183,8 +183,9 @@ def embed_dataset(
     :func:`pool_tokens`); padded tokens are left out.
     """
     if tokens not in ("mean", "max", "flatten"):
-        raise ValueError(f"tokens must be 'mean', 'max' or 'flatten', got {tokens!r}; "
-                         "for the token grid use embed_tokens")
+        raise ValueError(
+            f"tokens must be 'mean', 'max' or 'flatten', got {tokens!r}; for the token grid use embed_tokens"
+        )
     features, labels = [], []
     for x, z, y in _batches(model, data, batch_size, encoder):
         pooled = pool_tokens(z, token_padding(x, z), tokens) if z.dim() == 3 else z
@@ -284,9 +285,7 @@ def _mapping_input(x: Any) -> Any:
     if not isinstance(x, Mapping):
         raise ValueError("the raw baseline needs every item of one kind; got mappings mixed with tensors")
     if "x" not in x:
-        raise ValueError(
-            f"the raw baseline reads a mapping item's 'x'; these items have {', '.join(sorted(x))}"
-        )
+        raise ValueError(f"the raw baseline reads a mapping item's 'x'; these items have {', '.join(sorted(x))}")
     value = torch.as_tensor(x["x"])
     padding = x.get("padding_mask")
     padding = torch.as_tensor(padding).bool() if padding is not None else None
@@ -386,9 +385,7 @@ def require_sklearn() -> None:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise SpecError(
-            "the svm probe needs scikit-learn: pip install 'jepa-core[eval]'", "eval.probes"
-        ) from None
+        raise SpecError("the svm probe needs scikit-learn: pip install 'jepa-core[eval]'", "eval.probes") from None
 
 
 def _as_numpy(values: Any) -> np.ndarray:
@@ -610,9 +607,7 @@ def attentive_probe(
     return float((predicted == test_y.long().cpu()).float().mean())
 
 
-def few_shot_split(
-    labels: torch.Tensor, shots: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
+def few_shot_split(labels: torch.Tensor, shots: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices of ``shots`` random examples per class (train) and all the others (test)."""
     train = []
     for cls in labels.unique():

@@ -85,9 +85,7 @@ def _component_input(name: Any, params: Any, key: str) -> Any:
     if params is None:
         return name
     if not isinstance(params, Mapping):
-        raise SpecError(
-            f"the {key}= keyword holds the {key}'s parameters as a dict, got {type(params).__name__}", key
-        )
+        raise SpecError(f"the {key}= keyword holds the {key}'s parameters as a dict, got {type(params).__name__}", key)
     if isinstance(name, str):
         return {"name": name, "params": dict(params)}
     raise SpecError(f"give the {key} as a name when passing {key}= parameters", key)
@@ -117,7 +115,8 @@ def build_model(spec: ModelSpec) -> JEPA:
             raise SpecError(
                 f"the encoder, its EMA target copy and the predictor would need {format_bytes(needed)}, more "
                 f"than the {format_bytes(budget)} this machine can hold; use a smaller encoder, or "
-                "target='shared' (no copy)", "target",
+                "target='shared' (no copy)",
+                "target",
             )
     try:
         return JEPA(
@@ -157,8 +156,10 @@ def _token_hint(spec: ComponentSpec) -> str:
     settings += [name for name in TOKEN_COUNT_FIELDS if name in fields and spec.params.get(name) is None]
     command = describe_command("encoder", spec.name)
     if not settings:
-        return f"; none of its parameters sets a token count: use an encoder that returns tokens ({command} " \
-               "lists its parameters)"
+        return (
+            f"; none of its parameters sets a token count: use an encoder that returns tokens ({command} "
+            "lists its parameters)"
+        )
     return f"; set {' and '.join(settings)} in its params ({command} explains them)"
 
 

@@ -68,6 +68,7 @@ def install_command(distribution: str, extras: str = "") -> str:
     (quoted, so that shells such as zsh do not read the brackets as a pattern)."""
     return f"pip install '{distribution}[{extras}]'" if extras else f"pip install {distribution}"
 
+
 # Each first-party plugin (entry point) name belongs to its distribution alone, whether
 # or not it is installed, so another distribution can never load under it (and a saved
 # ``vision:cnn`` always means ours).

@@ -27,9 +27,7 @@ class Masks:
         batch = self.context.shape[0]
         for i, block in enumerate(self.targets):
             if block.dim() != 2 or block.shape[0] != batch:
-                raise ValueError(
-                    f"Masks.targets[{i}] must be ({batch}, T), got shape {tuple(block.shape)}"
-                )
+                raise ValueError(f"Masks.targets[{i}] must be ({batch}, T), got shape {tuple(block.shape)}")
         object.__setattr__(self, "targets", tuple(self.targets))
 
     @property

@@ -232,8 +232,8 @@ class JEPA(BaseModel):
         if not callable(self.criterion):
             raise TypeError(f"loss must be callable, got {type(self.criterion).__name__}")
         self.masker = _as_component("masker", masker) if masker is not None else None
-        self.target_spec = target if isinstance(target, TargetSpec) else validate_spec(
-            TargetSpec.model_validate, target, "target"
+        self.target_spec = (
+            target if isinstance(target, TargetSpec) else validate_spec(TargetSpec.model_validate, target, "target")
         )
         self.normalize_targets = normalize_targets
         self.target_encoder: nn.Module | None = None
@@ -369,8 +369,11 @@ class JEPA(BaseModel):
         name = record[0].qualname if record is not None else type(self.encoder).__name__
         fields = record[0].params_model.model_fields if record is not None else {}
         x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
-        consequence = (f"masks would cover only its first {expected} tokens" if found > expected
-                       else "masks would point past its last token")
+        consequence = (
+            f"masks would cover only its first {expected} tokens"
+            if found > expected
+            else "masks would point past its last token"
+        )
         setting = next((field for field in _TOKEN_SETTINGS if field in fields), None)
         if setting is None:
             raise TokenCountError(
@@ -548,7 +551,8 @@ class JEPA(BaseModel):
             "predictor": component_spec(self.predictor, "predictor", architecture=architecture),
             "loss": component_spec(self.criterion, "loss", architecture=architecture),
             "masker": component_spec(self.masker, "masker", architecture=architecture)
-            if self.masker is not None else None,
+            if self.masker is not None
+            else None,
             "target": self.target_spec,
             "normalize_targets": self.normalize_targets,
         }

@@ -126,8 +126,12 @@ def _find_exchange() -> Callable[[bytes, bytes], int] | None:
             syscall = libc.syscall
             syscall.restype = ctypes.c_long
             return lambda a, b: syscall(
-                ctypes.c_long(number), ctypes.c_int(_AT_FDCWD), ctypes.c_char_p(a), ctypes.c_int(_AT_FDCWD),
-                ctypes.c_char_p(b), ctypes.c_uint(_RENAME_EXCHANGE),
+                ctypes.c_long(number),
+                ctypes.c_int(_AT_FDCWD),
+                ctypes.c_char_p(a),
+                ctypes.c_int(_AT_FDCWD),
+                ctypes.c_char_p(b),
+                ctypes.c_uint(_RENAME_EXCHANGE),
             )
         if sys.platform == "darwin":
             libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -190,7 +194,7 @@ def _leftovers(path: Path) -> list[tuple[Path, str, bool]]:
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
-        role, _, rest = entry.name[len(prefix):].partition("-")
+        role, _, rest = entry.name[len(prefix) :].partition("-")
         if role not in ("tmp", "old"):
             continue
         parts = rest.split("-")
@@ -301,7 +305,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{str(config_file)!r} is not valid JSON: {exc}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"{str(config_file)!r} is not a jepa config (no \"format\": \"jepa\")")
+        raise CheckpointError(f'{str(config_file)!r} is not a jepa config (no "format": "jepa")')
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{str(config_file)!r} has format_version {config.get('format_version')!r}; "

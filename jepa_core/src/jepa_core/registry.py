@@ -90,12 +90,16 @@ class Component:
         if params is not None and not isinstance(params, Mapping):
             raise SpecError(
                 f"the parameters of {self.kind} {self.qualname} are a mapping of names to values, "
-                f"got {type(params).__name__} {short_repr(params)}", path,
+                f"got {type(params).__name__} {short_repr(params)}",
+                path,
             )
         check_spec_shape(params, path)
         model = validate_spec(
-            self.params_model.model_validate, dict(params or {}), path,
-            self.params_model, describe_command(self.kind, self.qualname),
+            self.params_model.model_validate,
+            dict(params or {}),
+            path,
+            self.params_model,
+            describe_command(self.kind, self.qualname),
         )
         return {name: getattr(model, name) for name in type(model).model_fields}
 
@@ -125,7 +129,8 @@ class Component:
         except (MemoryError, RecursionError) as exc:
             raise SpecError(
                 f"{self.kind} {self.qualname} could not be built: {type(exc).__name__} "
-                f"{short_message(exc)}; use smaller sizes", path,
+                f"{short_message(exc)}; use smaller sizes",
+                path,
             ) from exc
         except Exception as exc:  # a third-party constructor's own error (RuntimeError, config errors, ...)
             raise SpecError(f"{self.kind} {self.qualname}: {type(exc).__name__}: {short_message(exc)}", path) from exc
@@ -158,7 +163,8 @@ class Component:
             raise SpecError(
                 f"{self.kind} {self.qualname} would need {format_bytes(needed)} for its {elements:,} parameters "
                 f"and buffers, more than the {format_bytes(budget)} this machine can hold; use smaller sizes "
-                "(widths, depth, token count)", path,
+                "(widths, depth, token count)",
+                path,
             )
 
 
@@ -220,14 +226,17 @@ class PluginRegistrar:
         object.__setattr__(self, "added", [])
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._registry._refuse(f"tried to set its registrar's {name!r} to {value!r}; a registrar adds to its "
-                               f"own scope {self.scope!r} only")
+        self._registry._refuse(
+            f"tried to set its registrar's {name!r} to {value!r}; a registrar adds to its own scope {self.scope!r} only"
+        )
 
     def _grant(self) -> _Grant:
         grant = self._registry._grants.get(self)
         if grant is None or not grant.open:
-            raise PluginError("this registrar is closed: a plugin adds its components inside its jepa_register "
-                              "hook, through the registrar that hook receives")
+            raise PluginError(
+                "this registrar is closed: a plugin adds its components inside its jepa_register "
+                "hook, through the registrar that hook receives"
+            )
         return grant
 
     @property
@@ -359,8 +368,9 @@ class Registry:
             self._loader = None
 
     # -- writing -----------------------------------------------------------------
-    def registrar(self, scope: str, distribution: str | None = None, version: str | None = None,
-                  replace: bool = False) -> PluginRegistrar:
+    def registrar(
+        self, scope: str, distribution: str | None = None, version: str | None = None, replace: bool = False
+    ) -> PluginRegistrar:
         """A registrar for components made in this process (``local``, as
         :func:`jepa.register` uses, or a scope of your own). The core's scope and
         every plugin's scope are refused: only the loader hands those out, each to
@@ -460,25 +470,25 @@ class Registry:
         if held is not None and held[0] != grant.scope:
             if self._rank(grant.scope) >= self._rank(held[0]):
                 # kept by whoever holds it; the newcomer's is recorded as refused, not fatal
-                message = (f"tried to add starter config {name!r}, which {held[0]!r} already provides; "
-                           "give it another name")
+                message = (
+                    f"tried to add starter config {name!r}, which {held[0]!r} already provides; give it another name"
+                )
                 if grant.record is not None:
                     grant.record.refused.append(message)
                     return
                 raise PluginError(message)
             loser = self._record(held[0])
             if loser is not None:  # the core or a first-party plugin keeps its own starter names
-                loser.refused.append(f"tried to add starter config {name!r}, which {grant.scope!r} provides; "
-                                     "give it another name")
+                loser.refused.append(
+                    f"tried to add starter config {name!r}, which {grant.scope!r} provides; give it another name"
+                )
         self._templates[name] = (grant.scope, text)
 
     def _insert(self, component: Component, replace: bool) -> None:
         key = (component.kind, component.name)
         scopes = self._components.setdefault(key, {})
         if component.scope in scopes and not replace:
-            raise ValueError(
-                f"{component.kind} {component.qualname!r} is registered twice by the same plugin"
-            )
+            raise ValueError(f"{component.kind} {component.qualname!r} is registered twice by the same plugin")
         scopes[component.scope] = component
         self._by_factory.setdefault(component.factory, component)
 
@@ -534,7 +544,8 @@ class Registry:
         if len(name) > MAX_NAME_LENGTH:
             raise SpecError(
                 f"no {kind} named {short_repr(name)} is installed (a component name has at most "
-                f"{MAX_NAME_LENGTH} characters)", path,
+                f"{MAX_NAME_LENGTH} characters)",
+                path,
             )
         scope, _, bare = name.rpartition(":")
         self.ensure_loaded(scope or None)
@@ -591,13 +602,18 @@ class Registry:
         if provider is None and distribution is not None:
             provider = self.plugin_record(distribution=distribution)
         if provider is not None and provider.status == "loaded":
-            message += f"; plugin {provider.name!r} ({provider.distribution} {provider.version}) is loaded " \
-                       f"and has no {kind} {bare!r}"
+            message += (
+                f"; plugin {provider.name!r} ({provider.distribution} {provider.version}) is loaded "
+                f"and has no {kind} {bare!r}"
+            )
         elif provider is not None or distribution is not None:
             owner = provider.distribution if provider is not None and provider.distribution else distribution
             # `vision:foo`: the plugin is what is missing, not a component it never had
-            what = f"plugin {scope!r}" if scope in SCOPES and FIRST_PARTY.get((kind, bare)) != SCOPES[scope] \
+            what = (
+                f"plugin {scope!r}"
+                if scope in SCOPES and FIRST_PARTY.get((kind, bare)) != SCOPES[scope]
                 else f"{kind} {bare!r}"
+            )
             message += "; " + self.install_hint(what, owner or "", FIRST_PARTY_EXTRAS.get((kind, bare), ""), provider)
         elif scope and scope not in RESERVED_SCOPES:
             message += f"; no plugin named {scope!r} is installed (`jepa plugins` lists those that are)"
@@ -617,14 +633,15 @@ class Registry:
         for record in self.plugins:
             if name is not None and record.name.lower() == name.lower():
                 return record
-            if distribution is not None and record.distribution and (
-                _normalize_distribution(record.distribution) == _normalize_distribution(distribution)
+            if (
+                distribution is not None
+                and record.distribution
+                and (_normalize_distribution(record.distribution) == _normalize_distribution(distribution))
             ):
                 return record
         return None
 
-    def install_hint(self, what: str, distribution: str, extras: str = "",
-                     record: PluginRecord | None = None) -> str:
+    def install_hint(self, what: str, distribution: str, extras: str = "", record: PluginRecord | None = None) -> str:
         """Why ``what`` (e.g. ``"encoder 'cnn'"``, ``"the 'vision' starter"``) is not
         available from ``distribution``: the pip command when the distribution is not
         installed, or, when it is, why its plugin did not load (its recorded error)."""
@@ -720,6 +737,7 @@ def _fresh(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_fresh(item) for item in value)
     return value
+
 
 REGISTRY = Registry()
 

@@ -70,7 +70,8 @@ class EvalSpec(SpecModel):
     train: DatasetSpec = Field(description="labelled data the probes are fitted on")
     test: DatasetSpec = Field(description="labelled data the probes are scored on")
     probes: list[Probe] = Field(
-        default_factory=_default_probes, min_length=1,
+        default_factory=_default_probes,
+        min_length=1,
         description="linear: logistic regression; knn: cosine k-NN; svm: RBF SVM with C by 5-fold CV "
         "(TS2Vec; needs jepa-core[eval]); attentive: cross-attention probe on the tokens (V-JEPA)",
     )
@@ -80,8 +81,9 @@ class EvalSpec(SpecModel):
     )
     baselines: list[Baseline] = Field(default_factory=_default_baselines)
     features: Literal["mean", "max", "flatten"] = Field(
-        "mean", description="token encoders: average or max-pool the tokens, or keep the whole token grid "
-        "(the attentive probe always reads the token grid)"
+        "mean",
+        description="token encoders: average or max-pool the tokens, or keep the whole token grid "
+        "(the attentive probe always reads the token grid)",
     )
     knn_k: PositiveInt = 5
     weight_decay: Annotated[float, Field(ge=0)] = Field(1e-2, description="L2 strength of the linear probe")
@@ -192,16 +194,19 @@ def train_run(
     if data is None:
         data = spec.data.resolve().create(spec.data.params, "data.params")
     filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
-    trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume,
-                      restart=restart)
+    trainer = Trainer(
+        model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume, restart=restart
+    )
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
         try:
             results = evaluate(model, spec, on_update=_results_writer(run_dir / "eval.json"))
         except Exception as exc:
             if hasattr(exc, "add_note"):  # Python 3.11+
-                exc.add_note(f"the trained model is saved in {str(run_dir / FINAL)!r}; "
-                             f"evaluate it again with: jepa eval {run_dir}")
+                exc.add_note(
+                    f"the trained model is saved in {str(run_dir / FINAL)!r}; "
+                    f"evaluate it again with: jepa eval {run_dir}"
+                )
             raise
         print(format_results(results))
     return run_dir
@@ -238,8 +243,11 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
         return spec
     params["num_tokens"] = int(tokens.shape[1])
     if announce:
-        print(f"jepa: model.encoder.params.num_tokens: {params['num_tokens']} (measured on the data's first batch)",
-              file=sys.stderr, flush=True)
+        print(
+            f"jepa: model.encoder.params.num_tokens: {params['num_tokens']} (measured on the data's first batch)",
+            file=sys.stderr,
+            flush=True,
+        )
     encoder_spec = spec.model.encoder.model_copy(update={"params": params})
     return spec.model_copy(update={"model": spec.model.model_copy(update={"encoder": encoder_spec})})
 
@@ -296,8 +304,15 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
         (train_tokens, train_padding), (test_tokens, test_padding) = features.tokens
         settings = spec.attentive.model_dump()
         return ev.attentive_probe(
-            train_tokens[chosen], y, test_tokens, test_y, train_padding=train_padding[chosen],
-            test_padding=test_padding, seed=seed, device=features.device, **settings,
+            train_tokens[chosen],
+            y,
+            test_tokens,
+            test_y,
+            train_padding=train_padding[chosen],
+            test_padding=test_padding,
+            seed=seed,
+            device=features.device,
+            **settings,
         )
 
     result: dict[str, Any] = {}
@@ -376,9 +391,13 @@ def evaluate(
     train_data = evaluation.train.resolve().create(evaluation.train.params, "eval.train.params")
     test_data = evaluation.test.resolve().create(evaluation.test.params, "eval.test.params")
     protocol: dict[str, Any] = {
-        "shots": evaluation.shots, "seeds": evaluation.seeds, "probes": evaluation.probes,
-        "features": evaluation.features, "baselines": evaluation.baselines,
-        "train": evaluation.train.to_dict(), "test": evaluation.test.to_dict(),
+        "shots": evaluation.shots,
+        "seeds": evaluation.seeds,
+        "probes": evaluation.probes,
+        "features": evaluation.features,
+        "baselines": evaluation.baselines,
+        "train": evaluation.train.to_dict(),
+        "test": evaluation.test.to_dict(),
     }
     if "attentive" in evaluation.probes:
         protocol["attentive"] = evaluation.attentive.model_dump(mode="json")
@@ -442,8 +461,12 @@ def format_results(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_path(path: str | os.PathLike[str], config: str | os.PathLike[str] | None = None,
-                  overrides: Sequence[str] = (), output: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def evaluate_path(
+    path: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] = (),
+    output: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
     """``jepa eval``: a run directory (its run.json and final model), a saved model
     directory plus a run config whose ``eval`` section says how to probe it, or a run
     config file alone: the model as that config builds it, untrained (e.g. an encoder

@@ -37,9 +37,7 @@ from jepa_core.limits import MAX_NAME_LENGTH, MAX_SPEC_DEPTH, MAX_SPEC_FILE_BYTE
 #: The configuration every spec model shares: a misspelt key is an error, not a silent
 #: default, and a float field refuses ``inf`` and ``nan`` (they would only surface later
 #: as a NaN loss, or as an OverflowError from ``int(width * ratio)``).
-SPEC_CONFIG = ConfigDict(
-    extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True, protected_namespaces=()
-)
+SPEC_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True, protected_namespaces=())
 
 
 class SpecModel(pydantic.BaseModel):
@@ -85,8 +83,11 @@ def _finite_floats(model: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
     otherwise (``allow_inf_nan`` set in its own config)."""
     if "allow_inf_nan" in model.model_config:
         return model
-    return type(model.__name__, (model,), {"model_config": ConfigDict(allow_inf_nan=False),
-                                             "__module__": model.__module__, "__doc__": model.__doc__})
+    return type(
+        model.__name__,
+        (model,),
+        {"model_config": ConfigDict(allow_inf_nan=False), "__module__": model.__module__, "__doc__": model.__doc__},
+    )
 
 
 #: Beyond this many problems in one validation, only those among the first items of each
@@ -273,8 +274,9 @@ def check_spec_shape(data: Any, prefix: str = "") -> None:
             for name, child in node.items() if isinstance(node, Mapping) else enumerate(node):
                 if child.__class__ in _SCALARS or not isinstance(child, _CONTAINERS):
                     continue
-                trail.append(name if isinstance(name, str) else str(name) if isinstance(name, int)
-                             else short_repr(name, 20))
+                trail.append(
+                    name if isinstance(name, str) else str(name) if isinstance(name, int) else short_repr(name, 20)
+                )
                 child_count, child_height = visit(child, depth + 1)
                 trail.pop()
                 count += child_count - 1  # ...and a container item is as many as it holds
@@ -356,9 +358,7 @@ def component_field(kind: str) -> Any:
 # Spelt out rather than ``component_field(kind)`` so a type checker sees aliases of
 # ComponentSpec (a call's result is not a type to it); the runtime object is the same.
 EncoderSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("encoder"))]
-PredictorSpec: TypeAlias = Annotated[
-    ComponentSpec, pydantic.AfterValidator(_validate_nested("predictor"))
-]
+PredictorSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("predictor"))]
 LossSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("loss"))]
 MaskerSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("masker"))]
 
@@ -392,9 +392,7 @@ class ModelSpec(SpecModel):
     loss: LossSpec = Field(default="jepa:mse", validate_default=True)
     masker: MaskerSpec | None = None
     target: TargetSpec = Field(default_factory=TargetSpec)
-    normalize_targets: bool = Field(
-        default=False, description="layer-normalise target embeddings (I-JEPA does)"
-    )
+    normalize_targets: bool = Field(default=False, description="layer-normalise target embeddings (I-JEPA does)")
 
     @classmethod
     def parse(cls, data: Any) -> ModelSpec:

@@ -71,8 +71,9 @@ def _rule(component: Any, rule: str) -> Iterator[None]:
     except pytest.skip.Exception:
         raise
     except Exception as exc:
-        pytest.fail(f"{component.kind} {component.qualname} breaks rule '{rule}': {type(exc).__name__}: {exc}",
-                    pytrace=False)
+        pytest.fail(
+            f"{component.kind} {component.qualname} breaks rule '{rule}': {type(exc).__name__}: {exc}", pytrace=False
+        )
 
 
 def _kinds(*kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -199,8 +200,9 @@ class ConformanceSuite:
             x = self.example(jepa_component, encoder, 2)
             with torch.no_grad():
                 full = self.encode(encoder, x)
-                keep = torch.stack([torch.randperm(num_tokens)[: max(1, num_tokens // 3)].sort().values
-                                    for _ in range(2)])
+                keep = torch.stack(
+                    [torch.randperm(num_tokens)[: max(1, num_tokens // 3)].sort().values for _ in range(2)]
+                )
                 kept = self.encode(encoder, x, keep)
                 everything = self.encode(encoder, x, torch.arange(num_tokens).expand(2, -1))
             assert kept.shape == (2, keep.shape[1], encoder.embed_dim), f"got {tuple(kept.shape)}"
@@ -219,11 +221,17 @@ class ConformanceSuite:
             key, values = _main_input(x)
             owner = _token_owner(values, num_tokens, getattr(encoder, "grid", None))
             if owner is None:
-                pytest.skip(f"cannot tell which input elements of shape {tuple(values.shape)} belong to which "
-                            f"of the {num_tokens} tokens (grid {getattr(encoder, 'grid', None)})")
+                pytest.skip(
+                    f"cannot tell which input elements of shape {tuple(values.shape)} belong to which "
+                    f"of the {num_tokens} tokens (grid {getattr(encoder, 'grid', None)})"
+                )
             generator = torch.Generator().manual_seed(0)
-            keep = torch.stack([torch.randperm(num_tokens, generator=generator)[: max(1, num_tokens // 3)].sort().values
-                                for _ in range(values.shape[0])])
+            keep = torch.stack(
+                [
+                    torch.randperm(num_tokens, generator=generator)[: max(1, num_tokens // 3)].sort().values
+                    for _ in range(values.shape[0])
+                ]
+            )
             kept = torch.zeros(values.shape[0], num_tokens, dtype=torch.bool)
             kept.scatter_(1, keep, True)
             kept_elements = torch.gather(kept, 1, owner.flatten(1)).view_as(owner)
@@ -406,7 +414,7 @@ def _token_owner(values: Any, num_tokens: int, grid: Any) -> Any:
     if math.prod(dims) != num_tokens or len(dims) >= len(shape):
         return None
     axes = list(range(1, len(shape)))
-    trailing = tuple(axes[-len(dims):]) if grid else (1,)
+    trailing = tuple(axes[-len(dims) :]) if grid else (1,)
     for chosen in (trailing, *itertools.permutations(axes, len(dims))):
         if all(shape[axis] % size == 0 for axis, size in zip(chosen, dims, strict=True)):
             break

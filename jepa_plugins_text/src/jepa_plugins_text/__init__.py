@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
         return TextTransformerEncoder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "BPETokenizer",
     "BytesTokenizer",

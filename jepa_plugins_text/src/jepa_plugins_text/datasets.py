@@ -130,9 +130,13 @@ class TextDataset(Dataset):
 def _existing_file(path: str) -> Path:
     file = Path(path)
     if not file.is_file():
-        raise FileNotFoundError(f"text file {str(file)!r} does not exist" if not file.exists()
-                                else f"{str(file)!r} is a directory; give path= a text file" if file.is_dir()
-                                else f"{str(file)!r} is not a file")
+        raise FileNotFoundError(
+            f"text file {str(file)!r} does not exist"
+            if not file.exists()
+            else f"{str(file)!r} is a directory; give path= a text file"
+            if file.is_dir()
+            else f"{str(file)!r} is not a file"
+        )
     return file
 
 
@@ -169,8 +173,14 @@ def text_lines(
             line = text
         texts.append(line)
     return TextDataset(
-        texts, tokenizer, labels=labels if label_separator is not None else None, max_length=max_length,
-        overflow=overflow, pack=pack, paired=paired, source=str(file),
+        texts,
+        tokenizer,
+        labels=labels if label_separator is not None else None,
+        max_length=max_length,
+        overflow=overflow,
+        pack=pack,
+        paired=paired,
+        source=str(file),
     )
 
 
@@ -201,8 +211,10 @@ def jsonl(
                 raise ValueError(f"{file}:{number}: a record must be a JSON object, got {type(record).__name__}")
             for name in (field, label_field):
                 if name is not None and name not in record:
-                    raise ValueError(f"{file}:{number}: the record has no field {name!r} "
-                                     f"(it has {', '.join(sorted(record)) or 'none'})")
+                    raise ValueError(
+                        f"{file}:{number}: the record has no field {name!r} "
+                        f"(it has {', '.join(sorted(record)) or 'none'})"
+                    )
             text = record[field]
             if not isinstance(text, str):
                 raise ValueError(f"{file}:{number}: field {field!r} must be a string, got {type(text).__name__}")
@@ -213,6 +225,12 @@ def jsonl(
                     raise ValueError(f"{file}:{number}: label field {label_field!r} must be a string or number")
                 labels.append(label)
     return TextDataset(
-        texts, tokenizer, labels=labels if label_field is not None else None, max_length=max_length,
-        overflow=overflow, pack=pack, paired=paired, source=str(file),
+        texts,
+        tokenizer,
+        labels=labels if label_field is not None else None,
+        max_length=max_length,
+        overflow=overflow,
+        pack=pack,
+        paired=paired,
+        source=str(file),
     )

@@ -60,8 +60,11 @@ def normalise_layer(tokens: torch.Tensor, padding_mask: torch.Tensor | None, how
         return F.layer_norm(tokens, tokens.shape[-1:])
     if how != "instance":
         raise ValueError(f"normalisation must be 'layer' or 'instance', got {how!r}")
-    keep = torch.ones_like(tokens[..., :1]) if padding_mask is None else \
-        (~padding_mask.bool()).unsqueeze(-1).to(tokens.dtype)
+    keep = (
+        torch.ones_like(tokens[..., :1])
+        if padding_mask is None
+        else (~padding_mask.bool()).unsqueeze(-1).to(tokens.dtype)
+    )
     count = keep.sum(dim=1, keepdim=True).clamp_min(1.0)
     mean = (tokens * keep).sum(dim=1, keepdim=True) / count
     variance = ((tokens - mean) ** 2 * keep).sum(dim=1, keepdim=True) / count
@@ -99,8 +102,10 @@ class _TextInput:
             x, padding_mask = x["x"], x.get("padding_mask")
         if isinstance(x, str) or (isinstance(x, Sequence) and x and all(isinstance(t, str) for t in x)):
             if self.tokenizer is None:
-                raise ValueError("this encoder has no tokenizer, so it takes token ids, not text; "
-                                 "build it with tokenizer='bytes' (or a bpe tokenizer) to pass text")
+                raise ValueError(
+                    "this encoder has no tokenizer, so it takes token ids, not text; "
+                    "build it with tokenizer='bytes' (or a bpe tokenizer) to pass text"
+                )
             if padding_mask is not None:
                 raise ValueError("padding_mask goes with token ids; text is padded by the tokenizer")
             batch = self.tokenizer(x)
@@ -295,8 +300,10 @@ class TextTransformerEncoder(_TextInput, nn.Module):
         """Pooled ``(B, D)`` embeddings of ``texts`` (needs a tokenizer), without gradients."""
         batch = self.tokenize(texts, max_length)
         with torch.no_grad():
-            out = self(batch["x"].to(self.token_embedding.weight.device),
-                       padding_mask=batch["padding_mask"].to(self.token_embedding.weight.device))
+            out = self(
+                batch["x"].to(self.token_embedding.weight.device),
+                padding_mask=batch["padding_mask"].to(self.token_embedding.weight.device),
+            )
         return out.mean(dim=1) if out.dim() == 3 else out
 
 
@@ -333,16 +340,23 @@ class HFEncoder(_TextInput, nn.Module):
         super().__init__()
         transformers = import_transformers("the hf encoder needs transformers: pip install 'jepa-plugins-text[hf]'")
         # a local directory only (local_files_only): nothing downloads
-        self.model = load_model(transformers, path=path, config=config, load_weights=load_weights,
-                                trust_remote_code=trust_remote_code, local_files_only=True)
+        self.model = load_model(
+            transformers,
+            path=path,
+            config=config,
+            load_weights=load_weights,
+            trust_remote_code=trust_remote_code,
+            local_files_only=True,
+        )
         if getattr(self.model, "pooler", None) is not None:
             # jepa pools the token states itself: the model's own pooler would hold parameters no loss reaches
             self.model.pooler = None
         self.tokenizer = make_tokenizer(tokenizer) if tokenizer is not None else None
         model_vocab = getattr(self.model.config, "vocab_size", None)
         if self.tokenizer is not None and model_vocab is not None and model_vocab < self.tokenizer.vocab_size:
-            raise ValueError(f"the model's vocab_size={model_vocab} is smaller than the tokenizer's "
-                             f"{self.tokenizer.vocab_size}")
+            raise ValueError(
+                f"the model's vocab_size={model_vocab} is smaller than the tokenizer's {self.tokenizer.vocab_size}"
+            )
         if pad_id is None:
             pad_id = self.tokenizer.pad_id if self.tokenizer is not None else self.model.config.pad_token_id
         self.pad_id = pad_id
@@ -369,8 +383,10 @@ class HFEncoder(_TextInput, nn.Module):
         positions = torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
         if mask is not None:
             if not self._takes_positions:
-                raise ValueError(f"{type(self.model).__name__} takes no position_ids, so it cannot encode only "
-                                 "the kept tokens of a mask; use the text_transformer encoder for masked training")
+                raise ValueError(
+                    f"{type(self.model).__name__} takes no position_ids, so it cannot encode only "
+                    "the kept tokens of a mask; use the text_transformer encoder for masked training"
+                )
             ids = torch.gather(ids, 1, mask)
             positions = torch.gather(positions, 1, mask)
             if padding_mask is not None:

@@ -273,5 +273,3 @@ def make_tokenizer(value: Tokenizer | ComponentSpec | str | Mapping[str, Any]) -
         name = built.name if built is not None else value.name if isinstance(value, ComponentSpec) else value
         raise TypeError(f"tokenizer {name!r} built a {type(tokenizer).__name__}, not a Tokenizer")
     return tokenizer
-
-

@@ -159,8 +159,9 @@ class SeriesDataset(Dataset):
             start = int(torch.randint(0, room + 1, ())) if room > 0 else 0
         values = self.series[position][start : start + self.span]
         if values.shape[0] < self.span:  # a short series: pad the end as unobserved
-            values = np.concatenate([values, np.full((self.span - values.shape[0], self.num_channels), np.nan,
-                                                     dtype=np.float32)])
+            values = np.concatenate(
+                [values, np.full((self.span - values.shape[0], self.num_channels), np.nan, dtype=np.float32)]
+            )
         past = values[: self.length]
         if self.normalize == "window":
             values = _zscore(values, reference=past).astype(np.float32)
@@ -277,8 +278,17 @@ def series_numpy(
             raise ValueError(f"{path!r} is a single .npy array; key and label_key apply to .npz archives")
         array = loaded
     series = _split_layout(array, layout, path)
-    return SeriesDataset(series, labels, window=window, stride=stride, horizon=horizon, normalize=normalize,
-                         short=short, max_missing=max_missing, crop=crop)
+    return SeriesDataset(
+        series,
+        labels,
+        window=window,
+        stride=stride,
+        horizon=horizon,
+        normalize=normalize,
+        short=short,
+        max_missing=max_missing,
+        crop=crop,
+    )
 
 
 def _split_layout(array: np.ndarray, layout: str, path: str) -> list[np.ndarray]:
@@ -364,8 +374,17 @@ def series_csv(
     label_list = [labels[series_id] for series_id in rows] if label_column is not None else None
     if label_list is not None and all(_is_integer(label) for label in label_list):
         label_list = [int(label) for label in label_list]  # class indices stay indices
-    return SeriesDataset(series, label_list, window=window, stride=stride, horizon=horizon, normalize=normalize,
-                         short=short, max_missing=max_missing, crop=crop)
+    return SeriesDataset(
+        series,
+        label_list,
+        window=window,
+        stride=stride,
+        horizon=horizon,
+        normalize=normalize,
+        short=short,
+        max_missing=max_missing,
+        crop=crop,
+    )
 
 
 def _cell(text: str, column: str, path: str, line: int) -> float:
@@ -452,5 +471,15 @@ def ucr(
         labels, classes = data.class_indices(), data.class_labels
     else:
         labels, classes = np.asarray(data.labels, dtype=np.float32), None
-    return SeriesDataset(data.series, labels, classes=classes, window=window, stride=stride, horizon=horizon,
-                         normalize=normalize, short=short, max_missing=max_missing, crop=crop)
+    return SeriesDataset(
+        data.series,
+        labels,
+        classes=classes,
+        window=window,
+        stride=stride,
+        horizon=horizon,
+        normalize=normalize,
+        short=short,
+        max_missing=max_missing,
+        crop=crop,
+    )

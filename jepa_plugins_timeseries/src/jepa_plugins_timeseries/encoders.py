@@ -126,8 +126,9 @@ class TemporalEncoder(nn.Module):
 class _DilatedResidualBlock(nn.Module):
     """Two dilated convolutions with a residual path (the TCN/TS2Vec block)."""
 
-    def __init__(self, width_in: int, width_out: int, kernel_size: int, dilation: int, causal: bool,
-                 dropout: float) -> None:
+    def __init__(
+        self, width_in: int, width_out: int, kernel_size: int, dilation: int, causal: bool, dropout: float
+    ) -> None:
         super().__init__()
         span = (kernel_size - 1) * dilation
         # causal: all padding on the left, so step t sees only steps <= t
@@ -184,8 +185,7 @@ class TCNEncoder(nn.Module):
         self.input_proj = nn.Linear(input_dim * (2 if missing_indicator else 1), width)
         widths = [width] * depth + [hidden_dim]
         self.blocks = nn.ModuleList(
-            _DilatedResidualBlock(widths[i], widths[i + 1], kernel_size, 2**i, causal, dropout)
-            for i in range(depth)
+            _DilatedResidualBlock(widths[i], widths[i + 1], kernel_size, 2**i, causal, dropout) for i in range(depth)
         )
         self.receptive_field = 1 + sum(2 * (kernel_size - 1) * 2**i for i in range(depth))
 

@@ -27,9 +27,7 @@ def _time_axis(num_tokens: int | None, grid: tuple[int, ...] | None, who: str) -
     if not grid:
         return num_tokens, 1
     if math.prod(grid) != num_tokens:
-        raise ValueError(
-            f"{who} masker: grid {tuple(grid)} has {math.prod(grid)} cells, not num_tokens={num_tokens}"
-        )
+        raise ValueError(f"{who} masker: grid {tuple(grid)} has {math.prod(grid)} cells, not num_tokens={num_tokens}")
     return grid[-1], math.prod(grid[:-1])
 
 
@@ -85,9 +83,7 @@ class TimeBlockMasker:
         # a random subset of each row's free steps, the same size in every row
         scores = torch.rand(batch_size, self.steps, generator=generator).masked_fill(covered, 2.0)
         context = scores.argsort(dim=1)[:, :context_length].sort(dim=1).values
-        targets = tuple(
-            _across_channels(blocks[:, k], self.steps, self.channels) for k in range(self.num_targets)
-        )
+        targets = tuple(_across_channels(blocks[:, k], self.steps, self.channels) for k in range(self.num_targets))
         return Masks(context=_across_channels(context, self.steps, self.channels), targets=targets)
 
 
@@ -115,9 +111,7 @@ class ForecastMasker:
         self.num_tokens = num_tokens
         self.horizon = horizon if horizon is not None else max(1, round(horizon_ratio * self.steps))
         if self.horizon > self.steps - 1:
-            raise ValueError(
-                f"forecast masker: horizon {self.horizon} leaves no context in {self.steps} time steps"
-            )
+            raise ValueError(f"forecast masker: horizon {self.horizon} leaves no context in {self.steps} time steps")
         latest_split = self.steps - self.horizon
         if min_context is not None and min_context > latest_split:
             raise ValueError(

@@ -166,8 +166,9 @@ def parse_ts(lines: Iterable[str], source: str = "<string>") -> TSData:
         if dimensions is None:
             dimensions = len(fields)  # the first case fixes it when the header did not
         if len(fields) != dimensions:
-            raise TSFormatError(f"expected {dimensions} dimension(s) separated by ':', got {len(fields)}",
-                                source, number)
+            raise TSFormatError(
+                f"expected {dimensions} dimension(s) separated by ':', got {len(fields)}", source, number
+            )
         channels = [_values(text, d, source, number) for d, text in enumerate(fields)]
         length = max(len(c) for c in channels)
         case = np.full((length, dimensions), np.nan)
@@ -197,8 +198,9 @@ def _check_header(metadata: dict[str, Any], source: str, number: int) -> tuple[b
     return classification or regression, regression, dimensions
 
 
-def _check_length(case: np.ndarray, metadata: dict[str, Any], earlier: list[np.ndarray], source: str,
-                  number: int) -> None:
+def _check_length(
+    case: np.ndarray, metadata: dict[str, Any], earlier: list[np.ndarray], source: str, number: int
+) -> None:
     if not metadata.get("equallength"):
         return
     expected = metadata.get("serieslength") or (earlier[0].shape[0] if earlier else None)

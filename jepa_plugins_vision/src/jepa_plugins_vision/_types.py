@@ -20,8 +20,17 @@ AspectRatio = Annotated[float, Field(ge=0.01, le=100.0)]
 PositiveRange = tuple[AspectRatio, AspectRatio]
 
 __all__ = [
-    "AspectRatio", "Dropout", "Fraction", "FractionRange", "Grid", "ImageSize", "PositiveFloat", "PositiveInt",
-    "PositiveRange", "check_range", "pair",
+    "AspectRatio",
+    "Dropout",
+    "Fraction",
+    "FractionRange",
+    "Grid",
+    "ImageSize",
+    "PositiveFloat",
+    "PositiveInt",
+    "PositiveRange",
+    "check_range",
+    "pair",
 ]
 
 

@@ -197,8 +197,10 @@ def image_array(
     ``(N, H, W, C)``; uint8 values are scaled to [0, 1], floats are kept."""
     file = Path(path).expanduser()
     if file.is_dir():
-        raise IsADirectoryError(f"{str(file)!r} is a directory; give path= a .npy or .npz file (a folder of "
-                                "image files is read by the image_folder dataset)")
+        raise IsADirectoryError(
+            f"{str(file)!r} is a directory; give path= a .npy or .npz file (a folder of "
+            "image files is read by the image_folder dataset)"
+        )
     if not file.is_file():
         raise FileNotFoundError(f"no file {str(file)!r}; give path= a .npy or .npz file")
     try:
@@ -212,8 +214,7 @@ def image_array(
         with loaded:
             if images_key not in loaded.files:
                 raise ValueError(
-                    f"{str(file)!r} has no array {images_key!r} (it has {', '.join(loaded.files)}); "
-                    "set images_key"
+                    f"{str(file)!r} has no array {images_key!r} (it has {', '.join(loaded.files)}); set images_key"
                 )
             images = loaded[images_key]
             if labels_key is not None and labels_key in loaded.files:
@@ -234,9 +235,7 @@ def image_array(
     norm_mean, norm_std = _normalisation(normalize, tensor.shape[1], mean, std)
     transform = image_transform(size, augment=augment, crop_scale=crop_scale, flip=flip, mean=norm_mean, std=norm_std)
     classes = None if label_tensor is None else [str(c) for c in range(int(label_tensor.max()) + 1)]
-    return ImageDataset(
-        tensor[keep], None if label_tensor is None else label_tensor[keep], transform, seed, classes
-    )
+    return ImageDataset(tensor[keep], None if label_tensor is None else label_tensor[keep], transform, seed, classes)
 
 
 def _as_nchw(images: np.ndarray, layout: str, name: str) -> torch.Tensor:
@@ -343,9 +342,7 @@ def digits(
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise ImportError(
-            "the digits dataset needs scikit-learn: pip install 'jepa-plugins-vision[digits]'"
-        ) from exc
+        raise ImportError("the digits dataset needs scikit-learn: pip install 'jepa-plugins-vision[digits]'") from exc
     data = load_digits()
     images = torch.from_numpy(data.images.astype(np.float32) / 16.0)[:, None]  # 0..16 grey levels
     labels = torch.from_numpy(data.target.astype(np.int64))
@@ -362,4 +359,3 @@ def digits(
     mean, std = _normalisation(normalize, 1, None, None)
     transform = image_transform(size, augment=augment, crop_scale=crop_scale, mean=mean, std=std)
     return ImageDataset(images[keep], labels[keep], transform, seed, [str(d) for d in range(10)])
-

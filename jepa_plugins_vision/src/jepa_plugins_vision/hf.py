@@ -102,8 +102,15 @@ def load_backbone(
     if path is not None and config is None:
         _check_local(path)
     # float32 whatever the checkpoint's dtype: precision is the trainer's choice
-    return load_model(transformers, path=path, config=config, load_weights=load_weights,
-                      trust_remote_code=trust_remote_code, example_type="ijepa", dtype=torch.float32)
+    return load_model(
+        transformers,
+        path=path,
+        config=config,
+        load_weights=load_weights,
+        trust_remote_code=trust_remote_code,
+        example_type="ijepa",
+        dtype=torch.float32,
+    )
 
 
 def _check_local(path: str) -> None:
@@ -214,8 +221,10 @@ class HFVisionEncoder(nn.Module):
         else:
             self.token_drop_reason = None
         modalities = getattr(model, "input_modalities", ()) or ()
-        self.video = layout.video if layout is not None else (
-            "video" in modalities or getattr(model, "main_input_name", "") == "pixel_values_videos"
+        self.video = (
+            layout.video
+            if layout is not None
+            else ("video" in modalities or getattr(model, "main_input_name", "") == "pixel_values_videos")
         )
         if num_frames is not None and not self.video:
             raise ValueError(f"num_frames applies to video backbones; {self.model_type!r} takes images")
@@ -406,9 +415,7 @@ class VJEPA2Predictor(nn.Module):
             # equal-sized blocks: one pass with the blocks stacked on the batch axis, as V-JEPA
             # runs its several masks
             count = len(blocks)
-            stacked = self._predict(
-                context.repeat(count, 1, 1), context_idx.repeat(count, 1), torch.cat(blocks, dim=0)
-            )
+            stacked = self._predict(context.repeat(count, 1, 1), context_idx.repeat(count, 1), torch.cat(blocks, dim=0))
             return torch.cat(stacked.split(batch, dim=0), dim=1)
         return torch.cat([self._predict(context, context_idx, block) for block in blocks], dim=1)
 

@@ -26,9 +26,7 @@ from jepa_plugins_vision._types import FractionRange, Grid, PositiveRange, check
 def _grid_from(name: str, num_tokens: int | None, grid: tuple[int, ...] | None, dims: int) -> tuple[int, ...]:
     if grid is None:
         if num_tokens is None:
-            raise ValueError(
-                f"{name} masker needs grid (or num_tokens); jepa.build takes both from a token encoder"
-            )
+            raise ValueError(f"{name} masker needs grid (or num_tokens); jepa.build takes both from a token encoder")
         side = math.isqrt(num_tokens)
         if dims != 2 or side * side != num_tokens:
             raise ValueError(f"{name} masker needs grid: {num_tokens} tokens are not a square {dims}-D grid")
@@ -91,9 +89,7 @@ def _boxes(
     return inside
 
 
-def cut_to_equal_length(
-    selected: torch.Tensor, length: int, generator: torch.Generator | None
-) -> torch.Tensor:
+def cut_to_equal_length(selected: torch.Tensor, length: int, generator: torch.Generator | None) -> torch.Tensor:
     """``(B, length)`` sorted indices: for each row of the boolean ``selected (B, N)``,
     a uniformly random subset of ``length`` of its True positions."""
     scores = torch.rand(selected.shape, generator=generator)

@@ -26,9 +26,7 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
-    return F.interpolate(
-        image[None].float(), size=size, mode="bilinear", align_corners=False, antialias=shrinking
-    )[0]
+    return F.interpolate(image[None].float(), size=size, mode="bilinear", align_corners=False, antialias=shrinking)[0]
 
 
 class Compose:

@@ -204,8 +204,19 @@ def moving_digits(
     keep = carve_split(len(glyphs), split, test_fraction, val_fraction, seed)
     mean, std = _normalisation(normalize, 1, None, None)
     return MovingDigits(
-        glyphs[keep, 0].clamp(0, 1), torch.from_numpy(data.target.astype(np.int64))[keep], canvas,
-        frames_per_clip, num_digits, directions, (low, high), clips_per_digit, label, paired, mean, std, seed,
+        glyphs[keep, 0].clamp(0, 1),
+        torch.from_numpy(data.target.astype(np.int64))[keep],
+        canvas,
+        frames_per_clip,
+        num_digits,
+        directions,
+        (low, high),
+        clips_per_digit,
+        label,
+        paired,
+        mean,
+        std,
+        seed,
     )
 
 
@@ -418,6 +429,18 @@ def video_folder(
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)
     label_tensor = torch.tensor(labels)[keep] if labels is not None else None
     return VideoFolderDataset(
-        [files[i] for i in keep.tolist()], label_tensor, classes, pair(image_size), channels, frames_per_clip,
-        frame_step, clip_start, augment, tuple(crop_scale), norm_mean, norm_std, seed, skipped,
+        [files[i] for i in keep.tolist()],
+        label_tensor,
+        classes,
+        pair(image_size),
+        channels,
+        frames_per_clip,
+        frame_step,
+        clip_start,
+        augment,
+        tuple(crop_scale),
+        norm_mean,
+        norm_std,
+        seed,
+        skipped,
     )

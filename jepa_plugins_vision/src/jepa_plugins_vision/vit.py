@@ -97,9 +97,7 @@ class VisionTransformer(nn.Module):
     def _spatial_grid(self, size: tuple[int, int]) -> tuple[int, int]:
         height, width = size
         if height % self.patch_size or width % self.patch_size:
-            raise ValueError(
-                f"image size {height}x{width} must be divisible by patch_size={self.patch_size}"
-            )
+            raise ValueError(f"image size {height}x{width} must be divisible by patch_size={self.patch_size}")
         return (height // self.patch_size, width // self.patch_size)
 
     def _positions(self, grid: tuple[int, ...], device: torch.device) -> torch.Tensor:

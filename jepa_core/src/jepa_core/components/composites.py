@@ -136,7 +136,8 @@ class MultiScaleEncoder(nn.Module):
         self.fusion = fusion
         self.pool = pool
         counts = {
-            count for count in (getattr(part, "num_tokens", None) for part in (self.local_encoder, self.global_encoder))
+            count
+            for count in (getattr(part, "num_tokens", None) for part in (self.local_encoder, self.global_encoder))
             if count is not None
         }
         if pool == "none":
@@ -255,9 +256,7 @@ class CrossModalEncoder(nn.Module):
         self.query = query if query is not None else self.names[0]
         if self.query not in specs:
             raise ValueError(f"query {self.query!r} is not one of the modalities {self.names}")
-        self.encoders = nn.ModuleDict(
-            {name: _build_part(spec, f"modalities.{name}") for name, spec in specs.items()}
-        )
+        self.encoders = nn.ModuleDict({name: _build_part(spec, f"modalities.{name}") for name, spec in specs.items()})
         widths = {name: _width(encoder, f"modalities.{name}") for name, encoder in self.encoders.items()}
         self.embed_dim = hidden_dim or widths[self.query]
         if self.embed_dim % heads:
@@ -266,9 +265,7 @@ class CrossModalEncoder(nn.Module):
         query_encoder = self.encoders[self.query]
         self.num_tokens = getattr(query_encoder, "num_tokens", None) if pool == "none" else None
         self.grid = getattr(query_encoder, "grid", None) if pool == "none" else None
-        self.projections = nn.ModuleDict(
-            {name: nn.Linear(width, self.embed_dim) for name, width in widths.items()}
-        )
+        self.projections = nn.ModuleDict({name: nn.Linear(width, self.embed_dim) for name, width in widths.items()})
         self.modality_embeddings = nn.ParameterDict(
             {name: nn.Parameter(torch.zeros(1, 1, self.embed_dim)) for name in self.names}
         )
@@ -314,7 +311,8 @@ class CrossModalEncoder(nn.Module):
             for name in [query, *others]:
                 pad = padding[name]
                 masks.append(
-                    pad if pad is not None
+                    pad
+                    if pad is not None
                     else torch.zeros(tokens[name].shape[:2], dtype=torch.bool, device=queries.device)
                 )
             key_padding = torch.cat(masks, dim=1)
@@ -405,9 +403,7 @@ class HierarchicalPredictor(nn.Module):
             positions = torch.arange(2, device=context.device).expand(context.shape[0], -1)
             refined = self.fine(
                 torch.stack([context, coarse], dim=1),
-                **self._given(
-                    self._fine_keywords, context_idx=positions, target_idx=positions[:, 1:], action=action
-                ),
+                **self._given(self._fine_keywords, context_idx=positions, target_idx=positions[:, 1:], action=action),
             )
             return refined.squeeze(1)
         batch, length = context.shape[:2]

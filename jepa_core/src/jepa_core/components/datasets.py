@@ -98,8 +98,9 @@ class Arrays(torch.utils.data.Dataset):
 
         file = Path(path)
         if file.is_dir():
-            raise IsADirectoryError(f"data file {str(file)!r} is a directory; give data.params.path a .npy or .npz "
-                                    "file")
+            raise IsADirectoryError(
+                f"data file {str(file)!r} is a directory; give data.params.path a .npy or .npz file"
+            )
         if not file.is_file():
             raise FileNotFoundError(f"data file {str(file)!r} does not exist; check data.params.path")
         if file.suffix == ".npy":
@@ -115,8 +116,10 @@ class Arrays(torch.utils.data.Dataset):
         if x.ndim == 0:
             raise ValueError(f"{str(file)!r} holds a single value; its first axis must index the samples")
         if len(x) == 0:
-            raise ValueError(f"{str(file)!r} holds no samples ({x_key if file.suffix == '.npz' else 'the array'} "
-                             f"has shape {tuple(x.shape)}); give a file with data in it")
+            raise ValueError(
+                f"{str(file)!r} holds no samples ({x_key if file.suffix == '.npz' else 'the array'} "
+                f"has shape {tuple(x.shape)}); give a file with data in it"
+            )
         if y is not None and len(y) != len(x):
             raise ValueError(f"{str(file)!r}: {len(x)} samples in {x_key!r} but {len(y)} labels in {y_key!r}")
         self.x = torch.as_tensor(x, dtype=torch.float32)

@@ -113,9 +113,7 @@ class TransformerEncoder(nn.Module):
                 f"transformer encoder expects (batch, time, {self.input_dim}) inputs, got shape "
                 f"{tuple(x.shape)}; set encoder input_dim to the feature size"
             )
-        tokens = self.input_proj(x) + sincos_1d(
-            torch.arange(x.shape[1], device=x.device), self.embed_dim
-        ).to(x.dtype)
+        tokens = self.input_proj(x) + sincos_1d(torch.arange(x.shape[1], device=x.device), self.embed_dim).to(x.dtype)
         if mask is not None:
             tokens = gather_tokens(tokens, mask)
             if padding_mask is not None:

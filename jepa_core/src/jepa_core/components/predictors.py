@@ -22,9 +22,7 @@ from jepa_core.registry import capture_arguments
 
 def _require_width(hidden_dim: int | None, name: str) -> int:
     if hidden_dim is None:
-        raise ValueError(
-            f"{name} predictor needs hidden_dim (jepa.build sets it to the encoder's embed_dim)"
-        )
+        raise ValueError(f"{name} predictor needs hidden_dim (jepa.build sets it to the encoder's embed_dim)")
     return hidden_dim
 
 
