@@ -78,6 +78,7 @@ def test_list_by_kind_and_pattern() -> None:
     assert [line.split()[1] for line in run("list", "*l1").stdout.splitlines()] == ["jepa:l1", "jepa:smooth_l1"]
     names = [entry["name"] for entry in json.loads(run("list", "loss", "--json").stdout)]
     assert "jepa:sigreg" in names
+    assert "did you mean the kind 'encoder'?" in run("list", "encodr").stdout  # a misspelt kind
 
 
 def test_describe_prints_parameters() -> None:

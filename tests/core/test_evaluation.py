@@ -477,6 +477,7 @@ def test_the_random_init_baseline_is_built_from_the_architecture_spec(tmp_path, 
     outside = {"weights": torch.full((4, 16), 0.5)}  # stands in for a pretrained checkpoint
 
     @jepa.register("encoder", "from_checkpoint")
+    @jepa.capture_arguments  # constructed directly below
     class FromCheckpoint(torch.nn.Module):
         num_tokens = None
         grid = None

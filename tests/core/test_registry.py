@@ -288,3 +288,8 @@ def test_the_core_and_plugin_scopes_cannot_be_claimed_in_process(fresh_registry)
     assert fresh_registry.resolve("encoder", "mine:mlp").factory is nn.Identity
     with pytest.raises(TypeError):
         fresh_registry.templates["sequences"] = ("mine", "model: {}")  # read-only
+
+
+def test_a_local_name_missing_in_a_fresh_process_says_where_local_names_live() -> None:
+    with pytest.raises(jepa.UnknownComponentError, match=r"exist only in a process that registered them"):
+        jepa.build("local:never_registered_here", "mlp")

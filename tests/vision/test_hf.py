@@ -262,6 +262,9 @@ def test_a_path_that_holds_no_model_is_named_in_the_error(tmp_path):
         jepa.build("hf_vision", "attention", encoder={"path": str(tmp_path)})
     with pytest.raises(jepa.SpecError, match="'/nowhere/tiny-ijepa' is not a directory"):
         jepa.build("hf_vision", "attention", encoder={"path": "/nowhere/tiny-ijepa"})
+    # a mistyped relative directory fails at once, not after the hub's network retries
+    with pytest.raises(jepa.SpecError, match="no directory 'tiny-ijepaa' here, and it is not a hub id"):
+        jepa.build("hf_vision", "attention", encoder={"path": "tiny-ijepaa"})
     with pytest.raises(jepa.SpecError, match="give exactly one of path"):
         jepa.build("hf_vision", "attention", encoder={})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import shlex
 import sys
@@ -98,6 +99,9 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     if not components:
         print("no components match" + (f" {pattern!r}" if pattern else ""))
+        close = difflib.get_close_matches(str(pattern), KINDS, n=1) if kind is None and pattern else []
+        if close:
+            print(f"did you mean the kind {close[0]!r}? `jepa list {close[0]}` lists its components")
         hint = _missing_plugin_hint(kind, pattern)
         if hint:
             print(hint)

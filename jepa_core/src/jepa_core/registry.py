@@ -615,6 +615,11 @@ class Registry:
                 else f"{kind} {bare!r}"
             )
             message += "; " + self.install_hint(what, owner or "", FIRST_PARTY_EXTRAS.get((kind, bare), ""), provider)
+        elif scope == LOCAL_SCOPE:
+            message += (
+                f"; names in scope {LOCAL_SCOPE!r} exist only in a process that registered them with "
+                f"@jepa.register: run that code (import its module) before this, or ship the {kind} in a plugin"
+            )
         elif scope and scope not in RESERVED_SCOPES:
             message += f"; no plugin named {scope!r} is installed (`jepa plugins` lists those that are)"
         # a plugin that failed to load might have provided the name
