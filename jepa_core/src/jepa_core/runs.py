@@ -199,6 +199,13 @@ def train_run(
     )
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
+        baselines = f"; baselines: {', '.join(spec.eval.baselines)}" if spec.eval.baselines else ""
+        print(  # probing takes a while and prints nothing until its table: say what is running
+            f"jepa: probing ({', '.join(spec.eval.probes)}; {len(spec.eval.seeds)} draws{baselines}); "
+            "skip: --set eval=null",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             results = evaluate(model, spec, on_update=_results_writer(run_dir / "eval.json"))
         except Exception as exc:
