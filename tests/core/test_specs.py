@@ -12,7 +12,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jepa_core.specs import params_model_for
+from jepa_core.validation import params_model_for
 from pydantic import Field
 from torch import nn
 

@@ -37,11 +37,11 @@ from jepa_core.specs import (
     MaskerSpec,
     ModelSpec,
     PredictorSpec,
-    SpecModel,
     TargetSpec,
     component_field,
 )
 from jepa_core.training import Trainer, TrainingError, TrainSpec
+from jepa_core.validation import SpecModel
 
 # the public submodules (``import jepa.layers`` works too): what plugins build with
 from jepa import evaluation, hf, layers, limits

@@ -40,7 +40,8 @@ from typing import Any
 
 import pluggy
 
-from jepa_core import hookspecs
+from jepa_core import __version__, hookspecs
+from jepa_core.components import plugin as core_plugin
 from jepa_core.errors import PluginError
 from jepa_core.first_party import FIRST_PARTY_SCOPES
 from jepa_core.registry import (
@@ -89,9 +90,6 @@ class PluginLoader:
     """
 
     def __init__(self, registry: Registry) -> None:
-        from jepa_core import __version__
-        from jepa_core.components import plugin as core_plugin
-
         self.registry = registry
         self.manager = new_plugin_manager()
         self.strict = strict_mode()
@@ -242,9 +240,7 @@ def _ownership_problem(name: str, record: PluginRecord, distributions: list[str]
 
 def _api_problem(module: object, record: PluginRecord) -> str | None:
     """Why the plugin's declared JEPA_PLUGIN_API range excludes this core, or None."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    from jepa_core import __version__
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # only for plugins that declare a range
 
     declared = getattr(module, "JEPA_PLUGIN_API", None)
     if declared is None:

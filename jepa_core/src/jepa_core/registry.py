@@ -54,6 +54,7 @@ from jepa_core.errors import (
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
 from jepa_core.first_party import FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
 from jepa_core.limits import MAX_NAME_LENGTH, format_bytes, memory_budget
+from jepa_core.validation import check_spec_shape, params_model_for, validate_spec
 
 KINDS: tuple[str, ...] = ("encoder", "predictor", "loss", "masker", "dataset", "tokenizer")
 CORE_SCOPE = "jepa"
@@ -85,8 +86,6 @@ class Component:
 
     def validate(self, params: dict[str, Any] | None, path: str = "") -> dict[str, Any]:
         """Return ``params`` validated and filled with defaults, or raise SpecError."""
-        from jepa_core.specs import check_spec_shape, validate_spec
-
         if params is not None and not isinstance(params, Mapping):
             raise SpecError(
                 f"the parameters of {self.kind} {self.qualname} are a mapping of names to values, "
@@ -271,8 +270,6 @@ class PluginRegistrar:
         ``params`` is the pydantic model of the factory's keyword arguments; by
         default it is derived from the factory's typed signature.
         """
-        from jepa_core.specs import params_model_for
-
         if kind not in KINDS:
             raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
         if not isinstance(name, str) or not name or ":" in name:
@@ -326,12 +323,10 @@ class Registry:
         with self._lock:
             if self._loaded or self._loading:  # a plugin that queries the registry must not recurse
                 return
-            from jepa_core.discovery import PluginLoader
-
             self._loading = True
             try:
                 if self._loader is None:
-                    self._loader = PluginLoader(self)
+                    self._loader = _new_loader(self)
                 if scope is None:
                     self._loader.load_all()
                     self._loaded = True
@@ -346,11 +341,9 @@ class Registry:
             return
         with self._lock:
             if self._loader is None and not self._loading:
-                from jepa_core.discovery import PluginLoader
-
                 self._loading = True
                 try:
-                    self._loader = PluginLoader(self)
+                    self._loader = _new_loader(self)
                 finally:
                     self._loading = False
 
@@ -666,6 +659,15 @@ class Registry:
             hint += f": {command}" if command else ""
             return hint + f" (installed here, but its plugin {record.name!r} is {record.status}{detail})"
         return f"{what}: plugin {record.name!r} ({installed}) is loaded"
+
+
+def _new_loader(registry: Registry) -> Any:
+    # Lazy on purpose: discovery sits above the registry (it registers the core's
+    # components, which import the registry) and reads entry points; `import jepa`
+    # should do neither, so the loader comes in on the first query.
+    from jepa_core.discovery import PluginLoader
+
+    return PluginLoader(registry)
 
 
 def _normalize_distribution(name: str) -> str:

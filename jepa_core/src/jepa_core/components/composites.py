@@ -32,6 +32,7 @@ from jepa_core.layers import init_weights
 from jepa_core.limits import Depth, Grid, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
 from jepa_core.specs import ComponentSpec, EncoderSpec, PredictorSpec, component_field
+from jepa_core.validation import validate_spec
 
 _RESERVED_INPUTS = frozenset({"mask"})
 
@@ -42,8 +43,6 @@ def _as_spec(value: Any, kind: str, path: str) -> ComponentSpec:
     if isinstance(value, ComponentSpec) and value.kind == kind:
         return value
     from pydantic import TypeAdapter
-
-    from jepa_core.specs import validate_spec
 
     return validate_spec(TypeAdapter(component_field(kind)).validate_python, value, path, component_field(kind))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from jepa_core.components import datasets, encoders, losses, maskers, predictors
+from jepa_core.components import composites, datasets, encoders, losses, maskers, predictors
 from jepa_core.hookspecs import hookimpl
 
 
@@ -25,8 +25,6 @@ def jepa_register(registry) -> None:
     registry.add("masker", "random", maskers.RandomMasker)
     registry.add("dataset", "sinusoids", datasets.Sinusoids)
     registry.add("dataset", "arrays", datasets.Arrays)
-    from jepa_core.components import composites  # the advanced patterns: parts are specs
-
     registry.add("encoder", "multiscale", composites.MultiScaleEncoder)
     registry.add("encoder", "cross_modal", composites.CrossModalEncoder)
     registry.add("predictor", "hierarchical", composites.HierarchicalPredictor)
