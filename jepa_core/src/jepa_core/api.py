@@ -11,10 +11,12 @@ from typing import Any, TypeVar
 import pydantic
 import torch
 
-from jepa_core.errors import CheckpointError
+from jepa_core import persistence
+from jepa_core.first_party import FIRST_PARTY
 from jepa_core.model import JEPA, BaseModel
 from jepa_core.registry import CORE_SCOPE, LOCAL_SCOPE, Component, get_registry
-from jepa_core.specs import ComponentSpec, validate_spec
+from jepa_core.specs import ComponentSpec
+from jepa_core.validation import validate_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,8 +91,6 @@ def register(
 def _taken_by(kind: str, name: str) -> str | None:
     """Who else a bare ``name`` means (the core, or a first-party plugin whether or not
     it is installed), read without importing any plugin."""
-    from jepa_core.first_party import FIRST_PARTY
-
     registry = get_registry()
     registry._read_entry_points()  # registers the core's components, imports no plugin
     core = registry._components.get((kind, name), {}).get(CORE_SCOPE)
@@ -135,11 +135,4 @@ def spec_of(obj: Any) -> ComponentSpec | None:
 
 def load(path: str | Path, device: str | torch.device | None = None) -> BaseModel:
     """Load a model saved with ``save_pretrained`` (see :meth:`BaseModel.from_pretrained`)."""
-    from jepa_core.persistence import read_config
-
-    config = read_config(path)
-    classes = {"JEPA": JEPA}
-    cls = classes.get(config.get("class", "JEPA"))
-    if cls is None:
-        raise CheckpointError(f"{str(path)!r} holds a {config.get('class')!r}, which this jepa-core cannot load")
-    return cls.from_pretrained(path, device=device)
+    return persistence.load(JEPA, path, device, check_class=True)

@@ -6,18 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from jepa_core.devices import resolve_device
-from jepa_core.errors import SpecError, WiringError, short_message, short_repr
-from jepa_core.limits import format_bytes, memory_budget
-from jepa_core.model import JEPA, token_drop_problem
-from jepa_core.registry import describe_command
-from jepa_core.specs import ComponentSpec, ModelSpec, is_file
-
-# Predictor and masker parameters that build fills from the built encoder's
-# attributes when the user left them unset (None): parameter -> encoder attribute.
-WIRED_FIELDS: dict[str, str] = {"hidden_dim": "embed_dim", "num_tokens": "num_tokens", "grid": "grid"}
+from jepa_core.errors import SpecError, short_repr
+from jepa_core.model import JEPA, build_model
+from jepa_core.specs import ModelSpec, is_file
 
 
 def build(
@@ -89,107 +81,3 @@ def _component_input(name: Any, params: Any, key: str) -> Any:
     if isinstance(name, str):
         return {"name": name, "params": dict(params)}
     raise SpecError(f"give the {key} as a name when passing {key}= parameters", key)
-
-
-def build_model(spec: ModelSpec) -> JEPA:
-    """Create the components of a validated spec, wiring widths between them."""
-    encoder = spec.encoder.resolve().create(spec.encoder.params, "encoder.params")
-    predictor = _create_wired(spec.predictor, "predictor", encoder, spec.encoder.name)
-    loss = spec.loss.resolve().create(spec.loss.params, "loss.params")
-    masker = None
-    if spec.masker is not None:
-        problem = token_drop_problem(encoder)
-        if problem is not None:
-            raise WiringError(f"encoder {spec.encoder.name!r} {problem}", "masker")
-        if getattr(encoder, "num_tokens", None) is None:
-            raise WiringError(
-                f"masked training needs a token encoder with a fixed number of tokens, but encoder "
-                f"{spec.encoder.name!r} has num_tokens=None{_token_hint(spec.encoder)}",
-                "masker",
-            )
-        masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)
-    if spec.target.mode == "ema":  # the target encoder is a copy of the encoder: check it fits too
-        needed = sum(_bytes(module) for module in (encoder, encoder, predictor, loss))
-        budget = memory_budget()
-        if needed > budget:
-            raise SpecError(
-                f"the encoder, its EMA target copy and the predictor would need {format_bytes(needed)}, more "
-                f"than the {format_bytes(budget)} this machine can hold; use a smaller encoder, or "
-                "target='shared' (no copy)",
-                "target",
-            )
-    try:
-        return JEPA(
-            encoder,
-            predictor,
-            loss,
-            masker=masker,
-            target=spec.target,
-            normalize_targets=spec.normalize_targets,
-        )
-    except (MemoryError, RuntimeError) as exc:  # copying the encoder ran out of memory (torch: RuntimeError)
-        raise SpecError(
-            f"could not copy the encoder as the EMA target: {type(exc).__name__}: {short_message(exc)}", "target"
-        ) from exc
-
-
-def _bytes(module: Any) -> int:
-    """Bytes of a module's parameters and buffers (0 for what is not a module)."""
-    if not isinstance(module, torch.nn.Module):
-        return 0
-    tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}
-    return sum(t.numel() * t.element_size() for t in tensors.values())
-
-
-# Encoder parameters that fix how many tokens an encoder returns, by the names the
-# installed encoders use (transformer, text and series encoders: num_tokens; cnn and
-# vit: image_size; patch_transformer: seq_len).
-TOKEN_COUNT_FIELDS: tuple[str, ...] = ("num_tokens", "image_size", "seq_len")
-
-
-def _token_hint(spec: ComponentSpec) -> str:
-    """What to set on *this* encoder so that it returns a fixed number of tokens."""
-    fields = spec.resolve().params_model.model_fields
-    settings = []
-    if "pool" in fields and spec.params.get("pool") != "none":
-        settings.append("pool='none'")
-    settings += [name for name in TOKEN_COUNT_FIELDS if name in fields and spec.params.get(name) is None]
-    command = describe_command("encoder", spec.name)
-    if not settings:
-        return (
-            f"; none of its parameters sets a token count: use an encoder that returns tokens ({command} "
-            "lists its parameters)"
-        )
-    return f"; set {' and '.join(settings)} in its params ({command} explains them)"
-
-
-def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encoder_name: str) -> Any:
-    component = spec.resolve()
-    params = dict(spec.params)
-    for field, attribute in WIRED_FIELDS.items():
-        if field not in component.params_model.model_fields or not hasattr(encoder, attribute):
-            continue
-        provided = getattr(encoder, attribute)
-        if params.get(field) is None:
-            params[field] = provided
-        elif provided is not None and _normal(params[field]) != _normal(provided):
-            raise WiringError(
-                f"{key} {component.qualname!r} has {field}={short_repr(params[field])} but encoder "
-                f"{encoder_name!r} produces {attribute}={short_repr(provided)}; remove {field} from the {key} "
-                "params to use the encoder's",
-                f"{key}.params.{field}",
-            )
-    created = component.create(params, f"{key}.params")
-    width = getattr(created, "embed_dim", None)
-    encoder_width = getattr(encoder, "embed_dim", None)
-    if key == "predictor" and None not in (width, encoder_width) and width != encoder_width:
-        raise WiringError(
-            f"predictor {component.qualname!r} outputs width {width} but encoder {encoder_name!r} "
-            f"has embed_dim {encoder_width}",
-            "predictor",
-        )
-    return created
-
-
-def _normal(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value

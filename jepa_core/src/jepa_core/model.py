@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +25,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from jepa_core import persistence
 from jepa_core.devices import resolve_device
-from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError
+from jepa_core.errors import SpecError, short_message
+from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
 from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
-from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec, validate_spec
+from jepa_core.registry import get_registry
+from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
+from jepa_core.validation import validate_spec
+from jepa_core.wiring import build_parts, token_drop_problem
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -84,58 +88,20 @@ class BaseModel(nn.Module):
     def save_pretrained(self, path: str | Path) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into the directory ``path``
         (atomically) and return it."""
-        from safetensors.torch import save_model
+        return persistence.save(self, path)
 
-        from jepa_core import __version__
-        from jepa_core.persistence import (
-            CONFIG_NAME,
-            FORMAT,
-            FORMAT_VERSION,
-            WEIGHTS_NAME,
-            atomic_write_dir,
-        )
-
-        config = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "class": type(self).__name__,
-            "jepa_version": __version__,
-            "spec": self.config,
-            "components": self._provenance(),
-        }
-
-        def write(directory: Path) -> None:
-            save_model(self, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
-            (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-        return atomic_write_dir(path, write)
-
-    def _provenance(self) -> dict[str, Any]:
+    def _parts(self) -> dict[str, Any]:
+        """The registered components a saved config records the provenance of, by kind."""
         return {}
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> BaseModel:
         """Rebuild a saved model through the registry and load its weights."""
-        from safetensors.torch import load_model
-
-        from jepa_core.persistence import WEIGHTS_NAME, read_config
-
-        config = read_config(path)
-        model = cls._from_config(config, Path(path))
-        try:
-            missing, unexpected = load_model(model, str(Path(path) / WEIGHTS_NAME), strict=False)
-        except Exception as exc:  # corrupt file, wrong shapes
-            raise CheckpointError(f"{str(path)!r}: the weights do not fit the model in its config: {exc}") from exc
-        if missing or unexpected:
-            raise CheckpointError(
-                f"{str(path)!r}: the weights do not fit the model in its config "
-                f"(missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})"
-            )
-        model.eval()
-        return model.to(resolve_device(device)) if device is not None else model  # "cuda" without CUDA: SpecError
+        return persistence.load(cls, path, device)
 
     @classmethod
-    def _from_config(cls, config: dict[str, Any], path: Path) -> BaseModel:
+    def _from_spec(cls, spec: dict[str, Any]) -> BaseModel:
+        """The model a saved config's spec describes, with fresh weights."""
         raise NotImplementedError
 
 
@@ -153,8 +119,6 @@ def _accepted_keywords(function: Callable[..., Any]) -> set[str] | None:
 def _as_component(kind: str, value: Any) -> Any:
     """A registered component from a name, dict or ComponentSpec; objects pass through."""
     if isinstance(value, (str, Mapping, ComponentSpec)):
-        from jepa_core.registry import get_registry
-
         spec = value if isinstance(value, ComponentSpec) else validate_spec(ComponentSpec.model_validate, value, kind)
         return get_registry().resolve(kind, spec.name, kind).create(spec.params, f"{kind}.params")
     return value
@@ -363,8 +327,6 @@ class JEPA(BaseModel):
             expected = getattr(self.encoder, "num_tokens", None)
         if expected is None or found == expected:
             return
-        from jepa_core.registry import get_registry
-
         record = get_registry().record_of(self.encoder)
         name = record[0].qualname if record is not None else type(self.encoder).__name__
         fields = record[0].params_model.model_fields if record is not None else {}
@@ -513,8 +475,6 @@ class JEPA(BaseModel):
         :func:`jepa_core.evaluation.pool_tokens`. Pooled ``(B, D)`` outputs are
         returned as they are.
         """
-        from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
-
         if tokens not in TOKEN_POOLS:
             raise ValueError(f"tokens must be one of {', '.join(map(repr, TOKEN_POOLS))}, got {tokens!r}")
         if encoder not in ("auto", "online", "target"):
@@ -563,65 +523,13 @@ class JEPA(BaseModel):
         """:attr:`architecture_spec` as a JSON-ready dict (what ``config.json`` holds)."""
         return self.architecture_spec.to_dict()
 
-    def _provenance(self) -> dict[str, Any]:
-        from jepa_core.registry import get_registry
-
-        record = {}
-        for kind, obj in (
-            ("encoder", self.encoder),
-            ("predictor", self.predictor),
-            ("loss", self.criterion),
-            ("masker", self.masker),
-        ):
-            component = get_registry().component_of(obj) if obj is not None else None
-            if component is not None:
-                record[kind] = {
-                    "name": component.qualname,
-                    "distribution": component.distribution,
-                    "version": component.version,
-                }
-        return record
+    def _parts(self) -> dict[str, Any]:
+        parts = {"encoder": self.encoder, "predictor": self.predictor, "loss": self.criterion, "masker": self.masker}
+        return {kind: part for kind, part in parts.items() if part is not None}
 
     @classmethod
-    def _from_config(cls, config: dict[str, Any], path: Path) -> JEPA:
-        from jepa_core.factory import build
-
-        try:
-            return build(config["spec"])
-        except UnknownComponentError as exc:
-            raise CheckpointError(
-                f"cannot rebuild the model saved in {str(path)!r}: {exc}{_provenance_hint(config, str(exc))}"
-            ) from exc
-        except SpecError as exc:
-            raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
-
-
-def _provenance_hint(config: dict[str, Any], said: str) -> str:
-    """What a checkpoint's recorded distributions add to an unknown-name error: the
-    pip command for those not installed here, and the version for those installed at
-    another version. An installed distribution whose plugin failed to load is
-    explained by the registry's message itself (with the plugin's error)."""
-    from jepa_core.first_party import install_command
-    from jepa_core.registry import get_registry
-
-    registry = get_registry()
-    missing: dict[str, str] = {}
-    notes = []
-    for kind, info in (config.get("components") or {}).items():
-        if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
-            continue
-        distribution, version = str(info["distribution"]), info.get("version")
-        record = registry.plugin_record(distribution=distribution)
-        if record is None:
-            if distribution not in said:  # the registry's message may already give the command
-                missing.setdefault(distribution, f"{distribution} {version} (for {kind} {info.get('name')!r})")
-        elif record.status == "loaded" and version is not None and record.version != version:
-            notes.append(f"it was saved with {distribution} {version}; {record.version} is installed here")
-    hint = "".join(f"; {note}" for note in notes)
-    if missing:
-        commands = "; ".join(install_command(distribution) for distribution in missing)
-        hint += f"; it was saved with {', '.join(missing.values())}, not installed here: {commands}"
-    return hint
+    def _from_spec(cls, spec: dict[str, Any]) -> JEPA:
+        return build_model(ModelSpec.parse(spec))
 
 
 def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> ComponentSpec:
@@ -631,8 +539,6 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
     described by the parameters it returns (e.g. a backbone's config in place of the
     checkpoint directory it was loaded from) instead of the ones it was built with.
     """
-    from jepa_core.registry import get_registry
-
     registry = get_registry()
     record = registry.record_of(obj)
     if record is None and registry.component_of_class(type(obj)) is not None:
@@ -657,18 +563,20 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
     return ComponentSpec(name=component.qualname, params=filled, kind=kind)
 
 
-def token_drop_problem(encoder: Any) -> str | None:
-    """Why ``encoder`` cannot be the context encoder of masked training, or None.
-
-    An encoder whose ``supports_token_drop`` is False cannot encode only the kept
-    tokens of a mask; ``token_drop_reason`` (when it has one) says why.
-    """
-    if getattr(encoder, "supports_token_drop", True) is not False:
-        return None
-    reason = getattr(encoder, "token_drop_reason", None)
-    return (
-        "cannot encode only the kept tokens of a mask (supports_token_drop is False"
-        + (f": {reason}" if reason else "")
-        + "), so it cannot be the context encoder of masked training; use it without a masker "
-        "(paired mode, probing) or pick an encoder that drops tokens"
-    )
+def build_model(spec: ModelSpec) -> JEPA:
+    """The JEPA of a validated spec, its components created and wired (see
+    :mod:`jepa_core.wiring`)."""
+    encoder, predictor, loss, masker = build_parts(spec)
+    try:
+        return JEPA(
+            encoder,
+            predictor,
+            loss,
+            masker=masker,
+            target=spec.target,
+            normalize_targets=spec.normalize_targets,
+        )
+    except (MemoryError, RuntimeError) as exc:  # copying the encoder ran out of memory (torch: RuntimeError)
+        raise SpecError(
+            f"could not copy the encoder as the EMA target: {type(exc).__name__}: {short_message(exc)}", "target"
+        ) from exc

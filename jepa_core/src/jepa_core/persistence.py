@@ -1,10 +1,11 @@
 """Saved models: a directory with ``config.json`` and ``model.safetensors``.
 
-``config.json`` holds the full spec (qualified component names, every
-parameter), the jepa version and the distribution that provided each component.
-Loading rebuilds the model through the registry by name, never by an import
-path read from the file, and reads weights with safetensors (nothing is
-unpickled).
+Saving and loading live here (``model.save_pretrained``, ``JEPA.from_pretrained``
+and ``jepa.load`` call :func:`save` and :func:`load`). ``config.json`` holds the
+full spec (qualified component names, every parameter), the jepa version and the
+distribution that provided each component. Loading reads it once, rebuilds the
+model through the registry by name, never by an import path read from the file,
+and reads weights with safetensors (nothing is unpickled).
 
 Writing is atomic, also when it replaces an existing model: at every instant,
 even under ``kill -9`` or a power cut, the path holds either the old model or the
@@ -36,9 +37,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jepa_core.errors import CheckpointError, short_message, short_repr
+from jepa_core import __version__
+from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError, short_message, short_repr
+from jepa_core.first_party import install_command
+from jepa_core.registry import get_registry
+
+if TYPE_CHECKING:
+    import torch
+
+    from jepa_core.model import BaseModel
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -48,6 +57,105 @@ FORMAT_VERSION = 1
 # A leftover whose owner cannot be checked (another host, a name from an older jepa)
 # is only removed once it is this old: a save in progress never takes this long to swap.
 _UNKNOWN_OWNER_AGE = 24 * 3600.0
+
+
+def save(model: BaseModel, path: str | os.PathLike[str]) -> Path:
+    """Write ``model``'s ``config.json`` and ``model.safetensors`` into the directory
+    ``path`` (atomically) and return it."""
+    from safetensors.torch import save_model  # imports torch, which `jepa new-plugin` (atomic writes) never needs
+
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class": type(model).__name__,
+        "jepa_version": __version__,
+        "spec": model.config,
+        "components": provenance(model),
+    }
+
+    def write(directory: Path) -> None:
+        save_model(model, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    return atomic_write_dir(path, write)
+
+
+def provenance(model: BaseModel) -> dict[str, Any]:
+    """Which distribution (and version) provided each registered component of ``model``."""
+    record = {}
+    for kind, part in model._parts().items():
+        component = get_registry().component_of(part)
+        if component is not None:
+            record[kind] = {
+                "name": component.qualname,
+                "distribution": component.distribution,
+                "version": component.version,
+            }
+    return record
+
+
+def load(
+    cls: type[BaseModel],
+    path: str | os.PathLike[str],
+    device: str | torch.device | None = None,
+    *,
+    check_class: bool = False,
+) -> BaseModel:
+    """The model saved in the directory ``path``, rebuilt as ``cls`` through the registry
+    by name, with its weights, in eval mode (on ``device`` when given). ``check_class``
+    refuses a directory that another class saved (``jepa.load`` knows only ``cls``)."""
+    from safetensors.torch import load_model  # see save
+
+    from jepa_core.devices import resolve_device  # imports torch, which the atomic writers here do not need
+
+    config = read_config(path)
+    saved = config.get("class", cls.__name__)
+    if check_class and saved != cls.__name__:
+        raise CheckpointError(f"{str(path)!r} holds a {saved!r}, which this jepa-core cannot load")
+    try:
+        model = cls._from_spec(config["spec"])
+    except UnknownComponentError as exc:
+        raise CheckpointError(
+            f"cannot rebuild the model saved in {str(path)!r}: {exc}{_provenance_hint(config, str(exc))}"
+        ) from exc
+    except SpecError as exc:
+        raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
+    try:
+        missing, unexpected = load_model(model, str(Path(path) / WEIGHTS_NAME), strict=False)
+    except Exception as exc:  # corrupt file, wrong shapes
+        raise CheckpointError(f"{str(path)!r}: the weights do not fit the model in its config: {exc}") from exc
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{str(path)!r}: the weights do not fit the model in its config "
+            f"(missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})"
+        )
+    model.eval()
+    return model.to(resolve_device(device)) if device is not None else model  # "cuda" without CUDA: SpecError
+
+
+def _provenance_hint(config: dict[str, Any], said: str) -> str:
+    """What a checkpoint's recorded distributions add to an unknown-name error: the
+    pip command for those not installed here, and the version for those installed at
+    another version. An installed distribution whose plugin failed to load is
+    explained by the registry's message itself (with the plugin's error)."""
+    registry = get_registry()
+    missing: dict[str, str] = {}
+    notes = []
+    for kind, info in (config.get("components") or {}).items():
+        if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
+            continue
+        distribution, version = str(info["distribution"]), info.get("version")
+        record = registry.plugin_record(distribution=distribution)
+        if record is None:
+            if distribution not in said:  # the registry's message may already give the command
+                missing.setdefault(distribution, f"{distribution} {version} (for {kind} {info.get('name')!r})")
+        elif record.status == "loaded" and version is not None and record.version != version:
+            notes.append(f"it was saved with {distribution} {version}; {record.version} is installed here")
+    hint = "".join(f"; {note}" for note in notes)
+    if missing:
+        commands = "; ".join(install_command(distribution) for distribution in missing)
+        hint += f"; it was saved with {', '.join(missing.values())}, not installed here: {commands}"
+    return hint
 
 
 def atomic_write_dir(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:

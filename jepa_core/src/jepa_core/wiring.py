@@ -1,0 +1,131 @@
+"""Creating a model's components from its spec, wired to each other: the predictor's
+(and masker's) width and token grid follow the encoder's unless set, and pairs that
+cannot train together are refused with the setting that fixes them.
+
+Below the engine (:mod:`jepa_core.model`), which assembles these parts into a JEPA.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from jepa_core.errors import SpecError, WiringError, short_repr
+from jepa_core.limits import format_bytes, memory_budget
+from jepa_core.registry import describe_command
+from jepa_core.specs import ComponentSpec, ModelSpec
+
+# Predictor and masker parameters that build fills from the built encoder's
+# attributes when the user left them unset (None): parameter -> encoder attribute.
+WIRED_FIELDS: dict[str, str] = {"hidden_dim": "embed_dim", "num_tokens": "num_tokens", "grid": "grid"}
+
+
+def build_parts(spec: ModelSpec) -> tuple[Any, Any, Any, Any]:
+    """``(encoder, predictor, loss, masker)`` of a validated spec, widths wired from the
+    encoder, refused before the JEPA is assembled when they cannot work together."""
+    encoder = spec.encoder.resolve().create(spec.encoder.params, "encoder.params")
+    predictor = _create_wired(spec.predictor, "predictor", encoder, spec.encoder.name)
+    loss = spec.loss.resolve().create(spec.loss.params, "loss.params")
+    masker = None
+    if spec.masker is not None:
+        problem = token_drop_problem(encoder)
+        if problem is not None:
+            raise WiringError(f"encoder {spec.encoder.name!r} {problem}", "masker")
+        if getattr(encoder, "num_tokens", None) is None:
+            raise WiringError(
+                f"masked training needs a token encoder with a fixed number of tokens, but encoder "
+                f"{spec.encoder.name!r} has num_tokens=None{_token_hint(spec.encoder)}",
+                "masker",
+            )
+        masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)
+    if spec.target.mode == "ema":  # the target encoder is a copy of the encoder: check it fits too
+        needed = sum(_bytes(module) for module in (encoder, encoder, predictor, loss))
+        budget = memory_budget()
+        if needed > budget:
+            raise SpecError(
+                f"the encoder, its EMA target copy and the predictor would need {format_bytes(needed)}, more "
+                f"than the {format_bytes(budget)} this machine can hold; use a smaller encoder, or "
+                "target='shared' (no copy)",
+                "target",
+            )
+    return encoder, predictor, loss, masker
+
+
+def _bytes(module: Any) -> int:
+    """Bytes of a module's parameters and buffers (0 for what is not a module)."""
+    if not isinstance(module, torch.nn.Module):
+        return 0
+    tensors = {id(t): t for t in (*module.parameters(), *module.buffers())}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
+# Encoder parameters that fix how many tokens an encoder returns, by the names the
+# installed encoders use (transformer, text and series encoders: num_tokens; cnn and
+# vit: image_size; patch_transformer: seq_len).
+TOKEN_COUNT_FIELDS: tuple[str, ...] = ("num_tokens", "image_size", "seq_len")
+
+
+def _token_hint(spec: ComponentSpec) -> str:
+    """What to set on *this* encoder so that it returns a fixed number of tokens."""
+    fields = spec.resolve().params_model.model_fields
+    settings = []
+    if "pool" in fields and spec.params.get("pool") != "none":
+        settings.append("pool='none'")
+    settings += [name for name in TOKEN_COUNT_FIELDS if name in fields and spec.params.get(name) is None]
+    command = describe_command("encoder", spec.name)
+    if not settings:
+        return (
+            f"; none of its parameters sets a token count: use an encoder that returns tokens ({command} "
+            "lists its parameters)"
+        )
+    return f"; set {' and '.join(settings)} in its params ({command} explains them)"
+
+
+def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encoder_name: str) -> Any:
+    component = spec.resolve()
+    params = dict(spec.params)
+    for field, attribute in WIRED_FIELDS.items():
+        if field not in component.params_model.model_fields or not hasattr(encoder, attribute):
+            continue
+        provided = getattr(encoder, attribute)
+        if params.get(field) is None:
+            params[field] = provided
+        elif provided is not None and _normal(params[field]) != _normal(provided):
+            raise WiringError(
+                f"{key} {component.qualname!r} has {field}={short_repr(params[field])} but encoder "
+                f"{encoder_name!r} produces {attribute}={short_repr(provided)}; remove {field} from the {key} "
+                "params to use the encoder's",
+                f"{key}.params.{field}",
+            )
+    created = component.create(params, f"{key}.params")
+    width = getattr(created, "embed_dim", None)
+    encoder_width = getattr(encoder, "embed_dim", None)
+    if key == "predictor" and None not in (width, encoder_width) and width != encoder_width:
+        raise WiringError(
+            f"predictor {component.qualname!r} outputs width {width} but encoder {encoder_name!r} "
+            f"has embed_dim {encoder_width}",
+            "predictor",
+        )
+    return created
+
+
+def _normal(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def token_drop_problem(encoder: Any) -> str | None:
+    """Why ``encoder`` cannot be the context encoder of masked training, or None.
+
+    An encoder whose ``supports_token_drop`` is False cannot encode only the kept
+    tokens of a mask; ``token_drop_reason`` (when it has one) says why.
+    """
+    if getattr(encoder, "supports_token_drop", True) is not False:
+        return None
+    reason = getattr(encoder, "token_drop_reason", None)
+    return (
+        "cannot encode only the kept tokens of a mask (supports_token_drop is False"
+        + (f": {reason}" if reason else "")
+        + "), so it cannot be the context encoder of masked training; use it without a masker "
+        "(paired mode, probing) or pick an encoder that drops tokens"
+    )
