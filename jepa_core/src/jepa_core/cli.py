@@ -12,13 +12,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jepa_core import __version__
 from jepa_core.errors import JEPAError, SpecError, short_message
+from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS
 from jepa_core.registry import KINDS, RESERVED_SCOPES, get_registry
 
 
 def _versions() -> str:
-    from jepa_core import __version__
-
     lines = [f"jepa-core {__version__}"]
     registry = get_registry()
     registry.ensure_loaded()
@@ -31,7 +31,7 @@ def _versions() -> str:
 def _plugins(args: argparse.Namespace) -> int:
     registry = get_registry()
     registry.ensure_loaded()
-    from jepa_core.discovery import SLOW_PLUGIN_SECONDS
+    from jepa_core.discovery import SLOW_PLUGIN_SECONDS  # loaded by ensure_loaded; importing it first would load torch
 
     records = [plugin.as_dict() for plugin in registry.plugins]
     for record in records:
@@ -119,8 +119,6 @@ def _list(args: argparse.Namespace) -> int:
 def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
     """When a listing is empty because a plugin is missing (``'timeseries:*'``, a
     first-party name such as ``tcn``): how to get it, or why it did not load."""
-    from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES
-
     if pattern is None:
         return None
     registry = get_registry()
@@ -154,6 +152,7 @@ def _summary(component: Any) -> dict[str, Any]:
 
 
 def _describe(args: argparse.Namespace) -> int:
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.api import describe
 
     info = describe(args.kind, args.name)
@@ -190,6 +189,7 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import default_run_dir, load_run_spec, train_run
     from jepa_core.training import TrainingInterrupted, distributed
 
@@ -218,6 +218,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import evaluate_path, format_results
 
     results = evaluate_path(args.path, args.config, args.set, args.output)
@@ -236,6 +237,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import template_names, write_template
 
     if args.name is None:
@@ -250,7 +252,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _missing_starter_hints() -> list[str]:
     """How to get each first-party starter that is not available here."""
-    from jepa_core.first_party import STARTERS
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import template_names
 
     available = set(template_names())
@@ -264,6 +266,7 @@ def _missing_starter_hints() -> list[str]:
 
 def _init_epilog() -> str:
     """``jepa init --help``'s list of starters, read from the installed plugins when shown."""
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import template_names
 
     try:
@@ -276,6 +279,7 @@ def _init_epilog() -> str:
 
 
 def _new_plugin(args: argparse.Namespace) -> int:
+    # lazy: torch and the engine load only for the commands that use them
     from jepa_core.scaffold import scaffold_plugin
 
     root = scaffold_plugin(args.name, args.directory)

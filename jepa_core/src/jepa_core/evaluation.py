@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepa_core.errors import SpecError
+from jepa_core.layers import init_weights
 
 #: What :meth:`jepa_core.model.JEPA.embed` and :func:`embed_dataset` do with token grids.
 TOKEN_POOLS = ("mean", "max", "flatten", "none")
@@ -471,8 +472,6 @@ class AttentiveClassifier(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
         self.head = nn.Linear(dim, classes)
-        from jepa_core.layers import init_weights
-
         init_weights(self)
         nn.init.trunc_normal_(self.query, std=0.02)
 

@@ -8,6 +8,7 @@ trains with :class:`~jepa_core.training.Trainer` and, when the config has an
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import statistics
@@ -22,22 +23,26 @@ import torch
 import yaml
 from pydantic import Field
 
+from jepa_core import evaluation as ev
+from jepa_core.api import load
 from jepa_core.errors import SpecError, short_message, short_repr
+from jepa_core.evaluation import embed_dataset, embed_tokens, pool_tokens, raw_features, require_sklearn
+from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
+from jepa_core.model import JEPA, BaseModel, build_model, masked_input
 from jepa_core.persistence import atomic_write_bytes
+from jepa_core.registry import get_registry
 from jepa_core.specs import (
     ComponentSpec,
     ModelSpec,
-    SpecModel,
     _validate_nested,
-    check_spec_shape,
     is_dir,
     is_file,
     parse_spec_text,
     read_spec_file,
-    validate_spec,
 )
 from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
+from jepa_core.validation import SpecModel, check_spec_shape, validate_spec
 
 # Spelt out like specs.EncoderSpec, so that a type checker sees an alias of ComponentSpec.
 DatasetSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("dataset"))]
@@ -177,12 +182,8 @@ def train_run(
     ``resume`` continues from the run's latest checkpoint; ``restart`` discards the
     run already in ``run_dir`` and starts over (see :class:`~jepa_core.training.Trainer`).
     """
-    from jepa_core.factory import build_model
-
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
     if spec.eval is not None and "svm" in spec.eval.probes:
-        from jepa_core.evaluation import require_sklearn
-
         require_sklearn()  # before hours of training, not after
     rank, _ = distributed()
     data = None
@@ -231,8 +232,6 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
     """Set ``model.encoder.params.num_tokens`` to the token count the encoder gives on
     the data's first batch, so a starter need not hard-code its data's length. Left
     as it is when the encoder does not give tokens (building then says what is wrong)."""
-    from jepa_core.model import JEPA, masked_input
-
     params = dict(spec.model.encoder.params)
     encoder = spec.model.encoder.resolve().create(params, "model.encoder.params")
     if getattr(encoder, "num_tokens", None) is not None:
@@ -282,8 +281,6 @@ def _error_message(exc: BaseException) -> str:
 
 def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], dict[str, str]]:
     """Mean and spread over seeds of each probe, and the error of each probe that failed."""
-    from jepa_core import evaluation as ev
-
     (train_x, train_y), (test_x, test_y) = features.train, features.test
     draws = []
     for seed in spec.seeds:
@@ -340,8 +337,6 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
 
 
 def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _Features:
-    from jepa_core.evaluation import embed_dataset, embed_tokens, pool_tokens
-
     def labelled(labels: torch.Tensor | None) -> torch.Tensor:
         if labels is None:
             raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
@@ -366,8 +361,6 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
 
 
 def _raw(train_data: Any, test_data: Any) -> _Features:
-    from jepa_core.evaluation import raw_features
-
     (train_x, train_y), (test_x, test_y) = raw_features(train_data, test_data)
     if train_y is None or test_y is None:
         raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
@@ -390,8 +383,6 @@ def evaluate(
     ``on_update(results)`` is called after each model or baseline is scored (to save
     what is done so far).
     """
-    from jepa_core.factory import build_model
-
     if spec.eval is None:
         raise SpecError("this run config has no eval section", "eval")
     evaluation = spec.eval
@@ -482,10 +473,6 @@ def evaluate_path(
     The results go to ``output`` when given (rewritten as each model is scored);
     otherwise to the run's ``eval.json`` only when the run is evaluated as it was
     configured, so that probing it another way never replaces its own results."""
-    from jepa_core.api import load
-    from jepa_core.factory import build_model
-    from jepa_core.model import BaseModel
-
     model: BaseModel  # built from the config (a JEPA), or loaded from a model directory
     path = Path(path)
     if is_file(path):
@@ -515,8 +502,6 @@ def evaluate_path(
 
 
 def template_names() -> list[str]:
-    from jepa_core.registry import get_registry
-
     registry = get_registry()
     registry.ensure_loaded()
     return sorted(registry.templates)
@@ -524,16 +509,9 @@ def template_names() -> list[str]:
 
 def write_template(name: str, output: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
     """``jepa init NAME``: write the starter config a plugin (or the core) provides."""
-    from jepa_core.persistence import atomic_write_bytes
-    from jepa_core.registry import get_registry
-
     registry = get_registry()
     registry.ensure_loaded()
     if name not in registry.templates:
-        import difflib
-
-        from jepa_core.first_party import STARTERS
-
         available = ", ".join(sorted(registry.templates)) or "none"
         message = f"no starter config named {short_repr(name)}; installed: {available}"
         close = difflib.get_close_matches(name, [*registry.templates, *STARTERS], n=1)

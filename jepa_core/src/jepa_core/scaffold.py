@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from jepa_core import __version__
 from jepa_core.errors import SpecError
 from jepa_core.hookspecs import PLUGIN_API_VERSION
+from jepa_core.persistence import atomic_write_dir
 
 PYPROJECT = """\
 [build-system]
@@ -149,8 +151,6 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
     root = Path(directory) if directory is not None else Path(name)
     if root.exists() and any(root.iterdir()):
         raise SpecError(f"{str(root)!r} exists and is not empty; choose another directory")
-    from jepa_core import __version__
-
     major, minor = (int(part) for part in __version__.split(".")[:2])
     values = {
         "dist": dist,
@@ -175,7 +175,5 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
             path = directory / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(template.format(**values), encoding="utf-8")
-
-    from jepa_core.persistence import atomic_write_dir
 
     return atomic_write_dir(root, write)  # all files or none

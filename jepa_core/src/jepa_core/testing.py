@@ -43,9 +43,14 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from jepa_core.first_party import FIRST_PARTY
+
+if TYPE_CHECKING:
+    from jepa_core.registry import Registry
 
 __all__ = ["ConformanceSuite", "conformance_suite"]
 
@@ -119,9 +124,7 @@ class ConformanceSuite:
 
     # -- every component -------------------------------------------------------------------
     def test_plugin_is_loaded(self) -> None:
-        from jepa_core.registry import get_registry
-
-        registry = get_registry()
+        registry = _registry()
         registry.ensure_loaded()
         if self.plugin == "jepa":  # the core is not an entry-point plugin
             assert registry.list(pattern="jepa:*")
@@ -138,15 +141,13 @@ class ConformanceSuite:
 
     def test_schema_is_json(self, jepa_component: Any) -> None:
         with _rule(jepa_component, "parameter schema is JSON-serialisable"):
+            # lazy: see _registry (the public API imports torch)
             from jepa_core.api import describe
 
             json.dumps(describe(jepa_component.kind, jepa_component.qualname))
 
     def test_bare_name_is_its_own(self, jepa_component: Any) -> None:
-        from jepa_core.first_party import FIRST_PARTY
-        from jepa_core.registry import get_registry
-
-        registry = get_registry()
+        registry = _registry()
         if registry.is_protected(jepa_component):  # the core's and first-party plugins' names are theirs
             return
         with _rule(jepa_component, "its bare name is not a core or first-party name"):
@@ -263,6 +264,7 @@ class ConformanceSuite:
     def test_encoder_save_load_round_trip(self, jepa_component: Any, tmp_path: Any) -> None:
         import torch
 
+        # lazy: see _registry (the engine imports torch)
         from jepa_core.api import load
         from jepa_core.model import JEPA
 
@@ -277,9 +279,7 @@ class ConformanceSuite:
 
     @staticmethod
     def _predictor(width: int) -> Any:
-        from jepa_core.registry import get_registry
-
-        return get_registry().resolve("predictor", "jepa:mlp").create({"hidden_dim": width})
+        return _registry().resolve("predictor", "jepa:mlp").create({"hidden_dim": width})
 
     @_kinds("encoder")
     def test_encoder_is_deterministic_under_a_seed(self, jepa_component: Any) -> None:
@@ -454,8 +454,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cls = metafunc.cls
     if cls is None or not issubclass(cls, ConformanceSuite) or not cls.plugin:
         return
+    kinds = getattr(metafunc.function, "_jepa_kinds", None)
+    components = [c for c in _registry() if c.scope == cls.plugin and (kinds is None or c.kind in kinds)]
+    metafunc.parametrize("jepa_component", components, ids=[c.qualname for c in components])
+
+
+def _registry() -> Registry:
+    # Lazy on purpose, as every jepa import here: this module is jepa-core's pytest11
+    # plugin, imported by every pytest session wherever jepa-core is installed, so it
+    # loads pydantic, torch and the plugins only when a conformance test runs.
     from jepa_core.registry import get_registry
 
-    kinds = getattr(metafunc.function, "_jepa_kinds", None)
-    components = [c for c in get_registry() if c.scope == cls.plugin and (kinds is None or c.kind in kinds)]
-    metafunc.parametrize("jepa_component", components, ids=[c.qualname for c in components])
+    return get_registry()

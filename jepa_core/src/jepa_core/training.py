@@ -51,7 +51,8 @@ from jepa_core.errors import CheckpointError, JEPAError, SpecError, short_repr
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA, TokenCountError
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
-from jepa_core.specs import SpecModel, validate_spec
+from jepa_core.plotting import plot_metrics
+from jepa_core.validation import SpecModel, validate_spec
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -711,8 +712,6 @@ class Trainer:
             return
         self.model.save_pretrained(self.run_dir / FINAL)
         if self.spec.plot:
-            from jepa_core.plotting import plot_metrics
-
             plot_metrics(self.run_dir / METRICS, self.run_dir / "training.png")
 
 
