@@ -23,10 +23,9 @@ import torch
 import yaml
 from pydantic import Field
 
-from jepa_core import evaluation as ev
+from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
 from jepa_core.errors import SpecError, short_message, short_repr
-from jepa_core.evaluation import embed_dataset, embed_tokens, pool_tokens, raw_features, require_sklearn
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import JEPA, BaseModel, build_model, masked_input
@@ -184,7 +183,7 @@ def train_run(
     """
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
     if spec.eval is not None and "svm" in spec.eval.probes:
-        require_sklearn()  # before hours of training, not after
+        ev.require_sklearn()  # before hours of training, not after
     rank, _ = distributed()
     data = None
     if _token_count_unset(spec):
@@ -345,23 +344,23 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
     device = getattr(model, "device", torch.device("cpu"))
     if "attentive" not in spec.probes:
         (train_x, train_y), (test_x, test_y) = (
-            embed_dataset(model, data, batch_size=spec.batch_size, tokens=spec.features)
+            ev.embed_dataset(model, data, batch_size=spec.batch_size, tokens=spec.features)
             for data in (train_data, test_data)
         )
         return _Features((train_x, labelled(train_y)), (test_x, labelled(test_y)), device=device)
     # one encoder pass gives both the token grid and (pooled from it) the vectors
-    grids = [embed_tokens(model, data, batch_size=spec.batch_size) for data in (train_data, test_data)]
+    grids = [ev.embed_tokens(model, data, batch_size=spec.batch_size) for data in (train_data, test_data)]
     (train_t, train_p, train_y), (test_t, test_p, test_y) = grids
     return _Features(
-        (pool_tokens(train_t, train_p, spec.features), labelled(train_y)),
-        (pool_tokens(test_t, test_p, spec.features), labelled(test_y)),
+        (ev.pool_tokens(train_t, train_p, spec.features), labelled(train_y)),
+        (ev.pool_tokens(test_t, test_p, spec.features), labelled(test_y)),
         tokens=((train_t, train_p), (test_t, test_p)),
         device=device,
     )
 
 
 def _raw(train_data: Any, test_data: Any) -> _Features:
-    (train_x, train_y), (test_x, test_y) = raw_features(train_data, test_data)
+    (train_x, train_y), (test_x, test_y) = ev.raw_features(train_data, test_data)
     if train_y is None or test_y is None:
         raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
     return _Features((train_x, train_y), (test_x, test_y))
