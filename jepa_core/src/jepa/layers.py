@@ -6,6 +6,7 @@ that a ViT in a plugin positions and attends exactly as the core's transformer:
 * :func:`sincos_1d` and :func:`sincos_table`: fixed sine-cosine positions, 1-D or
   factorised over a token grid (I-JEPA's 2-D table);
 * :func:`gather_tokens`: the kept tokens of a mask, ``tokens[b, index[b]]``;
+* :func:`masked_mean`: pooling tokens to one vector, padded positions left out;
 * :class:`Block` (pre-norm transformer block) on :class:`Attention` (fused
   ``scaled_dot_product_attention``), with :func:`key_padding_to_attn_mask` for
   padded sequences;
@@ -25,6 +26,7 @@ from jepa_core.layers import (
     gather_tokens,
     init_weights,
     key_padding_to_attn_mask,
+    masked_mean,
     sincos_1d,
     sincos_table,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "gather_tokens",
     "init_weights",
     "key_padding_to_attn_mask",
+    "masked_mean",
     "sincos_1d",
     "sincos_table",
 ]

@@ -81,6 +81,15 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+def masked_mean(tokens: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean over the token axis of ``(B, N, D)``, leaving out the positions where
+    ``padding_mask`` ``(B, N)`` is true; a row with every position padded gives zeros."""
+    if padding_mask is None:
+        return tokens.mean(dim=1)
+    keep = (~padding_mask.bool()).unsqueeze(-1).to(tokens.dtype)
+    return (tokens * keep).sum(dim=1) / keep.sum(dim=1).clamp_min(1.0)
+
+
 def key_padding_to_attn_mask(padding_mask: torch.Tensor | None) -> torch.Tensor | None:
     """``(B, N)`` True-means-padding -> boolean SDPA mask ``(B, 1, 1, N)``, True = attend."""
     if padding_mask is None:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from jepa import capture_arguments
 from jepa.hf import import_transformers, load_model, saved_config
-from jepa.layers import gather_tokens, init_weights
+from jepa.layers import gather_tokens, init_weights, masked_mean
 from jepa.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
 from pydantic import Field
 from torch import nn
@@ -34,14 +34,6 @@ Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
 TokenId = Annotated[int, Field(ge=0, lt=MAX_FEATURES)]
 Pool = Literal["mean", "none"]
 TargetNorm = Literal["layer", "instance"]
-
-
-def masked_mean(tokens: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean over the token axis of ``(B, N, D)``, leaving out padded positions."""
-    if padding_mask is None:
-        return tokens.mean(dim=1)
-    keep = (~padding_mask.bool()).unsqueeze(-1).to(tokens.dtype)
-    return (tokens * keep).sum(dim=1) / keep.sum(dim=1).clamp_min(1.0)
 
 
 def _fill_padding_with_mean(tokens: torch.Tensor, padding_mask: torch.Tensor | None) -> torch.Tensor:

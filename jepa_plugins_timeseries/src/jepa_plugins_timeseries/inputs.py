@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from jepa.layers import masked_mean
 
 
 @dataclass
@@ -83,8 +84,7 @@ def masked_pool(tokens: torch.Tensor, valid: torch.Tensor, how: str) -> torch.Te
     keep = valid.unsqueeze(-1)
     any_valid = valid.any(dim=1, keepdim=True)
     if how == "mean":
-        weights = keep.to(tokens.dtype)
-        return (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+        return masked_mean(tokens, ~valid)
     if how == "max":
         lowest = torch.finfo(tokens.dtype).min
         pooled = tokens.masked_fill(~keep, lowest).amax(dim=1)

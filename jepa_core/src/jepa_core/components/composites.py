@@ -28,7 +28,7 @@ from pydantic import Field
 from torch import nn
 
 from jepa_core.errors import SpecError, short_repr
-from jepa_core.layers import init_weights
+from jepa_core.layers import init_weights, masked_mean
 from jepa_core.limits import Depth, Grid, Heads, MLPRatio, Tokens, Width
 from jepa_core.registry import capture_arguments
 from jepa_core.specs import ComponentSpec, EncoderSpec, PredictorSpec, component_field
@@ -90,13 +90,6 @@ def _call(module: nn.Module, value: Any, mask: torch.Tensor | None) -> torch.Ten
 
 def _as_tokens(z: torch.Tensor) -> torch.Tensor:
     return z.unsqueeze(1) if z.dim() == 2 else z
-
-
-def _masked_mean(tokens: torch.Tensor, padding: torch.Tensor | None) -> torch.Tensor:
-    if padding is None:
-        return tokens.mean(dim=1)
-    keep = (~padding.bool()).unsqueeze(-1).to(tokens.dtype)
-    return (tokens * keep).sum(1) / keep.sum(1).clamp_min(1.0)
 
 
 @capture_arguments
@@ -321,7 +314,7 @@ class CrossModalEncoder(nn.Module):
         queries = self.norm(queries)
         if self.pool == "none":
             return queries
-        return _masked_mean(queries, padding[query])
+        return masked_mean(queries, padding[query])
 
 
 @capture_arguments
