@@ -28,7 +28,7 @@ except ImportError:  # Python 3.10: pyproject.toml is read with tomli where it i
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = sorted(path.parent for path in ROOT.glob("jepa_plugins_*/pyproject.toml"))
-PUBLIC_MODULES = ("jepa", "jepa.layers", "jepa.limits", "jepa.evaluation", "jepa.testing")
+PUBLIC_MODULES = ("jepa", "jepa.contracts", "jepa.layers", "jepa.limits", "jepa.evaluation", "jepa.testing")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:

@@ -44,7 +44,7 @@ from jepa_core.training import Trainer, TrainingError, TrainSpec
 from jepa_core.validation import SpecModel
 
 # the public submodules (``import jepa.layers`` works too): what plugins build with
-from jepa import evaluation, hf, layers, limits
+from jepa import contracts, evaluation, hf, layers, limits
 from jepa_core import __version__
 
 #: Familiar names: ``Encoder`` is the transformer encoder for sequential data,
@@ -95,6 +95,7 @@ __all__ = [
     "build",
     "build_component",
     "component_field",
+    "contracts",
     "describe",
     "embedding_std",
     "evaluation",

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepa_core import persistence
+from jepa_core.contracts import State, encode_state
 from jepa_core.devices import resolve_device
 from jepa_core.errors import SpecError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
@@ -40,7 +41,6 @@ from jepa_core.wiring import build_parts, token_drop_problem
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-State = torch.Tensor | Mapping[str, Any]
 #: Keys of a mapping batch that hold labels, which pretraining never feeds the encoder.
 LABEL_KEYS = frozenset({"y", "label", "labels"})
 
@@ -248,24 +248,16 @@ class JEPA(BaseModel):
         return given
 
     # -- forward -----------------------------------------------------------------------
-    @staticmethod
-    def _encode(encoder: nn.Module, state: State, mask: torch.Tensor | None = None, **extra: Any) -> torch.Tensor:
-        if mask is not None:
-            extra["mask"] = mask
-        if isinstance(state, Mapping):
-            return encoder(**state, **extra)
-        return encoder(state, **extra)
-
     def _target_embeddings(self, state: State) -> torch.Tensor:
         # an encoder whose forward takes `target` may give the target branch another output
         # (e.g. data2vec's average of its top layers)
         extra: dict[str, Any] = {"target": True} if self._encoder_takes_target else {}
         if self.target_spec.mode == "none":
-            target = self._encode(self.encoder, state, **extra)
+            target = encode_state(self.encoder, state, **extra)
         else:
             encoder = self.target_encoder if self.target_encoder is not None else self.encoder
             with torch.no_grad():
-                target = self._encode(encoder, state, **extra).detach()
+                target = encode_state(encoder, state, **extra).detach()
         if self.normalize_targets:
             target = F.layer_norm(target, target.shape[-1:])
         return target
@@ -282,7 +274,7 @@ class JEPA(BaseModel):
         if state_t1 is not None:
             if masks is not None:
                 raise ValueError("masks= applies to masked mode (one input); got state_t1 as well")
-            context = self._encode(self.encoder, state_t)
+            context = encode_state(self.encoder, state_t)
             target = self._target_embeddings(state_t1)
             pred = self.predictor(context, **self._predictor_kwargs(action=action))
             return pred, target, context
@@ -307,7 +299,7 @@ class JEPA(BaseModel):
             )
         if drawn:
             self._check_token_count(full_target.shape[1], state_t)
-        context = self._encode(self.encoder, state_t, masks.context)
+        context = encode_state(self.encoder, state_t, masks.context)
         target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
         if getattr(self.predictor, "packed", False):  # every target block in one predictor pass
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=masks.targets, action=action)
@@ -483,7 +475,7 @@ class JEPA(BaseModel):
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
         x = _move(x, self.device)
-        z = self._encode(module, x)
+        z = encode_state(module, x)
         if z.dim() != 3 or tokens == "none":
             return z
         return pool_tokens(z, token_padding(x, z), tokens)

@@ -25,10 +25,11 @@ from pydantic import Field
 
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
+from jepa_core.contracts import encode_state
 from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
-from jepa_core.model import JEPA, BaseModel, build_model, masked_input
+from jepa_core.model import BaseModel, build_model, masked_input
 from jepa_core.persistence import atomic_write_bytes
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
@@ -241,7 +242,7 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
     state = masked_input(next(iter(loader)))
     try:
         with torch.no_grad():
-            tokens = JEPA._encode(encoder.eval(), state)
+            tokens = encode_state(encoder.eval(), state)
     except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
         raise SpecError(f"a batch from the data does not fit the encoder: {exc}", "data") from exc
     if tokens.dim() != 3:

@@ -1,0 +1,97 @@
+"""The component contract, written down once: what the engine, the factory, the
+composites and the conformance suite (:mod:`jepa_core.testing`) expect of each kind.
+
+These are :class:`typing.Protocol` classes: a component satisfies one by having the
+attributes and call signature, not by inheriting from it, so a plugin's
+``torch.nn.Module`` needs nothing from jepa to be one. The conformance suite checks
+the behaviour the types cannot say (shapes, masks, gradients, seeds).
+
+Inputs are batch-first. A *state* is a tensor or a mapping of the encoder's keyword
+inputs (``{"x": x, "padding_mask": m}``); :func:`encode_state` calls an encoder on
+either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeAlias
+
+import torch
+
+from jepa_core.masks import Masks
+
+State: TypeAlias = torch.Tensor | Mapping[str, Any]
+
+
+class Encoder(Protocol):
+    """Maps a state to embeddings: pooled ``(B, embed_dim)`` or tokens
+    ``(B, num_tokens, embed_dim)``.
+
+    ``mask`` (masked training) is a ``(B, K)`` integer tensor of the indices of the
+    tokens to keep; the encoder returns only those ``K`` tokens, and their encoding
+    must not depend on the dropped tokens' inputs. ``num_tokens`` is None for an
+    encoder whose token count follows its input (it cannot be used with a masker);
+    ``grid`` is the token layout (``(H, W)`` for images, ``(T, H, W)`` for video,
+    ``(N,)`` or None for 1-D sequences), which maskers draw blocks on.
+    """
+
+    embed_dim: int
+    num_tokens: int | None
+    grid: tuple[int, ...] | None
+
+    def forward(self, x: Any, mask: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+class Predictor(Protocol):
+    """Maps context embeddings ``(B, N, D)`` to predictions ``(B, T, D)`` for the ``T``
+    target positions ``target_idx`` (or ``(B, D)`` to ``(B, D)`` in paired mode).
+    ``context_idx`` (the positions of the context tokens) and ``action`` are passed
+    only to a predictor whose forward takes them."""
+
+    embed_dim: int
+
+    def forward(
+        self, context: torch.Tensor, target_idx: torch.Tensor | None = None, context_idx: torch.Tensor | None = None
+    ) -> torch.Tensor: ...
+
+
+class Masker(Protocol):
+    """Draws context and target token indices for a batch: disjoint, in range, of equal
+    length within the batch, and the same for the same ``generator`` seed.
+    ``padding_mask`` ``(B, N)`` is passed only to a masker whose call takes it."""
+
+    num_tokens: int
+
+    def __call__(
+        self, batch_size: int, device: torch.device | None = None, generator: torch.Generator | None = None
+    ) -> Masks: ...
+
+
+class Loss(Protocol):
+    """Scores predictions against targets: a finite scalar (or a dict holding one
+    under ``"loss"``, plus metrics) whose gradient reaches ``pred``. ``context`` (the
+    context embeddings, for regularisers) is passed only to a loss whose call takes it."""
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]: ...
+
+
+class Dataset(Protocol):
+    """Has a length, and yields ``x``, ``(x, label)`` or a mapping of the encoder's
+    keyword inputs (labels under ``"y"``, ``"label"`` or ``"labels"``)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> Any: ...
+
+
+def encode_state(encoder: Any, state: State, mask: torch.Tensor | None = None, **extra: Any) -> torch.Tensor:
+    """``encoder`` applied to ``state``: a tensor as its input, a mapping as its keyword
+    inputs; ``mask`` (when given) and ``extra`` are passed by keyword."""
+    if mask is not None:
+        extra["mask"] = mask
+    if isinstance(state, Mapping):
+        return encoder(**state, **extra)
+    return encoder(state, **extra)
+
+
+__all__ = ["Dataset", "Encoder", "Loss", "Masker", "Predictor", "State", "encode_state"]
