@@ -27,12 +27,13 @@ class Encoder(Protocol):
     """Maps a state to embeddings: pooled ``(B, embed_dim)`` or tokens
     ``(B, num_tokens, embed_dim)``.
 
-    ``mask`` (masked training) is a ``(B, K)`` integer tensor of the indices of the
-    tokens to keep; the encoder returns only those ``K`` tokens, and their encoding
-    must not depend on the dropped tokens' inputs. ``num_tokens`` is None for an
-    encoder whose token count follows its input (it cannot be used with a masker);
-    ``grid`` is the token layout (``(H, W)`` for images, ``(T, H, W)`` for video,
-    ``(N,)`` or None for 1-D sequences), which maskers draw blocks on.
+    ``mask`` (masked training) is an ``int64`` ``(B, K)`` tensor of the indices of
+    the tokens to keep; the encoder returns only those ``K`` tokens, and their
+    encoding must not depend on the dropped tokens' inputs. ``num_tokens`` is None
+    for an encoder whose token count follows its input (it cannot be used with a
+    masker); ``grid`` is the tokens' layout, row-major (``(H, W)`` for an image's
+    patches, ``(T, H, W)`` for video; None for a 1-D sequence, token ``i`` being
+    step ``i``), which maskers draw blocks on.
     """
 
     embed_dim: int
@@ -44,15 +45,12 @@ class Encoder(Protocol):
 
 class Predictor(Protocol):
     """Maps context embeddings ``(B, N, D)`` to predictions ``(B, T, D)`` for the ``T``
-    target positions ``target_idx`` (or ``(B, D)`` to ``(B, D)`` in paired mode).
-    ``context_idx`` (the positions of the context tokens) and ``action`` are passed
-    only to a predictor whose forward takes them."""
+    target positions given as the keyword ``target_idx`` (or ``(B, D)`` to ``(B, D)``
+    in paired mode). The keywords ``target_idx`` (masked training), ``context_idx``
+    (the positions of the context tokens) and ``action`` are passed only to a
+    predictor whose forward takes them."""
 
-    embed_dim: int
-
-    def forward(
-        self, context: torch.Tensor, target_idx: torch.Tensor | None = None, context_idx: torch.Tensor | None = None
-    ) -> torch.Tensor: ...
+    def forward(self, context: torch.Tensor, **keywords: Any) -> torch.Tensor: ...
 
 
 class Masker(Protocol):
@@ -62,9 +60,7 @@ class Masker(Protocol):
 
     num_tokens: int
 
-    def __call__(
-        self, batch_size: int, device: torch.device | None = None, generator: torch.Generator | None = None
-    ) -> Masks: ...
+    def __call__(self, batch_size: int, generator: torch.Generator | None = None) -> Masks: ...
 
 
 class Loss(Protocol):
