@@ -13,7 +13,8 @@ either.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeAlias
 
 import torch
@@ -78,6 +79,19 @@ class Dataset(Protocol):
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: int) -> Any: ...
+
+
+def accepted_keywords(function: Callable[..., Any]) -> set[str] | None:
+    """The keyword names ``function`` accepts (None: any, it takes ``**kwargs``): which
+    of the contract's optional keywords (``mask``, ``target_idx``, ``context``,
+    ``padding_mask``, ...) a component is given."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def encode_state(encoder: Any, state: State, mask: torch.Tensor | None = None, **extra: Any) -> torch.Tensor:

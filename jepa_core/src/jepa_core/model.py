@@ -15,7 +15,6 @@ the encoder (e.g. ``{"x": x, "padding_mask": m}``).
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepa_core import persistence
-from jepa_core.contracts import State, encode_state
+from jepa_core.contracts import State, accepted_keywords, encode_state
 from jepa_core.devices import resolve_device
 from jepa_core.errors import SpecError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
@@ -103,17 +102,6 @@ class BaseModel(nn.Module):
     def _from_spec(cls, spec: dict[str, Any]) -> BaseModel:
         """The model a saved config's spec describes, with fresh weights."""
         raise NotImplementedError
-
-
-def _accepted_keywords(function: Callable[..., Any]) -> set[str] | None:
-    """Keyword names ``function`` accepts, or None if it takes ``**kwargs``."""
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def _as_component(kind: str, value: Any) -> Any:
@@ -204,12 +192,12 @@ class JEPA(BaseModel):
         if self.target_spec.mode == "ema":
             self.target_encoder = copy.deepcopy(encoder)
             self.target_encoder.requires_grad_(False)
-        self._predictor_keywords = _accepted_keywords(predictor.forward)
-        self._encoder_takes_target = "target" in (_accepted_keywords(encoder.forward) or set())
+        self._predictor_keywords = accepted_keywords(predictor.forward)
+        self._encoder_takes_target = "target" in (accepted_keywords(encoder.forward) or set())
         self._loss_takes_context = "context" in (
-            _accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
+            accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
         )
-        masker_keywords = _accepted_keywords(self.masker) if self.masker is not None else set()
+        masker_keywords = accepted_keywords(self.masker) if self.masker is not None else set()
         self._masker_takes_padding = masker_keywords is None or "padding_mask" in masker_keywords
         if self.masker is not None:
             self._check_masked_support()
@@ -222,7 +210,7 @@ class JEPA(BaseModel):
                 "takes no 'target_idx'; use a predictor that does (e.g. 'attention')",
                 "predictor",
             )
-        keywords = _accepted_keywords(self.encoder.forward)
+        keywords = accepted_keywords(self.encoder.forward)
         if keywords is not None and "mask" not in keywords:
             raise SpecError(
                 f"encoder {type(self.encoder).__name__} cannot do masked training: its forward "

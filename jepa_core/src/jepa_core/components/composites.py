@@ -18,7 +18,6 @@ saved model records every part by its qualified name.
 
 from __future__ import annotations
 
-import inspect
 import operator
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -27,6 +26,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from jepa_core.contracts import accepted_keywords, encode_state
 from jepa_core.errors import SpecError, short_repr
 from jepa_core.layers import init_weights, masked_mean
 from jepa_core.limits import Depth, Grid, Heads, MLPRatio, Tokens, Width
@@ -69,23 +69,6 @@ def _width(part: nn.Module, path: str) -> int:
         return operator.index(width)  # an int, or an integer that nn.Linear takes as one (numpy)
     except TypeError:
         raise ValueError(f"{path}: the encoder has no integer embed_dim (got {short_repr(width)})") from None
-
-
-def _keywords(module: nn.Module) -> set[str] | None:
-    """Keyword names ``module.forward`` accepts, or None when it takes ``**kwargs``."""
-    parameters = inspect.signature(module.forward).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters}
-
-
-def _call(module: nn.Module, value: Any, mask: torch.Tensor | None) -> torch.Tensor:
-    """Run an encoder on one input: a tensor (or list of str) positionally, a mapping
-    as keyword arguments; ``mask`` only when given."""
-    extra = {} if mask is None else {"mask": mask}
-    if isinstance(value, Mapping):
-        return module(**value, **extra)
-    return module(value, **extra)
 
 
 def _as_tokens(z: torch.Tensor) -> torch.Tensor:
@@ -162,8 +145,8 @@ class MultiScaleEncoder(nn.Module):
 
     def forward(self, x: Any, mask: torch.Tensor | None = None, **inputs: Any) -> torch.Tensor:
         value = {"x": x, **inputs} if inputs else x
-        local = _call(self.local_encoder, value, mask)
-        global_ = _call(self.global_encoder, value, mask)
+        local = encode_state(self.local_encoder, value, mask)
+        global_ = encode_state(self.global_encoder, value, mask)
         if self.pool == "mean":
             local = local.mean(dim=1) if local.dim() == 3 else local
             global_ = global_.mean(dim=1) if global_.dim() == 3 else global_
@@ -289,7 +272,7 @@ class CrossModalEncoder(nn.Module):
         padding: dict[str, torch.Tensor | None] = {}
         for name in present:
             value = inputs[name]
-            z = _as_tokens(_call(self.encoders[name], value, mask if name == query else None))
+            z = _as_tokens(encode_state(self.encoders[name], value, mask if name == query else None))
             tokens[name] = self.projections[name](z) + self.modality_embeddings[name]
             pad = value.get("padding_mask") if isinstance(value, Mapping) else None
             if pad is not None and name == query and mask is not None:
@@ -354,8 +337,8 @@ class HierarchicalPredictor(nn.Module):
         self.embed_dim = hidden_dim
         self.num_tokens = num_tokens
         self.grid = wired["grid"]
-        self._coarse_keywords = _keywords(self.coarse)
-        self._fine_keywords = _keywords(self.fine)
+        self._coarse_keywords = accepted_keywords(self.coarse.forward)
+        self._fine_keywords = accepted_keywords(self.fine.forward)
         self.by_position = self._fine_keywords is None or {"target_idx", "context_idx"} <= self._fine_keywords
         if not self.by_position:
             self.merge = nn.Linear(2 * hidden_dim, hidden_dim)
