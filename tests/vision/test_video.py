@@ -324,6 +324,22 @@ def test_frame_average_baseline_needs_its_image_model():
     assert load_run_spec(config).eval.frame_average is None
 
 
+def test_frame_average_baseline_trains_with_the_runs_seed_and_records_it():
+    import yaml
+    from jepa_core.runs import load_run_spec
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    config = yaml.safe_load(registry.templates["video"][1])
+    spec = load_run_spec(config, ["train.seed=3"])
+    assert spec.eval.frame_average.train.seed == 3
+    # run.json keeps it, so a re-evaluation of that run trains (or reuses) the same image model
+    assert load_run_spec(spec.to_dict()).eval.frame_average.train.seed == 3
+    assert load_run_spec(spec.to_dict(), ["train.seed=4"]).eval.frame_average.train.seed == 3
+    own = load_run_spec(config, ["train.seed=3", "eval.frame_average.train.seed=7"])
+    assert own.eval.frame_average.train.seed == 7
+
+
 def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     import sys
 

@@ -135,6 +135,16 @@ class RunSpec(SpecModel):
     eval: EvalSpec | None = None
     run_dir: str | None = None
 
+    @pydantic.model_validator(mode="after")
+    def _frame_average_seed(self) -> RunSpec:
+        """The frame_average baseline trains with the run's seed unless its own is set:
+        written in, so that run.json records (and a re-evaluation reuses) the seed it used."""
+        settings = self.eval.frame_average if self.eval is not None else None
+        if settings is not None and "seed" not in settings.train.model_fields_set:
+            settings.train = settings.train.model_copy(update={"seed": self.train.seed})
+            settings.train.model_fields_set.add("seed")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         data = {
             "model": self.model.to_dict(),
@@ -425,9 +435,7 @@ def _frame_average_model(spec: RunSpec, baseline_dir: Path | None, save: bool) -
 
     assert spec.eval is not None and spec.eval.frame_average is not None
     settings = spec.eval.frame_average
-    train = settings.train
-    if "seed" not in train.model_fields_set:
-        train = train.model_copy(update={"seed": spec.train.seed})
+    train = settings.train  # its seed: the run's unless set (RunSpec writes it in)
     frames = ClipFrames(spec.data.resolve().create(spec.data.params, "data.params"), cache=settings.cache_clips)
     image_run = RunSpec(model=settings.model, data=spec.data, train=train)
     if _token_count_unset(image_run):
