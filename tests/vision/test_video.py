@@ -232,12 +232,112 @@ def test_video_starter_trains_and_probes_motion_direction(tmp_path: Path):
             "eval.attentive.steps=2",
             "data.params.clips_per_digit=1",
             "eval.train.params.clips_per_digit=1",
+            "eval.frame_average.train.steps=2",
+            "eval.frame_average.train.batch_size=16",
+            "eval.frame_average.train.warmup_steps=1",
+            "eval.frame_average.train.progress=false",
+            "eval.frame_average.train.plot=false",
         ],
     )
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     results = json.loads((run_dir / "eval.json").read_text())
-    assert set(results) >= {"jepa", "random_init", "raw"}
+    assert set(results) >= {"jepa", "random_init", "raw", "frame_average"} and "errors" not in results
     assert set(results["jepa"]) >= {"attentive", "linear"}
+    assert set(results["frame_average"]) >= {"attentive", "linear"}
+    # the baseline's image model was trained on frames (C, H, W) and is kept with the run
+    kept = json.loads((run_dir / "frame_average" / "run.json").read_text())
+    assert kept["train"]["seed"] == spec.train.seed and kept["train"]["steps"] == 2
+    assert kept["model"]["encoder"]["params"].get("num_frames") is None
+    assert load_run_spec(json.loads((run_dir / "run.json").read_text())).eval == spec.eval  # run.json round trip
+
+
+def test_frame_average_baseline_is_reused_for_another_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """`jepa eval RUN --set eval...label=digit` probes the same encoders on the digit's
+    identity; the frame_average baseline's image model is not trained again."""
+    import yaml
+    from jepa_core.runs import evaluate_path, format_results, load_run_spec, train_run
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    tiny = [
+        "train.steps=1",
+        "train.batch_size=8",
+        "train.warmup_steps=0",
+        "train.progress=false",
+        "train.plot=false",
+        "eval.probes=[linear]",
+        "eval.baselines=[frame_average]",
+        "data.params.clips_per_digit=1",
+        "eval.train.params.clips_per_digit=1",
+        "eval.frame_average.train.steps=1",
+        "eval.frame_average.train.batch_size=16",
+        "eval.frame_average.train.warmup_steps=0",
+        "eval.frame_average.train.progress=false",
+        "eval.frame_average.train.plot=false",
+    ]
+    spec = load_run_spec(yaml.safe_load(registry.templates["video"][1]), tiny)
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    assert "training its image model" in capsys.readouterr().err
+    stamp = (run_dir / "frame_average" / "run.json").stat().st_mtime_ns
+    digit = ["eval.train.params.label=digit", "eval.test.params.label=digit"]
+    results = evaluate_path(run_dir, overrides=digit)
+    assert "trained before" in capsys.readouterr().err
+    assert (run_dir / "frame_average" / "run.json").stat().st_mtime_ns == stamp
+    assert results["protocol"]["test"]["params"]["label"] == "digit"
+    assert "frame_average" in format_results(results).splitlines()[2]
+    # another image-model spec is trained afresh, in memory: the kept one stays as it was
+    evaluate_path(run_dir, overrides=[*digit, "eval.frame_average.train.seed=5"])
+    assert "training its image model" in capsys.readouterr().err
+    assert (run_dir / "frame_average" / "run.json").stat().st_mtime_ns == stamp
+
+
+def test_frame_average_encoder_averages_frames_in_any_order():
+    from jepa_core.evaluation import ClipFrames, FrameAverage
+
+    data = _dataset("moving_digits", split="test", clips_per_digit=1, frames_per_clip=4)
+    frames = ClipFrames(data)
+    assert len(frames) == 4 * len(data)
+    image, label = frames[4 * 3 + 2]
+    assert image.shape == (1, 16, 16) and torch.equal(image, data[3][0][:, 2]) and label == data[3][1]
+    encoder = torch.nn.Sequential(torch.nn.Flatten(2), torch.nn.Linear(256, 5))  # (B, 1, 5): one token
+    clips = torch.stack([data[i][0] for i in range(3)])
+    averaged = FrameAverage(encoder, batch_size=5)(clips)
+    expected = torch.stack([encoder(clip.transpose(0, 1)).mean(0) for clip in clips])
+    assert averaged.shape == (3, 1, 5) and torch.allclose(averaged, expected, atol=1e-6)
+    reversed_clips = clips.flip(2)  # the same frames backwards: the motion reversed, the average not
+    assert torch.allclose(FrameAverage(encoder)(reversed_clips), averaged, atol=1e-6)
+    with pytest.raises(SpecError, match="clips"):
+        ClipFrames([torch.zeros(1, 8, 8)])
+
+
+def test_frame_average_baseline_needs_its_image_model():
+    import yaml
+    from jepa_core.runs import load_run_spec
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    config = yaml.safe_load(registry.templates["video"][1])
+    del config["eval"]["frame_average"]
+    with pytest.raises(SpecError, match="eval.frame_average"):
+        load_run_spec(config)
+    config["eval"]["baselines"] = ["random_init", "raw"]
+    assert load_run_spec(config).eval.frame_average is None
+
+
+def test_frame_average_baseline_trains_with_the_runs_seed_and_records_it():
+    import yaml
+    from jepa_core.runs import load_run_spec
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    config = yaml.safe_load(registry.templates["video"][1])
+    spec = load_run_spec(config, ["train.seed=3"])
+    assert spec.eval.frame_average.train.seed == 3
+    # run.json keeps it, so a re-evaluation of that run trains (or reuses) the same image model
+    assert load_run_spec(spec.to_dict()).eval.frame_average.train.seed == 3
+    assert load_run_spec(spec.to_dict(), ["train.seed=4"]).eval.frame_average.train.seed == 3
+    own = load_run_spec(config, ["train.seed=3", "eval.frame_average.train.seed=7"])
+    assert own.eval.frame_average.train.seed == 7
 
 
 def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):

@@ -259,6 +259,90 @@ def raw_features(*datasets: Iterable[Any]) -> list[tuple[torch.Tensor, torch.Ten
     return list(zip(features, labels, strict=True))
 
 
+# -- the frame-averaged baseline ----------------------------------------------------------------------
+
+
+def _clip_of(item: Any) -> torch.Tensor:
+    clip = item[0] if isinstance(item, (tuple, list)) else item
+    if not isinstance(clip, torch.Tensor) or clip.dim() != 4:
+        shape = tuple(clip.shape) if isinstance(clip, torch.Tensor) else type(clip).__name__
+        raise SpecError(
+            f"the frame_average baseline reads clips (C, T, H, W), or (clip, label) items; got {shape}", "data"
+        )
+    return clip
+
+
+class ClipFrames(torch.utils.data.Dataset[Any]):
+    """The single frames of a clip dataset, as images: item ``i`` is frame ``i % T`` of
+    clip ``i // T``, ``(C, H, W)``, with the clip's label when the clip has one.
+
+    What the ``frame_average`` baseline's image model is trained on. Each item reads
+    its whole clip; ``cache=True`` keeps every clip read (in the process that reads it)
+    so that a clip is made or decoded once, not once per frame: the first draw of a
+    clip is kept, so random clip starts or augmentations are no longer drawn afresh.
+    """
+
+    def __init__(self, clips: Any, cache: bool = False) -> None:
+        if not (isinstance(clips, Sized) and hasattr(clips, "__getitem__")) or len(clips) == 0:
+            raise SpecError("the frame_average baseline needs a non-empty map-style clip dataset", "data")
+        self.clips = clips
+        self.frames = int(_clip_of(clips[0]).shape[1])
+        self.cache: dict[int, Any] | None = {} if cache else None
+
+    def _clip(self, index: int) -> Any:
+        if self.cache is None:
+            return self.clips[index]
+        if index not in self.cache:
+            self.cache[index] = self.clips[index]
+        return self.cache[index]
+
+    def __len__(self) -> int:
+        return len(self.clips) * self.frames
+
+    def __getitem__(self, index: int) -> Any:
+        if index < 0:
+            index += len(self)
+        clip_index, frame = divmod(index, self.frames)
+        item = self._clip(clip_index)
+        clip = _clip_of(item)
+        if isinstance(item, (tuple, list)):
+            return (clip[:, frame], *item[1:])
+        return clip[:, frame]
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.clips, "set_epoch"):
+            self.clips.set_epoch(epoch)
+
+
+class FrameAverage(nn.Module):
+    """A clip encoder made of an image model: every frame of a clip ``(B, C, T, H, W)``
+    is encoded on its own and the frames' outputs are averaged over time, token grids
+    position by position (``(B, N, D)``), pooled embeddings as they are (``(B, D)``).
+
+    The order of the frames is lost, so it sees what the frames show, not how they
+    move: the ``frame_average`` baseline of a video recipe. ``image_model`` is a
+    :class:`~jepa_core.model.JEPA` (its :meth:`~jepa_core.model.JEPA.embed` encoder)
+    or an image encoder module.
+    """
+
+    def __init__(self, image_model: nn.Module, batch_size: int = 256) -> None:
+        super().__init__()
+        self.image_model = image_model
+        self.batch_size = batch_size
+
+    @property
+    def device(self) -> torch.device:
+        return next((p.device for p in self.image_model.parameters()), torch.device("cpu"))
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        if not isinstance(clips, torch.Tensor) or clips.dim() != 5:
+            raise ValueError(f"FrameAverage encodes clips (B, C, T, H, W); got {getattr(clips, 'shape', clips)}")
+        batch, channels, steps, height, width = clips.shape
+        frames = clips.transpose(1, 2).reshape(batch * steps, channels, height, width)
+        z = torch.cat([_encode(self.image_model, chunk, "auto") for chunk in frames.split(self.batch_size)])
+        return z.reshape(batch, steps, *z.shape[1:]).mean(dim=1)
+
+
 def _items(dataset: Iterable[Any]) -> Iterable[Any]:
     if isinstance(dataset, Sized) and hasattr(dataset, "__getitem__"):
         return (dataset[index] for index in range(len(dataset)))
@@ -624,6 +708,8 @@ __all__ = [
     "SVM_C_GRID",
     "TOKEN_POOLS",
     "AttentiveClassifier",
+    "ClipFrames",
+    "FrameAverage",
     "attentive_probe",
     "embed_dataset",
     "embed_tokens",

@@ -30,7 +30,7 @@ from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, masked_input
-from jepa_core.persistence import atomic_write_bytes
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
     ComponentSpec,
@@ -48,7 +48,9 @@ from jepa_core.validation import SpecModel, check_spec_shape, validate_spec
 DatasetSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("dataset"))]
 PositiveInt = Annotated[int, Field(gt=0)]
 Probe = Literal["linear", "knn", "svm", "attentive"]
-Baseline = Literal["random_init", "raw"]
+Baseline = Literal["random_init", "raw", "frame_average"]
+#: The rows of a results table, in order: the trained model, then the baselines.
+RESULT_ROWS = ("jepa", "random_init", "raw", "frame_average")
 
 
 def _default_probes() -> list[Probe]:
@@ -69,6 +71,24 @@ class AttentiveSpec(SpecModel):
     heads: Heads | None = Field(None, description="attention heads; None: one per 64 channels")
 
 
+class FrameAverageSpec(SpecModel):
+    """The ``frame_average`` baseline of a video run (``eval.frame_average``): an image
+    JEPA trained on the single frames of the run's training clips (``data``), then each
+    clip embedded as the average of its frames' embeddings (token grids averaged position
+    by position, for the attentive probe). It sees what the frames show but not their
+    order: a video model that beats it uses time."""
+
+    model: ModelSpec = Field(description="the image model, trained on frames (C, H, W) of the run's data")
+    train: TrainSpec = Field(
+        default_factory=TrainSpec, description="its training; its seed is the run's train.seed unless set here"
+    )
+    cache_clips: bool = Field(
+        True,
+        description="keep each training clip in memory once read, so it is not made again for each of its "
+        "frames (the first draw of a clip is kept: false for clips that should be drawn afresh each epoch)",
+    )
+
+
 class EvalSpec(SpecModel):
     """Frozen-encoder evaluation (the ``eval:`` section of a run config)."""
 
@@ -84,7 +104,14 @@ class EvalSpec(SpecModel):
     seeds: list[Seed] = Field(
         default_factory=lambda: [0], min_length=1, max_length=1000, description="one few-shot draw per seed"
     )
-    baselines: list[Baseline] = Field(default_factory=_default_baselines)
+    baselines: list[Baseline] = Field(
+        default_factory=_default_baselines,
+        description="random_init: the same architecture untrained; raw: the inputs themselves; "
+        "frame_average: an image model trained on the clips' frames (clips only; needs eval.frame_average)",
+    )
+    frame_average: FrameAverageSpec | None = Field(
+        None, description="the image model and training of the frame_average baseline"
+    )
     features: Literal["mean", "max", "flatten"] = Field(
         "mean",
         description="token encoders: average or max-pool the tokens, or keep the whole token grid "
@@ -94,6 +121,14 @@ class EvalSpec(SpecModel):
     weight_decay: Annotated[float, Field(ge=0)] = Field(1e-2, description="L2 strength of the linear probe")
     attentive: AttentiveSpec = Field(default_factory=AttentiveSpec)
     batch_size: PositiveInt = 256
+
+    @pydantic.model_validator(mode="after")
+    def _frame_average_given(self) -> EvalSpec:
+        if "frame_average" in self.baselines and self.frame_average is None:
+            raise ValueError(
+                "the frame_average baseline needs eval.frame_average: {model: <an image model>, train: <its training>}"
+            )
+        return self
 
 
 class RunSpec(SpecModel):
@@ -105,6 +140,16 @@ class RunSpec(SpecModel):
     eval: EvalSpec | None = None
     run_dir: str | None = None
 
+    @pydantic.model_validator(mode="after")
+    def _frame_average_seed(self) -> RunSpec:
+        """The frame_average baseline trains with the run's seed unless its own is set:
+        written in, so that run.json records (and a re-evaluation reuses) the seed it used."""
+        settings = self.eval.frame_average if self.eval is not None else None
+        if settings is not None and "seed" not in settings.train.model_fields_set:
+            settings.train = settings.train.model_copy(update={"seed": self.train.seed})
+            settings.train.model_fields_set.add("seed")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         data = {
             "model": self.model.to_dict(),
@@ -113,9 +158,15 @@ class RunSpec(SpecModel):
             "run_dir": self.run_dir,
         }
         if self.eval is not None:
-            evaluation = self.eval.model_dump(mode="json", exclude={"train", "test"})
+            evaluation = self.eval.model_dump(mode="json", exclude={"train", "test", "frame_average"})
+            if self.eval.frame_average is not None:
+                evaluation["frame_average"] = _frame_average_dict(self.eval.frame_average)
             data["eval"] = {"train": self.eval.train.to_dict(), "test": self.eval.test.to_dict(), **evaluation}
         return data
+
+
+def _frame_average_dict(spec: FrameAverageSpec) -> dict[str, Any]:
+    return {"model": spec.model.to_dict(), "train": spec.train.model_dump(mode="json"), "cache_clips": spec.cache_clips}
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
@@ -208,7 +259,7 @@ def train_run(
             flush=True,
         )
         try:
-            results = evaluate(model, spec, on_update=_results_writer(run_dir / "eval.json"))
+            results = evaluate(model, spec, on_update=_results_writer(run_dir / "eval.json"), baseline_dir=run_dir)
         except Exception as exc:
             if hasattr(exc, "add_note"):  # Python 3.11+
                 exc.add_note(
@@ -367,11 +418,54 @@ def _raw(train_data: Any, test_data: Any) -> _Features:
     return _Features((train_x, train_y), (test_x, test_y))
 
 
+def _frame_average_model(spec: RunSpec, baseline_dir: Path | None, save: bool) -> Any:
+    """The ``frame_average`` baseline's encoder: its image model trained on the frames of
+    the run's training clips (or, when ``baseline_dir/frame_average`` holds one trained
+    under the same spec, that one), wrapped to average each clip's frames."""
+    assert spec.eval is not None and spec.eval.frame_average is not None
+    settings = spec.eval.frame_average
+    train = settings.train  # its seed: the run's unless set (RunSpec writes it in)
+    frames = ev.ClipFrames(spec.data.resolve().create(spec.data.params, "data.params"), cache=settings.cache_clips)
+    image_run = RunSpec(model=settings.model, data=spec.data, train=train)
+    if _token_count_unset(image_run):
+        image_run = _fill_token_count(image_run, frames, announce=False)
+    record = {
+        "frame_average_of": spec.data.to_dict(),
+        "model": image_run.model.to_dict(),
+        "train": image_run.train.model_dump(mode="json"),
+        "cache_clips": settings.cache_clips,
+    }
+    where = baseline_dir / "frame_average" if baseline_dir is not None else None
+    if where is not None and is_file(where / FINAL / CONFIG_NAME) and is_file(where / "run.json"):
+        try:
+            kept = json.loads((where / "run.json").read_text())
+        except (OSError, ValueError):
+            kept = None
+        if kept == record:
+            print(f"jepa: frame_average: the image model trained before, in {str(where)!r}", file=sys.stderr)
+            return ev.FrameAverage(load(where / FINAL), batch_size=spec.eval.batch_size)
+    print(
+        f"jepa: frame_average: training its image model on the clips' frames ({train.steps} steps"
+        + (f", in {str(where)!r})" if where is not None and save else ")"),
+        file=sys.stderr,
+        flush=True,
+    )
+    torch.manual_seed(train.seed)
+    image_model = build_model(image_run.model)
+    trainer = Trainer(
+        image_model, frames, train, run_dir=where if save else None, run_spec=record, restart=where is not None and save
+    )
+    trainer.fit()
+    return ev.FrameAverage(image_model, batch_size=spec.eval.batch_size)
+
+
 def evaluate(
     model: Any,
     spec: RunSpec,
     *,
     on_update: Callable[[Mapping[str, Any]], None] | None = None,
+    baseline_dir: str | os.PathLike[str] | None = None,
+    save_baselines: bool = True,
 ) -> dict[str, Any]:
     """Probe accuracies of the trained model and of the baselines the eval section names.
 
@@ -381,7 +475,9 @@ def evaluate(
     A model, baseline or probe that fails does not stop the others: its message goes
     to ``results["errors"]`` under its name (``"raw"``, ``"jepa/svm"``).
     ``on_update(results)`` is called after each model or baseline is scored (to save
-    what is done so far).
+    what is done so far). The ``frame_average`` baseline trains an image model; with a
+    ``baseline_dir`` it is kept in ``baseline_dir/frame_average`` (when
+    ``save_baselines``) and reused by a later evaluation with the same spec.
     """
     if spec.eval is None:
         raise SpecError("this run config has no eval section", "eval")
@@ -399,6 +495,8 @@ def evaluate(
     }
     if "attentive" in evaluation.probes:
         protocol["attentive"] = evaluation.attentive.model_dump(mode="json")
+    if "frame_average" in evaluation.baselines and evaluation.frame_average is not None:
+        protocol["frame_average"] = _frame_average_dict(evaluation.frame_average)
     results: dict[str, Any] = {"protocol": protocol}
     errors: dict[str, str] = {}
 
@@ -428,6 +526,14 @@ def evaluate(
         score("random_init", random_init)
     if "raw" in evaluation.baselines:
         score("raw", lambda: _raw(train_data, test_data))
+    if "frame_average" in evaluation.baselines:
+        directory = Path(baseline_dir) if baseline_dir is not None else None
+
+        def frame_average() -> _Features:
+            encoder = _frame_average_model(spec, directory, save_baselines)
+            return _embedded(encoder, train_data, test_data, evaluation)
+
+        score("frame_average", frame_average)
     return results
 
 
@@ -437,12 +543,11 @@ def format_results(results: Mapping[str, Any]) -> str:
     errors: Mapping[str, str] = results.get("errors", {})
     probes = list(results.get("protocol", {}).get("probes", []))
     if not probes:  # results written before the protocol listed its probes
-        first: Mapping[str, Any] = next(
-            (results[name] for name in ("jepa", "random_init", "raw") if name in results), {}
-        )
+        first: Mapping[str, Any] = next((results[name] for name in RESULT_ROWS if name in results), {})
         probes = [key for key, value in first.items() if not key.endswith("_std") and isinstance(value, float)]
-    rows = [name for name in ("jepa", "random_init", "raw") if name in results or name in errors]
-    lines = [f"{'':<12}" + "".join(f"{probe:>19}" for probe in probes)]
+    rows = [name for name in RESULT_ROWS if name in results or name in errors]
+    width = max([12, *(len(name) + 1 for name in rows)])
+    lines = [f"{'':<{width}}" + "".join(f"{probe:>19}" for probe in probes)]
     for name in rows:
         scores = results.get(name, {})
         cells = []
@@ -452,7 +557,7 @@ def format_results(results: Mapping[str, Any]) -> str:
             else:
                 failed = name in errors or f"{name}/{probe}" in errors
                 cells.append(f"{'failed' if failed else '-':>19}")
-        lines.append(f"{name:<12}" + "".join(cells))
+        lines.append(f"{name:<{width}}" + "".join(cells))
     if errors:
         lines.append("errors:")
         lines.extend(f"  {name}: {message}" for name, message in errors.items())
@@ -498,7 +603,10 @@ def evaluate_path(
     as_configured = config is None and not overrides and is_file(path / "run.json")
     target = Path(output) if output is not None else (path / "eval.json" if as_configured else None)
     writer = _results_writer(target) if target is not None else None
-    return evaluate(model, spec, on_update=writer)
+    # a run directory keeps its frame_average baseline's image model: reused when the spec matches,
+    # replaced only when the run is evaluated as it was configured
+    run_directory = path if is_file(path / "run.json") else None
+    return evaluate(model, spec, on_update=writer, baseline_dir=run_directory, save_baselines=as_configured)
 
 
 def template_names() -> list[str]:
@@ -536,4 +644,4 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
     return path
 
 
-__all__ = ["AttentiveSpec", "EvalSpec", "RunSpec", "evaluate", "load_run_spec", "train_run"]
+__all__ = ["AttentiveSpec", "EvalSpec", "FrameAverageSpec", "RunSpec", "evaluate", "load_run_spec", "train_run"]
