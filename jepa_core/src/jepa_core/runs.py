@@ -143,7 +143,7 @@ class RunSpec(SpecModel):
     @pydantic.model_validator(mode="after")
     def _frame_average_seed(self) -> RunSpec:
         """The frame_average baseline trains with the run's seed unless its own is set:
-        written in, so that run.json records (and a re-evaluation reuses) the seed it used."""
+        written in, so that run.json records (and a re-evaluation reuses) the training seed it used."""
         settings = self.eval.frame_average if self.eval is not None else None
         if settings is not None and "seed" not in settings.train.model_fields_set:
             settings.train = settings.train.model_copy(update={"seed": self.train.seed})
