@@ -8,6 +8,7 @@ import jepa
 import pytest
 import torch
 from jepa_core.components.losses import SIGRegLoss, VICRegLoss, vicreg_variance
+from jepa_core.components.predictors import AttentionPredictor
 
 TOKENS = {"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 10}
 
@@ -63,6 +64,37 @@ def test_attention_predictor_action_queries_condition_every_query() -> None:
     with torch.no_grad():
         predictor.mask_token += predictor.action_embed(action[:1]).unsqueeze(1)
     assert torch.allclose(predictor(context[:1], action=action[:1]), pred[:1], atol=1e-5)
+
+
+def test_attention_predictor_in_place_starts_from_the_current_state() -> None:
+    """Paired and ``in_place``, each context token's own stream is its position's
+    prediction: with the blocks' residual branches silenced, token i's prediction
+    follows context token i alone, where mask-token queries ignore the context."""
+    torch.manual_seed(0)
+    context = torch.randn(2, 6, 8)
+    action = torch.tensor([[1.0], [-1.0]])
+    changed = context.clone()
+    changed[:, 2] += 1.0
+    for in_place in (True, False):
+        predictor = AttentionPredictor(
+            hidden_dim=8, depth=1, heads=2, num_tokens=6, action_dim=1, action_queries=True, in_place=in_place
+        )
+        with torch.no_grad():
+            for block in predictor.blocks:
+                block.attn.proj.weight.zero_()
+                block.attn.proj.bias.zero_()
+                block.mlp[-1].weight.zero_()
+                block.mlp[-1].bias.zero_()
+            moved = (predictor(changed, action=action) - predictor(context, action=action)).abs().sum(-1)
+            reversed_action = predictor(context, action=-action)
+        if in_place:
+            assert moved[:, 2].min() > 0 and moved[:, [0, 1, 3, 4, 5]].max() == 0
+            assert not torch.allclose(reversed_action, predictor(context, action=action))
+        else:
+            assert moved.max() == 0
+    with pytest.raises(ValueError, match="in_place=True .* num_tokens=6"):
+        predictor = AttentionPredictor(hidden_dim=8, depth=1, heads=2, num_tokens=6, in_place=True)
+        predictor(torch.randn(2, 5, 8))
 
 
 def test_masked_mode_predicts_every_target_block() -> None:

@@ -94,9 +94,16 @@ class AttentionPredictor(nn.Module):
 
     With ``action_dim`` set, the action ``(B, A)`` is embedded into one more input
     token (V-JEPA 2-AC); ``action_queries=True`` also adds that embedding to every
-    query, so each prediction sees the action from the first block on. Where the
-    action matters only together with the context (where a digit goes depends on where
-    it is), a small predictor given the one token learned to ignore it.
+    query, so each prediction sees the action from the first block on.
+
+    Paired mode predicts every position of the next state. By default mask tokens
+    query the context for each position; with ``in_place=True`` the context tokens
+    themselves go through the blocks and each one's output is the prediction for its
+    own position (V-JEPA 2-AC's predictor), so the predictor starts from the current
+    state and learns how it changes. For a world model on moving digits that is what
+    made the action count: top-1 retrieval of the next clip 78% with the true actions
+    against 20% shuffled, where the query form reached 7% against 7%
+    (``examples/video_world_model.py``, validation split).
     """
 
     def __init__(
@@ -112,6 +119,7 @@ class AttentionPredictor(nn.Module):
         action_queries: bool = False,
         isolate_context: bool = False,
         packed: bool = True,
+        in_place: bool = False,
     ) -> None:
         super().__init__()
         self.embed_dim = _require_width(hidden_dim, "attention")
@@ -127,6 +135,7 @@ class AttentionPredictor(nn.Module):
         self.action_queries = action_queries
         self.isolate_context = isolate_context
         self.packed = packed
+        self.in_place = in_place
         self.embed = nn.Linear(self.embed_dim, width)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
         self.action_embed = nn.Linear(action_dim, width) if action_dim else None
@@ -146,6 +155,25 @@ class AttentionPredictor(nn.Module):
             return self.positions  # no max() over the indices: that would cost a host sync per call
         needed = max(length, int(max(context_idx.max(), target_idx.max())) + 1)
         return sincos_table(needed, self.width).to(context_idx.device)
+
+    def _predict_in_place(self, x: torch.Tensor, action: torch.Tensor | None) -> torch.Tensor:
+        """Paired mode with ``in_place``: the context tokens themselves, with the action
+        token beside them (and added to each with ``action_queries``), go through the
+        blocks, and each one's output is the prediction for its own position."""
+        if self.action_embed is not None:
+            if action is None:
+                raise ValueError("this attention predictor was built with action_dim and needs an action")
+            action_token = self.action_embed(action).unsqueeze(1)
+            if self.action_queries:
+                x = x + action_token
+        elif action is not None:
+            raise ValueError("got an action but the attention predictor has no action_dim; set it")
+        tokens = x.shape[1]
+        if self.action_embed is not None:
+            x = torch.cat([action_token, x], dim=1)
+        for block in self.blocks:
+            x = block(x)
+        return self.out(self.norm(x[:, -tokens:]))
 
     def _attention_mask(self, prefix: int, blocks: tuple[int, ...], device: torch.device) -> torch.Tensor:
         """Boolean ``(L, L)`` mask, True = may attend: everyone sees the prefix (context
@@ -181,6 +209,15 @@ class AttentionPredictor(nn.Module):
         else:
             if context_idx is None:
                 context_idx = torch.arange(length, device=x.device).expand(batch, -1)
+            if target_idx is None and self.in_place:  # paired mode, each token predicts its own next state
+                if self.num_tokens is not None and length != self.num_tokens:
+                    raise ValueError(
+                        f"attention predictor in_place=True predicts each of the {length} context tokens' "
+                        f"own next state, but the target has num_tokens={self.num_tokens}; use in_place=False "
+                        "when the two sides have different token counts"
+                    )
+                table = self._position_table(context_idx, context_idx, length).to(x.dtype)
+                return self._predict_in_place(x + gather_tokens(table.expand(batch, -1, -1), context_idx), action)
             if target_idx is None:  # paired mode: predict every position of the next state
                 total = self.num_tokens or length
                 target_idx = torch.arange(total, device=x.device).expand(batch, -1)
