@@ -18,14 +18,23 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from jepa_core import persistence
-from jepa_core.contracts import State, accepted_keywords, encode_state
+from jepa_core.contracts import (
+    MASK_PARAMETER,
+    Encoder,
+    State,
+    accepted_keywords,
+    encode_state,
+    packs_target_blocks,
+    takes_mask,
+    token_count,
+)
 from jepa_core.devices import resolve_device
 from jepa_core.errors import SpecError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
@@ -178,6 +187,11 @@ class JEPA(BaseModel):
         super().__init__()
         if not isinstance(encoder, nn.Module) or not isinstance(predictor, nn.Module):
             raise TypeError("JEPA needs an encoder and a predictor that are torch.nn.Module instances")
+        # The parts stay typed nn.Module (what the engine trains, copies and moves), not
+        # contracts.Encoder: to mypy a Module's attributes are `Tensor | Module`, which the
+        # protocol's `embed_dim: int` is not. The functions that read the contract take
+        # an Encoder, and are handed the encoder as one here.
+        contract = cast(Encoder, encoder)
         self.encoder = encoder
         self.predictor = predictor
         self.criterion = _as_component("loss", loss)
@@ -192,34 +206,32 @@ class JEPA(BaseModel):
         if self.target_spec.mode == "ema":
             self.target_encoder = copy.deepcopy(encoder)
             self.target_encoder.requires_grad_(False)
-        self._predictor_keywords = accepted_keywords(predictor.forward)
-        self._encoder_takes_target = "target" in (accepted_keywords(encoder.forward) or set())
-        self._loss_takes_context = "context" in (
-            accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
-        )
+        self._predictor_keywords = accepted_keywords(predictor)
+        # not to an encoder that takes **inputs: a composite would hand `target` on as an input
+        self._encoder_takes_target = "target" in (accepted_keywords(encoder) or set())
+        self._loss_takes_context = "context" in (accepted_keywords(self.criterion) or {"context"})
         masker_keywords = accepted_keywords(self.masker) if self.masker is not None else set()
         self._masker_takes_padding = masker_keywords is None or "padding_mask" in masker_keywords
         if self.masker is not None:
-            self._check_masked_support()
+            self._check_masked_support(contract)
 
     # -- construction helpers --------------------------------------------------------
-    def _check_masked_support(self) -> None:
+    def _check_masked_support(self, encoder: Encoder) -> None:
         if self._predictor_keywords is not None and "target_idx" not in self._predictor_keywords:
             raise SpecError(
                 f"predictor {type(self.predictor).__name__} cannot do masked training: its forward "
                 "takes no 'target_idx'; use a predictor that does (e.g. 'attention')",
                 "predictor",
             )
-        keywords = accepted_keywords(self.encoder.forward)
-        if keywords is not None and "mask" not in keywords:
+        if not takes_mask(encoder):
             raise SpecError(
-                f"encoder {type(self.encoder).__name__} cannot do masked training: its forward "
-                "takes no 'mask' (indices of the tokens to keep)",
+                f"encoder {type(encoder).__name__} cannot do masked training: its forward takes no "
+                f"'mask' (indices of the tokens to keep); add `{MASK_PARAMETER}` to it",
                 "encoder",
             )
-        problem = token_drop_problem(self.encoder)
+        problem = token_drop_problem(encoder)
         if problem is not None:
-            raise SpecError(f"encoder {type(self.encoder).__name__} {problem}", "encoder")
+            raise SpecError(f"encoder {type(encoder).__name__} {problem}", "encoder")
 
     def _predictor_kwargs(self, **candidates: Any) -> dict[str, Any]:
         given = {name: value for name, value in candidates.items() if value is not None}
@@ -289,7 +301,7 @@ class JEPA(BaseModel):
             self._check_token_count(full_target.shape[1], state_t)
         context = encode_state(self.encoder, state_t, masks.context)
         target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
-        if getattr(self.predictor, "packed", False):  # every target block in one predictor pass
+        if packs_target_blocks(self.predictor):  # every target block in one predictor pass
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=masks.targets, action=action)
             return self.predictor(context, **kwargs), target, context
         preds = []
@@ -302,9 +314,9 @@ class JEPA(BaseModel):
         """Masks are drawn for the masker's token count; an input with more tokens would
         train on its first ones only, silently, and one with fewer would index past its
         end. Either way: one error that says what to set."""
-        expected = getattr(self.masker, "num_tokens", None) if self.masker is not None else None
+        expected = token_count(self.masker) if self.masker is not None else None
         if expected is None:
-            expected = getattr(self.encoder, "num_tokens", None)
+            expected = token_count(self.encoder)
         if expected is None or found == expected:
             return
         record = get_registry().record_of(self.encoder)

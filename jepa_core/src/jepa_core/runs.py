@@ -25,7 +25,7 @@ from pydantic import Field
 
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
-from jepa_core.contracts import encode_state
+from jepa_core.contracts import encode_state, token_count
 from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
@@ -285,7 +285,7 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
     as it is when the encoder does not give tokens (building then says what is wrong)."""
     params = dict(spec.model.encoder.params)
     encoder = spec.model.encoder.resolve().create(params, "model.encoder.params")
-    if getattr(encoder, "num_tokens", None) is not None:
+    if token_count(encoder) is not None:
         return spec  # the encoder fixed its own count from its other settings
     if len(data) == 0:
         raise SpecError("the dataset is empty (0 items); check the data section's file or size", "data")
