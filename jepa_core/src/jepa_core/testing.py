@@ -20,14 +20,18 @@ all components              build from their default spec; the parameter schema 
                             the bare name is not one the core or a first-party plugin
                             uses (theirs win bare lookups, so users would have to type
                             ``scope:name``)
-encoder                     output width equals ``embed_dim``; pooled ``(B, D)`` or tokens
+encoder                     forward takes ``mask`` as a keyword; output width equals
+                            ``embed_dim``; pooled ``(B, D)`` or tokens
                             ``(B, num_tokens, D)``; with ``mask`` it returns only the kept
                             tokens, and keeping all tokens changes nothing; the kept tokens'
                             encoding does not change when only the dropped tokens' inputs
                             do (nothing leaks from what the predictor must predict); gradients reach
                             every trainable parameter; a save/load round trip gives
                             identical outputs; the same seed builds the same weights
-predictor                   maps ``(B, N, D)`` context to ``(B, T, D)`` for ``T`` target
+predictor                   forward takes the context first, and as keywords what the
+                            engine passes it (``target_idx`` with ``context_idx``,
+                            ``action`` with ``action_dim``), every other parameter having
+                            a default; maps ``(B, N, D)`` context to ``(B, T, D)`` for ``T`` target
                             positions (or ``(B, D)`` to ``(B, D)``); gradients reach every
                             trainable parameter
 loss                        returns a finite scalar (or a dict with one under ``"loss"``)
@@ -48,11 +52,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from jepa_core.contracts import (
+    MASK_PARAMETER,
+    PREDICTOR_KEYWORDS,
     Encoder,
     State,
     accepted_keywords,
     encode_state,
     example_maker,
+    required_parameters,
+    takes_mask,
     token_count,
     token_grid,
 )
@@ -186,6 +194,16 @@ class ConformanceSuite:
 
     # -- encoders -----------------------------------------------------------------------------
     @_kinds("encoder")
+    def test_encoder_forward_takes_mask(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "forward takes mask as a keyword"):
+            encoder = self.build(jepa_component)
+            assert takes_mask(encoder), (
+                f"{type(encoder).__name__}.forward takes no keyword 'mask', which the engine passes in masked "
+                f"training: add `{MASK_PARAMETER}` to its parameters (the int64 (B, K) indices of the tokens to "
+                "keep; an encoder with no tokens may raise ValueError when it is not None)"
+            )
+
+    @_kinds("encoder")
     def test_encoder_output_shape_and_width(self, jepa_component: Any) -> None:
         with _rule(jepa_component, "output width equals embed_dim; pooled (B, D) or tokens (B, num_tokens, D)"):
             encoder = self.build(jepa_component).eval()
@@ -303,6 +321,31 @@ class ConformanceSuite:
                 assert torch.equal(self.encode(first, x), self.encode(second, x))
 
     # -- predictors -----------------------------------------------------------------------------
+    @_kinds("predictor")
+    def test_predictor_forward_takes_the_engine_keywords(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "forward takes the keywords the engine passes it"):
+            predictor = self.build(jepa_component, **self._wired(jepa_component))
+            name = f"{type(predictor).__name__}.forward"
+            keywords = accepted_keywords(predictor)
+            unpassed = [p for p in required_parameters(predictor) if p not in PREDICTOR_KEYWORDS]
+            assert not unpassed, (
+                f"{name} requires {', '.join(map(repr, unpassed))}, which the engine never passes (it passes the "
+                f"context, then only {', '.join(PREDICTOR_KEYWORDS)}, as keywords): give "
+                f"{'them' if len(unpassed) > 1 else 'it'} a default, or take the engine's keyword instead"
+            )
+            if keywords is None:  # **kwargs: takes whatever it is given
+                return
+            if "context_idx" in keywords:
+                assert "target_idx" in keywords, (
+                    f"{name} takes context_idx but no target_idx; the engine passes context_idx only together "
+                    "with target_idx (masked training): add `target_idx: torch.Tensor | None = None`"
+                )
+            if "action_dim" in jepa_component.params_model.model_fields:
+                assert "action" in keywords, (
+                    f"{name} takes no keyword 'action', yet the predictor has an action_dim parameter; the engine "
+                    "passes the action as action=: add `action: torch.Tensor | None = None`"
+                )
+
     @_kinds("predictor")
     def test_predictor_maps_context_to_targets(self, jepa_component: Any) -> None:
         import torch
