@@ -30,13 +30,14 @@ from jepa_core.contracts import (
     Encoder,
     State,
     accepted_keywords,
+    embedding_width,
     encode_state,
     packs_target_blocks,
     takes_mask,
     token_count,
 )
 from jepa_core.devices import resolve_device
-from jepa_core.errors import SpecError, short_message
+from jepa_core.errors import SpecError, WiringError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
 from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
@@ -44,7 +45,7 @@ from jepa_core.metrics import embedding_std, rankme
 from jepa_core.registry import get_registry
 from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
 from jepa_core.validation import validate_spec
-from jepa_core.wiring import build_parts, token_drop_problem
+from jepa_core.wiring import build_parts, token_drop_problem, width_problem
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -153,6 +154,32 @@ _TOKEN_SETTINGS: dict[str, Callable[[Any, int], Any]] = {
 }
 
 
+def _check_widths(encoder: Encoder, predictor: Any) -> None:
+    """A model built from parts (not by :func:`jepa.build`, which wires the width) whose
+    predictor says another width than the encoder: refused, with the setting to change."""
+    registry = get_registry()
+    names = []
+    for part in (encoder, predictor):
+        record = registry.record_of(part)
+        names.append(f"{type(part).__name__} ({record[0].qualname!r})" if record is not None else type(part).__name__)
+    problem = width_problem(encoder, predictor, names[0], names[1])
+    if problem is None:
+        return
+    record = registry.record_of(predictor)
+    width = embedding_width(encoder)
+    if record is None:
+        setting = f"for width {width}"
+    elif "hidden_dim" in record[0].params_model.model_fields:
+        setting = f"hidden_dim={width}"
+    else:
+        setting = f"params that make it predict width {width}"
+    raise WiringError(
+        f"{problem}; build the predictor with {setting} (the encoder's embed_dim), or let jepa.build "
+        "make both parts: it sets the predictor's width from the encoder",
+        "predictor",
+    )
+
+
 def _move(state: Any, device: torch.device) -> Any:
     if isinstance(state, torch.Tensor):
         return state.to(device, non_blocking=True)
@@ -166,7 +193,10 @@ class JEPA(BaseModel):
 
     Args:
         encoder: the online (context) encoder, any ``nn.Module``.
-        predictor: maps context embeddings to predicted target embeddings.
+        predictor: maps context embeddings to predicted target embeddings of the
+            encoder's width: a predictor whose ``embed_dim`` differs from the
+            encoder's is refused with a :class:`~jepa_core.errors.WiringError`
+            (``jepa.build`` sets the predictor's width from the encoder).
         loss: a registered loss name, spec, or any callable ``(pred, target)``.
         masker: a registered masker (name/spec/object) for masked training.
         target: ``"ema"`` (default), ``"shared"`` or ``"none"``, or a
@@ -192,6 +222,7 @@ class JEPA(BaseModel):
         # protocol's `embed_dim: int` is not. The functions that read the contract take
         # an Encoder, and are handed the encoder as one here.
         contract = cast(Encoder, encoder)
+        _check_widths(contract, predictor)
         self.encoder = encoder
         self.predictor = predictor
         self.criterion = _as_component("loss", loss)
