@@ -32,6 +32,7 @@ from jepa_core.contracts import (
     accepted_keywords,
     embedding_width,
     encode_state,
+    example_maker,
     packs_target_blocks,
     takes_mask,
     token_count,
@@ -139,6 +140,67 @@ def masked_input(batch: Any) -> State:
     if isinstance(batch, (tuple, list)):
         return batch[0]  # (x, label): the label is for probes, not for pretraining
     return batch
+
+
+def _shapes(value: Any) -> str:
+    """What a state holds, for a message: ``shape (8, 64)``, or each input of a mapping."""
+    if isinstance(value, torch.Tensor):
+        return f"shape {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key} of {_shapes(item)}" for key, item in value.items()) or "an empty mapping"
+    return f"a {type(value).__name__}"
+
+
+def _first_state(batch: Any) -> Any:
+    """The state a batch gives the encoder first: ``x`` of a masked batch, ``state_t``
+    of a paired one."""
+    if isinstance(batch, Mapping) and "state_t" in batch:
+        return batch["state_t"]
+    return masked_input(batch)
+
+
+def part_name(part: Any) -> str:
+    """A component's name for messages: its registered name, else its class's."""
+    record = get_registry().record_of(part)
+    return repr(record[0].qualname) if record is not None else type(part).__name__
+
+
+def data_error(encoder: nn.Module, batch: Any, exc: BaseException) -> SpecError:
+    """The error for a batch (of a model with this encoder) that raised ``exc``: a
+    :class:`SpecError` at ``data`` saying what the data gives and, when the encoder has
+    an ``example_input``, the shape it expects; or, when the encoder takes the batch
+    (the predictor or the loss refused it), one that says so."""
+    state = _move(_first_state(batch), _device_of(encoder))
+    try:
+        with torch.no_grad():
+            encode_state(encoder, state)
+    except Exception:  # the encoder refuses it: say what it is given and what it takes
+        pass
+    else:
+        return SpecError(
+            f"a batch from the data does not fit the model (the encoder takes its inputs, {_shapes(state)}, "
+            f"but the rest of the model does not): {short_message(exc)}",
+            "data",
+        )
+    expects = ""
+    make = example_maker(encoder)
+    if make is not None:
+        try:
+            expects = f" but the encoder expects {_shapes(make(_batch_size(state)))} (as its example_input gives)"
+        except Exception:  # an example_input that fails itself: the encoder's own message remains
+            expects = ""
+    return SpecError(
+        f"the data does not fit encoder {part_name(encoder)}: a batch from data holds {_shapes(state)}"
+        f"{expects}; the encoder's error: {short_message(exc)}. Make data give inputs of the shape the encoder "
+        "takes, or set the encoder up for this data",
+        "data",
+    )
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    for tensor in module.parameters():
+        return tensor.device
+    return torch.device("cpu")
 
 
 class TokenCountError(SpecError):
