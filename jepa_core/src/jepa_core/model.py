@@ -159,7 +159,7 @@ def _first_state(batch: Any) -> Any:
     return masked_input(batch)
 
 
-def part_name(part: Any) -> str:
+def _part_name(part: Any) -> str:
     """A component's name for messages: its registered name, else its class's."""
     record = get_registry().record_of(part)
     return repr(record[0].qualname) if record is not None else type(part).__name__
@@ -190,7 +190,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException) -> SpecError:
         except Exception:  # an example_input that fails itself: the encoder's own message remains
             expects = ""
     return SpecError(
-        f"the data does not fit encoder {part_name(encoder)}: a batch from data holds {_shapes(state)}"
+        f"the data does not fit encoder {_part_name(encoder)}: a batch from data holds {_shapes(state)}"
         f"{expects}; the encoder's error: {short_message(exc)}. Make data give inputs of the shape the encoder "
         "takes, or set the encoder up for this data",
         "data",
