@@ -88,3 +88,78 @@ def test_the_suite_fails_a_first_party_name_even_where_that_plugin_is_not_instal
         r"is installed",
     ):
         conformance_suite("shadow")().test_bare_name_is_its_own(component)
+
+
+class MasklessEncoder(torch.nn.Module):
+    """A token encoder whose forward has no ``mask`` keyword: the engine could never
+    give it the kept tokens' indices."""
+
+    num_tokens, grid = 4, None
+
+    def __init__(self, hidden_dim: int = 8) -> None:
+        super().__init__()
+        self.embed_dim = hidden_dim
+        self.proj = torch.nn.Linear(2, hidden_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        return torch.randn(batch_size, 4, 2)
+
+
+def test_the_suite_fails_an_encoder_whose_forward_takes_no_mask(fresh_registry) -> None:
+    import jepa
+    import pytest
+    from jepa_core.registry import get_registry
+
+    jepa.register("encoder", "maskless")(MasklessEncoder)
+    suite = conformance_suite("local")()
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"encoder local:maskless breaks rule 'forward takes mask as a keyword'.*"
+        r"MasklessEncoder.forward takes no keyword 'mask'.*add `mask: torch.Tensor \| None = None`",
+    ):
+        suite.test_encoder_forward_takes_mask(get_registry().resolve("encoder", "maskless"))
+    jepa.register("encoder", "leaky_conv")(LeakyConv)  # forward(x, mask=None): passes
+    suite.test_encoder_forward_takes_mask(get_registry().resolve("encoder", "leaky_conv"))
+
+
+class StrayKeywordPredictor(torch.nn.Module):
+    """A predictor that requires a keyword the engine never passes, and takes
+    ``context_idx`` without ``target_idx``."""
+
+    def __init__(self, hidden_dim: int = 16) -> None:
+        super().__init__()
+        self.embed_dim = hidden_dim
+        self.proj = torch.nn.Linear(hidden_dim, hidden_dim)
+
+    def forward(self, context: torch.Tensor, positions: torch.Tensor, context_idx=None) -> torch.Tensor:
+        return self.proj(context)
+
+
+class ContextIndexPredictor(StrayKeywordPredictor):
+    def forward(self, context: torch.Tensor, context_idx=None) -> torch.Tensor:
+        return self.proj(context)
+
+
+def test_the_suite_fails_a_predictor_that_does_not_take_the_engine_keywords(fresh_registry) -> None:
+    import jepa
+    import pytest
+    from jepa_core.registry import get_registry
+
+    jepa.register("predictor", "stray")(StrayKeywordPredictor)
+    jepa.register("predictor", "context_only")(ContextIndexPredictor)
+    suite = conformance_suite("local")()
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"predictor local:stray breaks rule 'forward takes the keywords the engine passes it'.*"
+        r"StrayKeywordPredictor.forward requires 'positions', which the engine never passes.*give it a default",
+    ):
+        suite.test_predictor_forward_takes_the_engine_keywords(get_registry().resolve("predictor", "stray"))
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"ContextIndexPredictor.forward takes context_idx but no target_idx.*add `target_idx",
+    ):
+        suite.test_predictor_forward_takes_the_engine_keywords(get_registry().resolve("predictor", "context_only"))
+    suite.test_predictor_forward_takes_the_engine_keywords(get_registry().resolve("predictor", "jepa:attention"))

@@ -199,6 +199,21 @@ def test_paired_step_takes_two_states_like_the_model_itself() -> None:
         model.step((state_t, state_t1, action), action=action)
 
 
+def test_a_model_built_from_parts_of_different_widths_names_both_and_the_setting() -> None:
+    encoder = jepa.MLPEncoder(input_dim=4, hidden_dim=32)
+    predictor = jepa.build_component("predictor", {"name": "mlp", "params": {"hidden_dim": 16}})
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.JEPA(encoder=encoder, predictor=predictor)
+    message = str(info.value)
+    assert info.value.path == "predictor"
+    assert "predicts embeddings of width 16" in message and "has embed_dim 32" in message
+    assert "build the predictor with hidden_dim=32" in message
+    assert "MLPPredictor ('jepa:mlp')" in message and "MLPEncoder ('jepa:mlp')" in message
+    predictor = jepa.build_component("predictor", {"name": "mlp", "params": {"hidden_dim": 32}})
+    pred, target = jepa.JEPA(encoder=encoder, predictor=predictor)(torch.randn(2, 4), torch.randn(2, 4))
+    assert pred.shape == target.shape == (2, 32)
+
+
 def test_rankme_and_std_detect_collapse() -> None:
     torch.manual_seed(0)
     healthy = torch.randn(256, 32)

@@ -192,10 +192,32 @@ def test_a_missing_data_file_is_named(tmp_path) -> None:
 def test_a_batch_that_does_not_fit_the_encoder_fails_before_anything_is_written(tmp_path) -> None:
     np.savez(tmp_path / "wide.npz", x=np.random.rand(32, 8, 5).astype("float32"), y=np.zeros(32, dtype="int64"))
     spec = load_run_spec(MASKED_RUN, [f"data={{name: arrays, params: {{path: {tmp_path}/wide.npz}}}}"])
-    with pytest.raises(jepa.SpecError, match="does not fit the model.*input_dim") as info:
+    with pytest.raises(jepa.SpecError) as info:
         train_run(spec, run_dir=tmp_path / "run")
     assert info.value.path == "data"
+    message = str(info.value)
+    assert "does not fit encoder 'jepa:transformer': a batch from data holds shape (16, 8, 5)" in message
+    assert "input_dim" in message, "the encoder's own message says what to set"
     assert not (tmp_path / "run").exists()
+
+
+def test_a_trainer_given_data_of_the_wrong_shape_names_data_and_the_shape_the_encoder_expects() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 16, "hidden_dim": 8})
+    wrong = torch.utils.data.TensorDataset(torch.randn(32, 5), torch.randn(32, 5))
+    with pytest.raises(jepa.SpecError) as info:
+        Trainer(model, wrong, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    assert info.value.path == "data"
+    assert "data: the data does not fit encoder 'jepa:mlp': a batch from data holds shape (8, 5)" in str(info.value)
+    assert "the encoder expects shape (8, 16) (as its example_input gives)" in str(info.value)
+
+
+def test_a_batch_the_encoder_takes_but_the_predictor_does_not_is_not_blamed_on_the_encoder() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}, predictor={"action_dim": 2})
+    states = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 4), torch.randn(32, 3))
+    with pytest.raises(jepa.SpecError) as info:
+        Trainer(model, states, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    assert info.value.path == "data"
+    assert "the encoder takes its inputs, shape (8, 4), but the rest of the model does not" in str(info.value)
 
 
 def test_an_unwritable_run_dir_and_an_existing_run_are_refused(tmp_path) -> None:

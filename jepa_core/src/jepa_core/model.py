@@ -18,16 +18,27 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from jepa_core import persistence
-from jepa_core.contracts import State, accepted_keywords, encode_state
+from jepa_core.contracts import (
+    MASK_PARAMETER,
+    Encoder,
+    State,
+    accepted_keywords,
+    embedding_width,
+    encode_state,
+    example_maker,
+    packs_target_blocks,
+    takes_mask,
+    token_count,
+)
 from jepa_core.devices import resolve_device
-from jepa_core.errors import SpecError, short_message
+from jepa_core.errors import SpecError, WiringError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
 from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
@@ -35,7 +46,7 @@ from jepa_core.metrics import embedding_std, rankme
 from jepa_core.registry import get_registry
 from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
 from jepa_core.validation import validate_spec
-from jepa_core.wiring import build_parts, token_drop_problem
+from jepa_core.wiring import build_parts, token_drop_problem, width_problem
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -131,6 +142,67 @@ def masked_input(batch: Any) -> State:
     return batch
 
 
+def _shapes(value: Any) -> str:
+    """What a state holds, for a message: ``shape (8, 64)``, or each input of a mapping."""
+    if isinstance(value, torch.Tensor):
+        return f"shape {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key} of {_shapes(item)}" for key, item in value.items()) or "an empty mapping"
+    return f"a {type(value).__name__}"
+
+
+def _first_state(batch: Any) -> Any:
+    """The state a batch gives the encoder first: ``x`` of a masked batch, ``state_t``
+    of a paired one."""
+    if isinstance(batch, Mapping) and "state_t" in batch:
+        return batch["state_t"]
+    return masked_input(batch)
+
+
+def _part_name(part: Any) -> str:
+    """A component's name for messages: its registered name, else its class's."""
+    record = get_registry().record_of(part)
+    return repr(record[0].qualname) if record is not None else type(part).__name__
+
+
+def data_error(encoder: nn.Module, batch: Any, exc: BaseException) -> SpecError:
+    """The error for a batch (of a model with this encoder) that raised ``exc``: a
+    :class:`SpecError` at ``data`` saying what the data gives and, when the encoder has
+    an ``example_input``, the shape it expects; or, when the encoder takes the batch
+    (the predictor or the loss refused it), one that says so."""
+    state = _move(_first_state(batch), _device_of(encoder))
+    try:
+        with torch.no_grad():
+            encode_state(encoder, state)
+    except Exception:  # the encoder refuses it: say what it is given and what it takes
+        pass
+    else:
+        return SpecError(
+            f"a batch from the data does not fit the model (the encoder takes its inputs, {_shapes(state)}, "
+            f"but the rest of the model does not): {short_message(exc)}",
+            "data",
+        )
+    expects = ""
+    make = example_maker(encoder)
+    if make is not None:
+        try:
+            expects = f" but the encoder expects {_shapes(make(_batch_size(state)))} (as its example_input gives)"
+        except Exception:  # an example_input that fails itself: the encoder's own message remains
+            expects = ""
+    return SpecError(
+        f"the data does not fit encoder {_part_name(encoder)}: a batch from data holds {_shapes(state)}"
+        f"{expects}; the encoder's error: {short_message(exc)}. Make data give inputs of the shape the encoder "
+        "takes, or set the encoder up for this data",
+        "data",
+    )
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    for tensor in module.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
 class TokenCountError(SpecError):
     """The data gives a different number of tokens than the model's masks are drawn for."""
 
@@ -142,6 +214,32 @@ _TOKEN_SETTINGS: dict[str, Callable[[Any, int], Any]] = {
     "image_size": lambda x, found: list(x.shape[-2:]) if isinstance(x, torch.Tensor) and x.dim() >= 3 else None,
     "seq_len": lambda x, found: x.shape[1] if isinstance(x, torch.Tensor) and x.dim() >= 2 else None,
 }
+
+
+def _check_widths(encoder: Encoder, predictor: Any) -> None:
+    """A model built from parts (not by :func:`jepa.build`, which wires the width) whose
+    predictor says another width than the encoder: refused, with the setting to change."""
+    registry = get_registry()
+    names = []
+    for part in (encoder, predictor):
+        record = registry.record_of(part)
+        names.append(f"{type(part).__name__} ({record[0].qualname!r})" if record is not None else type(part).__name__)
+    problem = width_problem(encoder, predictor, names[0], names[1])
+    if problem is None:
+        return
+    record = registry.record_of(predictor)
+    width = embedding_width(encoder)
+    if record is None:
+        setting = f"for width {width}"
+    elif "hidden_dim" in record[0].params_model.model_fields:
+        setting = f"hidden_dim={width}"
+    else:
+        setting = f"params that make it predict width {width}"
+    raise WiringError(
+        f"{problem}; build the predictor with {setting} (the encoder's embed_dim), or let jepa.build "
+        "make both parts: it sets the predictor's width from the encoder",
+        "predictor",
+    )
 
 
 def _move(state: Any, device: torch.device) -> Any:
@@ -157,7 +255,10 @@ class JEPA(BaseModel):
 
     Args:
         encoder: the online (context) encoder, any ``nn.Module``.
-        predictor: maps context embeddings to predicted target embeddings.
+        predictor: maps context embeddings to predicted target embeddings of the
+            encoder's width: a predictor whose ``embed_dim`` differs from the
+            encoder's is refused with a :class:`~jepa_core.errors.WiringError`
+            (``jepa.build`` sets the predictor's width from the encoder).
         loss: a registered loss name, spec, or any callable ``(pred, target)``.
         masker: a registered masker (name/spec/object) for masked training.
         target: ``"ema"`` (default), ``"shared"`` or ``"none"``, or a
@@ -178,6 +279,12 @@ class JEPA(BaseModel):
         super().__init__()
         if not isinstance(encoder, nn.Module) or not isinstance(predictor, nn.Module):
             raise TypeError("JEPA needs an encoder and a predictor that are torch.nn.Module instances")
+        # The parts stay typed nn.Module (what the engine trains, copies and moves), not
+        # contracts.Encoder: to mypy a Module's attributes are `Tensor | Module`, which the
+        # protocol's `embed_dim: int` is not. The functions that read the contract take
+        # an Encoder, and are handed the encoder as one here.
+        contract = cast(Encoder, encoder)
+        _check_widths(contract, predictor)
         self.encoder = encoder
         self.predictor = predictor
         self.criterion = _as_component("loss", loss)
@@ -192,34 +299,32 @@ class JEPA(BaseModel):
         if self.target_spec.mode == "ema":
             self.target_encoder = copy.deepcopy(encoder)
             self.target_encoder.requires_grad_(False)
-        self._predictor_keywords = accepted_keywords(predictor.forward)
-        self._encoder_takes_target = "target" in (accepted_keywords(encoder.forward) or set())
-        self._loss_takes_context = "context" in (
-            accepted_keywords(getattr(self.criterion, "forward", self.criterion)) or {"context"}
-        )
+        self._predictor_keywords = accepted_keywords(predictor)
+        # not to an encoder that takes **inputs: a composite would hand `target` on as an input
+        self._encoder_takes_target = "target" in (accepted_keywords(encoder) or set())
+        self._loss_takes_context = "context" in (accepted_keywords(self.criterion) or {"context"})
         masker_keywords = accepted_keywords(self.masker) if self.masker is not None else set()
         self._masker_takes_padding = masker_keywords is None or "padding_mask" in masker_keywords
         if self.masker is not None:
-            self._check_masked_support()
+            self._check_masked_support(contract)
 
     # -- construction helpers --------------------------------------------------------
-    def _check_masked_support(self) -> None:
+    def _check_masked_support(self, encoder: Encoder) -> None:
         if self._predictor_keywords is not None and "target_idx" not in self._predictor_keywords:
             raise SpecError(
                 f"predictor {type(self.predictor).__name__} cannot do masked training: its forward "
                 "takes no 'target_idx'; use a predictor that does (e.g. 'attention')",
                 "predictor",
             )
-        keywords = accepted_keywords(self.encoder.forward)
-        if keywords is not None and "mask" not in keywords:
+        if not takes_mask(encoder):
             raise SpecError(
-                f"encoder {type(self.encoder).__name__} cannot do masked training: its forward "
-                "takes no 'mask' (indices of the tokens to keep)",
+                f"encoder {type(encoder).__name__} cannot do masked training: its forward takes no "
+                f"'mask' (indices of the tokens to keep); add `{MASK_PARAMETER}` to it",
                 "encoder",
             )
-        problem = token_drop_problem(self.encoder)
+        problem = token_drop_problem(encoder)
         if problem is not None:
-            raise SpecError(f"encoder {type(self.encoder).__name__} {problem}", "encoder")
+            raise SpecError(f"encoder {type(encoder).__name__} {problem}", "encoder")
 
     def _predictor_kwargs(self, **candidates: Any) -> dict[str, Any]:
         given = {name: value for name, value in candidates.items() if value is not None}
@@ -289,7 +394,7 @@ class JEPA(BaseModel):
             self._check_token_count(full_target.shape[1], state_t)
         context = encode_state(self.encoder, state_t, masks.context)
         target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
-        if getattr(self.predictor, "packed", False):  # every target block in one predictor pass
+        if packs_target_blocks(self.predictor):  # every target block in one predictor pass
             kwargs = self._predictor_kwargs(context_idx=masks.context, target_idx=masks.targets, action=action)
             return self.predictor(context, **kwargs), target, context
         preds = []
@@ -302,9 +407,9 @@ class JEPA(BaseModel):
         """Masks are drawn for the masker's token count; an input with more tokens would
         train on its first ones only, silently, and one with fewer would index past its
         end. Either way: one error that says what to set."""
-        expected = getattr(self.masker, "num_tokens", None) if self.masker is not None else None
+        expected = token_count(self.masker) if self.masker is not None else None
         if expected is None:
-            expected = getattr(self.encoder, "num_tokens", None)
+            expected = token_count(self.encoder)
         if expected is None or found == expected:
             return
         record = get_registry().record_of(self.encoder)

@@ -25,11 +25,11 @@ from pydantic import Field
 
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
-from jepa_core.contracts import encode_state
+from jepa_core.contracts import encode_state, token_count
 from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
-from jepa_core.model import BaseModel, build_model, masked_input
+from jepa_core.model import BaseModel, build_model, data_error, masked_input
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
@@ -285,17 +285,17 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
     as it is when the encoder does not give tokens (building then says what is wrong)."""
     params = dict(spec.model.encoder.params)
     encoder = spec.model.encoder.resolve().create(params, "model.encoder.params")
-    if getattr(encoder, "num_tokens", None) is not None:
+    if token_count(encoder) is not None:
         return spec  # the encoder fixed its own count from its other settings
     if len(data) == 0:
         raise SpecError("the dataset is empty (0 items); check the data section's file or size", "data")
     loader = torch.utils.data.DataLoader(data, batch_size=min(len(data), spec.train.batch_size))
-    state = masked_input(next(iter(loader)))
+    batch = next(iter(loader))
     try:
         with torch.no_grad():
-            tokens = encode_state(encoder.eval(), state)
+            tokens = encode_state(encoder.eval(), masked_input(batch))
     except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
-        raise SpecError(f"a batch from the data does not fit the encoder: {exc}", "data") from exc
+        raise data_error(encoder, batch, exc) from exc
     if tokens.dim() != 3:
         return spec
     params["num_tokens"] = int(tokens.shape[1])

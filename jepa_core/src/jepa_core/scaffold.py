@@ -75,7 +75,9 @@ class ExampleEncoder(nn.Module):
         self.embed_dim = hidden_dim  # build() wires this width into the predictor
         self.net = nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.GELU(), nn.Linear(hidden_dim, hidden_dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is not None:  # masked training passes the indices of the tokens to keep
+            raise ValueError("this encoder gives one vector per sample, no tokens to mask: use it without a masker")
         return self.net(x)
 
     def example_input(self, batch_size: int) -> torch.Tensor:

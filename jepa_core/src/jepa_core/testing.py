@@ -20,14 +20,18 @@ all components              build from their default spec; the parameter schema 
                             the bare name is not one the core or a first-party plugin
                             uses (theirs win bare lookups, so users would have to type
                             ``scope:name``)
-encoder                     output width equals ``embed_dim``; pooled ``(B, D)`` or tokens
+encoder                     forward takes ``mask`` as a keyword; output width equals
+                            ``embed_dim``; pooled ``(B, D)`` or tokens
                             ``(B, num_tokens, D)``; with ``mask`` it returns only the kept
                             tokens, and keeping all tokens changes nothing; the kept tokens'
                             encoding does not change when only the dropped tokens' inputs
                             do (nothing leaks from what the predictor must predict); gradients reach
                             every trainable parameter; a save/load round trip gives
                             identical outputs; the same seed builds the same weights
-predictor                   maps ``(B, N, D)`` context to ``(B, T, D)`` for ``T`` target
+predictor                   forward takes the context first, and as keywords what the
+                            engine passes it (``target_idx`` with ``context_idx``,
+                            ``action`` with ``action_dim``), every other parameter having
+                            a default; maps ``(B, N, D)`` context to ``(B, T, D)`` for ``T`` target
                             positions (or ``(B, D)`` to ``(B, D)``); gradients reach every
                             trainable parameter
 loss                        returns a finite scalar (or a dict with one under ``"loss"``)
@@ -47,6 +51,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from jepa_core.contracts import (
+    MASK_PARAMETER,
+    PREDICTOR_KEYWORDS,
+    Encoder,
+    State,
+    accepted_keywords,
+    encode_state,
+    example_maker,
+    required_parameters,
+    takes_mask,
+    token_count,
+    token_grid,
+)
 from jepa_core.first_party import FIRST_PARTY
 
 if TYPE_CHECKING:
@@ -106,10 +123,10 @@ class ConformanceSuite:
             pytest.skip(f"{component.qualname} needs {missing}; give them in conformance_suite(params=...)")
         return component.create(given)
 
-    def example(self, component: Any, encoder: Any, batch_size: int = 2) -> Any:
+    def example(self, component: Any, encoder: Encoder, batch_size: int = 2) -> State:
         if component.qualname in self.inputs:
             return self.inputs[component.qualname](batch_size)
-        make = getattr(encoder, "example_input", None)
+        make = example_maker(encoder)
         if make is None:
             raise AssertionError(
                 "no example input: define example_input(batch_size) on the encoder or pass "
@@ -118,9 +135,8 @@ class ConformanceSuite:
         return make(batch_size)
 
     @staticmethod
-    def encode(encoder: Any, x: Any, mask: Any = None) -> Any:
-        extra = {} if mask is None else {"mask": mask}
-        return encoder(**x, **extra) if isinstance(x, Mapping) else encoder(x, **extra)
+    def encode(encoder: Encoder, x: State, mask: Any = None) -> Any:
+        return encode_state(encoder, x, mask)
 
     # -- every component -------------------------------------------------------------------
     def test_plugin_is_loaded(self) -> None:
@@ -178,6 +194,16 @@ class ConformanceSuite:
 
     # -- encoders -----------------------------------------------------------------------------
     @_kinds("encoder")
+    def test_encoder_forward_takes_mask(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "forward takes mask as a keyword"):
+            encoder = self.build(jepa_component)
+            assert takes_mask(encoder), (
+                f"{type(encoder).__name__}.forward takes no keyword 'mask', which the engine passes in masked "
+                f"training: add `{MASK_PARAMETER}` to its parameters (the int64 (B, K) indices of the tokens to "
+                "keep; an encoder with no tokens may raise ValueError when it is not None)"
+            )
+
+    @_kinds("encoder")
     def test_encoder_output_shape_and_width(self, jepa_component: Any) -> None:
         with _rule(jepa_component, "output width equals embed_dim; pooled (B, D) or tokens (B, num_tokens, D)"):
             encoder = self.build(jepa_component).eval()
@@ -185,7 +211,7 @@ class ConformanceSuite:
             assert out.shape[0] == 3, f"batch axis: got shape {tuple(out.shape)}"
             assert out.shape[-1] == encoder.embed_dim, f"width {out.shape[-1]} != embed_dim {encoder.embed_dim}"
             assert out.dim() in (2, 3), f"got {out.dim()} dimensions"
-            num_tokens = getattr(encoder, "num_tokens", None)
+            num_tokens = token_count(encoder)
             if out.dim() == 3 and num_tokens is not None:
                 assert out.shape[1] == num_tokens, f"{out.shape[1]} tokens but num_tokens={num_tokens}"
 
@@ -195,7 +221,7 @@ class ConformanceSuite:
 
         with _rule(jepa_component, "masked encoding returns the kept tokens only"):
             encoder = self.build(jepa_component).eval()
-            num_tokens = getattr(encoder, "num_tokens", None)
+            num_tokens = token_count(encoder)
             if not num_tokens:
                 pytest.skip(f"{jepa_component.qualname} has no fixed token count (num_tokens)")
             x = self.example(jepa_component, encoder, 2)
@@ -215,16 +241,16 @@ class ConformanceSuite:
 
         with _rule(jepa_component, "the kept tokens' encoding does not change when the dropped tokens' inputs do"):
             encoder = self.build(jepa_component).eval()
-            num_tokens = getattr(encoder, "num_tokens", None)
+            num_tokens = token_count(encoder)
             if not num_tokens:
                 pytest.skip(f"{jepa_component.qualname} has no fixed token count (num_tokens)")
             x = self.example(jepa_component, encoder, 2)
             key, values = _main_input(x)
-            owner = _token_owner(values, num_tokens, getattr(encoder, "grid", None))
+            owner = _token_owner(values, num_tokens, token_grid(encoder))
             if owner is None:
                 pytest.skip(
                     f"cannot tell which input elements of shape {tuple(values.shape)} belong to which "
-                    f"of the {num_tokens} tokens (grid {getattr(encoder, 'grid', None)})"
+                    f"of the {num_tokens} tokens (grid {token_grid(encoder)})"
                 )
             generator = torch.Generator().manual_seed(0)
             keep = torch.stack(
@@ -296,15 +322,38 @@ class ConformanceSuite:
 
     # -- predictors -----------------------------------------------------------------------------
     @_kinds("predictor")
-    def test_predictor_maps_context_to_targets(self, jepa_component: Any) -> None:
-        import inspect
+    def test_predictor_forward_takes_the_engine_keywords(self, jepa_component: Any) -> None:
+        with _rule(jepa_component, "forward takes the keywords the engine passes it"):
+            predictor = self.build(jepa_component, **self._wired(jepa_component))
+            name = f"{type(predictor).__name__}.forward"
+            keywords = accepted_keywords(predictor)
+            unpassed = [p for p in required_parameters(predictor) if p not in PREDICTOR_KEYWORDS]
+            assert not unpassed, (
+                f"{name} requires {', '.join(map(repr, unpassed))}, which the engine never passes (it passes the "
+                f"context, then only {', '.join(PREDICTOR_KEYWORDS)}, as keywords): give "
+                f"{'them' if len(unpassed) > 1 else 'it'} a default, or take the engine's keyword instead"
+            )
+            if keywords is None:  # **kwargs: takes whatever it is given
+                return
+            if "context_idx" in keywords:
+                assert "target_idx" in keywords, (
+                    f"{name} takes context_idx but no target_idx; the engine passes context_idx only together "
+                    "with target_idx (masked training): add `target_idx: torch.Tensor | None = None`"
+                )
+            if "action_dim" in jepa_component.params_model.model_fields:
+                assert "action" in keywords, (
+                    f"{name} takes no keyword 'action', yet the predictor has an action_dim parameter; the engine "
+                    "passes the action as action=: add `action: torch.Tensor | None = None`"
+                )
 
+    @_kinds("predictor")
+    def test_predictor_maps_context_to_targets(self, jepa_component: Any) -> None:
         import torch
 
         with _rule(jepa_component, "predicts (B, T, D) for T target positions from (B, N, D) context"):
             predictor = self.build(jepa_component, hidden_dim=16, **self._only(jepa_component, num_tokens=16))
             context = torch.randn(2, 6, 16, requires_grad=True)
-            accepts = inspect.signature(predictor.forward).parameters
+            accepts = accepted_keywords(predictor) or set()  # **kwargs: called as in paired mode
             if "target_idx" in accepts:
                 kwargs = {"target_idx": torch.tensor([[7, 9, 12]] * 2)}
                 if "context_idx" in accepts:

@@ -49,7 +49,7 @@ from torch import nn
 from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, short_repr
 from jepa_core.limits import Seed
-from jepa_core.model import JEPA, TokenCountError
+from jepa_core.model import JEPA, TokenCountError, data_error
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
@@ -337,7 +337,7 @@ class Trainer:
         except SpecError:
             raise
         except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
-            raise SpecError(f"a batch from the data does not fit the model: {exc}", "data") from exc
+            raise data_error(self.model.encoder, batch, exc) from exc
         finally:
             torch.set_rng_state(rng)
         loss = float(out.loss.detach().float())

@@ -7,18 +7,26 @@ Below the engine (:mod:`jepa_core.model`), which assembles these parts into a JE
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from jepa_core.contracts import Encoder, embedding_width, token_count, token_drop_support, token_grid
 from jepa_core.errors import SpecError, WiringError, short_repr
 from jepa_core.limits import format_bytes, memory_budget
 from jepa_core.registry import describe_command
 from jepa_core.specs import ComponentSpec, ModelSpec
 
 # Predictor and masker parameters that build fills from the built encoder's
-# attributes when the user left them unset (None): parameter -> encoder attribute.
-WIRED_FIELDS: dict[str, str] = {"hidden_dim": "embed_dim", "num_tokens": "num_tokens", "grid": "grid"}
+# attributes when the user left them unset (None): parameter -> (encoder attribute,
+# the contract's reader of it). An encoder that leaves an attribute None (or out)
+# leaves the parameter to the user or its default.
+WIRED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "hidden_dim": ("embed_dim", embedding_width),
+    "num_tokens": ("num_tokens", token_count),
+    "grid": ("grid", token_grid),
+}
 
 
 def build_parts(spec: ModelSpec) -> tuple[Any, Any, Any, Any]:
@@ -32,7 +40,7 @@ def build_parts(spec: ModelSpec) -> tuple[Any, Any, Any, Any]:
         problem = token_drop_problem(encoder)
         if problem is not None:
             raise WiringError(f"encoder {spec.encoder.name!r} {problem}", "masker")
-        if getattr(encoder, "num_tokens", None) is None:
+        if token_count(encoder) is None:
             raise WiringError(
                 f"masked training needs a token encoder with a fixed number of tokens, but encoder "
                 f"{spec.encoder.name!r} has num_tokens=None{_token_hint(spec.encoder)}",
@@ -82,16 +90,16 @@ def _token_hint(spec: ComponentSpec) -> str:
     return f"; set {' and '.join(settings)} in its params ({command} explains them)"
 
 
-def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encoder_name: str) -> Any:
+def _create_wired(spec: ComponentSpec, key: str, encoder: Encoder, encoder_name: str) -> Any:
     component = spec.resolve()
     params = dict(spec.params)
-    for field, attribute in WIRED_FIELDS.items():
-        if field not in component.params_model.model_fields or not hasattr(encoder, attribute):
+    for field, (attribute, read) in WIRED_FIELDS.items():
+        provided = read(encoder)
+        if field not in component.params_model.model_fields or provided is None:
             continue
-        provided = getattr(encoder, attribute)
         if params.get(field) is None:
             params[field] = provided
-        elif provided is not None and _normal(params[field]) != _normal(provided):
+        elif _normal(params[field]) != _normal(provided):
             raise WiringError(
                 f"{key} {component.qualname!r} has {field}={short_repr(params[field])} but encoder "
                 f"{encoder_name!r} produces {attribute}={short_repr(provided)}; remove {field} from the {key} "
@@ -99,30 +107,42 @@ def _create_wired(spec: ComponentSpec, key: str, encoder: torch.nn.Module, encod
                 f"{key}.params.{field}",
             )
     created = component.create(params, f"{key}.params")
-    width = getattr(created, "embed_dim", None)
-    encoder_width = getattr(encoder, "embed_dim", None)
-    if key == "predictor" and None not in (width, encoder_width) and width != encoder_width:
-        raise WiringError(
-            f"predictor {component.qualname!r} outputs width {width} but encoder {encoder_name!r} "
-            f"has embed_dim {encoder_width}",
-            "predictor",
-        )
+    if key == "predictor":
+        problem = width_problem(encoder, created, repr(encoder_name), repr(component.qualname))
+        if problem is not None:
+            fix = (  # hidden_dim is the encoder's here (wired, or checked above), yet another width came out
+                "its embed_dim must follow its hidden_dim"
+                if "hidden_dim" in component.params_model.model_fields
+                else f"set its params so that it predicts width {embedding_width(encoder)}"
+            )
+            raise WiringError(f"{problem}; {fix}", "predictor")
     return created
+
+
+def width_problem(encoder: Encoder, predictor: Any, encoder_name: str, predictor_name: str) -> str | None:
+    """Why ``predictor`` cannot predict ``encoder``'s embeddings: it says (its
+    ``embed_dim``) another width than the encoder's ``embed_dim``. None when they agree
+    or either does not say."""
+    width, encoder_width = embedding_width(predictor), embedding_width(encoder)
+    if width is None or encoder_width is None or width == encoder_width:
+        return None
+    return (
+        f"predictor {predictor_name} predicts embeddings of width {short_repr(width)} (its embed_dim) but "
+        f"encoder {encoder_name} has embed_dim {short_repr(encoder_width)}: the predictor predicts the "
+        "encoder's embeddings, so the two widths must be equal"
+    )
 
 
 def _normal(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def token_drop_problem(encoder: Any) -> str | None:
-    """Why ``encoder`` cannot be the context encoder of masked training, or None.
-
-    An encoder whose ``supports_token_drop`` is False cannot encode only the kept
-    tokens of a mask; ``token_drop_reason`` (when it has one) says why.
-    """
-    if getattr(encoder, "supports_token_drop", True) is not False:
+def token_drop_problem(encoder: Encoder) -> str | None:
+    """Why ``encoder`` cannot be the context encoder of masked training (see
+    :func:`~jepa_core.contracts.token_drop_support`), or None."""
+    supports, reason = token_drop_support(encoder)
+    if supports:
         return None
-    reason = getattr(encoder, "token_drop_reason", None)
     return (
         "cannot encode only the kept tokens of a mask (supports_token_drop is False"
         + (f": {reason}" if reason else "")

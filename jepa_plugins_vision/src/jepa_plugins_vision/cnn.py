@@ -120,6 +120,13 @@ class CNNEncoder(nn.Module):
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random images ``(batch_size, input_channels, H, W)`` of ``image_size`` (which
+        must be set: without it the encoder takes any size its stride divides)."""
+        if self.image_size is None:
+            raise ValueError(f"set image_size for an example input (any side divisible by {self.stride} works)")
+        return torch.randn(batch_size, self.input_channels, *self.image_size)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.input_channels:
             raise ValueError(

@@ -106,6 +106,12 @@ class VisionTransformer(nn.Module):
         # another image size divisible by the patch: positions for its own grid
         return sincos_table(math.prod(grid), self.embed_dim, grid).to(device)
 
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random images ``(batch_size, input_channels, H, W)`` of ``image_size`` (clips
+        ``(batch_size, input_channels, num_frames, H, W)`` with ``num_frames``)."""
+        frames = () if self.num_frames is None else (self.num_frames,)
+        return torch.randn(batch_size, self.input_channels, *frames, *self.image_size)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         expected = 4 if self.num_frames is None else 5
         if x.dim() != expected or x.shape[1] != self.input_channels:

@@ -26,7 +26,14 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from jepa_core.contracts import accepted_keywords, encode_state
+from jepa_core.contracts import (
+    accepted_keywords,
+    embedding_width,
+    encode_state,
+    example_maker,
+    token_count,
+    token_grid,
+)
 from jepa_core.errors import SpecError, short_repr
 from jepa_core.layers import init_weights, masked_mean
 from jepa_core.limits import Depth, Grid, Heads, MLPRatio, Tokens, Width
@@ -64,7 +71,7 @@ def _build_part(spec: ComponentSpec, path: str, **wired: Any) -> nn.Module:
 
 def _width(part: nn.Module, path: str) -> int:
     """An encoder part's ``embed_dim``, which sizes the layers that read its output."""
-    width: Any = getattr(part, "embed_dim", None)
+    width = embedding_width(part)
     try:
         return operator.index(width)  # an int, or an integer that nn.Linear takes as one (numpy)
     except TypeError:
@@ -103,24 +110,19 @@ class MultiScaleEncoder(nn.Module):
         super().__init__()
         local_spec = _as_spec(local_encoder, "encoder", "local_encoder")
         global_spec = _as_spec(global_encoder, "encoder", "global_encoder")
-        self.local_encoder = _build_part(local_spec, "local_encoder")
-        self.global_encoder = _build_part(global_spec, "global_encoder")
-        local_dim = _width(self.local_encoder, "local_encoder")
-        global_dim = _width(self.global_encoder, "global_encoder")
+        parts = [_build_part(local_spec, "local_encoder"), _build_part(global_spec, "global_encoder")]
+        self.local_encoder, self.global_encoder = parts
+        local_dim = _width(parts[0], "local_encoder")
+        global_dim = _width(parts[1], "global_encoder")
         self.embed_dim = hidden_dim or local_dim
         self.fusion = fusion
         self.pool = pool
-        counts = {
-            count
-            for count in (getattr(part, "num_tokens", None) for part in (self.local_encoder, self.global_encoder))
-            if count is not None
-        }
+        counts = {count for count in map(token_count, parts) if count is not None}
         if pool == "none":
             if len(counts) > 1:
                 raise ValueError(f"pool='none' needs parts with the same token count, got num_tokens {sorted(counts)}")
             self.num_tokens = next(iter(counts), None)
-            grids = [getattr(p, "grid", None) for p in (self.local_encoder, self.global_encoder)]
-            self.grid = next((g for g in grids if g is not None), None)
+            self.grid = next((g for g in map(token_grid, parts) if g is not None), None)
         else:
             self.num_tokens = None
             self.grid = None
@@ -138,7 +140,7 @@ class MultiScaleEncoder(nn.Module):
 
     def example_input(self, batch_size: int) -> Any:
         for part in (self.local_encoder, self.global_encoder):
-            make = getattr(part, "example_input", None)
+            make = example_maker(part)
             if make is not None:
                 return make(batch_size)
         raise AttributeError("neither part has example_input")
@@ -238,8 +240,8 @@ class CrossModalEncoder(nn.Module):
             raise ValueError(f"hidden_dim={self.embed_dim} must be divisible by heads={heads}")
         self.pool = pool
         query_encoder = self.encoders[self.query]
-        self.num_tokens = getattr(query_encoder, "num_tokens", None) if pool == "none" else None
-        self.grid = getattr(query_encoder, "grid", None) if pool == "none" else None
+        self.num_tokens = token_count(query_encoder) if pool == "none" else None
+        self.grid = token_grid(query_encoder) if pool == "none" else None
         self.projections = nn.ModuleDict({name: nn.Linear(width, self.embed_dim) for name, width in widths.items()})
         self.modality_embeddings = nn.ParameterDict(
             {name: nn.Parameter(torch.zeros(1, 1, self.embed_dim)) for name in self.names}
@@ -254,7 +256,7 @@ class CrossModalEncoder(nn.Module):
     def example_input(self, batch_size: int) -> dict[str, Any]:
         examples = {}
         for name, encoder in self.encoders.items():
-            make = getattr(encoder, "example_input", None)
+            make = example_maker(encoder)
             if make is None:
                 raise AttributeError(f"the {name!r} encoder has no example_input")
             examples[name] = make(batch_size)
@@ -331,14 +333,14 @@ class HierarchicalPredictor(nn.Module):
         self.coarse = _build_part(_as_spec(coarse, "predictor", "coarse"), "coarse", **wired)
         self.fine = _build_part(_as_spec(fine, "predictor", "fine"), "fine", **wired)
         for name, part in (("coarse", self.coarse), ("fine", self.fine)):
-            width = getattr(part, "embed_dim", hidden_dim)
-            if width != hidden_dim:
+            width = embedding_width(part)
+            if width is not None and width != hidden_dim:
                 raise ValueError(f"{name} predictor has width {width}, not hidden_dim={hidden_dim}")
         self.embed_dim = hidden_dim
         self.num_tokens = num_tokens
         self.grid = wired["grid"]
-        self._coarse_keywords = accepted_keywords(self.coarse.forward)
-        self._fine_keywords = accepted_keywords(self.fine.forward)
+        self._coarse_keywords = accepted_keywords(self.coarse)
+        self._fine_keywords = accepted_keywords(self.fine)
         self.by_position = self._fine_keywords is None or {"target_idx", "context_idx"} <= self._fine_keywords
         if not self.by_position:
             self.merge = nn.Linear(2 * hidden_dim, hidden_dim)

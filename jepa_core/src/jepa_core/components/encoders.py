@@ -63,6 +63,10 @@ class MLPEncoder(nn.Module):
             )
         return self.net(x)
 
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random inputs ``(batch_size, input_dim)``: the shape this encoder takes."""
+        return torch.randn(batch_size, self.input_dim)
+
 
 @capture_arguments
 class TransformerEncoder(nn.Module):
