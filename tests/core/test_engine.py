@@ -92,9 +92,14 @@ def test_attention_predictor_in_place_starts_from_the_current_state() -> None:
             assert not torch.allclose(reversed_action, predictor(context, action=action))
         else:
             assert moved.max() == 0
+    predictor = AttentionPredictor(hidden_dim=8, depth=1, heads=2, num_tokens=6, in_place=True)
     with pytest.raises(ValueError, match="in_place=True .* num_tokens=6"):
-        predictor = AttentionPredictor(hidden_dim=8, depth=1, heads=2, num_tokens=6, in_place=True)
         predictor(torch.randn(2, 5, 8))
+    # where in_place cannot apply it says so rather than being ignored
+    with pytest.raises(ValueError, match="pooled .* drop in_place"):
+        predictor(torch.randn(2, 8))
+    with pytest.raises(ValueError, match="target_idx from a masker"):
+        predictor(torch.randn(2, 4, 8), target_idx=torch.tensor([[4, 5], [4, 5]]))
 
 
 def test_masked_mode_predicts_every_target_block() -> None:

@@ -201,6 +201,13 @@ class AttentionPredictor(nn.Module):
         """Predicted embeddings ``(B, T, D)`` for ``target_idx (B, T)``; with a tuple of
         target blocks (packed mode) their predictions concatenated in order."""
         pooled = context.dim() == 2
+        if self.in_place and (pooled or target_idx is not None):
+            raise ValueError(
+                "attention predictor in_place=True predicts each context token's own next state: it needs "
+                "token states (B, N, D) in paired mode (no masker); "
+                + ("got a pooled (B, D) context" if pooled else "got target_idx from a masker")
+                + ", so drop in_place"
+            )
         x = self.embed(context.unsqueeze(1) if pooled else context)
         batch, length, _ = x.shape
         blocks: tuple[int, ...] | None = None
