@@ -349,8 +349,7 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
 
     results = video_world_model.main(["--pretrain-steps", "2", "--steps", "2", "--eval-clips", "32"])
     assert results["steps"] == 2
-    for key in ("retrieval", "retrieval_shuffled_actions", "planning"):
-        assert 0.0 <= results[key] <= 1.0
+    assert {"retrieval", "retrieval_shuffled_actions", "retrieval_no_change", "planning"} <= set(results)
     # stage 2 trains the predictor only: the pretrained encoder (also the target) stays as it was
     data = video_world_model.pairs("test")
     encoder = video_world_model.pretrain_encoder(1)
@@ -365,6 +364,12 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     assert any(not torch.equal(a, b) for a, b in zip(predictor_before, model.predictor.parameters(), strict=True))
     # the planner's 8 candidates (4 directions x speeds 1, 2) cover every action the data holds
     clip_t, clip_t1, action = video_world_model.stacked(data, 16)
+    # retrieval ranks each prediction against its own batch's targets: predicting no change
+    # finds every clip among copies of the batch, and the no-change floor ignores the actions
+    retrieval = video_world_model.retrieval
+    assert retrieval(model, clip_t, clip_t, action, batch=8, no_change=True) == 1.0
+    floor = retrieval(model, clip_t, clip_t1, action, batch=8, no_change=True)
+    assert retrieval(model, clip_t, clip_t1, action, batch=8, no_change=True, shuffle=True) == floor
     assert {tuple(a.tolist()) for a in action} <= {(dy * s, dx * s) for s in (1.0, 2.0) for dy, dx in DIRECTIONS[:4]}
 
 
