@@ -229,6 +229,24 @@ def test_rankme_and_std_detect_collapse() -> None:
     assert jepa.embedding_std(healthy) == pytest.approx(32**-0.5, rel=0.1)
 
 
+def test_rankme_ignores_a_common_offset_and_reads_one_point_as_rank_one() -> None:
+    # a freshly initialised encoder puts most of its output in an offset every sample
+    # shares: that is no direction, and must not read as collapse (uncentred it did)
+    torch.manual_seed(0)
+    offset = 10.0 * torch.randn(1, 32)
+    spread = offset + 0.05 * torch.randn(256, 32)
+    assert jepa.rankme(spread) > 25
+    assert jepa.rankme(spread) == pytest.approx(float(jepa.rankme(spread - offset)), rel=1e-3)
+    assert jepa.rankme(offset.expand(256, 32)) == 1.0, "every sample the same: one point, not the rank of noise"
+    assert jepa.rankme(offset + 1e-6 * torch.randn(256, 32)) == 1.0
+    line = offset + torch.randn(256, 1) @ torch.randn(1, 32) + 1e-3 * torch.randn(256, 32)
+    assert jepa.rankme(line) < 1.2, "a line away from the origin is still a line"
+    assert jepa.rankme(torch.zeros(8, 32)) == 1.0 and jepa.rankme(torch.randn(1, 32)) == 1.0
+    broken = spread.clone()
+    broken[3, 5] = float("nan")
+    assert torch.isnan(jepa.rankme(broken)), "a non-finite embedding shows in the metric"
+
+
 def test_vicreg_variance_term_is_zero_for_unit_std() -> None:
     z = torch.randn(512, 16)
     z = (z - z.mean(0)) / z.std(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import jepa
 import numpy as np
@@ -114,6 +115,27 @@ def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
     assert saved["model"]["encoder"]["name"] == "jepa:transformer", "the run keeps its fully filled spec"
     assert saved["train"]["steps"] == 3
     assert jepa.load(run_dir / "final").spec.to_dict() == saved["model"]
+
+
+def test_the_collapse_warning_spares_a_fresh_model_and_catches_one_point() -> None:
+    train = {"steps": 2, "batch_size": 4, "warmup_steps": 0, "progress": False, "plot": False}
+    torch.manual_seed(0)
+    # the README's quick-start model: its fresh embeddings share a large offset, which
+    # read as RankMe 1.3 when the offset counted as a direction
+    fresh = jepa.build("transformer", "mlp", encoder={"input_dim": 8, "hidden_dim": 32, "depth": 1})
+    states = torch.utils.data.TensorDataset(torch.randn(32, 10, 8), torch.randn(32, 10, 8))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*collapsing.*")
+        Trainer(fresh, states, train).fit()
+    collapsed = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    with torch.no_grad():
+        for parameter in collapsed.encoder.parameters():
+            parameter.zero_()  # every input maps to the same embedding
+    with pytest.warns(RuntimeWarning, match=r"step 1: context embeddings are collapsing \(RankMe 1.00 < 1.5\)"):
+        Trainer(collapsed, jepa_data(), train).fit()
+    with warnings.catch_warnings():  # two samples are always on a line: nothing to tell from them
+        warnings.filterwarnings("error", message=".*collapsing.*")
+        Trainer(collapsed, jepa_data(), {**train, "batch_size": 2}).fit()
 
 
 def test_gradient_accumulation_matches_one_big_batch() -> None:

@@ -108,7 +108,11 @@ class TrainSpec(SpecModel):
     progress: bool = True
     tensorboard: bool = False
     plot: bool = True
-    collapse_rankme: NonNegative = Field(1.5, description="warn when the context embeddings' RankMe falls below this")
+    collapse_rankme: NonNegative = Field(
+        1.5,
+        description="warn when the context embeddings' RankMe falls below this after warmup; not checked when "
+        "a micro-batch is too small to exceed it (RankMe is centred: at most the micro-batch size - 1)",
+    )
 
     @pydantic.field_validator("device")
     @classmethod
@@ -564,6 +568,7 @@ class Trainer:
         if (
             rank is not None
             and rank < self.spec.collapse_rankme
+            and self.local_batch - 1 > self.spec.collapse_rankme  # a batch of 2 is a line whatever the model
             and self.step > self.spec.warmup_steps
             and "rankme" not in self._warned
         ):
