@@ -299,7 +299,10 @@ class JEPA(BaseModel):
             encoder's is refused with a :class:`~jepa_core.errors.WiringError`
             (``jepa.build`` sets the predictor's width from the encoder).
         loss: a registered loss name, spec, or any callable ``(pred, target)``.
-        masker: a registered masker (name/spec/object) for masked training.
+        masker: a registered masker (name/spec/object) for masked training. A
+            masker (or an attention-style predictor) whose ``num_tokens``, or
+            ``grid`` when both have one, differs from the encoder's is refused
+            with a :class:`~jepa_core.errors.WiringError` naming both.
         target: ``"ema"`` (default), ``"shared"`` or ``"none"``, or a
             :class:`~jepa_core.specs.TargetSpec` / dict with momentum settings.
         normalize_targets: layer-normalise target embeddings (I-JEPA does).
