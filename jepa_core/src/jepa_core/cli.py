@@ -190,7 +190,7 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
-    from jepa_core.runs import default_run_dir, load_run_spec, train_and_evaluate
+    from jepa_core.runs import default_run_dir, failed_probes, load_run_spec, train_and_evaluate
     from jepa_core.training import TrainingInterrupted, distributed
 
     if args.resume and args.restart:
@@ -217,17 +217,15 @@ def _train(args: argparse.Namespace) -> int:
     if distributed()[0] == 0:
         print(f"run directory: {path}")
     if results is not None:
-        return _probe_status(results, f"{path}/eval.json")
+        return _probe_status(results, failed_probes(results), f"{path}/eval.json")
     return 0
 
 
-def _probe_status(results: dict[str, Any], saved: str | None) -> int:
+def _probe_status(results: dict[str, Any], failed: list[str], saved: str | None) -> int:
     """The exit status of a command that printed ``results``: 1 when a probe of the
-    trained model (the ``jepa`` row) failed, so that a script (or CI) never reads a
-    partly measured model as evaluated; the other rows' results stay as printed."""
-    from jepa_core.runs import failed_probes
-
-    failed = failed_probes(results)
+    trained model (the ``jepa`` row; ``failed`` lists its failures) failed, so that a
+    script (or CI) never reads a partly measured model as evaluated; the other rows'
+    results stay as printed."""
     scores = results.get("jepa", {})
     where = f"; the results are saved in {saved}" if saved else ""
     if not any(isinstance(value, float) and not name.endswith("_std") for name, value in scores.items()):
@@ -250,11 +248,11 @@ def _probe_status(results: dict[str, Any], saved: str | None) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
-    from jepa_core.runs import evaluate_path, format_results
+    from jepa_core.runs import evaluate_path, failed_probes, format_results
 
     results = evaluate_path(args.path, args.config, args.set, args.output)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
-    return _probe_status(results, args.output)
+    return _probe_status(results, failed_probes(results), args.output)
 
 
 def _init(args: argparse.Namespace) -> int:
