@@ -45,8 +45,13 @@ def test_the_suite_catches_an_encoder_whose_kept_tokens_see_the_dropped_ones(fre
     component = get_registry().resolve("encoder", "leaky_conv")
     suite = conformance_suite("local")()
     suite.test_encoder_masked_encoding_keeps_only_kept_tokens(component)  # right shapes: the old rules pass
-    with pytest.raises(pytest.fail.Exception, match="dropped tokens' inputs changes the kept tokens' encoding"):
+    with pytest.raises(pytest.fail.Exception) as failed:
         suite.test_encoder_dropped_tokens_do_not_reach_kept_ones(component)
+    message = str(failed.value)
+    assert "dropped tokens' inputs changes the kept tokens' encoding (by up to " in message
+    change = float(message.split("(by up to ")[1].split(",")[0])
+    assert change > 1e-5, "the message says how large the change was"
+    assert "jepa.layers.gather_tokens(tokens, mask)) before any attention, convolution or normalisation" in message
 
 
 def test_the_suite_fails_a_third_party_component_whose_bare_name_the_core_or_a_first_party_plugin_takes(
@@ -163,3 +168,27 @@ def test_the_suite_fails_a_predictor_that_does_not_take_the_engine_keywords(fres
     ):
         suite.test_predictor_forward_takes_the_engine_keywords(get_registry().resolve("predictor", "context_only"))
     suite.test_predictor_forward_takes_the_engine_keywords(get_registry().resolve("predictor", "jepa:attention"))
+
+
+def test_a_params_or_inputs_key_naming_no_component_of_the_plugin_fails_with_the_names_it_has(
+    fresh_registry,
+) -> None:
+    import jepa
+    import pytest
+
+    jepa.register("encoder", "leaky_conv")(LeakyConv)
+    for given in ({"params": {"leaky_cnv": {"hidden_dim": 4}}}, {"inputs": {"local:leaky_cnv": torch.randn}}):
+        suite = conformance_suite("local", **given)()
+        with pytest.raises(pytest.fail.Exception) as failed:
+            suite.test_params_and_inputs_name_its_components()
+        [(argument, keys)] = given.items()
+        assert str(failed.value) == (
+            f"conformance_suite({argument}=...) has the key {next(iter(keys))!r}, but plugin 'local' registers no "
+            "component of that name (keys are qualified names: scope:name); its components: local:leaky_conv"
+        )
+    bare = conformance_suite("local", params={"leaky_conv": {"hidden_dim": 4}})()
+    with pytest.raises(pytest.fail.Exception, match="did you mean local:leaky_conv"):
+        bare.test_params_and_inputs_name_its_components()
+    conformance_suite(
+        "local", params={"local:leaky_conv": {"hidden_dim": 4}}
+    )().test_params_and_inputs_name_its_components()

@@ -219,6 +219,52 @@ def test_a_model_built_from_parts_of_different_widths_names_both_and_the_setting
     assert pred.shape == target.shape == (2, 32)
 
 
+def _token_parts(
+    encoder_tokens: int | None = 5, predictor_tokens: int | None = None
+) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """A token encoder (``num_tokens=None``: it takes any length) and an attention predictor."""
+    params = {"input_dim": 6, "pool": "none", "hidden_dim": 16, "depth": 1, "heads": 2, "num_tokens": encoder_tokens}
+    encoder = jepa.build_component("encoder", {"name": "transformer", "params": params})
+    attention = {"hidden_dim": 16, "depth": 1, "heads": 2, "num_tokens": predictor_tokens}
+    return encoder, jepa.build_component("predictor", {"name": "attention", "params": attention})
+
+
+def test_a_model_built_from_parts_whose_masker_or_predictor_counts_other_tokens_names_both() -> None:
+    encoder, predictor = _token_parts()
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.JEPA(encoder, predictor, masker={"name": "random", "params": {"num_tokens": 9}})
+    assert info.value.path == "masker"
+    assert str(info.value) == (
+        "masker: masker RandomMasker ('jepa:random') has num_tokens=9 but encoder TransformerEncoder "
+        "('jepa:transformer') produces num_tokens=5: the masker draws masks for the encoder's tokens, so the "
+        "two must be equal; build the masker with num_tokens=5 (the encoder's), or let jepa.build make the "
+        "parts: it sets the masker's from the encoder"
+    )
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.JEPA(*_token_parts(encoder_tokens=5, predictor_tokens=7))
+    assert info.value.path == "predictor"
+    message = str(info.value)
+    assert "predictor AttentionPredictor ('jepa:attention') has num_tokens=7 but encoder" in message
+    assert "build the predictor with num_tokens=5 (the encoder's)" in message
+    right = jepa.JEPA(*_token_parts(5, 5), masker={"name": "random", "params": {"num_tokens": 5}})
+    assert torch.isfinite(right.step(torch.randn(2, 5, 6)).loss), "parts that agree train"
+
+
+def test_a_masker_that_draws_for_another_token_count_than_the_data_is_named_with_what_to_set() -> None:
+    encoder, predictor = _token_parts(encoder_tokens=None)  # an encoder that takes any length
+    model = jepa.JEPA(encoder, predictor, masker={"name": "random", "params": {"num_tokens": 9}})
+    with pytest.raises(jepa.SpecError) as info:
+        model.step(torch.randn(2, 5, 6))
+    assert info.value.path == "masker.params.num_tokens"
+    message = str(info.value)
+    assert "the data gives 5 tokens per item (encoder 'jepa:transformer' takes any length) but masker " in message
+    assert message.endswith(
+        "'jepa:random' draws masks for 9 (masks would point past its last token); "
+        "set masker.params.num_tokens to 5, what the data gives"
+    )
+    assert "encoder.params" not in message, "the encoder is not the part to change"
+
+
 def test_rankme_and_std_detect_collapse() -> None:
     torch.manual_seed(0)
     healthy = torch.randn(256, 32)

@@ -362,7 +362,8 @@ _passes = {"count": 0}
 
 
 class FlakySinusoids(torch.utils.data.Dataset):
-    """Sinusoids whose storage fails during the second full pass (the random_init baseline)."""
+    """Sinusoids whose storage fails during the second full pass (the random_init baseline),
+    the first read of item 0 being `jepa train`'s check of the eval sets before training."""
 
     def __init__(self, split: str = "train") -> None:
         from jepa_core.components.datasets import Sinusoids
@@ -375,7 +376,7 @@ class FlakySinusoids(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         if index == 0:
             _passes["count"] += 1
-        if _passes["count"] == 2 and index == 5:
+        if _passes["count"] == 3 and index == 5:
             raise OSError("the disk went away")
         return self.inner[index]
 
@@ -425,14 +426,13 @@ def test_an_interrupted_evaluation_has_saved_what_it_scored(tmp_path, monkeypatc
     assert jepa.load(tmp_path / "run" / "final").num_parameters() > 0
 
 
-def test_an_eval_dataset_that_cannot_be_built_leaves_the_trained_model(tmp_path) -> None:
+def test_an_eval_dataset_that_cannot_be_built_fails_before_training(tmp_path) -> None:
     config = tiny_run()
     config["eval"]["test"] = {"name": "arrays", "params": {"path": str(tmp_path / "missing.npz")}}
     with pytest.raises(jepa.SpecError, match="missing.npz") as info:
         train_run(load_run_spec(config), run_dir=tmp_path / "run")
     assert info.value.path == "eval.test.params"
-    assert any("jepa eval" in note for note in getattr(info.value, "__notes__", ["jepa eval"]))
-    assert jepa.load(tmp_path / "run" / "final").num_parameters() > 0
+    assert not (tmp_path / "run").exists(), "the eval sets are checked before anything is trained or written"
 
 
 def test_probing_a_run_another_way_never_replaces_its_own_results(tmp_path) -> None:

@@ -189,8 +189,13 @@ def test_registering_a_class_leaves_it_unchanged_and_saving_a_direct_instance_sa
     built.save_pretrained(tmp_path / "by_name")
     assert jepa.load(tmp_path / "by_name").spec.encoder.params["hidden_dim"] == 8
     direct = jepa.JEPA(Plain(hidden_dim=6), jepa.MLPPredictor(hidden_dim=6))
-    with pytest.raises(jepa.SpecError, match=r"constructed directly.*@jepa.capture_arguments"):
+    with pytest.raises(jepa.SpecError) as info:
         direct.save_pretrained(tmp_path / "direct")
+    assert (
+        "encoder Plain (registered as 'local:plain_direct') was constructed directly and does not remember its "
+        "arguments, so a saved model could not rebuild it: decorate its class with @jepa.capture_arguments (in "
+        "a plugin module, directly above `class`; in a notebook or script that uses @jepa.register, below it)"
+    ) in str(info.value)
     jepa.capture_arguments(Plain)  # the opt-in: now a direct instance saves too
     again = jepa.JEPA(Plain(hidden_dim=6), jepa.MLPPredictor(hidden_dim=6))
     again.save_pretrained(tmp_path / "direct")

@@ -16,6 +16,10 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
         check=True,
     )
     assert "wrote plugin distribution" in created.stdout
+    root = tmp_path / "acme"
+    # the hint installs the test extra, which brings the pytest it then runs
+    assert created.stdout.strip().endswith(f'next: pip install -e "{root}[test]" && pytest {root}/tests')
+    assert 'test = ["pytest>=8"]' in (root / "pyproject.toml").read_text()
     site = tmp_path / "site"
     subprocess.run(
         [
@@ -54,6 +58,16 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
         check=True,
     )
     assert built.stdout.strip() == "acme:acme_encoder"
+    # the example encoder remembers its arguments: a model built from it directly saves and loads
+    direct = (
+        "import jepa; from jepa_acme.plugin import ExampleEncoder as E; "
+        "m = jepa.JEPA(E(input_dim=8, hidden_dim=32), jepa.MLPPredictor(hidden_dim=32)); "
+        f"m.save_pretrained({str(tmp_path / 'saved')!r}); "
+        f"print(jepa.load({str(tmp_path / 'saved')!r}).spec.encoder.params['input_dim'])"
+    )
+    saved = subprocess.run([sys.executable, "-c", direct], capture_output=True, text=True, env=env)
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    assert saved.stdout.strip() == "8"
     version = subprocess.run(
         [
             sys.executable,

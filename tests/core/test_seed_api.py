@@ -77,6 +77,10 @@ def test_unregistered_custom_modules_explain_how_to_save(tmp_path) -> None:
     import pytest
 
     model = JEPA(CustomCNNEncoder(3, 16), CustomPredictor(16))
-    with pytest.raises(jepa.SpecError, match=r"register its class with @jepa.register\('encoder'"):
+    with pytest.raises(jepa.SpecError) as info:
         model.save_pretrained(tmp_path / "model")
+    assert (
+        "register its class: in a plugin, with registry.add('encoder', 'a_name', CustomCNNEncoder) in its "
+        "jepa_register hook; in a notebook or script, with @jepa.register('encoder', 'a_name')"
+    ) in str(info.value)
     assert not (tmp_path / "model").exists(), "a failed save leaves nothing behind"

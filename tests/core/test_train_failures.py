@@ -288,3 +288,60 @@ def test_ctrl_c_checkpoints_and_prints_the_command_that_resumes(config, tmp_path
     code, err = train(capsys, *command[2:], "--max-steps", str(step + 2))
     assert code == 0, err
     assert steps_logged(run) == list(range(1, step + 3)), "resumed where it stopped"
+
+
+# -- the eval section ----------------------------------------------------------------------------------
+
+# SMALL with the starter's eval section, cut down: one draw of 3 shots, 48 windows a set
+WITH_EVAL = [
+    *(part for setting in SMALL[1::2] if setting != "eval=null" for part in ("--set", setting)),
+    *("--set", "eval.seeds=[0]", "--set", "eval.shots=3"),
+    *("--set", "eval.train.params.size=48", "--set", "eval.test.params.size=48"),
+]
+
+
+def test_eval_data_the_encoder_cannot_take_fails_before_training(config, tmp_path, capsys) -> None:
+    run_dir = tmp_path / "run"
+    line = one_error(
+        *train(capsys, str(config), "--run-dir", str(run_dir), *WITH_EVAL, "--set", "eval.test.params.steps=16")
+    )
+    assert line.startswith(
+        "jepa: error: eval.test: eval.test does not fit encoder 'jepa:mlp': a batch from eval.test holds "
+        "shape (1, 16, 3) but the encoder expects shape (1, 96) (as its example_input gives); the encoder's error: "
+    ), line
+    assert line.endswith("Make eval.test give inputs of the shape the encoder takes")
+    assert not run_dir.exists(), "refused before anything was trained or written"
+
+
+def test_a_failed_probe_of_the_trained_model_is_a_nonzero_exit_after_the_table(
+    config, tmp_path, capsys, monkeypatch
+) -> None:
+    import jepa_core.evaluation
+
+    knn = jepa_core.evaluation.knn_accuracy
+    calls: list[int] = []
+
+    def first_knn_fails(*args, **kwargs):  # the trained model is scored first: its knn probe fails
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("knn broke on purpose")
+        return knn(*args, **kwargs)
+
+    monkeypatch.setattr(jepa_core.evaluation, "knn_accuracy", first_knn_fails)
+    run_dir = tmp_path / "run"
+    capsys.readouterr()
+    code = main(["train", str(config), "--run-dir", str(run_dir), *WITH_EVAL])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert "jepa: error: 1 probe of the model failed (jepa/knn; the errors are listed with the results; " in err
+    assert f"the results are saved in {run_dir}/eval.json)" in err
+    assert "errors:\n  jepa/knn: RuntimeError: knn broke on purpose" in out, "the table is printed first"
+    assert f"run directory: {run_dir}" in out
+    saved = json.loads((run_dir / "eval.json").read_text())
+    assert set(saved) >= {"jepa", "random_init", "raw"}, "the other rows are saved"
+    assert "linear" in saved["jepa"] and "knn" in saved["random_init"]
+    calls.clear()
+    code = main(["eval", str(run_dir)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "jepa: error: 1 probe of the model failed (jepa/knn;" in err
+    assert main(["eval", str(run_dir)]) == 0, "every probe scoring is a success"

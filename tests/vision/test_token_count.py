@@ -25,3 +25,46 @@ def test_images_larger_than_image_size_name_the_image_size_to_set() -> None:
         "to [16, 16]"
     )
     assert torch.isfinite(model.step(torch.randn(2, 3, 8, 8)).loss), "images of the configured size train"
+
+
+def test_a_masker_on_another_grid_than_the_encoders_is_refused_naming_both() -> None:
+    encoder = jepa.build_component(
+        "encoder",
+        {"name": "cnn", "params": {"image_size": 8, "pool": "none", "widths": [8, 16], "hidden_dim": 16, "groups": 4}},
+    )
+    predictor = jepa.build_component("predictor", {"name": "attention", "params": {"hidden_dim": 16, "depth": 1}})
+    masker = {"name": "multiblock", "params": {"num_tokens": 16, "grid": [2, 8]}}
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.JEPA(encoder, predictor, masker=masker)
+    assert info.value.path == "masker"
+    message = str(info.value)
+    assert "masker MultiBlockMasker ('vision:multiblock') has grid=(2, 8) but encoder CNNEncoder " in message
+    assert "('vision:cnn') produces grid=(4, 4)" in message
+    assert "build the masker with num_tokens=16 and grid=(4, 4) (the encoder's)" in message
+
+
+def test_jepa_train_checks_the_eval_sets_against_the_model_before_training(tmp_path, capsys) -> None:
+    """An eval set whose images give another token count than the model's, with flattened
+    features, fails before training, naming the section and the setting; not after
+    training as probes that raise a tensor-size RuntimeError."""
+    from jepa_core.cli import main
+
+    pytest.importorskip("sklearn")
+    config = tmp_path / "vision.yaml"
+    assert main(["init", "vision", "--output", str(config)]) == 0
+    run_dir = tmp_path / "run"
+    capsys.readouterr()
+    code = main(["train", str(config), "--run-dir", str(run_dir), "--set", "eval.train.params.image_size=6"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    [line] = err.strip().splitlines()
+    assert line == (
+        "jepa: error: eval.train: an item of eval.train gives 9 tokens (it holds shape (1, 6, 6)) but encoder "
+        "'vision:cnn' gives 16 on the data it is trained on (the data section's items hold shape (1, 8, 8)): "
+        "with eval.features 'flatten' an item's features are all its tokens, so the probes could not compare "
+        "them; set eval.train.params so that its items have the shape the model is trained on "
+        "(eval.train.params.image_size is 6 where data.params has 8), or use eval.features 'mean'"
+    )
+    assert not run_dir.exists(), "nothing was trained or written"
+    code = main(["train", str(config), "--run-dir", str(run_dir), "--set", "eval.test.params.image_size=12"])
+    assert code == 2 and "jepa: error: eval.test: an item of eval.test gives 36 tokens" in capsys.readouterr().err

@@ -190,7 +190,7 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
-    from jepa_core.runs import default_run_dir, load_run_spec, train_run
+    from jepa_core.runs import default_run_dir, failed_probes, load_run_spec, train_and_evaluate
     from jepa_core.training import TrainingInterrupted, distributed
 
     if args.resume and args.restart:
@@ -198,7 +198,9 @@ def _train(args: argparse.Namespace) -> int:
     spec = load_run_spec(args.config, args.set)
     run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
     try:
-        path = train_run(spec, run_dir=run_dir, resume=args.resume, restart=args.restart, max_steps=args.max_steps)
+        path, results = train_and_evaluate(
+            spec, run_dir=run_dir, resume=args.resume, restart=args.restart, max_steps=args.max_steps
+        )
     except TrainingInterrupted as exc:
         if distributed()[0] == 0:
             again = [
@@ -214,26 +216,43 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     if distributed()[0] == 0:
         print(f"run directory: {path}")
+    if results is not None:
+        return _probe_status(results, failed_probes(results), f"{path}/eval.json")
+    return 0
+
+
+def _probe_status(results: dict[str, Any], failed: list[str], saved: str | None) -> int:
+    """The exit status of a command that printed ``results``: 1 when a probe of the
+    trained model (the ``jepa`` row; ``failed`` lists its failures) failed, so that a
+    script (or CI) never reads a partly measured model as evaluated; the other rows'
+    results stay as printed."""
+    scores = results.get("jepa", {})
+    where = f"; the results are saved in {saved}" if saved else ""
+    if not any(isinstance(value, float) and not name.endswith("_std") for name, value in scores.items()):
+        print(
+            f"jepa: error: no probe could score the model ({', '.join(failed) or 'no probe ran'} failed; "
+            f"the errors are listed with the results{where})",
+            file=sys.stderr,
+        )
+        return 1
+    if failed:
+        print(
+            f"jepa: error: {len(failed)} probe{'s' if len(failed) > 1 else ''} of the model failed "
+            f"({', '.join(failed)}; the errors are listed with the results{where}): its other scores "
+            "do not stand for the evaluation asked for",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
-    from jepa_core.runs import evaluate_path, format_results
+    from jepa_core.runs import evaluate_path, failed_probes, format_results
 
     results = evaluate_path(args.path, args.config, args.set, args.output)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
-    scores = results.get("jepa", {})
-    if not any(isinstance(value, float) and not name.endswith("_std") for name, value in scores.items()):
-        # nothing measured the model: a script (or CI) must not read this run as evaluated
-        failed = [name for name in results.get("errors", {}) if name == "jepa" or name.startswith("jepa/")]
-        print(
-            f"jepa: error: no probe could score the model ({', '.join(failed) or 'no probe ran'} failed; "
-            "the errors are listed with the results)",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return _probe_status(results, failed_probes(results), args.output)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -283,7 +302,7 @@ def _new_plugin(args: argparse.Namespace) -> int:
     from jepa_core.scaffold import scaffold_plugin
 
     root = scaffold_plugin(args.name, args.directory)
-    print(f"wrote plugin distribution {root}/; next: pip install -e {root} && pytest {root}/tests")
+    print(f'wrote plugin distribution {root}/; next: pip install -e "{root}[test]" && pytest {root}/tests')
     return 0
 
 
@@ -486,7 +505,7 @@ def make_parser() -> argparse.ArgumentParser:
         ),
         epilog=_examples(
             ("jepa new-plugin jepa-myencoders", ""),
-            ("pip install -e jepa-myencoders && pytest jepa-myencoders/tests", "then"),
+            ('pip install -e "jepa-myencoders[test]" && pytest jepa-myencoders/tests', "then"),
         ),
     )
     new_plugin.add_argument("name", help="distribution name, e.g. jepa-myencoders")

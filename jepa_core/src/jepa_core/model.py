@@ -36,6 +36,7 @@ from jepa_core.contracts import (
     packs_target_blocks,
     takes_mask,
     token_count,
+    token_grid,
 )
 from jepa_core.devices import resolve_device
 from jepa_core.errors import SpecError, WiringError, short_message
@@ -46,7 +47,7 @@ from jepa_core.metrics import embedding_std, rankme
 from jepa_core.registry import get_registry
 from jepa_core.specs import ComponentSpec, ModelSpec, TargetSpec
 from jepa_core.validation import validate_spec
-from jepa_core.wiring import build_parts, token_drop_problem, width_problem
+from jepa_core.wiring import build_parts, token_drop_problem, token_problem, width_problem
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -151,6 +152,11 @@ def _shapes(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def describe_state(value: Any) -> str:
+    """What a state holds, for a message: ``shape (8, 64)``, or each input of a mapping."""
+    return _shapes(value)
+
+
 def _first_state(batch: Any) -> Any:
     """The state a batch gives the encoder first: ``x`` of a masked batch, ``state_t``
     of a paired one."""
@@ -165,11 +171,12 @@ def _part_name(part: Any) -> str:
     return repr(record[0].qualname) if record is not None else type(part).__name__
 
 
-def data_error(encoder: nn.Module, batch: Any, exc: BaseException) -> SpecError:
+def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = "data") -> SpecError:
     """The error for a batch (of a model with this encoder) that raised ``exc``: a
-    :class:`SpecError` at ``data`` saying what the data gives and, when the encoder has
-    an ``example_input``, the shape it expects; or, when the encoder takes the batch
-    (the predictor or the loss refused it), one that says so."""
+    :class:`SpecError` at ``field`` (the config section the batch came from: ``data``,
+    ``eval.train``, ``eval.test``) saying what it gives and, when the encoder has an
+    ``example_input``, the shape it expects; or, when the encoder takes the batch (the
+    predictor or the loss refused it), one that says so."""
     state = _move(_first_state(batch), _device_of(encoder))
     try:
         with torch.no_grad():
@@ -180,7 +187,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException) -> SpecError:
         return SpecError(
             f"a batch from the data does not fit the model (the encoder takes its inputs, {_shapes(state)}, "
             f"but the rest of the model does not): {short_message(exc)}",
-            "data",
+            field,
         )
     expects = ""
     make = example_maker(encoder)
@@ -189,11 +196,12 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException) -> SpecError:
             expects = f" but the encoder expects {_shapes(make(_batch_size(state)))} (as its example_input gives)"
         except Exception:  # an example_input that fails itself: the encoder's own message remains
             expects = ""
+    what = "the data" if field == "data" else field
     return SpecError(
-        f"the data does not fit encoder {_part_name(encoder)}: a batch from data holds {_shapes(state)}"
-        f"{expects}; the encoder's error: {short_message(exc)}. Make data give inputs of the shape the encoder "
-        "takes, or set the encoder up for this data",
-        "data",
+        f"{what} does not fit encoder {_part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
+        f"{expects}; the encoder's error: {short_message(exc)}. Make {field} give inputs of the shape the "
+        "encoder takes" + (", or set the encoder up for this data" if field == "data" else ""),
+        field,
     )
 
 
@@ -216,14 +224,45 @@ _TOKEN_SETTINGS: dict[str, Callable[[Any, int], Any]] = {
 }
 
 
+def _described(part: Any) -> str:
+    """A part for a wiring message: its class, and its registered name when it has one."""
+    record = get_registry().record_of(part)
+    return f"{type(part).__name__} ({record[0].qualname!r})" if record is not None else type(part).__name__
+
+
+def _check_token_wiring(encoder: Encoder, part: Any, key: str) -> None:
+    """A model built from parts whose masker or predictor is set up for another token
+    count (or grid) than the encoder gives: refused, naming both and what to set."""
+    problem = token_problem(encoder, part, _described(encoder), _described(part), key)
+    if problem is None:
+        return
+    settings = [
+        f"{attribute}={value!r}"
+        for attribute, value in (("num_tokens", token_count(encoder)), ("grid", token_grid(encoder)))
+        if value is not None and getattr(part, attribute, None) is not None
+    ]
+    raise WiringError(
+        f"{problem}; build the {key} with {' and '.join(settings)} (the encoder's), or let jepa.build make "
+        f"the parts: it sets the {key}'s from the encoder",
+        key,
+    )
+
+
+def _same_setting(current: Any, suggested: Any) -> bool:
+    """Whether an encoder parameter already holds the value a message would suggest
+    (``8`` and ``[8, 8]`` are one image size)."""
+    if current is None:
+        return False
+    if isinstance(suggested, list) and not isinstance(current, (list, tuple)):
+        current = [current] * len(suggested)
+    return list(current) == suggested if isinstance(current, (list, tuple)) else current == suggested
+
+
 def _check_widths(encoder: Encoder, predictor: Any) -> None:
     """A model built from parts (not by :func:`jepa.build`, which wires the width) whose
     predictor says another width than the encoder: refused, with the setting to change."""
     registry = get_registry()
-    names = []
-    for part in (encoder, predictor):
-        record = registry.record_of(part)
-        names.append(f"{type(part).__name__} ({record[0].qualname!r})" if record is not None else type(part).__name__)
+    names = [_described(part) for part in (encoder, predictor)]
     problem = width_problem(encoder, predictor, names[0], names[1])
     if problem is None:
         return
@@ -260,7 +299,10 @@ class JEPA(BaseModel):
             encoder's is refused with a :class:`~jepa_core.errors.WiringError`
             (``jepa.build`` sets the predictor's width from the encoder).
         loss: a registered loss name, spec, or any callable ``(pred, target)``.
-        masker: a registered masker (name/spec/object) for masked training.
+        masker: a registered masker (name/spec/object) for masked training. A
+            masker (or an attention-style predictor) whose ``num_tokens``, or
+            ``grid`` when both have one, differs from the encoder's is refused
+            with a :class:`~jepa_core.errors.WiringError` naming both.
         target: ``"ema"`` (default), ``"shared"`` or ``"none"``, or a
             :class:`~jepa_core.specs.TargetSpec` / dict with momentum settings.
         normalize_targets: layer-normalise target embeddings (I-JEPA does).
@@ -285,12 +327,15 @@ class JEPA(BaseModel):
         # an Encoder, and are handed the encoder as one here.
         contract = cast(Encoder, encoder)
         _check_widths(contract, predictor)
+        _check_token_wiring(contract, predictor, "predictor")
         self.encoder = encoder
         self.predictor = predictor
         self.criterion = _as_component("loss", loss)
         if not callable(self.criterion):
             raise TypeError(f"loss must be callable, got {type(self.criterion).__name__}")
         self.masker = _as_component("masker", masker) if masker is not None else None
+        if self.masker is not None:
+            _check_token_wiring(contract, self.masker, "masker")
         self.target_spec = (
             target if isinstance(target, TargetSpec) else validate_spec(TargetSpec.model_validate, target, "target")
         )
@@ -407,27 +452,57 @@ class JEPA(BaseModel):
         """Masks are drawn for the masker's token count; an input with more tokens would
         train on its first ones only, silently, and one with fewer would index past its
         end. Either way: one error that says what to set."""
-        expected = token_count(self.masker) if self.masker is not None else None
-        if expected is None:
-            expected = token_count(self.encoder)
+        masker_count = token_count(self.masker) if self.masker is not None else None
+        encoder_count = token_count(self.encoder)
+        expected = masker_count if masker_count is not None else encoder_count
         if expected is None or found == expected:
             return
-        record = get_registry().record_of(self.encoder)
-        name = record[0].qualname if record is not None else type(self.encoder).__name__
-        fields = record[0].params_model.model_fields if record is not None else {}
-        x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
         consequence = (
             f"masks would cover only its first {expected} tokens"
             if found > expected
             else "masks would point past its last token"
         )
-        setting = next((field for field in _TOKEN_SETTINGS if field in fields), None)
-        if setting is None:
+        if masker_count is not None and encoder_count in (None, found):
+            # the encoder is set up for the data (or takes any length): the masker is the part that disagrees
+            record = get_registry().record_of(self.masker)
+            name = record[0].qualname if record is not None else type(self.masker).__name__
+            fields = record[0].params_model.model_fields if record is not None else {}
+            grid = token_grid(self.encoder)
+            settings = [f"num_tokens to {found}"] if "num_tokens" in fields else []
+            if grid is not None and "grid" in fields and token_grid(self.masker) not in (None, grid):
+                settings.append(f"grid to {list(grid)}")
+            if not settings:
+                fix = f"build the masker for {found} tokens, what the data gives"
+            elif encoder_count is None:
+                fix = f"set masker.params.{' and '.join(settings)}, what the data gives"
+            else:
+                fix = (
+                    f"set masker.params.{' and '.join(settings)} (the encoder's), or leave "
+                    f"{'them' if len(settings) > 1 else 'it'} unset: jepa.build takes the encoder's"
+                )
+            encoder_agrees = (
+                f", as encoder {_part_name(self.encoder)} is set up for,"
+                if encoder_count is not None
+                else f" (encoder {_part_name(self.encoder)} takes any length)"
+            )
             raise TokenCountError(
-                f"the data gives {found} tokens per item but the model draws masks for {expected} "
+                f"the data gives {found} tokens per item{encoder_agrees} but masker {name!r} draws masks for "
+                f"{masker_count} ({consequence}); {fix}",
+                "masker.params.num_tokens" if settings else "masker",
+            )
+        record = get_registry().record_of(self.encoder)
+        name = record[0].qualname if record is not None else type(self.encoder).__name__
+        fields = record[0].params_model.model_fields if record is not None else {}
+        params = record[1] if record is not None else {}
+        x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
+        setting = next((field for field in _TOKEN_SETTINGS if field in fields), None)
+        value = _TOKEN_SETTINGS[setting](x, found) if setting is not None else None
+        if setting is None or (value is not None and _same_setting(params.get(setting), value)):
+            # nothing to name, or the setting already holds what the data suggests
+            raise TokenCountError(
+                f"the data gives {found} tokens per item but encoder {name!r} is set up for {expected} "
                 f"({consequence}); configure encoder {name!r} for inputs of this size"
             )
-        value = _TOKEN_SETTINGS[setting](x, found)
         to = f" to {value}" if value is not None else " to match the data"
         raise TokenCountError(
             f"the data gives {found} tokens per item but encoder {name!r} is set up for {expected} "
@@ -626,17 +701,22 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
     """
     registry = get_registry()
     record = registry.record_of(obj)
-    if record is None and registry.component_of_class(type(obj)) is not None:
+    registered = registry.component_of_class(type(obj)) if record is None else None
+    if registered is not None:
         raise SpecError(
-            f"{kind} {type(obj).__name__} was constructed directly and does not remember its arguments, so a "
-            "saved model could not rebuild it: decorate its class with @jepa.capture_arguments (below "
-            "@jepa.register), or build it by its registered name (jepa.build, jepa.build_component)",
+            f"{kind} {type(obj).__name__} (registered as {registered.qualname!r}) was constructed directly and "
+            "does not remember its arguments, so a saved model could not rebuild it: decorate its class with "
+            "@jepa.capture_arguments (in a plugin module, directly above `class`; in a notebook or script "
+            "that uses @jepa.register, below it), or build it by its registered name (jepa.build, "
+            "jepa.build_component)",
             kind,
         )
     if record is None:
         raise SpecError(
             f"{kind} {type(obj).__name__} is not a registered component, so a saved model could not "
-            f"be rebuilt from its config; register its class with @jepa.register({kind!r}, 'a_name')",
+            f"be rebuilt from its config; register its class: in a plugin, with registry.add({kind!r}, "
+            f"'a_name', {type(obj).__name__}) in its jepa_register hook; in a notebook or script, with "
+            f"@jepa.register({kind!r}, 'a_name')",
             kind,
         )
     component, params = record

@@ -13,7 +13,7 @@ import json
 import os
 import statistics
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
@@ -29,7 +29,7 @@ from jepa_core.contracts import encode_state, token_count
 from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
-from jepa_core.model import BaseModel, build_model, data_error, masked_input
+from jepa_core.model import BaseModel, build_model, data_error, describe_state, masked_input
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
@@ -233,6 +233,20 @@ def train_run(
     ``resume`` continues from the run's latest checkpoint; ``restart`` discards the
     run already in ``run_dir`` and starts over (see :class:`~jepa_core.training.Trainer`).
     """
+    return train_and_evaluate(spec, run_dir=run_dir, resume=resume, restart=restart, max_steps=max_steps)[0]
+
+
+def train_and_evaluate(
+    spec: RunSpec,
+    *,
+    run_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    restart: bool = False,
+    max_steps: int | None = None,
+) -> tuple[Path, dict[str, Any] | None]:
+    """:func:`train_run`, also returning the evaluation's results (None when the run
+    has no eval section, stopped before its last step, or is not rank 0), so that a
+    caller can tell whether a probe of the trained model failed (:func:`failed_probes`)."""
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
     if spec.eval is not None and "svm" in spec.eval.probes:
         ev.require_sklearn()  # before hours of training, not after
@@ -245,11 +259,14 @@ def train_run(
     model = build_model(spec.model)
     if data is None:
         data = spec.data.resolve().create(spec.data.params, "data.params")
+    if spec.eval is not None:  # one item of each eval set through the encoder: a mismatch fails now
+        check_eval_data(model, spec, data)
     filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
     trainer = Trainer(
         model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume, restart=restart
     )
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
+    results = None
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
         baselines = f"; baselines: {', '.join(spec.eval.baselines)}" if spec.eval.baselines else ""
         print(  # probing takes a while and prints nothing until its table: say what is running
@@ -268,7 +285,132 @@ def train_run(
                 )
             raise
         print(format_results(results))
-    return run_dir
+    return run_dir, results
+
+
+def failed_probes(results: Mapping[str, Any]) -> list[str]:
+    """The failures of the trained model's row of ``results``: ``"jepa"`` (it could not
+    be embedded) or ``"jepa/PROBE"``; the baselines' failures are not counted."""
+    errors: Mapping[str, str] = results.get("errors", {})
+    return [name for name in errors if name == "jepa" or name.startswith("jepa/")]
+
+
+def _first_item(dataset: Any, field: str) -> Any:
+    """A batch of one: the first item of ``dataset``, collated as a data loader would."""
+    try:
+        if isinstance(dataset, Sized) and hasattr(dataset, "__getitem__"):
+            if len(dataset) == 0:
+                raise SpecError(f"{field} is empty (0 items); check its file or size", field)
+            item = dataset[0]
+        else:
+            item = next(iter(dataset), None)
+            if item is None:
+                raise SpecError(f"{field} gives no item at all; check its file or size", field)
+        return torch.utils.data.default_collate([item])
+    except SpecError:
+        raise
+    except Exception as exc:  # a dataset that cannot give or collate its first item
+        raise SpecError(f"cannot read the first item of {field}: {_error_message(exc)}", field) from exc
+
+
+def _params_hint(spec: RunSpec, section: ComponentSpec, field: str) -> str:
+    """For an eval set of the same dataset as ``data``: its parameters that differ from
+    data's (the split, seed and label aside), as a hint at what makes the items differ."""
+    component = section.resolve()
+    if component.qualname != spec.data.resolve().qualname:
+        return ""
+    try:
+        own = component.validate(dict(section.params), f"{field}.params")
+        trained = component.validate(dict(spec.data.params), "data.params")
+    except SpecError:
+        return ""
+    differ = [
+        f"{field}.params.{key} is {short_repr(own[key])} where data.params has {short_repr(trained.get(key))}"
+        for key in own
+        if key not in ("split", "seed", "label") and own[key] != trained.get(key)
+    ]
+    return f" ({'; '.join(differ)})" if differ else ""
+
+
+def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
+    """Before training: one item of ``eval.train`` and one of ``eval.test`` through the
+    model's encoder, so that eval data the trained model cannot take fails now, as a
+    :class:`SpecError` naming the section, not after training as failed probes. Checks
+    that the encoder takes each item and, with ``eval.features: flatten`` (whose
+    features are all of an item's tokens), that each gives the encoder's token count
+    (or, when the encoder has none, the same count as the other). ``data`` (the
+    pretraining dataset) lets the message show the shape its items have. Fits no probe."""
+    evaluation = spec.eval
+    encoder = getattr(model, "encoder", None)
+    if evaluation is None or not isinstance(encoder, torch.nn.Module):
+        return
+    expected = token_count(encoder)
+    name = spec.model.encoder.name
+    flat = evaluation.features == "flatten" and any(probe != "attentive" for probe in evaluation.probes)
+    rng = torch.get_rng_state()  # the check must not shift the run's random stream
+    was_training = encoder.training
+    counts: dict[str, tuple[int, Any]] = {}
+    try:
+        encoder.eval()
+        for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
+            dataset = section.resolve().create(section.params, f"{field}.params")
+            batch = _first_item(dataset, field)
+            state = masked_input(batch)
+            try:
+                with torch.no_grad():
+                    tokens = encode_state(encoder, _to_device(state, model))
+            except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+                raise data_error(encoder, batch, exc, field) from exc
+            if tokens.dim() == 3:
+                counts[field] = (int(tokens.shape[1]), state)
+    finally:
+        encoder.train(was_training)
+        torch.set_rng_state(rng)
+    if not flat:
+        return  # pooled features (mean, max) and token grids take any token count
+    shown = ""
+    if data is not None:
+        try:
+            shown = f" (the data section's items hold {describe_state(_unbatched(_first_item(data, 'data')))})"
+        except SpecError:
+            shown = ""
+    for field, (found, state) in counts.items():
+        if expected is not None:
+            if found == expected:
+                continue
+            wanted = f"encoder {name!r} gives {expected} on the data it is trained on{shown}"
+        else:
+            other = "eval.train" if field == "eval.test" else "eval.test"
+            if other not in counts or counts[other][0] == found or field == "eval.train":
+                continue
+            wanted = f"{other} gives {counts[other][0]}"
+        section = evaluation.train if field == "eval.train" else evaluation.test
+        raise SpecError(
+            f"an item of {field} gives {found} tokens (it holds {describe_state(_unbatched(state))}) but "
+            f"{wanted}: with eval.features 'flatten' an item's features are all its tokens, so the probes "
+            f"could not compare them; set {field}.params so that its items have the shape the model is trained on"
+            f"{_params_hint(spec, section, field)}, or use eval.features 'mean'",
+            field,
+        )
+
+
+def _unbatched(batch: Any) -> Any:
+    """The one item of a batch of one, as the model's input (labels dropped), for a message."""
+    state = masked_input(batch)
+    if isinstance(state, torch.Tensor):
+        return state[0]
+    if isinstance(state, Mapping):
+        return {key: value[0] if isinstance(value, torch.Tensor) else value for key, value in state.items()}
+    return state
+
+
+def _to_device(state: Any, model: Any) -> Any:
+    device = getattr(model, "device", torch.device("cpu"))
+    if isinstance(state, torch.Tensor):
+        return state.to(device)
+    if isinstance(state, Mapping):
+        return {key: _to_device(value, model) for key, value in state.items()}
+    return state
 
 
 def _token_count_unset(spec: RunSpec) -> bool:
@@ -588,6 +730,7 @@ def evaluate_path(
         spec = load_run_spec(path, overrides)
         torch.manual_seed(spec.train.seed)  # the weights train_run would start from
         model = build_model(spec.model)
+        check_eval_data(model, spec)
         writer = _results_writer(Path(output)) if output is not None else None
         return evaluate(model, spec, on_update=writer)
     if config is not None:
@@ -600,6 +743,7 @@ def evaluate_path(
         )
     model_dir = path / FINAL if is_dir(path / FINAL) else path
     model = load(model_dir)
+    check_eval_data(model, spec)  # eval data the model cannot take: one message, not every probe failing
     as_configured = config is None and not overrides and is_file(path / "run.json")
     target = Path(output) if output is not None else (path / "eval.json" if as_configured else None)
     writer = _results_writer(target) if target is not None else None

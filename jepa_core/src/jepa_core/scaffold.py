@@ -59,6 +59,8 @@ import jepa
 JEPA_PLUGIN_API = ">={api},<{next_api}"
 
 
+# instances remember their arguments, so a model holding one built directly saves and loads
+@jepa.capture_arguments
 class ExampleEncoder(nn.Module):
     """A two-layer MLP encoder over feature vectors (replace with your own)."""
 
@@ -117,7 +119,8 @@ importing.
 ## Install
 
 ```bash
-pip install -e .
+pip install -e .            # or, to run its tests too (the test extra brings pytest):
+pip install -e ".[test]"
 ```
 
 ## Components

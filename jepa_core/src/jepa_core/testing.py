@@ -151,6 +151,24 @@ class ConformanceSuite:
         assert record.status == "loaded", f"plugin {self.plugin!r} is {record.status}: {record.error}"
         assert record.components, f"plugin {self.plugin!r} registers no component"
 
+    def test_params_and_inputs_name_its_components(self) -> None:
+        """A key of ``params=`` or ``inputs=`` that names no component of the plugin would
+        be ignored, and the component it meant tested without it: an error instead."""
+        registry = _registry()
+        registry.ensure_loaded()
+        names = sorted(c.qualname for c in registry if c.scope == self.plugin)
+        for argument, given in (("params", self.params), ("inputs", self.inputs)):
+            for key in given:
+                if key in names:
+                    continue
+                hint = f"; did you mean {self.plugin}:{key}?" if f"{self.plugin}:{key}" in names else ""
+                pytest.fail(
+                    f"conformance_suite({argument}=...) has the key {key!r}, but plugin {self.plugin!r} registers "
+                    f"no component of that name (keys are qualified names: scope:name); its components: "
+                    f"{', '.join(names) or 'none'}{hint}",
+                    pytrace=False,
+                )
+
     def test_builds_from_its_default_spec(self, jepa_component: Any) -> None:
         with _rule(jepa_component, "builds from its default spec"):
             self.build(jepa_component, **self._wired(jepa_component))
@@ -267,10 +285,17 @@ class ConformanceSuite:
                 after = self.encode(encoder, _with(x, key, _scrambled(values, ~kept_elements, generator)), keep)
                 moved = self.encode(encoder, _with(x, key, _scrambled(values, kept_elements, generator)), keep)
             # the context encoder must not see what the predictor is asked to predict
-            assert torch.allclose(before, after, atol=1e-5), (
-                "changing only the dropped tokens' inputs changes the kept tokens' encoding: a masked "
-                "encoder must compute the kept tokens from the kept inputs alone"
-            )
+            if not torch.allclose(before, after, atol=1e-5):
+                change = float((before - after).abs().max())
+                scale = float(before.abs().max())
+                raise AssertionError(
+                    "changing only the dropped tokens' inputs changes the kept tokens' encoding (by up to "
+                    f"{change:.3g}, outputs of magnitude up to {scale:.3g}; allowed: 1e-05): a masked encoder "
+                    "must compute the kept tokens from the kept inputs alone. Fix: drop the tokens (e.g. with "
+                    "jepa.layers.gather_tokens(tokens, mask)) before any attention, convolution or "
+                    "normalisation across tokens, so that only per-token layers (embedding, positions) "
+                    "come before the drop"
+                )
             assert not torch.allclose(before, moved, atol=1e-5), (
                 "changing the kept tokens' inputs does not change their encoding either: the rule cannot "
                 "tell which input feeds which token; give the encoder an example_input whose token layout "

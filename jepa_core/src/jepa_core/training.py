@@ -336,8 +336,12 @@ class Trainer:
             if self.run_spec is None:
                 raise
             # in a run config the encoder's settings live under model:
-            message = exc.issues[0][1].replace("set encoder.params.", "set model.encoder.params.")
-            raise TokenCountError(message, f"model.{exc.path}") from None
+            message = (
+                exc.issues[0][1]
+                .replace("set encoder.params.", "set model.encoder.params.")
+                .replace("set masker.params.", "set model.masker.params.")
+            )
+            raise TokenCountError(message, f"model.{exc.path}" if exc.path else "model") from None
         except SpecError:
             raise
         except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:

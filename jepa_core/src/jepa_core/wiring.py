@@ -133,6 +133,22 @@ def width_problem(encoder: Encoder, predictor: Any, encoder_name: str, predictor
     )
 
 
+def token_problem(encoder: Encoder, part: Any, encoder_name: str, part_name: str, key: str) -> str | None:
+    """Why ``part`` (a masker or predictor, ``key`` saying which) cannot work on
+    ``encoder``'s tokens: its ``num_tokens``, or its ``grid`` when both have one, is not
+    the encoder's. None when they agree or either does not say."""
+    for attribute, read in (("num_tokens", token_count), ("grid", token_grid)):
+        own, encoders = read(part), read(encoder)
+        if own is None or encoders is None or _normal(own) == _normal(encoders):
+            continue
+        does = "draws masks for" if key == "masker" else "places its predictions on"
+        return (
+            f"{key} {part_name} has {attribute}={short_repr(own)} but encoder {encoder_name} produces "
+            f"{attribute}={short_repr(encoders)}: the {key} {does} the encoder's tokens, so the two must be equal"
+        )
+    return None
+
+
 def _normal(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
