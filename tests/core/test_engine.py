@@ -313,6 +313,14 @@ def test_sigreg_is_small_on_gaussians_and_large_on_collapse() -> None:
     assert collapsed > 50 * gaussian and shifted > 50 * gaussian
 
 
+def test_sigreg_prediction_term_is_mse_or_l1() -> None:
+    pred, target = torch.zeros(4, 3, 8), torch.full((4, 3, 8), 2.0)
+    assert SIGRegLoss(lam=0.0)(pred, target)["prediction"].item() == 4.0
+    assert SIGRegLoss(lam=0.0, prediction="l1")(pred, target)["prediction"].item() == 2.0
+    with pytest.raises(jepa.SpecError, match="loss.params.prediction"):
+        jepa.build("mlp", "mlp", loss={"name": "sigreg", "params": {"prediction": "l2"}}, encoder={"input_dim": 4})
+
+
 def test_sigreg_training_spreads_embeddings_without_a_target_branch() -> None:
     torch.manual_seed(0)
     model = jepa.build(

@@ -264,6 +264,9 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
         jepa.build("transfomer", "mlp")
     assert info.value.path == "encoder.name"
     assert "no encoder named 'transfomer'" in str(info.value) and "did you mean 'transformer'" in str(info.value)
+    assert "'jepa:transformer'" not in str(info.value)  # one spelling per suggestion
+    with pytest.raises(jepa.UnknownComponentError, match="did you mean 'jepa:transformer'"):
+        jepa.build("jepa:transfomer", "mlp")
 
 
 @pytest.mark.parametrize(("kind", "name"), sorted(FIRST_PARTY))

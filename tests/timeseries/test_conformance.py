@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from jepa.testing import conformance_suite
 
 TestTimeSeriesConformance = conformance_suite(
@@ -14,11 +13,6 @@ TestTimeSeriesConformance = conformance_suite(
         "timeseries:ucr": {"name": "ItalyPowerDemand"},
         "timeseries:time_block": {"grid": [1, 32]},  # one channel, 32 time steps
         "timeseries:forecast": {"grid": [1, 32]},
-    },
-    inputs={
-        "timeseries:temporal": lambda batch: torch.randn(batch, 12, 1),
-        "timeseries:tcn": lambda batch: torch.randn(batch, 12, 1),
-        "timeseries:patch_transformer": lambda batch: torch.randn(batch, 32, 1),
     },
 )
 

@@ -20,6 +20,7 @@ from jepa_core.errors import (
     JEPAError,
     PluginError,
     SpecError,
+    TokenCountError,
     UnknownComponentError,
     WiringError,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "SpecModel",
     "StepOutput",
     "TargetSpec",
+    "TokenCountError",
     "TransformerEncoder",
     "UnknownComponentError",
     "WiringError",

@@ -103,6 +103,10 @@ class WiringError(SpecError):
     """Two components that must fit together (e.g. widths) do not."""
 
 
+class TokenCountError(SpecError):
+    """The data gives a different number of tokens than the model's masks are drawn for."""
+
+
 class PluginError(JEPAError):
     """A plugin failed to load or register (raised only in strict mode)."""
 

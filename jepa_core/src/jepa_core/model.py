@@ -39,7 +39,7 @@ from jepa_core.contracts import (
     token_grid,
 )
 from jepa_core.devices import resolve_device
-from jepa_core.errors import SpecError, WiringError, short_message
+from jepa_core.errors import SpecError, TokenCountError, WiringError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
 from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
@@ -209,10 +209,6 @@ def _device_of(module: nn.Module) -> torch.device:
     for tensor in module.parameters():
         return tensor.device
     return torch.device("cpu")
-
-
-class TokenCountError(SpecError):
-    """The data gives a different number of tokens than the model's masks are drawn for."""
 
 
 # Encoder parameters that fix how many tokens an input gives, and how to read their

@@ -587,6 +587,10 @@ class Registry:
         message = f"no {kind} named {short_repr(name)} is installed"
         known = sorted({c.name for c in self.list(kind)} | {c.qualname for c in self.list(kind)})
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        # one spelling per component, in the form the user typed (bare or qualified)
+        preferred = [c for c in close if (":" in c) == bool(scope)]
+        offered = {c.rpartition(":")[2] for c in preferred}
+        close = preferred + [c for c in close if c not in preferred and c.rpartition(":")[2] not in offered]
         if close:
             message += f"; did you mean {', '.join(repr(c) for c in close)}?"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name

@@ -47,9 +47,9 @@ from pydantic import Field
 from torch import nn
 
 from jepa_core.devices import parse_device, resolve_device
-from jepa_core.errors import CheckpointError, JEPAError, SpecError, short_repr
+from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_repr
 from jepa_core.limits import Seed
-from jepa_core.model import JEPA, TokenCountError, data_error
+from jepa_core.model import JEPA, data_error
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec

@@ -84,6 +84,18 @@ class _TextInput:
 
     tokenizer: Tokenizer | None
     pad_id: int | None
+    vocab_size: int | None
+    num_tokens: int | None
+
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random token ids ``(batch_size, num_tokens)`` (16 tokens when the count is free),
+        none of them padding: the shape this encoder takes."""
+        if self.vocab_size is None:
+            raise ValueError("this encoder's model config has no vocab_size to draw example ids from")
+        ids = torch.randint(0, self.vocab_size, (batch_size, self.num_tokens or 16))
+        if self.pad_id is not None:
+            ids[ids == self.pad_id] = (self.pad_id + 1) % self.vocab_size
+        return ids
 
     def _ids_and_padding(
         self, x: Any, padding_mask: torch.Tensor | None, device: torch.device
@@ -345,6 +357,7 @@ class HFEncoder(_TextInput, nn.Module):
             self.model.pooler = None
         self.tokenizer = make_tokenizer(tokenizer) if tokenizer is not None else None
         model_vocab = getattr(self.model.config, "vocab_size", None)
+        self.vocab_size = int(model_vocab) if model_vocab is not None else None
         if self.tokenizer is not None and model_vocab is not None and model_vocab < self.tokenizer.vocab_size:
             raise ValueError(
                 f"the model's vocab_size={model_vocab} is smaller than the tokenizer's {self.tokenizer.vocab_size}"

@@ -122,6 +122,11 @@ class TemporalEncoder(nn.Module):
             return torch.where(valid.any(dim=1, keepdim=True), final, torch.zeros_like(final))
         return masked_pool(self.norm(tokens), valid, how)
 
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random series ``(batch_size, steps, input_dim)``, ``num_tokens`` steps (16 when
+        the length is free): the shape this encoder takes."""
+        return torch.randn(batch_size, self.num_tokens or 16, self.input_dim)
+
 
 class _DilatedResidualBlock(nn.Module):
     """Two dilated convolutions with a residual path (the TCN/TS2Vec block)."""
@@ -218,6 +223,11 @@ class TCNEncoder(nn.Module):
             return tokens
         return masked_pool(tokens, valid, how)
 
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random series ``(batch_size, steps, input_dim)``, ``num_tokens`` steps (16 when
+        the length is free): the shape this encoder takes."""
+        return torch.randn(batch_size, self.num_tokens or 16, self.input_dim)
+
 
 @capture_arguments
 class PatchTransformerEncoder(nn.Module):
@@ -271,6 +281,11 @@ class PatchTransformerEncoder(nn.Module):
         self.num_tokens = self.num_patches * token_channels if fixed else None
         self.grid = (input_dim, self.num_patches) if fixed and token_channels > 1 else None
         init_weights(self)
+
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random series ``(batch_size, seq_len, input_dim)`` (four patches long when
+        ``seq_len`` is free): the shape this encoder takes."""
+        return torch.randn(batch_size, self.seq_len or 4 * self.patch_len, self.input_dim)
 
     def patches_for(self, length: int) -> int:
         """How many patches a series of ``length`` steps is cut into."""

@@ -132,3 +132,8 @@ class TransformerEncoder(nn.Module):
             return tokens.mean(dim=1)
         keep = (~padding_mask.bool()).unsqueeze(-1).to(tokens.dtype)
         return (tokens * keep).sum(1) / keep.sum(1).clamp_min(1.0)
+
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random sequences ``(batch_size, num_tokens, input_dim)`` (16 steps when the
+        length is free): the shape this encoder takes."""
+        return torch.randn(batch_size, self.num_tokens or 16, self.input_dim)

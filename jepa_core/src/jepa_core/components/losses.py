@@ -8,7 +8,7 @@ scalar, or a dict with ``"loss"`` and named parts that are logged.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -146,8 +146,11 @@ class SIGRegLoss(nn.Module):
     SIGReg pushes the online embeddings towards an isotropic Gaussian: project
     them on ``num_slices`` random unit directions (fresh each call, the sketched
     Cramer-Wold device) and average the Epps-Pulley statistic of each 1-D
-    projection. Total: ``(1 - lam) * mse(pred, target) + lam * sigreg``.
-    Use with ``target="none"`` (no EMA, no stop-gradient).
+    projection. Total: ``(1 - lam) * prediction(pred, target) + lam * sigreg``,
+    the prediction term the mean squared error (LeJEPA's) or, with
+    ``prediction="l1"``, V-JEPA's L1. LeJEPA uses it with ``target="none"``
+    (no EMA, no stop-gradient); beside an EMA target it keeps the online
+    embeddings from shrinking towards a common point.
     """
 
     def __init__(
@@ -156,9 +159,11 @@ class SIGRegLoss(nn.Module):
         num_slices: Count = 256,
         knots: Annotated[int, Field(ge=3, le=1024)] = 17,
         t_max: Positive = 3.0,
+        prediction: Literal["mse", "l1"] = "mse",
     ) -> None:
         super().__init__()
         self.lam, self.num_slices, self.knots, self.t_max = lam, num_slices, knots, t_max
+        self.prediction = prediction
 
     def sigreg(self, embeddings: torch.Tensor) -> torch.Tensor:
         z = _rows(embeddings).float()
@@ -170,7 +175,7 @@ class SIGRegLoss(nn.Module):
         self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
         _check_shapes(pred, target)
-        prediction = F.mse_loss(pred, target)
+        prediction = F.l1_loss(pred, target) if self.prediction == "l1" else F.mse_loss(pred, target)
         regulariser = self.sigreg(context if context is not None else pred)
         loss = (1.0 - self.lam) * prediction + self.lam * regulariser
         return {"loss": loss, "prediction": prediction, "sigreg": regulariser}
