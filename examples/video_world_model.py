@@ -4,8 +4,8 @@ Each item is a pair of 8-frame clips from the ``moving_digits`` generator: ``cli
 shows a digit sliding one way, ``clip_t1`` continues it after an *action*, the
 per-frame step ``(dy, dx)`` the digit takes next. As in V-JEPA 2-AC, two stages:
 
-1. a ``vit`` encoder is pretrained with V-JEPA's masked objective (the ``jepa init
-   video`` starter's recipe, on single clips, no actions);
+1. a ``vit`` encoder is pretrained with V-JEPA's masked objective plus SIGReg (the
+   ``jepa init video`` starter's recipe, on single clips, no actions);
 2. the encoder is frozen, and an attention predictor learns, in paired mode, to map
    the tokens of ``clip_t`` and the action to the tokens of ``clip_t1`` as the frozen
    encoder sees them (L1 on layer-normed targets). Nothing is reconstructed in pixels.
@@ -22,16 +22,16 @@ together with where the digit is. Mask-token queries for every position (the
 predictor's default paired form) learned little more than the digit and where it is:
 on the ``val`` split (digits neither stage trains on) they retrieved the next clip 7.1%
 of the time against 6.6% with shuffled actions, and planned 22%; in place, 77.8%
-against 20.3%, planning 97.6%. Stage 2's 1000 steps at lr 3e-3 were chosen on ``val``
-too, and ``--eval-split val`` scores there.
+against 20.3%, planning 97.6% (both on training seed 0's encoder of the L1 recipe).
+Stage 2's 1000 steps at lr 3e-3 were chosen on ``val`` too, and ``--eval-split val``
+scores there.
 
-That was training seed 0. Whether the action is learnt depends on the stage 1 encoder:
-on the test split, seed 0's world model retrieves 78.8% against 19.9% shuffled, but
-seeds 1 and 2 stay near their shuffled scores (7.8% / 7.4%, 8.9% / 8.7%) and below
-predicting no change. On ``val``, seed 1's predictor on seed 0's encoder reached 41.8%
-against 14.1%, and on its own encoder 15.5% against 7.1% even after 2500 steps; on a
-random-weight encoder the action changed its predictions by 0.03% (chance retrieval).
-The video guide has the table.
+On the test split, every training seed's world model uses the action: retrieval
+28.3% / 27.8% / 30.0% (seeds 0 / 1 / 2) against 7.4% / 11.6% / 9.7% with shuffled
+actions and 17-22% predicting no change; planning 76% / 65% / 57%. Stage 1 decides
+this: with the L1 loss alone (no SIGReg) in stage 1, seed 0 reached 78.8% but seeds 1
+and 2 stayed at their shuffled scores, below predicting no change. The video guide
+has the tables.
 
 Judged on unseen digits:
 
