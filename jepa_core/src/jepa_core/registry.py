@@ -585,14 +585,18 @@ class Registry:
     def _unknown_message(self, kind: str, name: str) -> str:
         scope, _, bare = name.rpartition(":")
         message = f"no {kind} named {short_repr(name)} is installed"
-        known = sorted({c.name for c in self.list(kind)} | {c.qualname for c in self.list(kind)})
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        # one spelling per component, in the form the user typed (bare or qualified)
-        preferred = [c for c in close if (":" in c) == bool(scope)]
-        offered = {c.rpartition(":")[2] for c in preferred}
-        close = preferred + [c for c in close if c not in preferred and c.rpartition(":")[2] not in offered]
+        components = self.list(kind)
+        in_scope = sorted({c.name for c in components if c.scope == scope})
+        if not scope:
+            close = difflib.get_close_matches(bare, sorted({c.name for c in components}), n=3, cutoff=0.6)
+        elif in_scope:
+            # the scope's own names, then the very name under another scope (`text:cnn` -> vision:cnn)
+            close = [f"{scope}:{n}" for n in difflib.get_close_matches(bare, in_scope, n=3, cutoff=0.6)]
+            close += sorted(c.qualname for c in components if c.name == bare and c.scope != scope)
+        else:  # a scope nothing is registered under: close names anywhere, qualified
+            close = sorted(c.qualname for c in components if c.name in difflib.get_close_matches(bare, [c.name]))
         if close:
-            message += f"; did you mean {', '.join(repr(c) for c in close)}?"
+            message += f" (did you mean {', '.join(repr(c) for c in close[:3])}?)"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name
         distribution = SCOPES.get(scope) if scope else FIRST_PARTY.get((kind, bare))
         provider = self.plugin_record(scope) if scope else None
@@ -624,7 +628,7 @@ class Registry:
             if plugin is not provider and plugin.status in ("failed", "incompatible"):
                 detail = f": {plugin.error}" if plugin.error else ""
                 message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}{detail}"
-        if not known and not close and distribution is None and provider is None:
+        if not components and not close and distribution is None and provider is None:
             message += f"; `jepa list {kind}` shows what is installed"
         return message
 

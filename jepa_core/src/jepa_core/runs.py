@@ -270,7 +270,8 @@ def train_and_evaluate(
     if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
         baselines = f"; baselines: {', '.join(spec.eval.baselines)}" if spec.eval.baselines else ""
         print(  # probing takes a while and prints nothing until its table: say what is running
-            f"jepa: probing ({', '.join(spec.eval.probes)}; {len(spec.eval.seeds)} draws{baselines}); "
+            f"jepa: probing ({', '.join(spec.eval.probes)}; {len(spec.eval.seeds)} "
+            f"draw{'s' if len(spec.eval.seeds) != 1 else ''}{baselines}); "
             "skip: --set eval=null",
             file=sys.stderr,
             flush=True,
