@@ -45,8 +45,20 @@ def _check_mask(mask: torch.Tensor, num_tokens: int, who: str) -> None:
         raise ValueError(f"{who}: mask indices must lie in [0, {num_tokens}), the input has {num_tokens} tokens")
 
 
+class _StepTokens:
+    """``example_input`` of an encoder with one token per time step."""
+
+    input_dim: int
+    num_tokens: int | None
+
+    def example_input(self, batch_size: int) -> torch.Tensor:
+        """Random series ``(batch_size, steps, input_dim)``, ``num_tokens`` steps (16 when
+        the length is free): the shape this encoder takes."""
+        return torch.randn(batch_size, self.num_tokens or 16, self.input_dim)
+
+
 @capture_arguments
-class TemporalEncoder(nn.Module):
+class TemporalEncoder(_StepTokens, nn.Module):
     """GRU or LSTM over a multivariate series: also known as ``TemporalEncoder(input_dim, hidden_dim)``.
 
     Variable lengths are packed (a series ends at its last observed step), so padding
@@ -122,11 +134,6 @@ class TemporalEncoder(nn.Module):
             return torch.where(valid.any(dim=1, keepdim=True), final, torch.zeros_like(final))
         return masked_pool(self.norm(tokens), valid, how)
 
-    def example_input(self, batch_size: int) -> torch.Tensor:
-        """Random series ``(batch_size, steps, input_dim)``, ``num_tokens`` steps (16 when
-        the length is free): the shape this encoder takes."""
-        return torch.randn(batch_size, self.num_tokens or 16, self.input_dim)
-
 
 class _DilatedResidualBlock(nn.Module):
     """Two dilated convolutions with a residual path (the TCN/TS2Vec block)."""
@@ -151,7 +158,7 @@ class _DilatedResidualBlock(nn.Module):
 
 
 @capture_arguments
-class TCNEncoder(nn.Module):
+class TCNEncoder(_StepTokens, nn.Module):
     """Temporal convolutional network: a stack of residual dilated convolutions.
 
     One token per time step ``(B, T, D)`` (``pool="none"``), or pooled over observed
@@ -222,11 +229,6 @@ class TCNEncoder(nn.Module):
         if how == "none":
             return tokens
         return masked_pool(tokens, valid, how)
-
-    def example_input(self, batch_size: int) -> torch.Tensor:
-        """Random series ``(batch_size, steps, input_dim)``, ``num_tokens`` steps (16 when
-        the length is free): the shape this encoder takes."""
-        return torch.randn(batch_size, self.num_tokens or 16, self.input_dim)
 
 
 @capture_arguments
