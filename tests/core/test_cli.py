@@ -134,8 +134,16 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     trained = run("train", str(config), "--run-dir", str(tmp_path / "run"), *small, env={"OMP_NUM_THREADS": "1"})
     assert f"run directory: {tmp_path / 'run'}" in trained.stdout
     assert "random_init" in trained.stdout and "raw" in trained.stdout
-    results = json.loads(run("eval", str(tmp_path / "run"), "--json").stdout)
+    evaluated = run("eval", str(tmp_path / "run"), "--json")
+    results = json.loads(evaluated.stdout)
     assert set(results) >= {"jepa", "random_init", "raw"} and 0.0 <= results["jepa"]["linear"] <= 1.0
+    assert f"results written to {tmp_path / 'run' / 'eval.json'}" in evaluated.stderr
+    # probed another way: the run's eval.json is left alone, and the message names --output's file
+    other = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean", "-o", str(tmp_path / "mean.json"))
+    assert f"results written to {tmp_path / 'mean.json'}" in other.stderr
+    assert json.loads((tmp_path / "mean.json").read_text())["jepa"]["linear"] >= 0.0
+    unsaved = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean")
+    assert "results written" not in unsaved.stderr, "nothing was written, so nothing is claimed"
     # more shots than the 48 labelled series hold: every probe of every model fails
     failed = run("eval", str(tmp_path / "run"), "--set", "eval.shots=100", check=False)
     assert failed.returncode == 1, failed.stderr

@@ -307,7 +307,7 @@ def test_eval_data_the_encoder_cannot_take_fails_before_training(config, tmp_pat
     )
     assert line.startswith(
         "jepa: error: eval.test: eval.test does not fit encoder 'jepa:mlp': a batch from eval.test holds "
-        "shape (1, 16, 3) but the encoder expects shape (1, 96) (as its example_input gives); the encoder's error: "
+        "shape (1, 16, 3) but the encoder takes inputs like shape (1, 96) (its example_input); the encoder's error: "
     ), line
     assert line.endswith("Make eval.test give inputs of the shape the encoder takes")
     assert not run_dir.exists(), "refused before anything was trained or written"

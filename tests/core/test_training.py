@@ -230,7 +230,7 @@ def test_a_trainer_given_data_of_the_wrong_shape_names_data_and_the_shape_the_en
         Trainer(model, wrong, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
     assert info.value.path == "data"
     assert "data: the data does not fit encoder 'jepa:mlp': a batch from data holds shape (8, 5)" in str(info.value)
-    assert "the encoder expects shape (8, 16) (as its example_input gives)" in str(info.value)
+    assert "the encoder takes inputs like shape (8, 16) (its example_input)" in str(info.value)
 
 
 def test_a_batch_the_encoder_takes_but_the_predictor_does_not_is_not_blamed_on_the_encoder() -> None:

@@ -41,8 +41,15 @@ def test_univariate_series_may_omit_the_channel_axis():
 
 @pytest.mark.parametrize("cls", ENCODERS)
 def test_wrong_channel_count_is_a_clear_error(cls):
-    with pytest.raises(ValueError, match="input_dim"):
+    with pytest.raises(ValueError, match=r"set input_dim to the number of channels \(4\)"):
         small(cls)(torch.randn(2, 10, 4))
+
+
+@pytest.mark.parametrize("cls", ENCODERS)
+def test_video_or_images_are_refused_without_an_input_dim_hint(cls):
+    with pytest.raises(ValueError, match=r"5-D tensor of shape \(2, 4, 3, 8, 8\)") as info:
+        small(cls)(torch.randn(2, 4, 3, 8, 8))
+    assert "input_dim to" not in str(info.value)  # no channel count makes video a series
 
 
 @pytest.mark.parametrize(

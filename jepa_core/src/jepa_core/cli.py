@@ -248,11 +248,14 @@ def _probe_status(results: dict[str, Any], failed: list[str], saved: str | None)
 
 def _eval(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
-    from jepa_core.runs import evaluate_path, failed_probes, format_results
+    from jepa_core.runs import evaluate_path, failed_probes, format_results, results_file
 
     results = evaluate_path(args.path, args.config, args.set, args.output)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
-    return _probe_status(results, failed_probes(results), args.output)
+    saved = results_file(args.path, args.config, args.set, args.output)
+    if saved is not None:  # on stderr: stdout stays the results alone (--json reads cleanly)
+        print(f"results written to {saved}", file=sys.stderr)
+    return _probe_status(results, failed_probes(results), None if saved is None else str(saved))
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -193,7 +193,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     make = example_maker(encoder)
     if make is not None:
         try:
-            expects = f" but the encoder expects {_shapes(make(_batch_size(state)))} (as its example_input gives)"
+            expects = f" but the encoder takes inputs like {_shapes(make(_batch_size(state)))} (its example_input)"
         except Exception:  # an example_input that fails itself: the encoder's own message remains
             expects = ""
     what = "the data" if field == "data" else field

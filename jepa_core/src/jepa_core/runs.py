@@ -746,12 +746,29 @@ def evaluate_path(
     model = load(model_dir)
     check_eval_data(model, spec)  # eval data the model cannot take: one message, not every probe failing
     as_configured = config is None and not overrides and is_file(path / "run.json")
-    target = Path(output) if output is not None else (path / "eval.json" if as_configured else None)
+    target = results_file(path, config, overrides, output)
     writer = _results_writer(target) if target is not None else None
     # a run directory keeps its frame_average baseline's image model: reused when the spec matches,
     # replaced only when the run is evaluated as it was configured
     run_directory = path if is_file(path / "run.json") else None
     return evaluate(model, spec, on_update=writer, baseline_dir=run_directory, save_baselines=as_configured)
+
+
+def results_file(
+    path: str | os.PathLike[str],
+    config: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] = (),
+    output: str | os.PathLike[str] | None = None,
+) -> Path | None:
+    """Where :func:`evaluate_path` with these arguments writes its results: ``output``,
+    else a run directory's ``eval.json`` when the run is evaluated as configured, else
+    nowhere (``None``)."""
+    if output is not None:
+        return Path(output)
+    path = Path(path)
+    if config is None and not overrides and not is_file(path) and is_file(path / "run.json"):
+        return path / "eval.json"
+    return None
 
 
 def template_names() -> list[str]:

@@ -57,10 +57,15 @@ def as_series_batch(
     """Check the shape of ``x`` and split it into values and observed flags."""
     if x.dim() == 2 and input_dim == 1:
         x = x.unsqueeze(-1)
-    if x.dim() != 3 or x.shape[-1] != input_dim:
+    if x.dim() == 3 and x.shape[-1] != input_dim:
         raise ValueError(
             f"{who} expects (batch, time, {input_dim}) series, got shape {tuple(x.shape)}; "
-            f"set input_dim to the number of channels"
+            f"set input_dim to the number of channels ({x.shape[-1]})"
+        )
+    if x.dim() != 3:  # images or video, say: no input_dim makes those a series
+        raise ValueError(
+            f"{who} expects (batch, time, {input_dim}) series, got a {x.dim()}-D tensor of shape "
+            f"{tuple(x.shape)}; give it series, or use an encoder made for this data"
         )
     if not x.is_floating_point():
         x = x.float()
