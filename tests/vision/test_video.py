@@ -251,6 +251,65 @@ def test_video_starter_trains_and_probes_motion_direction(tmp_path: Path):
     assert load_run_spec(json.loads((run_dir / "run.json").read_text())).eval == spec.eval  # run.json round trip
 
 
+def test_frame_average_baseline_trains_under_torchrun(tmp_path: Path):
+    """Two real torchrun processes: the frame_average baseline's image model trains with
+    both (rank 0 alone would wait on the other forever), then rank 0 probes it."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    config = tmp_path / "video.yaml"
+    config.write_text(registry.templates["video"][1])
+    small = {
+        "train.steps": 2,
+        "train.batch_size": 8,
+        "train.warmup_steps": 1,
+        "train.progress": "false",
+        "train.plot": "false",
+        "eval.attentive.steps": 2,
+        "eval.seeds": "[0]",
+        "eval.baselines": "[frame_average]",
+        "data.params.clips_per_digit": 1,
+        "eval.train.params.clips_per_digit": 1,
+        "eval.frame_average.train.steps": 2,
+        "eval.frame_average.train.batch_size": 16,
+        "eval.frame_average.train.warmup_steps": 1,
+        "eval.frame_average.train.progress": "false",
+        "eval.frame_average.train.plot": "false",
+    }
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={port}",
+        "-m",
+        "jepa",
+        "train",
+        str(config),
+        "--run-dir",
+        str(tmp_path / "run"),
+        *[part for key, value in small.items() for part in ("--set", f"{key}={value}")],
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert "errors" not in results, results["errors"]
+    assert set(results["frame_average"]) >= {"attentive", "linear"}
+    assert done.stderr.count("training its image model") == 1, "one message, from rank 0"
+    kept = json.loads((tmp_path / "run" / "frame_average" / "run.json").read_text())
+    assert kept["train"]["steps"] == 2
+
+
 def test_frame_average_baseline_is_reused_for_another_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     """`jepa eval RUN --set eval...label=digit` probes the same encoders on the digit's
     identity; the frame_average baseline's image model is not trained again."""

@@ -250,7 +250,7 @@ def train_and_evaluate(
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
     if spec.eval is not None and "svm" in spec.eval.probes:
         ev.require_sklearn()  # before hours of training, not after
-    rank, _ = distributed()
+    rank, world = distributed()
     data = None
     if _token_count_unset(spec):
         data = spec.data.resolve().create(spec.data.params, "data.params")
@@ -267,7 +267,12 @@ def train_and_evaluate(
     )
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     results = None
-    if spec.eval is not None and rank == 0 and trainer.step >= spec.train.steps:
+    finished = spec.eval is not None and trainer.step >= spec.train.steps
+    if finished and world > 1 and spec.eval is not None and "frame_average" in spec.eval.baselines:
+        # its image model trains with every process, as the run did (rank 0 alone would wait
+        # on the others forever); rank 0's evaluation then reuses it from run_dir/frame_average
+        _frame_average_model(spec, run_dir, save=True)
+    if finished and spec.eval is not None and rank == 0:
         baselines = f"; baselines: {', '.join(spec.eval.baselines)}" if spec.eval.baselines else ""
         print(  # probing takes a while and prints nothing until its table: say what is running
             f"jepa: probing ({', '.join(spec.eval.probes)}; {len(spec.eval.seeds)} "
@@ -585,14 +590,16 @@ def _frame_average_model(spec: RunSpec, baseline_dir: Path | None, save: bool) -
         except (OSError, ValueError):
             kept = None
         if kept == record:
-            print(f"jepa: frame_average: the image model trained before, in {str(where)!r}", file=sys.stderr)
+            if distributed()[0] == 0:
+                print(f"jepa: frame_average: the image model trained before, in {str(where)!r}", file=sys.stderr)
             return ev.FrameAverage(load(where / FINAL), batch_size=spec.eval.batch_size)
-    print(
-        f"jepa: frame_average: training its image model on the clips' frames ({train.steps} steps"
-        + (f", in {str(where)!r})" if where is not None and save else ")"),
-        file=sys.stderr,
-        flush=True,
-    )
+    if distributed()[0] == 0:
+        print(
+            f"jepa: frame_average: training its image model on the clips' frames ({train.steps} steps"
+            + (f", in {str(where)!r})" if where is not None and save else ")"),
+            file=sys.stderr,
+            flush=True,
+        )
     torch.manual_seed(train.seed)
     image_model = build_model(image_run.model)
     trainer = Trainer(
