@@ -244,7 +244,7 @@ def measure(recipe: Recipe, seeds: int) -> list[dict]:
                 + ", ".join(
                     f"{key} {scores[key]:.3f}" for key in ("jepa", "random_init", "raw") if scores[key] is not None
                 )
-                + f"  ({walls[-1]:.0f} s)",
+                + f"  ({walls[-1]:.0f} s wall, {cpus[-1]:.0f} s CPU)",
                 flush=True,
             )
     rows = []
