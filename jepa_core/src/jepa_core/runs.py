@@ -267,16 +267,16 @@ def train_and_evaluate(
     )
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     results = None
-    finished = spec.eval is not None and trainer.step >= spec.train.steps
-    if finished and world > 1 and spec.eval is not None and "frame_average" in spec.eval.baselines:
+    evaluation = spec.eval if trainer.step >= spec.train.steps else None  # a stopped run is not probed
+    if evaluation is not None and world > 1 and "frame_average" in evaluation.baselines:
         # its image model trains with every process, as the run did (rank 0 alone would wait
         # on the others forever); rank 0's evaluation then reuses it from run_dir/frame_average
         _frame_average_model(spec, run_dir, save=True)
-    if finished and spec.eval is not None and rank == 0:
-        baselines = f"; baselines: {', '.join(spec.eval.baselines)}" if spec.eval.baselines else ""
+    if evaluation is not None and rank == 0:
+        baselines = f"; baselines: {', '.join(evaluation.baselines)}" if evaluation.baselines else ""
         print(  # probing takes a while and prints nothing until its table: say what is running
-            f"jepa: probing ({', '.join(spec.eval.probes)}; {len(spec.eval.seeds)} "
-            f"draw{'s' if len(spec.eval.seeds) != 1 else ''}{baselines}); "
+            f"jepa: probing ({', '.join(evaluation.probes)}; {len(evaluation.seeds)} "
+            f"draw{'s' if len(evaluation.seeds) != 1 else ''}{baselines}); "
             "skip: --set eval=null",
             file=sys.stderr,
             flush=True,
