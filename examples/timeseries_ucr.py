@@ -217,7 +217,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         help="change a recipe setting, as `jepa train --set` (for experiments)",
     )
     parser.add_argument(
-        "--validate", action="store_true", help="score by 5-fold CV on the train split only; no test split is read"
+        "--validate",
+        action="store_true",
+        help="score on the train split only: an SVM fitted on half of it, scored on the other half "
+        "(20 halves; the table); the SVM's 5-fold CV too (in --results); no test split is read",
     )
     parser.add_argument("--path", help="a directory of .ts files (default: the problems aeon ships)")
     parser.add_argument("--run-root", help="where the runs go (default: a new temporary directory)")

@@ -144,6 +144,13 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert json.loads((tmp_path / "mean.json").read_text())["jepa"]["linear"] >= 0.0
     unsaved = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean")
     assert "results written" not in unsaved.stderr, "nothing was written, so nothing is claimed"
+    missing = run("eval", str(tmp_path / "nowhere"), check=False)
+    assert missing.returncode == 2 and f"{str(tmp_path / 'nowhere')!r} does not exist" in missing.stderr
+    (tmp_path / "unfinished").mkdir()
+    (tmp_path / "unfinished" / "run.json").write_text((tmp_path / "run" / "run.json").read_text())
+    unfinished = run("eval", str(tmp_path / "unfinished"), check=False)
+    assert unfinished.returncode == 2 and "has no final model yet" in unfinished.stderr
+    assert "--resume" in unfinished.stderr
     # more shots than the 48 labelled series hold: every probe of every model fails
     failed = run("eval", str(tmp_path / "run"), "--set", "eval.shots=100", check=False)
     assert failed.returncode == 1, failed.stderr

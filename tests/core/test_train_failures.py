@@ -313,6 +313,20 @@ def test_eval_data_the_encoder_cannot_take_fails_before_training(config, tmp_pat
     assert not run_dir.exists(), "refused before anything was trained or written"
 
 
+def test_data_and_eval_data_the_encoder_cannot_take_name_data_first(config, tmp_path, capsys) -> None:
+    """Both sections give the same wrong shape: the message is about data, the one that trains."""
+    wrong = [
+        "--set",
+        "data.params.steps=16",
+        "--set",
+        "eval.train.params.steps=16",
+        "--set",
+        "eval.test.params.steps=16",
+    ]
+    line = one_error(*train(capsys, str(config), "--run-dir", str(tmp_path / "run"), *WITH_EVAL, *wrong))
+    assert line.startswith("jepa: error: data: the data does not fit encoder 'jepa:mlp'"), line
+
+
 def test_a_failed_probe_of_the_trained_model_is_a_nonzero_exit_after_the_table(
     config, tmp_path, capsys, monkeypatch
 ) -> None:

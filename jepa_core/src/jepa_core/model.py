@@ -157,7 +157,7 @@ def describe_state(value: Any) -> str:
     return _shapes(value)
 
 
-def _first_state(batch: Any) -> Any:
+def first_state(batch: Any) -> Any:
     """The state a batch gives the encoder first: ``x`` of a masked batch, ``state_t``
     of a paired one."""
     if isinstance(batch, Mapping) and "state_t" in batch:
@@ -177,7 +177,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     ``eval.train``, ``eval.test``) saying what it gives and, when the encoder has an
     ``example_input``, the shape it expects; or, when the encoder takes the batch (the
     predictor or the loss refused it), one that says so."""
-    state = _move(_first_state(batch), _device_of(encoder))
+    state = _move(first_state(batch), _device_of(encoder))
     try:
         with torch.no_grad():
             encode_state(encoder, state)

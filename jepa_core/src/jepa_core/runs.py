@@ -29,7 +29,7 @@ from jepa_core.contracts import encode_state, token_count
 from jepa_core.errors import SpecError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
-from jepa_core.model import BaseModel, build_model, data_error, describe_state, masked_input
+from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
@@ -358,6 +358,13 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     counts: dict[str, tuple[int, Any]] = {}
     try:
         encoder.eval()
+        if data is not None:  # the pretraining data first: a mismatch there is the one to fix
+            batch = _first_item(data, "data")
+            try:
+                with torch.no_grad():
+                    encode_state(encoder, _to_device(first_state(batch), model))
+            except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+                raise data_error(encoder, batch, exc, "data") from exc
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
             batch = _first_item(dataset, field)
@@ -730,6 +737,11 @@ def evaluate_path(
     configured, so that probing it another way never replaces its own results."""
     model: BaseModel  # built from the config (a JEPA), or loaded from a model directory
     path = Path(path)
+    if not is_file(path) and not is_dir(path):
+        raise SpecError(
+            f"{short_repr(str(path), 200)} does not exist; give a run directory (jepa train writes one), "
+            "a run config, or a saved model directory with --config"
+        )
     if is_file(path):
         if config is not None:
             raise SpecError(
@@ -748,6 +760,11 @@ def evaluate_path(
     else:
         raise SpecError(
             f"{short_repr(str(path), 200)} is not a run directory (no run.json); pass --config with an eval section"
+        )
+    if is_file(path / "run.json") and not is_dir(path / FINAL):
+        raise SpecError(
+            f"run {short_repr(str(path), 200)} has no final model yet: its training is running or stopped "
+            f"before the last step; finish it with jepa train CONFIG --run-dir {path} --resume, then evaluate it"
         )
     model_dir = path / FINAL if is_dir(path / FINAL) else path
     model = load(model_dir)
