@@ -503,3 +503,11 @@ def test_the_random_init_baseline_is_built_from_the_architecture_spec(tmp_path, 
     torch.testing.assert_close(jepa.load(tmp_path / "saved").encoder.linear.weight, model.encoder.linear.weight)
     fresh = build_model(model.architecture_spec)
     assert not torch.equal(fresh.encoder.linear.weight, model.encoder.linear.weight)
+
+
+def test_the_results_table_shows_a_spread_only_over_several_draws() -> None:
+    scores = {"linear": 0.8125, "linear_std": 0.0}
+    one = format_results({"protocol": {"probes": ["linear"], "seeds": [0]}, "jepa": scores})
+    assert one.splitlines()[1].split() == ["jepa", "0.812"], "one draw: no '± 0.000' posing as a spread"
+    several = {"protocol": {"probes": ["linear"], "seeds": [0, 1]}, "jepa": {**scores, "linear_std": 0.02}}
+    assert format_results(several).splitlines()[1].split() == ["jepa", "0.812", "±", "0.020"]

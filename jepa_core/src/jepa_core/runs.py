@@ -696,9 +696,11 @@ def evaluate(
 
 def format_results(results: Mapping[str, Any]) -> str:
     """A small table: one row per model, one column per probe (mean ± std over
-    seeds; ``-`` where a probe did not run), then the errors, if any."""
+    seeds, the mean alone for one draw; ``-`` where a probe did not run), then the
+    errors, if any."""
     errors: Mapping[str, str] = results.get("errors", {})
     probes = list(results.get("protocol", {}).get("probes", []))
+    one_draw = len(results.get("protocol", {}).get("seeds", [0, 1])) == 1  # no spread to show
     if not probes:  # results written before the protocol listed its probes
         first: Mapping[str, Any] = next((results[name] for name in RESULT_ROWS if name in results), {})
         probes = [key for key, value in first.items() if not key.endswith("_std") and isinstance(value, float)]
@@ -709,7 +711,9 @@ def format_results(results: Mapping[str, Any]) -> str:
         scores = results.get(name, {})
         cells = []
         for probe in probes:
-            if probe in scores:
+            if probe in scores and one_draw:
+                cells.append(f"{scores[probe]:>19.3f}")
+            elif probe in scores:
                 cells.append(f"{scores[probe]:>11.3f} ± {scores.get(probe + '_std', 0.0):.3f}")
             else:
                 failed = name in errors or f"{name}/{probe}" in errors
