@@ -338,6 +338,16 @@ def _params_hint(spec: RunSpec, section: ComponentSpec, field: str) -> str:
     return f" ({'; '.join(differ)})" if differ else ""
 
 
+def _encode_or_explain(model: Any, encoder: torch.nn.Module, batch: Any, state: Any, field: str) -> torch.Tensor:
+    """``state`` (of ``batch``, from ``field``) through the encoder, or the data error that
+    says what the batch holds and what the encoder takes."""
+    try:
+        with torch.no_grad():
+            return encode_state(encoder, _to_device(state, model))
+    except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+        raise data_error(encoder, batch, exc, field) from exc
+
+
 def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     """Before training: one item of ``eval.train`` and one of ``eval.test`` through the
     model's encoder, so that eval data the trained model cannot take fails now, as a
@@ -360,20 +370,12 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
         encoder.eval()
         if data is not None:  # the pretraining data first: a mismatch there is the one to fix
             batch = _first_item(data, "data")
-            try:
-                with torch.no_grad():
-                    encode_state(encoder, _to_device(first_state(batch), model))
-            except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
-                raise data_error(encoder, batch, exc, "data") from exc
+            _encode_or_explain(model, encoder, batch, first_state(batch), "data")
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
             batch = _first_item(dataset, field)
             state = masked_input(batch)
-            try:
-                with torch.no_grad():
-                    tokens = encode_state(encoder, _to_device(state, model))
-            except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
-                raise data_error(encoder, batch, exc, field) from exc
+            tokens = _encode_or_explain(model, encoder, batch, state, field)
             if tokens.dim() == 3:
                 counts[field] = (int(tokens.shape[1]), state)
     finally:
