@@ -133,6 +133,7 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     ]
     trained = run("train", str(config), "--run-dir", str(tmp_path / "run"), *small, env={"OMP_NUM_THREADS": "1"})
     assert f"run directory: {tmp_path / 'run'}" in trained.stdout
+    assert f"results written to {tmp_path / 'run' / 'eval.json'}" in trained.stderr
     assert "random_init" in trained.stdout and "raw" in trained.stdout
     evaluated = run("eval", str(tmp_path / "run"), "--json")
     results = json.loads(evaluated.stdout)

@@ -173,6 +173,30 @@ def test_unknown_fields_of_specs_and_run_configs_suggest_the_closest(fresh_regis
         jepa.build("mlp", "mlp", target={"momentm": 0.9})
 
 
+def test_renaming_a_component_with_set_says_its_old_params_stayed(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    config = {
+        "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+        "data": {"name": "sinusoids", "params": {"channels": 2, "size": 64}},
+    }
+    with pytest.raises(jepa.SpecError) as info:
+        load_run_spec(config, ["data.name=arrays"])
+    assert info.value.path.startswith("data.params.")
+    hint = (
+        "(--set data.name=arrays kept the params written for 'sinusoids'; replace the whole section: "
+        "--set 'data={name: arrays}')"
+    )
+    assert str(info.value).count(hint) == 1, "said once, not after every leftover field"
+    # the replacement the hint gives is one that loads
+    spec = load_run_spec(config, ["data={name: arrays, params: {path: x.npz}}"])
+    assert spec.data.name == "jepa:arrays" and "channels" not in spec.data.params
+    # an error elsewhere, or a --set that keeps the name, gets no such hint
+    with pytest.raises(jepa.SpecError) as info:
+        load_run_spec(config, ["data.name=sinusoids", "train.stpes=3"])
+    assert "kept the params" not in str(info.value)
+
+
 def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("encoder: [unclosed\n")

@@ -216,6 +216,8 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     if distributed()[0] == 0:
         print(f"run directory: {path}")
+        if results is not None:
+            print(f"results written to {path}/eval.json", file=sys.stderr)
     if results is not None:
         return _probe_status(results, failed_probes(results), f"{path}/eval.json")
     return 0

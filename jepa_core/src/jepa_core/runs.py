@@ -209,10 +209,54 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
             ) from None
     else:
         raise SpecError(f"a run config is a file path or a mapping, got {type(source).__name__}")
+    renamed = {}  # section -> (old name, new name) where --set changed a component's name
     for assignment in overrides:
+        before = _named_section(data, assignment)
         apply_override(data, assignment)
+        if before is not None:
+            section, old_name = before
+            after = _named_section(data, assignment)
+            if after is not None and after[1] != old_name:
+                renamed[section] = (old_name, after[1])
     check_spec_shape(data)
-    return validate_spec(RunSpec.model_validate, data, model=RunSpec)
+    try:
+        return validate_spec(RunSpec.model_validate, data, model=RunSpec)
+    except SpecError as exc:
+        raise _kept_params_hint(exc, renamed) from None
+
+
+def _named_section(data: Mapping[str, Any], assignment: object) -> tuple[str, str] | None:
+    """``(section, its component name)`` when ``assignment`` sets ``section.name`` of
+    a section that also holds params; None otherwise."""
+    if not isinstance(assignment, str):
+        return None
+    key = assignment.partition("=")[0].strip()
+    if not key.endswith(".name"):
+        return None
+    section = key[: -len(".name")]
+    node: Any = data
+    for part in section.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping) or not node.get("params") or not isinstance(node.get("name"), str):
+        return None
+    return section, node["name"]
+
+
+def _kept_params_hint(exc: SpecError, renamed: Mapping[str, tuple[str, str]]) -> SpecError:
+    """--set SECTION.name=NEW keeps the params written for the old component; when
+    they are what fails, say so and how to replace the section whole."""
+    for section, (old, new) in renamed.items():
+        first = next((i for i, (path, _) in enumerate(exc.issues) if path.startswith(f"{section}.params.")), None)
+        if first is not None:
+            issues = list(exc.issues)
+            path, message = issues[first]
+            issues[first] = (
+                path,
+                f"{message} (--set {section}.name={new} kept the params written for {old!r}; "
+                f"replace the whole section: --set '{section}={{name: {new}}}')",
+            )
+            return type(exc)(issues[0][1], issues=issues, total=exc.total)
+    return exc
 
 
 def default_run_dir(config: str | os.PathLike[str] | None) -> Path:
