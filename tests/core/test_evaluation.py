@@ -101,6 +101,22 @@ def test_a_missing_scikit_learn_names_the_extra(tmp_path, monkeypatch) -> None:
     assert not (tmp_path / "run").exists()
 
 
+def test_unlabelled_eval_data_and_too_many_shots_fail_before_training(tmp_path) -> None:
+    unlabelled = tmp_path / "series.npz"
+    np.savez(unlabelled, x=np.random.default_rng(0).normal(size=(12, 8, 2)).astype("float32"))
+    config = tiny_run()
+    config["eval"]["test"] = {"name": "arrays", "params": {"path": str(unlabelled), "y_key": None}}
+    with pytest.raises(jepa.SpecError) as info:
+        train_run(load_run_spec(config), run_dir=tmp_path / "run")
+    assert info.value.path == "eval.test" and "not labelled" in str(info.value)
+    assert "`jepa describe dataset jepa:arrays` lists its parameters" in str(info.value)
+    # 40 items of 4 classes: no class holds 30
+    with pytest.raises(jepa.SpecError, match=r"fewer than shots=30; lower eval.shots") as info:
+        train_run(load_run_spec(tiny_run(shots=30)), run_dir=tmp_path / "run")
+    assert info.value.path == "eval.shots"
+    assert not (tmp_path / "run").exists(), "found before training: nothing written"
+
+
 # -- attentive probe (V-JEPA) --------------------------------------------------------------------------
 
 

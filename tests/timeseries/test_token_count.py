@@ -53,3 +53,30 @@ def test_jepa_train_fills_in_num_tokens_from_the_data_when_it_is_left_out(long_s
     model = json.loads((run / "run.json").read_text())["model"]
     assert model["encoder"]["params"]["num_tokens"] == 96 and model["masker"]["params"]["num_tokens"] == 96
     assert json.loads((run / "final" / "config.json").read_text())["spec"]["encoder"]["params"]["num_tokens"] == 96
+
+
+def test_jepa_eval_of_a_config_measures_num_tokens_as_jepa_train_does(tmp_path, capsys) -> None:
+    config = tmp_path / "ts.yaml"
+    assert main(["init", "timeseries", "--output", str(config)]) == 0
+    data = tmp_path / "long.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(32, 96)).astype("float32"))
+    capsys.readouterr()
+    status = main(
+        [
+            "eval",
+            str(config),
+            "--set",
+            f"data={{name: series_numpy, params: {{path: {data}, layout: NT}}}}",
+            "--set",
+            "model.encoder.params.num_tokens=null",
+            "--set",
+            "eval.probes=[linear]",
+            "--set",
+            "eval.baselines=[]",
+            "--json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "model.encoder.params.num_tokens: 96 (measured on the data's first batch)" in err
+    assert 0.0 <= json.loads(out)["jepa"]["linear"] <= 1.0

@@ -115,3 +115,93 @@ def test_digits_dataset_and_its_splits():
     assert _dataset("digits", image_size=16)[0][0].shape == (1, 16, 16)
     augmented = _dataset("digits", augment=True, seed=5)
     assert torch.equal(augmented[3][0], _dataset("digits", augment=True, seed=5)[3][0])
+
+
+def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_path, capsys):
+    from jepa_core.cli import main
+
+    for label in ("a", "b"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(8):
+            Image.new("L", (8, 8), 40 * i).save(tmp_path / "images" / label / f"{i}.png")
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "model:\n"
+        "  encoder: {name: cnn, params: {input_channels: 1, hidden_dim: 16, widths: [8, 16], image_size: 8,"
+        " pool: none}}\n"
+        "  predictor: {name: attention, params: {depth: 1}}\n"
+        "  masker: multiblock\n"
+        f"data: {{name: image_folder, params: {{root: {tmp_path / 'images'}, image_size: 8, channels: 1}}}}\n"
+        "train: {steps: 40, batch_size: 4, checkpoint_every: 2, progress: false, plot: false}\n"
+    )
+    # before anything is written: a batch of the whole folder holds the broken file
+    broken = tmp_path / "images" / "b" / "3.png"
+    broken.write_bytes(b"not a png")
+    run_dir = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run_dir), "--set", "train.batch_size=16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jepa: error: data: cannot read the first batch: cannot read image") and "\n" not in err
+    assert "3.png" in err and not run_dir.exists()
+
+    # during training: every image of class b breaks after the first-batch check
+    Image.new("L", (8, 8), 0).save(broken)
+    trainer = jepa.Trainer(
+        jepa.build(
+            "cnn",
+            "attention",
+            masker="multiblock",
+            encoder={"input_channels": 1, "hidden_dim": 16, "widths": [8, 16], "image_size": 8, "pool": "none"},
+        ),
+        _dataset("image_folder", root=str(tmp_path / "images"), image_size=8, channels=1),
+        {"steps": 40, "batch_size": 4, "checkpoint_every": 2, "progress": False, "plot": False},
+        run_dir=run_dir,
+    )
+    for path in (tmp_path / "images" / "b").iterdir():
+        path.write_bytes(b"not a png")
+    with pytest.raises(jepa.TrainingError) as info:
+        trainer.fit()
+    message = str(info.value)
+    assert message.startswith("data: reading a batch for step ") and "not a png" not in message
+    assert "cannot read image" in message and "remove or replace the file" in message
+    assert ("--resume continues from it" in message) or ("running it again starts over" in message)
+
+
+def test_an_image_folder_left_at_its_default_size_is_named_as_a_fix(tmp_path, capsys):
+    from jepa_core.cli import main
+
+    (tmp_path / "images" / "a").mkdir(parents=True)
+    for i in range(4):
+        Image.new("L", (8, 8), 40 * i).save(tmp_path / "images" / "a" / f"{i}.png")
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "model:\n"
+        "  encoder: {name: cnn, params: {input_channels: 1, hidden_dim: 16, widths: [8, 16], image_size: 8,"
+        " pool: none}}\n"
+        "  predictor: {name: attention, params: {depth: 1}}\n"
+        "  masker: multiblock\n"
+        f"data: {{name: image_folder, params: {{root: {tmp_path / 'images'}, channels: 1}}}}\n"
+        "train: {steps: 2, batch_size: 4, progress: false, plot: false}\n"
+    )
+    eval_section = (
+        "--set",
+        f"eval={{train: {{name: image_folder, params: {{root: {tmp_path / 'images'}, channels: 1}}}},"
+        f" test: {{name: image_folder, params: {{root: {tmp_path / 'images'}, channels: 1}}}}, shots: 1}}",
+    )
+    for extra in ((), eval_section):  # the eval sets are checked first: the data's size still leads
+        assert main(["train", str(config), "--run-dir", str(tmp_path / "run"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("jepa: error: model.encoder.params.image_size: the data gives 12544 tokens")
+        assert "set model.encoder.params.image_size to [224, 224]" in err
+        assert "or, if the encoder's size is the one you want, set data.params.image_size (now 224) to 8" in err
+        assert not (tmp_path / "run").exists()
+
+
+def test_a_value_no_form_of_a_union_takes_is_one_issue_at_its_own_path():
+    with pytest.raises(jepa.SpecError) as info:
+        _dataset("digits", image_size=[8, -1])
+    assert info.value.issues == [
+        ("image_size", "Input should be a valid integer, or greater than 0 at item 1 (got [8, -1])")
+    ]
+    with pytest.raises(jepa.SpecError) as info:
+        _dataset("digits", image_size=None)
+    assert str(info.value) == "image_size: Input should be a valid integer, or a valid tuple (got None)"

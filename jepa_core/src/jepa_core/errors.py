@@ -106,6 +106,15 @@ class WiringError(SpecError):
 class TokenCountError(SpecError):
     """The data gives a different number of tokens than the model's masks are drawn for."""
 
+    def in_run_config(self) -> TokenCountError:
+        """The same error located in a run config, where the model's settings live under ``model:``."""
+        message = (
+            self.issues[0][1]
+            .replace("set encoder.params.", "set model.encoder.params.")
+            .replace("set masker.params.", "set model.masker.params.")
+        )
+        return TokenCountError(message, f"model.{self.path}" if self.path else "model")
+
 
 class PluginError(JEPAError):
     """A plugin failed to load or register (raised only in strict mode)."""

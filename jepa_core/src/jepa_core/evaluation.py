@@ -93,7 +93,7 @@ def pool_tokens(tokens: torch.Tensor, padding: torch.Tensor | None, how: str) ->
 # -- embedding datasets ----------------------------------------------------------------------------
 
 
-def _split_item(batch: Any) -> tuple[Any, Any]:
+def split_item(batch: Any) -> tuple[Any, Any]:
     """``(inputs, labels or None)`` of a collated batch of ``x``, ``(x, y)`` or mapping items."""
     if isinstance(batch, (tuple, list)):
         return batch[0], (batch[1] if len(batch) > 1 else None)
@@ -150,7 +150,7 @@ def _batches(model: Any, data: Iterable[Any], batch_size: int, encoder: str) -> 
         )
         with torch.no_grad():
             for batch in loader:
-                x, y = _split_item(batch)
+                x, y = split_item(batch)
                 yield x, _encode(model, x, encoder), y
     finally:
         if was_training and hasattr(model, "train"):
@@ -241,7 +241,7 @@ def raw_features(*datasets: Iterable[Any]) -> list[tuple[torch.Tensor, torch.Ten
 
     The datasets share one feature space, so pass the train and test sets together.
     """
-    items = [[_split_item(_single(item)) for item in _items(dataset)] for dataset in datasets]
+    items = [[split_item(_single(item)) for item in _items(dataset)] for dataset in datasets]
     inputs = [[x for x, _ in rows] for rows in items]
     labels = [_labels([y for _, y in rows]) for rows in items]
     if any(isinstance(x, Mapping) for rows in inputs for x in rows):
@@ -721,6 +721,7 @@ __all__ = [
     "predict_attentive",
     "raw_features",
     "require_sklearn",
+    "split_item",
     "svm_accuracy",
     "token_padding",
 ]

@@ -432,7 +432,7 @@ class JEPA(BaseModel):
                 f"{tuple(full_target.shape)}; configure the encoder to return tokens"
             )
         if drawn:
-            self._check_token_count(full_target.shape[1], state_t)
+            self.check_token_count(full_target.shape[1], state_t)
         context = encode_state(self.encoder, state_t, masks.context)
         target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
         if packs_target_blocks(self.predictor):  # every target block in one predictor pass
@@ -444,10 +444,11 @@ class JEPA(BaseModel):
             preds.append(self.predictor(context, **kwargs))
         return torch.cat(preds, dim=1), target, context
 
-    def _check_token_count(self, found: int, state: State) -> None:
-        """Masks are drawn for the masker's token count; an input with more tokens would
-        train on its first ones only, silently, and one with fewer would index past its
-        end. Either way: one error that says what to set."""
+    def check_token_count(self, found: int, state: State) -> None:
+        """Raise :class:`TokenCountError` when ``found`` tokens per item (of input ``state``)
+        is not the count masks are drawn for: an input with more tokens would train on its
+        first ones only, silently, and one with fewer would index past its end. The error
+        says what to set."""
         masker_count = token_count(self.masker) if self.masker is not None else None
         encoder_count = token_count(self.encoder)
         expected = masker_count if masker_count is not None else encoder_count

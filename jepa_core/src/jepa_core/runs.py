@@ -26,7 +26,7 @@ from pydantic import Field
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
 from jepa_core.contracts import encode_state, token_count
-from jepa_core.errors import SpecError, short_message, short_repr
+from jepa_core.errors import SpecError, TokenCountError, short_message, short_repr
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
@@ -300,15 +300,18 @@ def train_and_evaluate(
         data = spec.data.resolve().create(spec.data.params, "data.params")
         spec = _fill_token_count(spec, data, announce=rank == 0)
     torch.manual_seed(spec.train.seed)  # the same initial weights on every rank and every rerun
-    model = build_model(spec.model)
+    model = _build_model(spec.model, "model")
     if data is None:
         data = spec.data.resolve().create(spec.data.params, "data.params")
     if spec.eval is not None:  # one item of each eval set through the encoder: a mismatch fails now
         check_eval_data(model, spec, data)
     filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
-    trainer = Trainer(
-        model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume, restart=restart
-    )
+    try:
+        trainer = Trainer(
+            model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume, restart=restart
+        )
+    except TokenCountError as exc:
+        raise _or_resize_the_data(exc, spec) from None
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
     results = None
     evaluation = spec.eval if trainer.step >= spec.train.steps else None  # a stopped run is not probed
@@ -336,6 +339,34 @@ def train_and_evaluate(
             raise
         print(format_results(results))
     return run_dir, results
+
+
+def _or_resize_the_data(exc: TokenCountError, spec: RunSpec) -> TokenCountError:
+    """An encoder built for another image size than the data's: the fix may be the
+    data's ``image_size`` (e.g. left at its default) as much as the encoder's."""
+    if exc.path != "model.encoder.params.image_size":
+        return exc
+    component = spec.data.resolve()
+    field = component.params_model.model_fields.get("image_size")
+    wanted = spec.model.encoder.params.get("image_size")
+    if field is None or wanted is None:
+        return exc
+    now = spec.data.params.get("image_size")
+    current = f"now {short_repr(now)}" if now is not None else f"now its default, {short_repr(field.default)}"
+    message = (
+        f"{exc.issues[0][1]}; or, if the encoder's size is the one you want, "
+        f"set data.params.image_size ({current}) to {short_repr(wanted)}"
+    )
+    return TokenCountError(message, exc.path)
+
+
+def _build_model(spec: ModelSpec, field: str) -> Any:
+    """:func:`build_model`, its errors located in the run config (``model.encoder.params``,
+    not ``encoder.params``)."""
+    try:
+        return build_model(spec)
+    except SpecError as exc:
+        raise exc.prefixed(field) from None
 
 
 def failed_probes(results: Mapping[str, Any]) -> list[str]:
@@ -414,10 +445,22 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
         encoder.eval()
         if data is not None:  # the pretraining data first: a mismatch there is the one to fix
             batch = _first_item(data, "data")
-            _encode_or_explain(model, encoder, batch, first_state(batch), "data")
+            state = first_state(batch)
+            tokens = _encode_or_explain(model, encoder, batch, state, "data")
+            if tokens.dim() == 3 and getattr(model, "masker", None) is not None:
+                try:
+                    model.check_token_count(int(tokens.shape[1]), state)
+                except TokenCountError as exc:
+                    raise _or_resize_the_data(exc.in_run_config(), spec) from None
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
             batch = _first_item(dataset, field)
+            if ev.split_item(batch)[1] is None:
+                raise _unlabelled(field, section.resolve().qualname)
+            if field == "eval.train" and evaluation.shots is not None:
+                labels = _class_labels(dataset)
+                if labels is not None:
+                    _few_shot_draw(labels, evaluation.shots, seed=0)
             state = masked_input(batch)
             tokens = _encode_or_explain(model, encoder, batch, state, field)
             if tokens.dim() == 3:
@@ -451,6 +494,38 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             f"{_params_hint(spec, section, field)}, or use eval.features 'mean'",
             field,
         )
+
+
+def _unlabelled(field: str, dataset: str | None = None) -> SpecError:
+    where = f"jepa describe dataset {dataset}" if dataset else "jepa describe dataset NAME"
+    return SpecError(
+        f"its items are not labelled, and the probes fit labels: give the dataset the parameter that "
+        f"serves (x, label) items (`{where}` lists its parameters)",
+        field,
+    )
+
+
+def _class_labels(dataset: Any) -> torch.Tensor | None:
+    """The class index of every item, when the dataset holds them as ``labels``; None otherwise
+    (they are then read when probing)."""
+    labels = getattr(dataset, "labels", None)
+    if labels is None or not isinstance(dataset, Sized):
+        return None
+    try:
+        labels = torch.as_tensor(labels)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    if labels.dim() != 1 or len(labels) != len(dataset) or labels.is_floating_point() or labels.dtype == torch.bool:
+        return None
+    return labels
+
+
+def _few_shot_draw(labels: torch.Tensor, shots: int, seed: int) -> torch.Tensor:
+    """Indices of ``shots`` labelled examples per class (draw ``seed``), or the error that names eval.shots."""
+    try:
+        return ev.few_shot_split(labels, shots, torch.Generator().manual_seed(seed))[0]
+    except ValueError as exc:
+        raise SpecError(f"{exc}; lower eval.shots or give eval.train more data", "eval.shots") from None
 
 
 def _unbatched(batch: Any) -> Any:
@@ -539,11 +614,7 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
         if spec.shots is None:
             draws.append((seed, torch.arange(len(train_y))))
             continue
-        try:
-            chosen, _ = ev.few_shot_split(train_y, spec.shots, torch.Generator().manual_seed(seed))
-        except ValueError as exc:
-            raise SpecError(f"{exc}; lower eval.shots or give eval.train more data", "eval.shots") from None
-        draws.append((seed, chosen))
+        draws.append((seed, _few_shot_draw(train_y, spec.shots, seed)))
     chosen_c: list[float] = []  # the svm's C of each draw
 
     def run(probe: str, seed: int, chosen: torch.Tensor) -> float:
@@ -589,9 +660,9 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
 
 
 def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _Features:
-    def labelled(labels: torch.Tensor | None) -> torch.Tensor:
+    def labelled(labels: torch.Tensor | None, field: str) -> torch.Tensor:
         if labels is None:
-            raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
+            raise _unlabelled(field)
         return labels
 
     device = getattr(model, "device", torch.device("cpu"))
@@ -600,13 +671,15 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
             ev.embed_dataset(model, data, batch_size=spec.batch_size, tokens=spec.features)
             for data in (train_data, test_data)
         )
-        return _Features((train_x, labelled(train_y)), (test_x, labelled(test_y)), device=device)
+        return _Features(
+            (train_x, labelled(train_y, "eval.train")), (test_x, labelled(test_y, "eval.test")), device=device
+        )
     # one encoder pass gives both the token grid and (pooled from it) the vectors
     grids = [ev.embed_tokens(model, data, batch_size=spec.batch_size) for data in (train_data, test_data)]
     (train_t, train_p, train_y), (test_t, test_p, test_y) = grids
     return _Features(
-        (ev.pool_tokens(train_t, train_p, spec.features), labelled(train_y)),
-        (ev.pool_tokens(test_t, test_p, spec.features), labelled(test_y)),
+        (ev.pool_tokens(train_t, train_p, spec.features), labelled(train_y, "eval.train")),
+        (ev.pool_tokens(test_t, test_p, spec.features), labelled(test_y, "eval.test")),
         tokens=((train_t, train_p), (test_t, test_p)),
         device=device,
     )
@@ -615,7 +688,7 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
 def _raw(train_data: Any, test_data: Any) -> _Features:
     (train_x, train_y), (test_x, test_y) = ev.raw_features(train_data, test_data)
     if train_y is None or test_y is None:
-        raise SpecError("evaluation datasets must yield labelled items: (x, label)", "eval")
+        raise _unlabelled("eval.train" if train_y is None else "eval.test")
     return _Features((train_x, train_y), (test_x, test_y))
 
 
@@ -654,7 +727,7 @@ def _frame_average_model(spec: RunSpec, baseline_dir: Path | None, save: bool) -
             flush=True,
         )
     torch.manual_seed(train.seed)
-    image_model = build_model(image_run.model)
+    image_model = _build_model(image_run.model, "eval.frame_average.model")
     trainer = Trainer(
         image_model, frames, train, run_dir=where if save else None, run_spec=record, restart=where is not None and save
     )
@@ -798,8 +871,10 @@ def evaluate_path(
                 f"{short_repr(str(path), 200)} is a run config already; give --config only with a model directory"
             )
         spec = load_run_spec(path, overrides)
+        if _token_count_unset(spec):  # as jepa train measures it
+            spec = _fill_token_count(spec, spec.data.resolve().create(spec.data.params, "data.params"), True)
         torch.manual_seed(spec.train.seed)  # the weights train_run would start from
-        model = build_model(spec.model)
+        model = _build_model(spec.model, "model")
         check_eval_data(model, spec)
         writer = _results_writer(Path(output)) if output is not None else None
         return evaluate(model, spec, on_update=writer)

@@ -47,7 +47,7 @@ from pydantic import Field
 from torch import nn
 
 from jepa_core.devices import parse_device, resolve_device
-from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_repr
+from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA, data_error
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
@@ -203,6 +203,15 @@ def learning_rate(spec: TrainSpec, step: int) -> float:
     return cosine(spec.lr, spec.min_lr, (step - spec.warmup_steps) / span)
 
 
+def _reading_error(exc: BaseException) -> str:
+    """What went wrong reading data, on one line: a loader worker's error carries its whole
+    traceback in the message, whose last line is the dataset's own error."""
+    text = str(exc)
+    if "Original Traceback" in text and text.strip():
+        return short_message(RuntimeError(text.strip().splitlines()[-1]))
+    return short_message(exc)
+
+
 def weight_decay(spec: TrainSpec, step: int) -> float:
     """Cosine from ``weight_decay`` to ``final_weight_decay`` over the run (I-JEPA)."""
     return cosine(spec.weight_decay, spec.final_weight_decay, step / max(spec.steps - 1, 1))
@@ -325,7 +334,12 @@ class Trainer:
             return  # a one-shot iterable: do not consume a batch
         if self._owns_order():
             self.batches_per_epoch()  # a batch larger than the dataset is a SpecError naming train.batch_size
-        batch = next(iter(self._batches(0, 0)), None)
+        try:
+            batch = next(iter(self._batches(0, 0)), None)
+        except SpecError:
+            raise
+        except Exception as exc:  # a file that cannot be read: before anything is written
+            raise SpecError(f"cannot read the first batch: {_reading_error(exc)}", "data") from exc
         if batch is None:
             raise SpecError("the data gives no batch at all; check the dataset and train.batch_size", "data")
         rng = torch.get_rng_state()  # the check must not shift the run's random stream
@@ -335,13 +349,7 @@ class Trainer:
         except TokenCountError as exc:
             if self.run_spec is None:
                 raise
-            # in a run config the encoder's settings live under model:
-            message = (
-                exc.issues[0][1]
-                .replace("set encoder.params.", "set model.encoder.params.")
-                .replace("set masker.params.", "set model.masker.params.")
-            )
-            raise TokenCountError(message, f"model.{exc.path}" if exc.path else "model") from None
+            raise exc.in_run_config() from None
         except SpecError:
             raise
         except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
@@ -497,7 +505,13 @@ class Trainer:
                 group["weight_decay"] = wd
         totals: dict[str, torch.Tensor] = {}
         for index in range(self.spec.accumulate):
-            batch = next(micro)
+            try:
+                batch = next(micro)
+            except Exception as exc:  # a file that cannot be read, in the dataset or a loader worker
+                raise TrainingError(
+                    f"data: reading a batch for step {self.step + 1} failed: {_reading_error(exc)}"
+                    f"{self._where_to_go_on()}"
+                ) from exc
             last = index == self.spec.accumulate - 1
             sync = getattr(self.step_module, "no_sync", None)
             context = sync() if (sync is not None and not last) else _null_context()
@@ -533,12 +547,14 @@ class Trainer:
             result["momentum"] = momentum
         return result
 
-    def _stop_on_non_finite(self, metrics: dict[str, float]) -> None:
+    def _where_to_go_on(self) -> str:
         last = self.latest_checkpoint()
         if last is not None:
-            where = f"; the last good checkpoint is {str(last)!r} (--resume continues from it)"
-        else:
-            where = "; no checkpoint was written (running it again starts over)"
+            return f"; the last good checkpoint is {str(last)!r} (--resume continues from it)"
+        return "; no checkpoint was written (running it again starts over)"
+
+    def _stop_on_non_finite(self, metrics: dict[str, float]) -> None:
+        where = self._where_to_go_on()
         first = (
             " (the first step: the loss is computed before any weight update, so check the data first)"
             if metrics["step"] == 1

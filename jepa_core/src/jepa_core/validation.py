@@ -143,9 +143,28 @@ def spec_error_from_validation(
     ``total``: how many problems there are when ``exc`` lists only some of them.
     """
     issues: list[tuple[str, str]] = []
+    unions: dict[str, int] = {}  # the path of a value no member of a union took -> its issue
     kind: type[SpecError] = SpecError  # keep the specific type (unknown, ambiguous) of the first issue
     for error in exc.errors():
-        path = _join(prefix, ".".join(str(part) for part in error["loc"]))
+        loc = error["loc"]
+        tag = next((i for i, part in enumerate(loc) if _is_union_member(part)), None)
+        if tag is not None and error["type"] != "extra_forbidden":
+            # pydantic reports each member of a union it tried (`image_size.constrained-int`,
+            # `image_size.tuple[...]`): one issue at the value's own path, the reasons joined
+            path = _join(prefix, ".".join(str(part) for part in loc[:tag]))
+            reason = error["msg"]
+            inner = ".".join(str(part) for part in loc[tag + 1 :])
+            if inner:  # a part of the value: tuple[int, int].1
+                reason += f" at item {inner}" if inner.isdigit() else f" at {inner}"
+            if path in unions:
+                at = unions[path]
+                reason = reason.removeprefix("Input should be ")
+                issues[at] = (path, issues[at][1].replace(" (got ", f", or {reason} (got ", 1))
+                continue
+            unions[path] = len(issues)
+            issues.append((path, f"{reason} (got {short_repr(error.get('input'))})"))
+            continue
+        path = _join(prefix, ".".join(str(part) for part in loc))
         inner = (error.get("ctx") or {}).get("error")
         if isinstance(inner, SpecError):  # a nested component failed: its paths continue ours
             if not issues:
@@ -165,6 +184,15 @@ def spec_error_from_validation(
             message += f" (got {short_repr(error['input'])})"
         issues.append((path, message))
     return kind(issues[0][1], issues=issues, total=total)
+
+
+def _is_union_member(part: Any) -> bool:
+    """Whether a ``loc`` part names the member of a union pydantic tried (``int``,
+    ``constrained-int``, ``tuple[int, int]``), not a field."""
+    return isinstance(part, str) and (part in _SCALAR_TAGS or "-" in part or "[" in part)
+
+
+_SCALAR_TAGS = frozenset({"int", "float", "str", "bool", "none", "bytes"})
 
 
 def _unknown_field_message(loc: tuple[Any, ...], model: Any, describe: str | None) -> str:
