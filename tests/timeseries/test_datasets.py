@@ -165,8 +165,13 @@ def test_csv_errors_name_the_line(tmp_path):
     path.write_text("id,a,label\nx,1,p\nx,2,q\n")
     with pytest.raises(ValueError, match=r":3: label 'q' differs"):
         series_csv(str(path), series_column="id", label_column="label")
-    with pytest.raises(ValueError, match="no column 'c'"):
+    with pytest.raises(ValueError, match="no column 'c'") as info:
         series_csv(str(path), columns=["c"])
+    assert "delimiter" not in str(info.value), "a comma-separated header needs no hint"
+    path.write_text("id;a;label\nx;1;p\n")
+    with pytest.raises(ValueError, match=r"it looks separated by ';': set delimiter: ';'"):
+        series_csv(str(path), series_column="id", label_column="label")
+    assert len(series_csv(str(path), series_column="id", label_column="label", delimiter=";")) == 1
 
 
 def test_csv_long_recording_as_forecast_windows(tmp_path):

@@ -344,7 +344,13 @@ def series_csv(
         header = [name.strip() for name in header]
         for name in (series_column, label_column, *(columns or [])):
             if name is not None and name not in header:
-                raise ValueError(f"{path!r} has no column {name!r}; its columns are {header}")
+                other = next((mark for mark in (";", "\t", ",", "|") if mark != delimiter and mark in header[0]), None)
+                hint = (
+                    f" (it looks separated by {other!r}: set delimiter: {other!r})"
+                    if len(header) == 1 and other
+                    else ""
+                )
+                raise ValueError(f"{path!r} has no column {name!r}; its columns are {header}{hint}")
         special = {series_column, label_column}
         chosen = columns or [name for name in header if name not in special]
         if not chosen:
