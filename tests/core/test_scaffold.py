@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from jepa_core.cli import main
+from jepa_core.errors import SpecError
+from jepa_core.first_party import FIRST_PARTY_SCOPES, PACKAGES
 
 
 def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
@@ -42,7 +48,7 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
     listed = subprocess.run([*jepa, "list", "encoder", "acme:*"], capture_output=True, text=True, env=env, check=True)
     assert listed.stdout.split()[:3] == ["encoder", "acme:acme_encoder", "jepa-acme"]
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "acme")],
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", str(tmp_path / "acme")],
         capture_output=True,
         text=True,
         env=env,
@@ -50,6 +56,9 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
     )
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout
+    # the rules for kinds it does not provide are skipped, saying so in plain words
+    assert "plugin 'acme' registers no predictor" in tests.stdout
+    assert "empty parameter set" not in tests.stdout
     built = subprocess.run(
         [sys.executable, "-c", "import jepa; print(jepa.build('acme_encoder', 'attention').spec.encoder.name)"],
         capture_output=True,
@@ -84,3 +93,69 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
         [*jepa, "new-plugin", "jepa-acme", "--directory", str(tmp_path / "acme")], capture_output=True, text=True
     )
     assert refused.returncode == 2 and "is not empty" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        # a first-party plugin's name, whatever the prefix or case: discovery would refuse it
+        ("vision", "plugin name 'vision' (its entry point and scope) is reserved for jepa-plugins-vision"),
+        (
+            "jepa-text",
+            "plugin name 'text' (the entry point and scope 'jepa-text' gives) is reserved for jepa-plugins-text",
+        ),
+        ("Plugins-Timeseries", "plugin name 'timeseries' (the entry point and scope 'Plugins-Timeseries' gives)"),
+        # the core's reserved scopes
+        (
+            "jepa-local",
+            "plugin name 'local' (the entry point and scope 'jepa-local' gives) is reserved for jepa itself",
+        ),
+        ("jepa-jepa", "plugin name 'jepa' (the entry point and scope 'jepa-jepa' gives) is reserved for jepa itself"),
+        # a package that would shadow one of ours
+        ("jepa", "import package 'jepa' (from 'jepa') would shadow jepa-core's: import jepa would load the plugin"),
+        ("jepa-core", "import package 'jepa_core' (from 'jepa-core') would shadow jepa-core's"),
+        ("jepa-plugins-vision", "import package 'jepa_plugins_vision' (from 'jepa-plugins-vision') would shadow "),
+    ],
+)
+def test_new_plugin_refuses_a_name_that_is_jepas_own_and_writes_nothing(name, says, tmp_path, capsys) -> None:
+    target = tmp_path / "plugin"
+    assert main(["new-plugin", name, "--directory", str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err  # one line, on stderr
+    assert err.startswith(f"jepa: error: {says}") and "; choose another name, e.g. jepa-my" in err, err
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    suggested = err.strip().rsplit("e.g. ", 1)[1]  # the name it suggests is free
+    assert main(["new-plugin", suggested, "--directory", str(tmp_path / "suggested")]) == 0
+    capsys.readouterr()
+
+
+def test_new_plugin_refuses_every_name_jepa_owns(tmp_path) -> None:
+    # from the same tables discovery and the registry use: a new first-party plugin is covered
+    from jepa_core.registry import RESERVED_SCOPES
+    from jepa_core.scaffold import scaffold_plugin
+
+    names = [*RESERVED_SCOPES, *FIRST_PARTY_SCOPES, *(package.replace("_", "-") for package in PACKAGES)]
+    for name in names:
+        with pytest.raises(SpecError, match="choose another name"):
+            scaffold_plugin(name, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_plugin_takes_a_name_that_only_starts_like_ours(tmp_path, capsys) -> None:
+    for name in ("jepa-vision-extra", "jepa-plugins-audio", "jepa-localized"):
+        assert main(["new-plugin", name, "--directory", str(tmp_path / name)]) == 0
+    assert "wrote plugin distribution" in capsys.readouterr().out
+
+
+def test_the_packages_it_guards_are_the_ones_jepa_ships() -> None:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pyproject.toml is read with tomli where it is installed
+        tomllib = pytest.importorskip("tomli")
+    root = Path(__file__).resolve().parents[2]
+    shipped = {}
+    for pyproject in [root / "jepa_core" / "pyproject.toml", *sorted(root.glob("jepa_plugins_*/pyproject.toml"))]:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        for package in project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]:
+            shipped[Path(package).name] = project["project"]["name"]
+    assert shipped == PACKAGES

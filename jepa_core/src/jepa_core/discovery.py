@@ -43,7 +43,7 @@ import pluggy
 from jepa_core import __version__, hookspecs
 from jepa_core.components import plugin as core_plugin
 from jepa_core.errors import PluginError
-from jepa_core.first_party import FIRST_PARTY_SCOPES
+from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY_SCOPES
 from jepa_core.registry import (
     CORE_SCOPE,
     RESERVED_SCOPES,
@@ -94,7 +94,7 @@ class PluginLoader:
         self.manager = new_plugin_manager()
         self.strict = strict_mode()
         self.pending: dict[str, tuple[EntryPoint, PluginRecord]] = {}
-        core = registry._issue(_Grant(CORE_SCOPE, "jepa-core", __version__, False))
+        core = registry._issue(_Grant(CORE_SCOPE, CORE_DISTRIBUTION, __version__, False))
         _register_module(self.manager, core_plugin, core)
         registry._close(core)
         allow = _name_list(ALLOW_ENV)

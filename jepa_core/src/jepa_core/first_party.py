@@ -7,6 +7,10 @@ here under its distribution, and nothing more.
 
 from __future__ import annotations
 
+#: jepa-core: its distribution, and the import packages it ships (``src/jepa``, ``src/jepa_core``).
+CORE_DISTRIBUTION = "jepa-core"
+CORE_PACKAGES = ("jepa", "jepa_core")
+
 _VISION = "jepa-plugins-vision"
 _TEXT = "jepa-plugins-text"
 _TIMESERIES = "jepa-plugins-timeseries"
@@ -73,3 +77,12 @@ def install_command(distribution: str, extras: str = "") -> str:
 # or not it is installed, so another distribution can never load under it (and a saved
 # ``vision:cnn`` always means ours).
 FIRST_PARTY_SCOPES = SCOPES
+
+
+#: The import packages of jepa's own distributions, each with its distribution (a
+#: first-party plugin's is its distribution name with underscores): a package of the
+#: same name elsewhere would shadow ours (``import jepa`` loading it instead).
+PACKAGES: dict[str, str] = {
+    **dict.fromkeys(CORE_PACKAGES, CORE_DISTRIBUTION),
+    **{distribution.replace("-", "_"): distribution for distribution in FIRST_PARTY_SCOPES.values()},
+}

@@ -51,8 +51,8 @@ from jepa_core.errors import (
     short_message,
     short_repr,
 )
+from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
-from jepa_core.first_party import FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
 from jepa_core.limits import MAX_NAME_LENGTH, format_bytes, memory_budget
 from jepa_core.validation import check_spec_shape, params_model_for, validate_spec
 
@@ -387,7 +387,7 @@ class Registry:
     def scope_owner(self, scope: str) -> str | None:
         """The distribution that owns ``scope`` (None for ``local`` and unclaimed names)."""
         if scope == CORE_SCOPE:
-            return "jepa-core"
+            return CORE_DISTRIBUTION
         if scope == LOCAL_SCOPE:
             return None
         self._read_entry_points()
@@ -428,7 +428,7 @@ class Registry:
         distribution that owns its scope): a bare name it has always means it."""
         if self._rank(component.scope) > 1:
             return False
-        owner = "jepa-core" if component.scope == CORE_SCOPE else FIRST_PARTY_SCOPES[component.scope]
+        owner = CORE_DISTRIBUTION if component.scope == CORE_SCOPE else FIRST_PARTY_SCOPES[component.scope]
         return normalize_name(component.distribution or "") == owner
 
     def _precedence(self, component: Component) -> int:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from jepa_core import __version__
 from jepa_core.errors import SpecError
+from jepa_core.first_party import FIRST_PARTY_SCOPES, PACKAGES
 from jepa_core.hookspecs import PLUGIN_API_VERSION
 from jepa_core.persistence import atomic_write_dir
+from jepa_core.registry import RESERVED_SCOPES
 
 PYPROJECT = """\
 [build-system]
@@ -146,13 +148,36 @@ component the plugin registers, and a model built by name.
 """
 
 
+def _taken(name: str, package: str, scope: str) -> str | None:
+    """Why a plugin called ``name`` would collide with jepa's own, or None: its import
+    package would shadow one of jepa's, or its plugin name (entry point and scope) is
+    one that discovery refuses to load a third-party plugin under."""
+    instead = f"choose another name, e.g. jepa-my{scope}"
+    if package in PACKAGES:
+        return (
+            f"import package {package!r} (from {name!r}) would shadow {PACKAGES[package]}'s: import {package} "
+            f"would load the plugin instead; {instead}"
+        )
+    owner = "jepa itself" if scope in RESERVED_SCOPES else FIRST_PARTY_SCOPES.get(scope)
+    if owner is None:
+        return None
+    given = "its entry point and scope" if scope == name else f"the entry point and scope {name!r} gives"
+    return f"plugin name {scope!r} ({given}) is reserved for {owner}; {instead}"
+
+
 def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
-    """Write a plugin distribution named ``name`` into ``directory`` (default ``./name``)."""
+    """Write a plugin distribution named ``name`` into ``directory`` (default ``./name``).
+    The name gives the distribution (``jepa-acme``), the import package (``jepa_acme``)
+    and the plugin name, which is also its scope (``acme``: without the ``jepa-`` and
+    ``plugins-`` prefixes); a name whose package or plugin name is jepa's own is refused."""
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
         raise SpecError(f"plugin name {name!r} must start with a letter and hold only letters, digits, - and _")
     package = re.sub(r"[-.]+", "_", name).lower()
     dist = package.replace("_", "-")
     scope = package.removeprefix("jepa_").removeprefix("plugins_") or package
+    problem = _taken(name, package, scope)
+    if problem is not None:
+        raise SpecError(problem)
     root = Path(directory) if directory is not None else Path(name)
     if root.exists() and any(root.iterdir()):
         raise SpecError(f"{str(root)!r} exists and is not empty; choose another directory")

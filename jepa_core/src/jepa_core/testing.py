@@ -530,6 +530,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     kinds = getattr(metafunc.function, "_jepa_kinds", None)
     components = [c for c in _registry() if c.scope == cls.plugin and (kinds is None or c.kind in kinds)]
+    if not components:  # a rule for a kind the plugin does not provide: skipped, saying so
+        what = " or ".join(kinds) if kinds else "component"
+        reason = f"plugin {cls.plugin!r} registers no {what}"
+        metafunc.parametrize("jepa_component", [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="none")])
+        return
     metafunc.parametrize("jepa_component", components, ids=[c.qualname for c in components])
 
 
