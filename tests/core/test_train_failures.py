@@ -327,25 +327,6 @@ def test_data_and_eval_data_the_encoder_cannot_take_name_data_first(config, tmp_
     assert line.startswith("jepa: error: data: the data does not fit encoder 'jepa:mlp'"), line
 
 
-def test_a_model_no_probe_could_score_is_a_nonzero_exit_naming_the_failures(
-    config, tmp_path, capsys, monkeypatch
-) -> None:
-    import jepa_core.evaluation
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("probe broke on purpose")
-
-    monkeypatch.setattr(jepa_core.evaluation, "linear_probe", broken)
-    monkeypatch.setattr(jepa_core.evaluation, "knn_accuracy", broken)
-    run_dir = tmp_path / "run"
-    capsys.readouterr()
-    code = main(["train", str(config), "--run-dir", str(run_dir), *WITH_EVAL])
-    out, err = capsys.readouterr()
-    assert code == 1, err
-    assert "jepa: error: no probe could score the model (jepa/linear, jepa/knn failed; " in err
-    assert "errors:\n  jepa/linear: RuntimeError: probe broke on purpose" in out, "the table still shows why"
-
-
 def test_a_failed_probe_of_the_trained_model_is_a_nonzero_exit_after_the_table(
     config, tmp_path, capsys, monkeypatch
 ) -> None:
@@ -378,3 +359,14 @@ def test_a_failed_probe_of_the_trained_model_is_a_nonzero_exit_after_the_table(
     out, err = capsys.readouterr()
     assert code == 1 and "jepa: error: 1 probe of the model failed (jepa/knn;" in err
     assert main(["eval", str(run_dir)]) == 0, "every probe scoring is a success"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("probe broke on purpose")
+
+    monkeypatch.setattr(jepa_core.evaluation, "linear_probe", broken)
+    monkeypatch.setattr(jepa_core.evaluation, "knn_accuracy", broken)
+    capsys.readouterr()
+    code = main(["eval", str(run_dir)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "jepa: error: no probe could score the model (jepa/linear, jepa/knn failed; " in err
+    assert "errors:\n  jepa/linear: RuntimeError: probe broke on purpose" in out, "the table still shows why"

@@ -117,12 +117,12 @@ def test_digits_dataset_and_its_splits():
     assert torch.equal(augmented[3][0], _dataset("digits", augment=True, seed=5)[3][0])
 
 
-def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_path, capsys):
-    from jepa_core.cli import main
-
-    for label in ("a", "b"):
+def _grey_folder_run(tmp_path, classes: tuple[str, ...], per_class: int, data_params: str, train: str):
+    """``per_class`` 8x8 grey PNGs in each class folder of ``tmp_path/images``, and a run
+    config (a tiny masked CNN) that trains on them; returns the config's path."""
+    for label in classes:
         (tmp_path / "images" / label).mkdir(parents=True)
-        for i in range(8):
+        for i in range(per_class):
             Image.new("L", (8, 8), 40 * i).save(tmp_path / "images" / label / f"{i}.png")
     config = tmp_path / "run.yaml"
     config.write_text(
@@ -131,8 +131,17 @@ def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_pa
         " pool: none}}\n"
         "  predictor: {name: attention, params: {depth: 1}}\n"
         "  masker: multiblock\n"
-        f"data: {{name: image_folder, params: {{root: {tmp_path / 'images'}, image_size: 8, channels: 1}}}}\n"
-        "train: {steps: 40, batch_size: 4, checkpoint_every: 2, progress: false, plot: false}\n"
+        f"data: {{name: image_folder, params: {{root: {tmp_path / 'images'}, {data_params}}}}}\n"
+        f"train: {{{train}, progress: false, plot: false}}\n"
+    )
+    return config
+
+
+def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_path, capsys):
+    from jepa_core.cli import main
+
+    config = _grey_folder_run(
+        tmp_path, ("a", "b"), 8, "image_size: 8, channels: 1", "steps: 40, batch_size: 4, checkpoint_every: 2"
     )
     # before anything is written: a batch of the whole folder holds the broken file
     broken = tmp_path / "images" / "b" / "3.png"
@@ -169,19 +178,7 @@ def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_pa
 def test_an_image_folder_left_at_its_default_size_is_named_as_a_fix(tmp_path, capsys):
     from jepa_core.cli import main
 
-    (tmp_path / "images" / "a").mkdir(parents=True)
-    for i in range(4):
-        Image.new("L", (8, 8), 40 * i).save(tmp_path / "images" / "a" / f"{i}.png")
-    config = tmp_path / "run.yaml"
-    config.write_text(
-        "model:\n"
-        "  encoder: {name: cnn, params: {input_channels: 1, hidden_dim: 16, widths: [8, 16], image_size: 8,"
-        " pool: none}}\n"
-        "  predictor: {name: attention, params: {depth: 1}}\n"
-        "  masker: multiblock\n"
-        f"data: {{name: image_folder, params: {{root: {tmp_path / 'images'}, channels: 1}}}}\n"
-        "train: {steps: 2, batch_size: 4, progress: false, plot: false}\n"
-    )
+    config = _grey_folder_run(tmp_path, ("a",), 4, "channels: 1", "steps: 2, batch_size: 4")
     eval_section = (
         "--set",
         f"eval={{train: {{name: image_folder, params: {{root: {tmp_path / 'images'}, channels: 1}}}},"
