@@ -153,9 +153,9 @@ def spec_error_from_validation(
             # `image_size.tuple[...]`): one issue at the value's own path, the reasons joined
             path = _join(prefix, ".".join(str(part) for part in loc[:tag]))
             reason = error["msg"]
-            inner = ".".join(str(part) for part in loc[tag + 1 :])
-            if inner:  # a part of the value: tuple[int, int].1
-                reason += f" at item {inner}" if inner.isdigit() else f" at {inner}"
+            within = ".".join(str(part) for part in loc[tag + 1 :])
+            if within:  # a part of the value: tuple[int, int].1
+                reason += f" at item {within}" if within.isdigit() else f" at {within}"
             if path in unions:
                 at = unions[path]
                 reason = reason.removeprefix("Input should be ")
