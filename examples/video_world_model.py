@@ -111,9 +111,8 @@ def world_model(encoder: torch.nn.Module, loss: str = "l1") -> jepa.JEPA:
     context token predicts its own position's next state; the action is one more input
     token and is added to every token); paired mode (no masker)."""
     model = jepa.build(
-        "vit",
+        jepa.spec_of(encoder),  # the encoder as it was built (the starter's, or a saved run's own)
         "attention",
-        encoder=dict(starter_spec().model.encoder.params),
         predictor={"depth": 2, "heads": 4, "action_dim": 2, "action_queries": True, "in_place": True},
         loss=loss,
         target="shared",

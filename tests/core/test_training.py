@@ -138,6 +138,22 @@ def test_the_collapse_warning_spares_a_fresh_model_and_catches_one_point() -> No
         Trainer(collapsed, jepa_data(), {**train, "batch_size": 2}).fit()
 
 
+def test_embeddings_shrinking_towards_one_point_are_reported_though_their_rank_holds() -> None:
+    torch.manual_seed(0)
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    train = {"steps": 4, "batch_size": 8, "warmup_steps": 0, "progress": False, "plot": False}
+    trainer = Trainer(model, jepa_data(), train)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*shrinking.*")
+        trainer.fit(max_steps=2)  # a fresh model: its spread is the reference
+    last = [module for module in model.encoder.modules() if isinstance(module, torch.nn.Linear)][-1]
+    with torch.no_grad():  # a shared offset: every embedding points almost the same way; RankMe is centred
+        last.bias.add_(10.0)
+    with pytest.warns(RuntimeWarning, match=r"step 3: context embeddings are shrinking towards one point") as seen:
+        trainer.fit()
+    assert not any("collapsing (RankMe" in str(warning.message) for warning in seen), "RankMe alone misses it"
+
+
 def test_gradient_accumulation_matches_one_big_batch() -> None:
     def train(accumulate: int) -> torch.nn.Module:
         torch.manual_seed(0)

@@ -202,3 +202,18 @@ def test_a_value_no_form_of_a_union_takes_is_one_issue_at_its_own_path():
     with pytest.raises(jepa.SpecError) as info:
         _dataset("digits", image_size=None)
     assert str(info.value) == "image_size: Input should be a valid integer, or a valid tuple (got None)"
+
+
+def test_eval_sets_of_other_image_sizes_fail_before_training(tmp_path, capsys):
+    from jepa_core.cli import main
+
+    config = _grey_folder_run(tmp_path, ("a", "b"), 4, "image_size: 8, channels: 1", "steps: 2, batch_size: 4")
+    folder = f"{{name: image_folder, params: {{root: {tmp_path / 'images'}, channels: 1, image_size: SIZE}}}}"
+    section = (
+        f"eval={{train: {folder.replace('SIZE', '8')}, test: {folder.replace('SIZE', '16')}, shots: 1, features: mean}}"
+    )
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "run"), "--set", section]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("jepa: error: eval.test: an item of eval.test holds shape (1, 16, 16) where eval.train's")
+    assert "(eval.test.params.image_size is 16 where data.params has 8)" in err
+    assert not (tmp_path / "run").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import jepa
 import numpy as np
 import pytest
 import torch
@@ -399,7 +400,7 @@ def test_frame_average_baseline_trains_with_the_runs_seed_and_records_it():
     assert own.eval.frame_average.train.seed == 7
 
 
-def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
+def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     import sys
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples"))
@@ -430,6 +431,11 @@ def test_world_model_example_runs_tiny(monkeypatch: pytest.MonkeyPatch):
     floor = retrieval(model, clip_t, clip_t1, action, batch=8, no_change=True)
     assert retrieval(model, clip_t, clip_t1, action, batch=8, no_change=True, shuffle=True) == floor
     assert {tuple(a.tolist()) for a in action} <= {(dy * s, dx * s) for s in (1.0, 2.0) for dy, dx in DIRECTIONS[:4]}
+    # --encoder takes a saved model whose encoder is not the starter's (here shallower and narrower)
+    own = dict(video_world_model.starter_spec().model.encoder.params, depth=1, hidden_dim=32)
+    jepa.build("vit", "attention", encoder=own, masker="tube").save_pretrained(tmp_path / "own")
+    results = video_world_model.main(["--encoder", str(tmp_path / "own"), "--steps", "2", "--eval-clips", "32"])
+    assert results["steps"] == 2 and 0.0 <= results["retrieval"] <= 1.0
 
 
 def test_read_clip_stops_early_only_where_the_container_states_its_length(videos: Path):

@@ -441,6 +441,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     rng = torch.get_rng_state()  # the check must not shift the run's random stream
     was_training = encoder.training
     counts: dict[str, tuple[int, Any]] = {}
+    states: dict[str, Any] = {}  # the first item of each eval set, as the model's input
     try:
         encoder.eval()
         if data is not None:  # the pretraining data first: a mismatch there is the one to fix
@@ -462,12 +463,26 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
                 if labels is not None:
                     _few_shot_draw(labels, evaluation.shots, seed=0)
             state = masked_input(batch)
+            states[field] = state
             tokens = _encode_or_explain(model, encoder, batch, state, field)
             if tokens.dim() == 3:
                 counts[field] = (int(tokens.shape[1]), state)
     finally:
         encoder.train(was_training)
         torch.set_rng_state(rng)
+    train_state, test_state = states.get("eval.train"), states.get("eval.test")
+    if (
+        isinstance(train_state, torch.Tensor)
+        and isinstance(test_state, torch.Tensor)
+        and train_state.shape[2:] != test_state.shape[2:]
+    ):
+        # series may differ in length (the first axis of an item); anything else is another input
+        raise SpecError(
+            f"an item of eval.test holds {describe_state(_unbatched(test_state))} where eval.train's hold "
+            f"{describe_state(_unbatched(train_state))}: the probes are fitted on one and scored on the other, "
+            f"so set eval.test.params so that its items match{_params_hint(spec, evaluation.test, 'eval.test')}",
+            "eval.test",
+        )
     if not flat:
         return  # pooled features (mean, max) and token grids take any token count
     shown = ""

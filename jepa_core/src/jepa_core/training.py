@@ -203,6 +203,11 @@ def learning_rate(spec: TrainSpec, step: int) -> float:
     return cosine(spec.lr, spec.min_lr, (step - spec.warmup_steps) / span)
 
 
+#: a context spread (``context_std``) that falls to under 1/SPREAD_DROP of its value at the
+#: first step is reported as collapse (healthy runs of the starters grow or keep theirs)
+SPREAD_DROP = 10
+
+
 def _reading_error(exc: BaseException) -> str:
     """What went wrong reading data, on one line: a loader worker's error carries its whole
     traceback in the message, whose last line is the dataset's own error."""
@@ -293,6 +298,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, float]] = []
         self._warned: set[str] = set()
+        self._first_spread: float | None = None  # context_std at this process's first step
         self._stop_requested = False  # Ctrl-C: stop after the current step
         self.optimizer = torch.optim.AdamW(
             parameter_groups(self.model),
@@ -584,6 +590,27 @@ class Trainer:
         raise TrainingInterrupted(f"interrupted at step {self.step} of {self.spec.steps}{where}", self.step, path)
 
     def _watch_collapse(self, metrics: dict[str, float]) -> None:
+        spread = metrics.get("context_std")
+        if spread is not None:
+            # RankMe is centred and scale-free: embeddings shrinking towards one point keep their
+            # rank, so a spread fallen to a tenth of where it started is the other signal
+            if self._first_spread is None:
+                self._first_spread = spread
+            start = self._first_spread
+            if (
+                spread < start / SPREAD_DROP
+                and self.step > self.spec.warmup_steps
+                and self.local_batch > 2
+                and "spread" not in self._warned
+            ):
+                self._warned.add("spread")
+                warnings.warn(
+                    f"step {self.step}: context embeddings are shrinking towards one point (their spread, "
+                    f"context_std, is {spread:.2g}, under 1/{SPREAD_DROP} of the {start:.2g} it started at); "
+                    "consider a longer warmup, a lower lr, a slower EMA or a regulariser loss such as sigreg",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         rank = metrics.get("context_rankme")
         if (
             rank is not None

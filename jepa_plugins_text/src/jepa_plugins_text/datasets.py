@@ -99,7 +99,8 @@ class TextDataset(Dataset):
         if not segments:
             raise ValueError(f"{source}: no non-empty text to build a dataset from")
         self._segments = segments
-        self._labels = segment_labels if labels is not None else None
+        #: the class index of every item (None when unlabelled), as the other labelled datasets hold it
+        self.labels = torch.tensor(segment_labels, dtype=torch.long) if labels is not None else None
         self._pairs = pairs
 
     @property
@@ -122,8 +123,8 @@ class TextDataset(Dataset):
             first, second = self._pairs[index]
             return {"state_t": self._state(first), "state_t1": self._state(second)}
         state = self._state(index)
-        if self._labels is not None:
-            return state, self._labels[index]
+        if self.labels is not None:
+            return state, int(self.labels[index])
         return state
 
 
