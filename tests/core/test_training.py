@@ -197,6 +197,21 @@ def test_bf16_autocast_trains_a_tiny_model() -> None:
 # -- bad input: one clear error before training, nothing on disk damaged ----------------------
 
 
+def test_labelled_items_given_to_a_paired_model_are_named_as_labels() -> None:
+    model = jepa.build("transformer", "mlp", encoder={"input_dim": 4, "hidden_dim": 16, "depth": 1})
+    labelled = torch.utils.data.TensorDataset(torch.randn(16, 6, 4), torch.randint(0, 3, (16,)))
+    with pytest.raises(jepa.SpecError) as info:
+        Trainer(model, labelled, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    assert info.value.path == "data"
+    assert "second part, shape (8,) of integers, looks like labels, and a paired model reads it as state_t1" in str(
+        info.value
+    )
+    pairs = torch.utils.data.TensorDataset(torch.randn(16, 6, 4), torch.randn(16, 6, 3))  # a wrong state_t1
+    with pytest.raises(jepa.SpecError) as info:
+        Trainer(model, pairs, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    assert "looks like labels" not in str(info.value)
+
+
 def test_overrides_are_validated_with_their_path() -> None:
     with pytest.raises(jepa.SpecError) as info:
         load_run_spec(MASKED_RUN, ["train.lr=-1"])

@@ -186,7 +186,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     else:
         return SpecError(
             f"a batch from the data does not fit the model (the encoder takes its inputs, {_shapes(state)}, "
-            f"but the rest of the model does not): {short_message(exc)}",
+            f"but the rest of the model does not): {short_message(exc)}{_labels_as_state_t1(batch)}",
             field,
         )
     expects = ""
@@ -203,6 +203,20 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
         "encoder takes" + (", or set the encoder up for this data" if field == "data" else ""),
         field,
     )
+
+
+def _labels_as_state_t1(batch: Any) -> str:
+    """A paired model reads the second part of an ``(x, y)`` batch as ``state_t1``: when
+    that part looks like class labels, say so."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        second = batch[1]
+        if isinstance(second, torch.Tensor) and second.dim() == 1 and not second.is_floating_point():
+            return (
+                f". The batch's second part, {_shapes(second)} of integers, looks like labels, and a paired "
+                "model reads it as state_t1: for (x, label) items build the model with a masker (masked "
+                "mode ignores the labels), or give the data (state_t, state_t1) pairs"
+            )
+    return ""
 
 
 def _device_of(module: nn.Module) -> torch.device:
