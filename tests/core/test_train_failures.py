@@ -194,8 +194,8 @@ def test_a_run_with_a_checkpoint_needs_resume_or_restart(config, tmp_path, capsy
     line = one_error(*train(capsys, *args))
     assert line == (
         f"jepa: error: run directory {str(run)!r} already holds a run (a checkpoint at step 3); pass "
-        "--resume to continue it, --restart to discard it and start over, or choose another run "
-        "directory"
+        "--resume to continue it, --restart to discard it and start over (resume=True, restart=True from "
+        "Python), or choose another run directory"
     )
     one_error(*train(capsys, *args, "--resume", "--restart"))
     (run / "notes.txt").write_text("mine")

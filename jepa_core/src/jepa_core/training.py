@@ -387,7 +387,8 @@ class Trainer:
                 what = f"a checkpoint at step {_step_of(checkpoint)}" if checkpoint is not None else "a finished model"
                 raise TrainingError(
                     f"run directory {str(run_dir)!r} already holds a run ({what}); pass --resume to continue it, "
-                    "--restart to discard it and start over, or choose another run directory"
+                    "--restart to discard it and start over (resume=True, restart=True from Python), or choose "
+                    "another run directory"
                 )
         elif leftovers:
             # it stopped before its first checkpoint: nothing to continue, nothing worth keeping
