@@ -40,6 +40,13 @@ def test_text_lines_reads_labels(tmp_path, fresh_registry):
     assert data.classes == ["neg", "pos"]
     state, label = data[1]
     assert label == 0 and BytesTokenizer().decode(state["x"]) == "bad movie"
+    # every item's label up front, as the other labelled datasets hold them: `jepa train` checks
+    # eval.shots against them before training, naming the class
+    assert data.labels.tolist() == [data[i][1] for i in range(len(data))] == [1, 0, 1]
+    from jepa_core.runs import _class_labels, _few_shot_draw
+
+    with pytest.raises(jepa.SpecError, match=r"eval.shots: class 0 \('neg'\) has 1 examples, fewer than shots=2"):
+        _few_shot_draw(_class_labels(data), 2, seed=0, class_names=data.classes)
 
 
 def test_split_overflow_keeps_every_token(tmp_path, fresh_registry):

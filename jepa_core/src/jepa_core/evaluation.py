@@ -17,7 +17,7 @@ channel of a series is NaN (padding, or a step where nothing was observed).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any, cast
 
 import numpy as np
@@ -690,13 +690,21 @@ def attentive_probe(
     return float((predicted == test_y.long().cpu()).float().mean())
 
 
-def few_shot_split(labels: torch.Tensor, shots: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of ``shots`` random examples per class (train) and all the others (test)."""
+def few_shot_split(
+    labels: torch.Tensor,
+    shots: int,
+    generator: torch.Generator,
+    class_names: Sequence[Any] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of ``shots`` random examples per class (train) and all the others (test).
+    ``class_names`` (indexed by label) name a class that holds too few."""
     train = []
     for cls in labels.unique():
         members = (labels == cls).nonzero().flatten()
         if len(members) < shots:
-            raise ValueError(f"class {int(cls)} has {len(members)} examples, fewer than shots={shots}")
+            index = int(cls)
+            named = f" ({class_names[index]!r})" if class_names is not None and 0 <= index < len(class_names) else ""
+            raise ValueError(f"class {index}{named} has {len(members)} examples, fewer than shots={shots}")
         train.append(members[torch.randperm(len(members), generator=generator)[:shots]])
     train_idx = torch.cat(train)
     mask = torch.ones(len(labels), dtype=torch.bool)

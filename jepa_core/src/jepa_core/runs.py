@@ -461,7 +461,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             if field == "eval.train" and evaluation.shots is not None:
                 labels = _class_labels(dataset)
                 if labels is not None:
-                    _few_shot_draw(labels, evaluation.shots, seed=0)
+                    _few_shot_draw(labels, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
             state = masked_input(batch)
             states[field] = state
             tokens = _encode_or_explain(model, encoder, batch, state, field)
@@ -535,10 +535,12 @@ def _class_labels(dataset: Any) -> torch.Tensor | None:
     return labels
 
 
-def _few_shot_draw(labels: torch.Tensor, shots: int, seed: int) -> torch.Tensor:
+def _few_shot_draw(
+    labels: torch.Tensor, shots: int, seed: int, class_names: Sequence[Any] | None = None
+) -> torch.Tensor:
     """Indices of ``shots`` labelled examples per class (draw ``seed``), or the error that names eval.shots."""
     try:
-        return ev.few_shot_split(labels, shots, torch.Generator().manual_seed(seed))[0]
+        return ev.few_shot_split(labels, shots, torch.Generator().manual_seed(seed), class_names)[0]
     except ValueError as exc:
         raise SpecError(f"{exc}; lower eval.shots or give eval.train more data", "eval.shots") from None
 
