@@ -470,20 +470,8 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     finally:
         encoder.train(was_training)
         torch.set_rng_state(rng)
-    train_state, test_state = states.get("eval.train"), states.get("eval.test")
-    if (
-        isinstance(train_state, torch.Tensor)
-        and isinstance(test_state, torch.Tensor)
-        and train_state.shape[2:] != test_state.shape[2:]
-    ):
-        # series may differ in length (the first axis of an item); anything else is another input
-        raise SpecError(
-            f"an item of eval.test holds {describe_state(_unbatched(test_state))} where eval.train's hold "
-            f"{describe_state(_unbatched(train_state))}: the probes are fitted on one and scored on the other, "
-            f"so set eval.test.params so that its items match{_params_hint(spec, evaluation.test, 'eval.test')}",
-            "eval.test",
-        )
     if not flat:
+        _check_same_inputs(spec, states)
         return  # pooled features (mean, max) and token grids take any token count
     shown = ""
     if data is not None:
@@ -508,6 +496,25 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             f"could not compare them; set {field}.params so that its items have the shape the model is trained on"
             f"{_params_hint(spec, section, field)}, or use eval.features 'mean'",
             field,
+        )
+    _check_same_inputs(spec, states)
+
+
+def _check_same_inputs(spec: RunSpec, states: Mapping[str, Any]) -> None:
+    """eval.test's items must be the kind of input eval.train's are: series may differ in
+    length (the first axis of an item), anything else (an image size) is another input."""
+    assert spec.eval is not None
+    train_state, test_state = states.get("eval.train"), states.get("eval.test")
+    if (
+        isinstance(train_state, torch.Tensor)
+        and isinstance(test_state, torch.Tensor)
+        and train_state.shape[2:] != test_state.shape[2:]
+    ):
+        raise SpecError(
+            f"an item of eval.test holds {describe_state(_unbatched(test_state))} where eval.train's hold "
+            f"{describe_state(_unbatched(train_state))}: the probes are fitted on one and scored on the other, "
+            f"so set eval.test.params so that its items match{_params_hint(spec, spec.eval.test, 'eval.test')}",
+            "eval.test",
         )
 
 
