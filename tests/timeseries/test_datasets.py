@@ -226,6 +226,6 @@ def test_forecast_pairs_train_the_seeds_paired_mode(fresh_registry, tmp_path):
     )
     model = jepa.build("temporal", "mlp", encoder={"input_dim": pairs.num_channels, "hidden_dim": 16})
     batch = next(iter(DataLoader(pairs, batch_size=8)))
-    out = model.step(batch)  # (state_t, state_t1): the seed's pred, target = model(state_t, state_t1)
+    out = model.step(batch)  # (state_t, state_t1): as pred, target = model(state_t, state_t1)
     out.loss.backward()
     assert torch.isfinite(out.loss)
