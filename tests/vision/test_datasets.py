@@ -65,6 +65,28 @@ def test_image_folder_labels_come_from_class_folders(tmp_path):
     assert set(train.files).isdisjoint(test.files) and len(train) + len(test) == 6
 
 
+def test_labelled_splits_hold_every_class_in_proportion(tmp_path):
+    # 12 cats, 4 dogs, 1 bird: an unstratified 25% draw can miss the dogs entirely
+    for label, count in (("bird", 1), ("cat", 12), ("dog", 4)):
+        (tmp_path / label).mkdir()
+        for i in range(count):
+            Image.new("L", (4, 4), i).save(tmp_path / label / f"{i}.png")
+    for seed in range(5):
+        params = {"root": str(tmp_path), "test_fraction": 0.25, "seed": seed, "image_size": 4}
+        train = _dataset("image_folder", split="train", **params)
+        test = _dataset("image_folder", split="test", **params)
+        assert set(train.files).isdisjoint(test.files) and len(train) + len(test) == 17
+        assert sorted(test.labels.tolist()) == [1, 1, 1, 2]  # a quarter of each class
+        assert sorted(set(train.labels.tolist())) == [0, 1, 2]  # the lone bird trains
+    other = _dataset("image_folder", split="test", root=str(tmp_path), test_fraction=0.25, seed=1, image_size=4)
+    first = _dataset("image_folder", split="test", root=str(tmp_path), test_fraction=0.25, seed=0, image_size=4)
+    assert first.files != other.files
+    labels = np.repeat(np.arange(2), [6, 2]).astype(np.int64)
+    np.savez(tmp_path / "arrays.npz", images=np.zeros((8, 4, 4), np.uint8), labels=labels)
+    test = _dataset("image_array", path=str(tmp_path / "arrays.npz"), split="test", test_fraction=0.5)
+    assert sorted(test.labels.tolist()) == [0, 0, 0, 1]
+
+
 def test_image_folder_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(jepa.SpecError, match="no folder"):
         _dataset("image_folder", root=str(tmp_path / "missing"))

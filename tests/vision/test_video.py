@@ -165,6 +165,14 @@ def test_video_folder_decodes_clips_with_frame_step_and_labels(videos: Path):
     assert clip.shape == (3, 4, 16, 16) and _levels(clip) == [0, 4, 7, 11]
 
 
+def test_video_folder_split_keeps_every_class_in_train(videos: Path):
+    params = {"root": str(videos), "image_size": 8, "frames_per_clip": 2, "test_fraction": 0.5}
+    train = _dataset("video_folder", split="train", **params)
+    test = _dataset("video_folder", split="test", **params)
+    assert test.labels.tolist() == [0] and sorted(train.labels.tolist()) == [0, 1]  # b's one video trains
+    assert set(train.files).isdisjoint(test.files)
+
+
 def test_video_folder_short_videos_repeat_their_last_frame(tmp_path: Path):
     _write_video(tmp_path / "short.mp4", 3)
     data = _dataset(

@@ -39,14 +39,35 @@ def item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
     return torch.Generator().manual_seed(value)
 
 
-def split_indices(count: int, split: str, test_fraction: float, seed: int) -> torch.Tensor:
-    """Indices of ``split`` in a seeded random train/test partition of ``count`` items."""
+def split_indices(
+    count: int, split: str, test_fraction: float, seed: int, labels: Sequence[int] | None = None
+) -> torch.Tensor:
+    """Indices of ``split`` in a seeded random train/test partition of ``count`` items.
+
+    With ``labels`` the partition is stratified: each class gives ``round(test_fraction
+    * n)`` of its ``n`` items to the test split but keeps at least one for training, so
+    a small folder's test split cannot miss a class the train split has, nor the other
+    way round (a class of one item stays in train)."""
     if split == "all":
         return torch.arange(count)
-    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
-    test_count = max(1, round(count * test_fraction))
-    chosen = order[:test_count] if split == "test" else order[test_count:]
-    return chosen.sort().values
+    generator = torch.Generator().manual_seed(seed)
+    if labels is None:
+        order = torch.randperm(count, generator=generator)
+        test_count = max(1, round(count * test_fraction))
+        chosen = order[:test_count] if split == "test" else order[test_count:]
+        return chosen.sort().values
+    label_tensor = torch.as_tensor(list(labels), dtype=torch.long)
+    in_test = torch.zeros(count, dtype=torch.bool)
+    largest: torch.Tensor | None = None
+    for label in label_tensor.unique().tolist():
+        members = (label_tensor == label).nonzero().flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        in_test[members[: min(round(len(members) * test_fraction), len(members) - 1)]] = True
+        if largest is None or len(members) > len(largest):
+            largest = members
+    if not in_test.any() and largest is not None and len(largest) > 1:
+        in_test[largest[0]] = True  # at least one test item, as without labels
+    return (in_test if split == "test" else ~in_test).nonzero().flatten()
 
 
 class _SeededImages(Dataset):
@@ -194,7 +215,8 @@ def image_array(
 ) -> ImageDataset:
     """Images from a ``.npy`` array or a ``.npz`` archive (``images_key`` and, if
     present, ``labels_key``). Arrays are ``(N, H, W)``, ``(N, C, H, W)`` or
-    ``(N, H, W, C)``; uint8 values are scaled to [0, 1], floats are kept."""
+    ``(N, H, W, C)``; uint8 values are scaled to [0, 1], floats are kept. ``split``
+    draws ``test_fraction`` of the images with ``seed``, of each class when labelled."""
     file = Path(path).expanduser()
     if file.is_dir():
         raise IsADirectoryError(
@@ -230,7 +252,7 @@ def image_array(
         if labels.min() < 0:
             raise ValueError(f"labels in {str(file)!r} must be >= 0")
         label_tensor = torch.from_numpy(labels.astype(np.int64))
-    keep = split_indices(len(tensor), split, test_fraction, seed)
+    keep = split_indices(len(tensor), split, test_fraction, seed, None if labels is None else labels.tolist())
     size = pair(image_size) if image_size is not None else tuple(tensor.shape[-2:])
     norm_mean, norm_std = _normalisation(normalize, tensor.shape[1], mean, std)
     transform = image_transform(size, augment=augment, crop_scale=crop_scale, flip=flip, mean=norm_mean, std=norm_std)
@@ -309,9 +331,11 @@ def image_folder(
 ) -> ImageFolderDataset:
     """Images under ``root``: either class sub-folders (``root/cat/1.png``: labelled,
     classes in sorted order) or image files directly in ``root`` (unlabelled).
-    ``augment`` crops randomly (and flips when ``flip``); otherwise the centre crop."""
+    ``augment`` crops randomly (and flips when ``flip``); otherwise the centre crop.
+    ``split`` draws ``test_fraction`` of the images with ``seed``, of each class when
+    labelled."""
     files, labels, classes = scan_folder(root, IMAGE_SUFFIXES, "images")
-    keep = split_indices(len(files), split, test_fraction, seed)
+    keep = split_indices(len(files), split, test_fraction, seed, labels)
     size = pair(image_size)
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)
     if augment:
@@ -346,6 +370,7 @@ def digits(
     data = load_digits()
     images = torch.from_numpy(data.images.astype(np.float32) / 16.0)[:, None]  # 0..16 grey levels
     labels = torch.from_numpy(data.target.astype(np.int64))
+    # not stratified, unlike the labelled folders: every digits result was measured on this split
     keep = split_indices(len(images), split, test_fraction, seed)
     size = pair(image_size)
     if not augment and size != (8, 8):  # resize once, not per item

@@ -398,7 +398,8 @@ def video_folder(
     with ``augment``, randomly cropped, the same box on every frame) to ``image_size``.
     A file that cannot be decoded raises an error naming it; ``skip_unreadable: true``
     checks every file once here, drops the unreadable ones and warns with their count
-    (listed in ``dataset.skipped``). Needs ``pip install 'jepa-plugins-vision[video]'``."""
+    (listed in ``dataset.skipped``). ``split`` draws ``test_fraction`` of the files with
+    ``seed``, of each class when labelled. Needs ``pip install 'jepa-plugins-vision[video]'``."""
     import warnings
 
     _import_av()
@@ -425,7 +426,7 @@ def video_folder(
         files = [path for path, ok in zip(files, readable, strict=True) if ok]
         if not files:
             raise ValueError(f"no readable videos in {str(base)!r}: all {len(skipped)} failed to decode")
-    keep = split_indices(len(files), split, test_fraction, seed)
+    keep = split_indices(len(files), split, test_fraction, seed, labels)
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)
     label_tensor = torch.tensor(labels)[keep] if labels is not None else None
     return VideoFolderDataset(
