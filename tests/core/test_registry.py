@@ -165,6 +165,28 @@ def test_a_local_component_reusing_a_core_name_is_reached_by_its_qualified_name(
     assert fresh_registry.resolve("encoder", "local:mlp").factory is nn.Identity
 
 
+def test_a_warning_given_while_building_keeps_its_place_and_its_filters(fresh_registry) -> None:
+    import inspect
+    import warnings
+
+    def noisy_factory(size: int = 2) -> nn.Module:
+        warnings.warn("built with a warning", UserWarning, stacklevel=1)
+        return nn.Linear(size, size)
+
+    jepa.register("encoder", "noisy")(noisy_factory)
+    warn_line = inspect.getsourcelines(noisy_factory)[1] + 1
+    with pytest.warns(UserWarning, match="built with a warning") as seen:
+        jepa.build_component("encoder", {"name": "noisy"})
+    # not a jepa module: it stays at its own line, as if jepa had not caught it
+    assert [(w.filename, w.lineno) for w in seen] == [(__file__, warn_line)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="built with")
+        with pytest.raises(jepa.SpecError, match="UserWarning: built with"):  # the caller's filters apply
+            jepa.build_component("encoder", {"name": "noisy"})
+        warnings.filterwarnings("ignore", message="built with")
+        jepa.build_component("encoder", {"name": "noisy"})
+
+
 def test_no_first_party_name_is_a_core_name(fresh_registry) -> None:
     """Core and first-party names both win bare lookups (the core's first, were they
     ever to meet), so they must never meet."""

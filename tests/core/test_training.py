@@ -152,6 +152,7 @@ def test_embeddings_shrinking_towards_one_point_are_reported_though_their_rank_h
     with pytest.warns(RuntimeWarning, match=r"step 3: context embeddings are shrinking towards one point") as seen:
         trainer.fit()
     assert not any("collapsing (RankMe" in str(warning.message) for warning in seen), "RankMe alone misses it"
+    assert {warning.filename for warning in seen} == {__file__}  # shown at trainer.fit(), not inside jepa
 
 
 def test_gradient_accumulation_matches_one_big_batch() -> None:

@@ -193,7 +193,8 @@ def test_video_folder_names_an_unreadable_file_or_skips_it(videos: Path):
         warnings.simplefilter("always")
         kept = _dataset("video_folder", root=str(videos), image_size=8, frames_per_clip=2, skip_unreadable=True)
     assert len(kept) == 3 and [p.name for p in kept.skipped] == ["broken.mp4"]
-    assert any("skipped 1 unreadable" in str(w.message) for w in caught)
+    skipped = [w for w in caught if "skipped 1 unreadable" in str(w.message)]
+    assert skipped and skipped[0].filename == __file__  # at the line that asked for the dataset
     assert kept.labels.tolist() == [0, 0, 1]
     for index in range(len(kept)):
         assert kept[index][0].shape == (3, 2, 8, 8)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +11,7 @@ import pydantic
 import torch
 
 from jepa_core import persistence
+from jepa_core.errors import warn
 from jepa_core.first_party import FIRST_PARTY
 from jepa_core.model import JEPA, BaseModel
 from jepa_core.registry import CORE_SCOPE, LOCAL_SCOPE, Component, get_registry
@@ -77,11 +77,10 @@ def register(
         registry.registrar(LOCAL_SCOPE, replace=True).add(kind, name, factory, params=params, doc=doc)
         taken = _taken_by(kind, name)
         if taken is not None:
-            warnings.warn(
+            warn(
                 f"{kind} {name!r} is also {taken}, which the bare name {name!r} keeps meaning; build yours as "
                 f"'{LOCAL_SCOPE}:{name}', or register it under another name",
                 UserWarning,
-                stacklevel=2,
             )
         return factory
 

@@ -1,4 +1,4 @@
-"""The exceptions jepa raises on purpose.
+"""The exceptions jepa raises on purpose, and how it warns.
 
 Every bad value a user can type (a wrong type, an out-of-range number, an unknown
 key or component name, a width that does not fit) is a :class:`SpecError`, so a
@@ -8,6 +8,8 @@ caller needs one ``except`` clause around ``jepa.build``.
 from __future__ import annotations
 
 import reprlib
+import sys
+import warnings
 from typing import Any
 
 #: At most this many ``(path, message)`` issues are spelled out in an error's text.
@@ -58,6 +60,27 @@ def short_message(exc: BaseException, limit: int = MAX_MESSAGE_CHARS) -> str:
     except Exception:  # a message that cannot even be formatted
         text = type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Top-level packages whose frames a warning skips to reach the line that called into them:
+#: jepa itself, and what sits between a user's call and a component (validation, hooks).
+_PASS_THROUGH = frozenset({"jepa", "jepa_core", "pydantic", "pydantic_core", "pluggy", "torch", "contextlib"})
+
+
+def _passes_through(module: str) -> bool:
+    top = module.split(".")[0]
+    return top in _PASS_THROUGH or top.startswith("jepa_plugins_")
+
+
+def warn(message: str | Warning, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` naming the first frame outside jepa, its plugins and the
+    libraries between them: the user's line (``trainer.fit()``,
+    ``jepa.build_component(...)``) rather than the library's line that noticed."""
+    level, frame = 2, sys._getframe(1)
+    while frame.f_back is not None and _passes_through(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class JEPAError(Exception):

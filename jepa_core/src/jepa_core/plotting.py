@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
+
+from jepa_core.errors import warn
 
 
 def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path | None:
@@ -19,7 +20,7 @@ def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[st
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        warnings.warn("no training plot: pip install matplotlib (or jepa-core[plot])", stacklevel=2)
+        warn("no training plot: pip install matplotlib (or jepa-core[plot])")
         return None
     rows = [json.loads(line) for line in Path(metrics_file).read_text().splitlines() if line]
     steps = [row["step"] for row in rows]

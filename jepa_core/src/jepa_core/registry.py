@@ -32,6 +32,7 @@ import fnmatch
 import functools
 import inspect
 import re
+import sys
 import threading
 import types
 import warnings
@@ -50,6 +51,7 @@ from jepa_core.errors import (
     UnknownComponentError,
     short_message,
     short_repr,
+    warn,
 )
 from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
@@ -114,7 +116,7 @@ class Component:
         filled = self.validate(params, path)
         self._check_memory(filled, path)
         try:
-            obj = self.factory(**filled)
+            obj = _build_warning_at_callers_line(self.factory, filled)
         except SpecError as exc:
             if exc.path.split(".")[0] in self.params_model.model_fields:  # a part (composite) failed at its field
                 raise exc.prefixed(path) from exc
@@ -743,6 +745,36 @@ def capture_arguments(cls: type) -> type:
 
 
 _DRY_RUN = threading.local()  # set while a component is being measured on the meta device
+
+
+def _build_warning_at_callers_line(factory: Callable[..., Any], params: dict[str, Any]) -> Any:
+    """``factory(**params)``; a warning that jepa or a plugin gives while building is
+    shown at the line that asked for the component (``jepa.build_component(...)``), not
+    at the factory's own line. Other libraries' warnings are issued again as they were."""
+    raised: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as raised:
+            warnings.simplefilter("always")  # recorded here, filtered when issued again below
+            return factory(**params)
+    finally:
+        for warning in raised:
+            module = next(
+                (m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == warning.filename), None
+            )
+            name = getattr(module, "__name__", "")
+            if name.split(".")[0] in ("jepa", "jepa_core") or name.startswith("jepa_plugins_"):
+                warn(warning.message, warning.category)
+            else:  # where and how often the library gave it, under the caller's filters
+                namespace = vars(module) if module is not None else None
+                warnings.warn_explicit(
+                    warning.message,
+                    warning.category,
+                    warning.filename,
+                    warning.lineno,
+                    module=name or None,
+                    registry=namespace.setdefault("__warningregistry__", {}) if namespace is not None else None,
+                    module_globals=namespace,
+                )
 
 
 def _fresh(value: Any) -> Any:

@@ -35,7 +35,6 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,7 +46,7 @@ from pydantic import Field
 from torch import nn
 
 from jepa_core.devices import parse_device, resolve_device
-from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr
+from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA, data_error
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
@@ -605,12 +604,11 @@ class Trainer:
                 and "spread" not in self._warned
             ):
                 self._warned.add("spread")
-                warnings.warn(
+                warn(
                     f"step {self.step}: context embeddings are shrinking towards one point (their spread, "
                     f"context_std, is {spread:.2g}, under 1/{SPREAD_DROP} of the {start:.2g} it started at); "
                     "consider a longer warmup, a lower lr, a slower EMA or a regulariser loss such as sigreg",
                     RuntimeWarning,
-                    stacklevel=2,
                 )
         rank = metrics.get("context_rankme")
         if (
@@ -621,11 +619,10 @@ class Trainer:
             and "rankme" not in self._warned
         ):
             self._warned.add("rankme")
-            warnings.warn(
+            warn(
                 f"step {self.step}: context embeddings are collapsing (RankMe {rank:.2f} < "
                 f"{self.spec.collapse_rankme}); consider a lower lr, a slower EMA or a regulariser loss",
                 RuntimeWarning,
-                stacklevel=2,
             )
 
     # -- logging ------------------------------------------------------------------------------
@@ -797,11 +794,10 @@ def _parse_metrics(path: Path) -> list[dict[str, Any]]:
         else:
             torn.append(number)
     if torn:
-        warnings.warn(
+        warn(
             f"{str(path)!r}: ignored {len(torn)} unreadable line(s) ({', '.join(map(str, torn[:5]))}); a run killed "
             "while writing its metrics leaves a torn last line",
             RuntimeWarning,
-            stacklevel=3,
         )
     return rows
 
