@@ -158,7 +158,8 @@ def components_page() -> str:
         components = [c for c in installed if c.kind == kind]
         if not components:
             continue
-        lines += [f"## {kind.capitalize()}s", ""]
+        plural = kind + ("es" if kind.endswith("s") else "s")  # losses, not losss
+        lines += [f"## {plural.capitalize()}", ""]
         for component in components:
             info = jepa.describe(kind, component.qualname)
             lines += [f"### `{info['qualname']}`", ""]

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -91,9 +92,10 @@ def test_errors_are_one_line_with_exit_code_2() -> None:
     result = run("describe", "encoder", "cnn", check=False, env={"JEPA_PLUGINS": ""})
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(
+    assert line == (
         "jepa: error: no encoder named 'cnn' is installed; encoder 'cnn' comes with "
-        "jepa-plugins-vision: pip install jepa-plugins-vision"
+        f"jepa-plugins-vision {version('jepa-plugins-vision')}, installed here, but its plugin 'vision' is not "
+        "allowed: not listed in JEPA_PLUGINS"
     )
 
 
@@ -170,12 +172,12 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
     listed = run("list", "timeseries:*", env=NO_PLUGINS)
     assert listed.stdout.splitlines() == [
         "no components match 'timeseries:*'",
-        "plugin 'timeseries' comes with jepa-plugins-timeseries: pip install jepa-plugins-timeseries "
-        "(installed here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS)",
+        f"plugin 'timeseries' comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}, installed "
+        "here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS",
     ]
     assert (
-        "encoder 'cnn' comes with jepa-plugins-vision: pip install jepa-plugins-vision"
-        in run("list", "encoder", "cnn", env=NO_PLUGINS).stdout
+        f"encoder 'cnn' comes with jepa-plugins-vision {version('jepa-plugins-vision')}, installed here, but its "
+        "plugin 'vision' is not allowed" in run("list", "encoder", "cnn", env=NO_PLUGINS).stdout
     )
     assert "no plugin named 'nowhere' is installed" in run("list", "nowhere:*").stdout
     assert run("list", "jepa:zz*").stdout == "no components match 'jepa:zz*'\n", "no hint for the core's scope"
@@ -184,9 +186,10 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
 def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> None:
     refused = run("init", "timeseries", env=NO_PLUGINS, check=False)
     assert refused.returncode == 2
-    assert (
-        "the 'timeseries' starter comes with jepa-plugins-timeseries: "
-        "pip install 'jepa-plugins-timeseries[aeon,eval]'" in refused.stderr
+    assert refused.stderr.strip().endswith(
+        f"the 'timeseries' starter comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}, "
+        "installed here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS; with the extras "
+        "it needs: pip install 'jepa-plugins-timeseries[aeon,eval]'"
     )
     listed = run("init", env=NO_PLUGINS).stdout.splitlines()
     assert listed[0] == "starter configs: sequences"

@@ -188,3 +188,24 @@ def test_a_params_or_inputs_key_naming_no_component_of_the_plugin_fails_with_the
     conformance_suite(
         "local", params={"local:leaky_conv": {"hidden_dim": 4}}
     )().test_params_and_inputs_name_its_components()
+
+
+class ContextBreaksLoss(torch.nn.Module):
+    """Passes when called as (pred, target) only; the engine gives it context= too."""
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None):
+        if context is not None:
+            context = context.reshape(context.shape[0], 3, -1)  # assumes a token count it does not get
+        return (pred - target).pow(2).mean()
+
+
+def test_the_suite_calls_a_loss_with_context_as_the_engine_does(fresh_registry) -> None:
+    import jepa
+    import pytest
+    from jepa_core.registry import get_registry
+
+    jepa.register("loss", "context_breaks")(ContextBreaksLoss)
+    suite = conformance_suite("local")()
+    with pytest.raises(pytest.fail.Exception, match=r"local:context_breaks breaks rule .*given the context"):
+        suite.test_loss_is_a_differentiable_scalar(get_registry().resolve("loss", "context_breaks"))
+    suite.test_loss_is_a_differentiable_scalar(get_registry().resolve("loss", "jepa:vicreg"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib.metadata import version
 
 import jepa
 import pytest
@@ -119,7 +120,7 @@ def test_a_core_name_a_plugin_reuses_still_means_the_core_one(installed_plugins)
     assert jepa.describe("loss", "mse")["qualname"] == "jepa:mse"
 
 
-def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(installed_plugins) -> None:
+def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(installed_plugins, monkeypatch) -> None:
     installed_plugins("shadow")  # registers encoders 'mlp' (the core's name) and 'cnn' (the vision plugin's)
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 6, "hidden_dim": 8})
     assert model.spec.encoder.name == "jepa:mlp" and type(model.encoder).__name__ != "ShadowEncoder"
@@ -135,6 +136,17 @@ def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(i
     shadowed = {(c.qualname, winner.qualname) for c, winner in registry.shadowed("shadow")}
     assert shadowed == {("shadow:mlp", "jepa:mlp"), ("shadow:cnn", "vision:cnn")}
     assert registry.shadowed("vision") == [] and registry.shadowed("jepa") == []
+    # with the vision plugin switched off, the bare 'cnn' still never means the third party's
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "vision")
+    registry.reset()
+    with pytest.raises(
+        jepa.UnknownComponentError,
+        match=r"encoder 'cnn' comes with jepa-plugins-vision .*, installed here, but its plugin 'vision' is "
+        r"blocked: listed in JEPA_DISABLE_PLUGINS; 'shadow:cnn' \(from jepa-fixture-shadow\) has the same name: "
+        r"write the qualified name",
+    ):
+        jepa.build("cnn", "attention")
+    assert jepa.build("shadow:cnn", "mlp").spec.encoder.name == "shadow:cnn"
 
 
 def test_a_saved_model_with_a_shadowed_component_loads_it_by_qualified_name(installed_plugins, tmp_path) -> None:
@@ -248,7 +260,7 @@ def test_a_plugin_that_fails_inside_register_leaves_no_half_registration(install
     assert jepa.list_components("encoder", "half_registered") == []
     broken = next(p for p in fresh_registry_plugins() if p.name == "broken_register")
     assert broken.status == "failed" and "registration fails on purpose" in broken.error
-    with pytest.raises(jepa.UnknownComponentError, match="plugin 'broken_register'.*is failed"):
+    with pytest.raises(jepa.UnknownComponentError, match="plugin 'broken_register'.*failed to load"):
         jepa.build("half_registered", "mlp")
 
 
@@ -294,11 +306,18 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
 @pytest.mark.parametrize(("kind", "name"), sorted(FIRST_PARTY))
 def test_first_party_names_say_which_distribution_to_install(fresh_registry, monkeypatch, kind, name) -> None:
     monkeypatch.setenv("JEPA_PLUGINS", "")  # as if no plugin distribution were installed
-    command = install_command(FIRST_PARTY[kind, name], EXTRAS.get((kind, name), ""))
+    distribution = FIRST_PARTY[kind, name]
     with pytest.raises(
-        jepa.UnknownComponentError, match=re.escape(f"{kind} {name!r} comes with {FIRST_PARTY[kind, name]}: {command}")
+        jepa.UnknownComponentError,
+        match=re.escape(f"{kind} {name!r} comes with {distribution} {version(distribution)}, installed here, but ")
+        + r"its plugin '\w+' is not allowed: not listed in JEPA_PLUGINS",
     ):
         fresh_registry.resolve(kind, name)
+    # where it is not installed, the message gives the pip command with the extra the component needs
+    hint = fresh_registry.install_hint(f"{kind} {name!r}", "jepa-plugins-nowhere", EXTRAS.get((kind, name), ""))
+    assert hint == f"{kind} {name!r} comes with jepa-plugins-nowhere: " + install_command(
+        "jepa-plugins-nowhere", EXTRAS.get((kind, name), "")
+    )
 
 
 def test_the_core_and_plugin_scopes_cannot_be_claimed_in_process(fresh_registry) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import warnings
 from typing import Annotated
 
 import jepa
@@ -195,6 +196,29 @@ def test_renaming_a_component_with_set_says_its_old_params_stayed(fresh_registry
     with pytest.raises(jepa.SpecError) as info:
         load_run_spec(config, ["data.name=sinusoids", "train.stpes=3"])
     assert "kept the params" not in str(info.value)
+
+
+def test_a_set_that_replaces_a_section_an_earlier_set_wrote_into_says_what_it_drops(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    config = {
+        "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+        "data": {"name": "sinusoids", "params": {"channels": 2, "size": 64}},
+    }
+    with pytest.warns(
+        UserWarning,
+        match=r"--set 'model.loss=mse' replaces the whole model.loss section, dropping "
+        r"what the earlier --set 'model.loss.params.beta=2' wrote into it",
+    ) as seen:
+        spec = load_run_spec(config, ["model.loss.params.beta=2", "model.loss=mse"])
+    assert spec.model.loss.params.get("beta") is None and seen[0].filename == __file__
+    # the other order is what the message asks for, and it keeps both
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = load_run_spec(config, ["model.loss=smooth_l1", "model.loss.params.beta=2"])
+        assert spec.model.loss.params["beta"] == 2
+        # setting a value twice is not a replacement: the last one wins
+        assert load_run_spec(config, ["data.params.size=8", "data.params.size=16"]).data.params["size"] == 16
 
 
 def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:

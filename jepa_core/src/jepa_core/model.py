@@ -165,7 +165,7 @@ def first_state(batch: Any) -> Any:
     return masked_input(batch)
 
 
-def _part_name(part: Any) -> str:
+def part_name(part: Any) -> str:
     """A component's name for messages: its registered name, else its class's."""
     record = get_registry().record_of(part)
     return repr(record[0].qualname) if record is not None else type(part).__name__
@@ -198,11 +198,36 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             expects = ""
     what = "the data" if field == "data" else field
     return SpecError(
-        f"{what} does not fit encoder {_part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
+        f"{what} does not fit encoder {part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
         f"{expects}; the encoder's error: {short_message(exc)}. Make {field} give inputs of the shape the "
         "encoder takes" + (", or set the encoder up for this data" if field == "data" else ""),
         field,
     )
+
+
+def failing_part(model: Any, exc: BaseException) -> tuple[str, str] | None:
+    """``(role, name)`` of the model's part whose own code raised ``exc`` (the deepest
+    frame of its traceback that is a method of the masker, the loss, the predictor or
+    an encoder), or None when none of them is on the traceback."""
+    parts = {
+        id(part): (role, part)
+        for role, part in (
+            ("encoder", getattr(model, "encoder", None)),
+            ("target encoder", getattr(model, "target_encoder", None)),
+            ("predictor", getattr(model, "predictor", None)),
+            ("masker", getattr(model, "masker", None)),
+            ("loss", getattr(model, "criterion", None)),
+        )
+        if part is not None
+    }
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        owner = trace.tb_frame.f_locals.get("self")
+        if id(owner) in parts:
+            found = parts[id(owner)]
+        trace = trace.tb_next
+    return (found[0], part_name(found[1])) if found is not None else None
 
 
 def _labels_as_state_t1(batch: Any) -> str:
@@ -362,6 +387,34 @@ class JEPA(BaseModel):
         self._masker_takes_padding = masker_keywords is None or "padding_mask" in masker_keywords
         if self.masker is not None:
             self._check_masked_support(contract)
+        self._masks_checked = False
+
+    def check_masks(self, masks: Masks, num_tokens: int) -> None:
+        """Raise a :class:`SpecError` at ``masker``, naming it, when ``masks`` break the
+        masker contract for inputs of ``num_tokens`` tokens: indices that are not
+        integers or fall outside ``0 .. num_tokens - 1``, an empty context, or a context
+        that holds a target token (it would see what it predicts). A model checks the
+        first masks its masker draws."""
+        name = f"masker {part_name(self.masker)}" if self.masker is not None else "the masks"
+        blocks = [("context", masks.context), *((f"target block {i}", b) for i, b in enumerate(masks.targets))]
+        for label, index in blocks:
+            if index.is_floating_point() or index.dtype == torch.bool or index.is_complex():
+                raise SpecError(f"{name} gave {label} indices of dtype {index.dtype}; indices are integers", "masker")
+            if index.numel() and (int(index.min()) < 0 or int(index.max()) >= num_tokens):
+                raise SpecError(
+                    f"{name} gave {label} indices from {int(index.min())} to {int(index.max())}, outside the "
+                    f"{num_tokens} tokens the encoder gives (0 to {num_tokens - 1})",
+                    "masker",
+                )
+        if masks.context.shape[1] == 0:
+            raise SpecError(f"{name} gave an empty context: there is nothing to predict the targets from", "masker")
+        shared = masks.overlap()
+        if shared:
+            raise SpecError(
+                f"{name} put {shared} target token(s) in the context as well, so the context would see what it "
+                "predicts; a target token must not be in the context",
+                "masker",
+            )
 
     # -- construction helpers --------------------------------------------------------
     def _check_masked_support(self, encoder: Encoder) -> None:
@@ -437,6 +490,12 @@ class JEPA(BaseModel):
             if isinstance(state_t, Mapping) and "padding_mask" in state_t and self._masker_takes_padding:
                 extra["padding_mask"] = state_t["padding_mask"]  # a padding-aware masker skips padded tokens
             masks = self.masker(_batch_size(state_t), **extra)
+            if not isinstance(masks, Masks):
+                raise SpecError(
+                    f"masker {part_name(self.masker)} returned a {type(masks).__name__}; a masker returns "
+                    "jepa.Masks(context, targets)",
+                    "masker",
+                )
             drawn = True
         masks = masks.to(self.device)
         full_target = self._target_embeddings(state_t)
@@ -447,6 +506,9 @@ class JEPA(BaseModel):
             )
         if drawn:
             self.check_token_count(full_target.shape[1], state_t)
+            if not self._masks_checked:  # once per model: the checks wait for the device
+                self.check_masks(masks, full_target.shape[1])
+                self._masks_checked = True
         context = encode_state(self.encoder, state_t, masks.context)
         target = gather_tokens(full_target, torch.cat(list(masks.targets), dim=1))  # one gather for all blocks
         if packs_target_blocks(self.predictor):  # every target block in one predictor pass
@@ -492,9 +554,9 @@ class JEPA(BaseModel):
                     f"{'them' if len(settings) > 1 else 'it'} unset: jepa.build takes the encoder's"
                 )
             encoder_agrees = (
-                f", as encoder {_part_name(self.encoder)} is set up for,"
+                f", as encoder {part_name(self.encoder)} is set up for,"
                 if encoder_count is not None
-                else f" (encoder {_part_name(self.encoder)} takes any length)"
+                else f" (encoder {part_name(self.encoder)} takes any length)"
             )
             raise TokenCountError(
                 f"the data gives {found} tokens per item{encoder_agrees} but masker {name!r} draws masks for "
@@ -542,11 +604,20 @@ class JEPA(BaseModel):
             result = self.criterion(pred, target, context=context)
         else:
             result = self.criterion(pred, target)
-        if isinstance(result, Mapping):
-            if "loss" not in result:
-                raise ValueError(f"loss {type(self.criterion).__name__} returned a dict without 'loss'")
-            return dict(result)
-        return {"loss": result}
+        terms = dict(result) if isinstance(result, Mapping) else {"loss": result}
+        loss = terms.get("loss")
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            got = (
+                "a dict without 'loss'"
+                if loss is None
+                else (f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else f"a {type(loss).__name__}")
+            )
+            raise SpecError(
+                f"loss {part_name(self.criterion)} returned {got}; a loss returns a scalar tensor (reduce it, "
+                "e.g. with .mean()) or a dict whose 'loss' is one",
+                "loss",
+            )
+        return terms
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Scalar loss between predicted and target embeddings."""

@@ -552,6 +552,14 @@ class Registry:
             # the core's name, else a first-party plugin's, wins; among the rest a bare name is ambiguous
             best = min(self._precedence(c) for c in scopes.values())
             candidates = sorted((c for c in scopes.values() if self._precedence(c) == best), key=lambda c: c.scope)
+            if best == 2 and (kind, bare) in FIRST_PARTY:
+                # a first-party name whose plugin is not loaded: never silently someone else's
+                others = " and ".join(f"{c.qualname!r} (from {c.distribution or 'this process'})" for c in candidates)
+                raise UnknownComponentError(
+                    f"{self._unknown_message(kind, bare)}; {others} has the same name: write the qualified "
+                    "name to use it",
+                    path,
+                )
             if len(candidates) == 1:
                 return candidates[0]
             names = " and ".join(f"{c.qualname} (from {c.distribution or 'this process'})" for c in candidates)
@@ -629,7 +637,8 @@ class Registry:
         for plugin in self.plugins:
             if plugin is not provider and plugin.status in ("failed", "incompatible"):
                 detail = f": {plugin.error}" if plugin.error else ""
-                message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}{detail}"
+                state = "failed to load" if plugin.status == "failed" else "cannot load"
+                message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) {state}{detail}"
         if not components and not close and distribution is None and provider is None:
             message += f"; `jepa list {kind}` shows what is installed"
         return message
@@ -664,10 +673,10 @@ class Registry:
             failure = "failed to load" if record.status == "failed" else "cannot load"
             return f"{what} comes with {installed}, which is installed but its plugin {record.name!r} {failure}{detail}"
         if record.status in ("blocked", "not allowed"):
-            # installed here but switched off by JEPA_PLUGINS / JEPA_DISABLE_PLUGINS
-            hint = f"{what} comes with {distribution or installed}"
-            hint += f": {command}" if command else ""
-            return hint + f" (installed here, but its plugin {record.name!r} is {record.status}{detail})"
+            # installed here but switched off by JEPA_PLUGINS / JEPA_DISABLE_PLUGINS: no pip command
+            status = f"{record.status}{detail}"
+            hint = f"{what} comes with {installed}, installed here, but its plugin {record.name!r} is {status}"
+            return hint + (f"; with the extras it needs: {command}" if extras else "")
         return f"{what}: plugin {record.name!r} ({installed}) is loaded"
 
 

@@ -26,7 +26,7 @@ from pydantic import Field
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
 from jepa_core.contracts import encode_state, token_count
-from jepa_core.errors import SpecError, TokenCountError, short_message, short_repr
+from jepa_core.errors import SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
@@ -210,7 +210,17 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
     else:
         raise SpecError(f"a run config is a file path or a mapping, got {type(source).__name__}")
     renamed = {}  # section -> (old name, new name) where --set changed a component's name
+    earlier: dict[str, str] = {}  # key -> the --set that gave it
     for assignment in overrides:
+        key = ".".join(part for part in str(assignment).partition("=")[0].strip().split(".") if part)
+        lost = [given for inner, given in earlier.items() if key and inner.startswith(key + ".")]
+        if lost:
+            warn(
+                f"--set {short_repr(assignment, 200)} replaces the whole {key} section, dropping what the earlier "
+                f"--set {short_repr(lost[0], 200)} wrote into it; to keep both, give the section first, then the "
+                "values inside it"
+            )
+        earlier[key] = str(assignment)
         before = _named_section(data, assignment)
         apply_override(data, assignment)
         if before is not None:
@@ -312,7 +322,10 @@ def train_and_evaluate(
         )
     except TokenCountError as exc:
         raise _or_resize_the_data(exc, spec) from None
+    start = trainer.step  # a resumed run starts at its checkpoint
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
+    if trainer.step > start and rank == 0:  # the model changed: an earlier run's scores no longer describe it
+        (run_dir / "eval.json").unlink(missing_ok=True)
     results = None
     evaluation = spec.eval if trainer.step >= spec.train.steps else None  # a stopped run is not probed
     if evaluation is not None and world > 1 and "frame_average" in evaluation.baselines:

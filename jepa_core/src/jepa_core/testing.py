@@ -35,7 +35,9 @@ predictor                   forward takes the context first, and as keywords wha
                             positions (or ``(B, D)`` to ``(B, D)``); gradients reach every
                             trainable parameter
 loss                        returns a finite scalar (or a dict with one under ``"loss"``)
-                            whose gradient reaches the prediction
+                            whose gradient reaches the prediction, for masked ``(B, T, D)``
+                            and paired ``(B, D)`` embeddings, called with ``context=`` when
+                            it takes it, as the engine calls it
 masker                      context and targets are disjoint, in range, equal-length per
                             batch, and the same generator seed draws the same masks
 dataset                     has a length; items are ``x``, ``(x, label)`` or a mapping
@@ -402,14 +404,21 @@ class ConformanceSuite:
     def test_loss_is_a_differentiable_scalar(self, jepa_component: Any) -> None:
         import torch
 
-        with _rule(jepa_component, "returns a finite scalar whose gradient reaches the prediction"):
+        rule = "returns a finite scalar whose gradient reaches the prediction, given the context when it takes one"
+        with _rule(jepa_component, rule):
             loss = self.build(jepa_component)
-            pred = torch.randn(8, 4, 16, requires_grad=True)
-            result = loss(pred, torch.randn(8, 4, 16))
-            value = result["loss"] if isinstance(result, Mapping) else result
-            assert value.dim() == 0 and torch.isfinite(value), f"got {value}"
-            value.backward()
-            assert pred.grad is not None and torch.isfinite(pred.grad).all()
+            takes_context = "context" in (accepted_keywords(loss) or {"context"})
+            # masked (B, T, D) predictions with (B, N, D) context tokens; paired (B, D) embeddings
+            for shape, context_shape in (((8, 4, 16), (8, 6, 16)), ((8, 16), (8, 16))):
+                pred = torch.randn(*shape, requires_grad=True)
+                extra = {"context": torch.randn(*context_shape, requires_grad=True)} if takes_context else {}
+                result = loss(pred, torch.randn(*shape), **extra)
+                value = result["loss"] if isinstance(result, Mapping) else result
+                where = f"for predictions of shape {shape}" + (" with context" if takes_context else "")
+                assert isinstance(value, torch.Tensor) and value.dim() == 0, f"{where}: got {value!r}, not a scalar"
+                assert torch.isfinite(value), f"{where}: got {value}"
+                value.backward()
+                assert pred.grad is not None and torch.isfinite(pred.grad).all(), f"{where}: no finite gradient"
 
     # -- maskers --------------------------------------------------------------------------------
     @_kinds("masker")

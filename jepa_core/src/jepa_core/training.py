@@ -48,7 +48,7 @@ from torch import nn
 from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
-from jepa_core.model import JEPA, data_error
+from jepa_core.model import JEPA, data_error, failing_part, part_name
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
@@ -355,17 +355,31 @@ class Trainer:
             if self.run_spec is None:
                 raise
             raise exc.in_run_config() from None
-        except SpecError:
-            raise
-        except (ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+        except SpecError as exc:
+            if exc.path.split(".")[0] not in ("masker", "loss") or self.run_spec is None:
+                raise
+            raise exc.prefixed("model") from None  # where the run config names it
+        except (ValueError, RuntimeError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            role, name = failing_part(self.model, exc) or ("", "")
+            if role in ("masker", "loss"):  # the encoder took the batch: the part's own code failed
+                raise SpecError(
+                    f"{role} {name} failed on the first batch: {type(exc).__name__}: {short_message(exc)}",
+                    f"model.{role}" if self.run_spec is not None else role,
+                ) from exc
             raise data_error(self.model.encoder, batch, exc) from exc
         finally:
             torch.set_rng_state(rng)
         loss = float(out.loss.detach().float())
         if not math.isfinite(loss):
+            if _holds_non_finite(batch):
+                raise TrainingError(
+                    f"the loss is {loss} on the first batch, before any training step: the batch holds NaN or Inf "
+                    "values; clean the data (or mark missing values the way the dataset documents)"
+                )
             raise TrainingError(
-                f"the loss is {loss} on the first batch, before any training step, so the data or the model's "
-                f"output is not finite: check the data for NaN/Inf values{self._non_finite_hints()}"
+                f"the loss is {loss} on the first batch, before any training step, though the batch is finite: "
+                f"the encoder, the predictor or loss {part_name(self.model.criterion)} gives NaN/Inf on finite "
+                "inputs (check the forward of any component you wrote or configured unusually)"
             )
 
     def _prepare_run_dir(self, resume: bool, restart: bool = False) -> None:
@@ -524,6 +538,11 @@ class Trainer:
             with context:
                 with self._autocast():
                     loss, metrics = self.step_module(batch)
+                if not loss.requires_grad:
+                    raise TrainingError(
+                        f"loss {part_name(self.model.criterion)} gave a value with no gradient (computed from "
+                        "detached tensors or under torch.no_grad); a loss must be differentiable in the prediction"
+                    )
                 scaled = loss / self.spec.accumulate
                 (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
             for name, value in metrics.items():
@@ -812,6 +831,17 @@ def clear_run(run_dir: str | os.PathLike[str]) -> None:
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
             path.unlink()
+
+
+def _holds_non_finite(value: Any) -> bool:
+    """Whether a batch (tensors, possibly nested in tuples, lists and mappings) holds NaN/Inf."""
+    if isinstance(value, torch.Tensor):
+        return bool(value.is_floating_point() and not torch.isfinite(value).all())
+    if isinstance(value, Mapping):
+        return any(_holds_non_finite(item) for item in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(_holds_non_finite(item) for item in value)
+    return False
 
 
 def _step_of(checkpoint: Path) -> int:
