@@ -96,6 +96,27 @@ def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> Non
     assert load_run_spec(recorded).to_dict() == recorded, "and still loads as a run config"
 
 
+def test_resuming_with_another_set_up_is_refused_before_anything_changes(tmp_path) -> None:
+    run = tmp_path / "run"
+    train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=run)
+    recorded = (run / "run.json").read_text()
+    changes = ["train.batch_size=4", "train.lr=0.01", "model.loss=l1"]
+    with pytest.raises(TrainingError, match=r"cannot resume the run in .* with another set-up \(") as refused:
+        train_run(load_run_spec(MASKED_RUN, ["train.steps=5", *changes]), run_dir=run, resume=True)
+    for change in ("model.loss.name: 'jepa:smooth_l1' -> 'jepa:l1'", "train.batch_size: ", "train.lr: 0.001 -> 0.01"):
+        assert change in str(refused.value)
+    assert (run / "run.json").read_text() == recorded and len(read_metrics(run)) == 3, "nothing was changed"
+    with pytest.raises(TrainingError, match=r"train.steps=2 is below the step the run .* has reached \(3\)"):
+        train_run(load_run_spec(MASKED_RUN, ["train.steps=2"]), run_dir=run, resume=True)
+    # how long it trains, how it is watched: these may change
+    train_run(
+        load_run_spec(MASKED_RUN, ["train.steps=4", "train.progress=false", "train.plot=false"]),
+        run_dir=run,
+        resume=True,
+    )
+    assert len(read_metrics(run)) == 4
+
+
 def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
     pytest.importorskip("matplotlib")
     spec = load_run_spec(MASKED_RUN, ["train.plot=true", "train.steps=3"])

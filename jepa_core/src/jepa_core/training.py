@@ -320,6 +320,7 @@ class Trainer:
         if self.run_dir is not None and _is_main(self.rank):
             self._prepare_run_dir(resume, restart)
         if resume:
+            self._check_resumed_spec()
             self._resume()
             if self.run_dir is not None and _is_main(self.rank):
                 # the run goes on under the spec given now (e.g. more train.steps): run.json records that one
@@ -420,6 +421,36 @@ class Trainer:
             raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {exc.strerror or exc}") from None
         if not (resume and checkpoint is not None):  # a resumed run rewrites it once its checkpoint has loaded
             self._write_run_spec()
+
+    def _check_resumed_spec(self) -> None:
+        """A resumed run goes on as it was set up: refuse a run config that changes
+        anything but the settings in ``RESUMABLE`` from the run's ``run.json``."""
+        checkpoint = self.latest_checkpoint() if self.run_dir is not None else None
+        if self.run_spec is None or self.run_dir is None or checkpoint is None:
+            return
+        try:
+            saved = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # none or unreadable: the checkpoint itself is checked next
+            return
+        changed = [
+            (key, old, new)
+            for key, old, new in _differences(saved, self.run_spec)
+            if not any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE)
+        ]
+        if changed:
+            listed = "; ".join(f"{key}: {short_repr(old)} -> {short_repr(new)}" for key, old, new in changed[:4])
+            more = f" (and {len(changed) - 4} more)" if len(changed) > 4 else ""
+            raise TrainingError(
+                f"cannot resume the run in {str(self.run_dir)!r} with another set-up ({listed}{more}): a resumed "
+                "run goes on as it was trained, and only train.steps, how it is watched and saved, and the eval "
+                "section may change; undo these changes, or --restart, or choose another run directory"
+            )
+        reached = _step_of(checkpoint)
+        if self.spec.steps < reached:
+            raise TrainingError(
+                f"train.steps={self.spec.steps} is below the step the run in {str(self.run_dir)!r} has reached "
+                f"({reached}); give at least that many to resume it"
+            )
 
     def _write_run_spec(self) -> None:
         if self.run_spec is not None and self.run_dir is not None:
@@ -831,6 +862,32 @@ def clear_run(run_dir: str | os.PathLike[str]) -> None:
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
             path.unlink()
+
+
+#: run config keys a resumed run may change (with what they hold): how long it trains,
+#: how it is watched and saved, where it runs, and how it is evaluated
+RESUMABLE = (
+    "train.steps",
+    "train.progress",
+    "train.plot",
+    "train.tensorboard",
+    "train.checkpoint_every",
+    "train.num_workers",
+    "train.device",
+    "train.compile",
+    "run_dir",
+    "eval",
+)
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted key, old value, new value)`` for every leaf where two JSON-like values differ."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        found: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(old) | set(new), key=str):
+            found += _differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
+        return found
+    return [] if old == new else [(prefix, old, new)]
 
 
 def _holds_non_finite(value: Any) -> bool:
