@@ -117,6 +117,34 @@ def test_resuming_with_another_set_up_is_refused_before_anything_changes(tmp_pat
     assert len(read_metrics(run)) == 4
 
 
+def test_ctrl_c_in_fit_is_a_keyboard_interrupt_that_except_exception_does_not_swallow(tmp_path) -> None:
+    import os
+    import signal
+
+    class PressesCtrlC(torch.utils.data.Dataset):
+        def __init__(self) -> None:
+            self.data, self.reads = jepa_data(), 0
+
+        def __len__(self) -> int:
+            return len(self.data)
+
+        def __getitem__(self, index: int):
+            self.reads += 1
+            if self.reads == 8 * 3 + 1:  # during the batch of step 4 (the first batch check reads 8)
+                os.kill(os.getpid(), signal.SIGINT)
+            return self.data[index]
+
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    trainer = Trainer(model, PressesCtrlC(), {"steps": 10, "batch_size": 8, "progress": False}, run_dir=tmp_path)
+    with pytest.raises(jepa.TrainingInterrupted) as stopped:
+        try:
+            trainer.fit()
+        except Exception:  # a sweep's error handler: Ctrl-C must get through it
+            pytest.fail("Ctrl-C was caught as an Exception")
+    assert isinstance(stopped.value, KeyboardInterrupt) and stopped.value.step == 3
+    assert stopped.value.checkpoint is not None and stopped.value.checkpoint.name.endswith("3")
+
+
 def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
     pytest.importorskip("matplotlib")
     spec = load_run_spec(MASKED_RUN, ["train.plot=true", "train.steps=3"])

@@ -41,7 +41,7 @@ from jepa_core.specs import (
     TargetSpec,
     component_field,
 )
-from jepa_core.training import Trainer, TrainingError, TrainSpec
+from jepa_core.training import Trainer, TrainingError, TrainingInterrupted, TrainSpec
 from jepa_core.validation import SpecModel
 
 # the public submodules (``import jepa.layers`` works too): what plugins build with
@@ -67,6 +67,7 @@ __all__ = [
     "TrainSpec",
     "Trainer",
     "TrainingError",
+    "TrainingInterrupted",
     "capture_arguments",
     "load_run_spec",
     "train_run",

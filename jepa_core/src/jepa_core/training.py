@@ -72,8 +72,10 @@ class TrainingError(JEPAError):
     """Training cannot go on (a non-finite loss, a run directory that cannot be used)."""
 
 
-class TrainingInterrupted(TrainingError):
-    """Ctrl-C stopped training after a whole step; ``checkpoint`` holds that step."""
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training after a whole step; ``checkpoint`` holds that step
+    (None without a run directory). A :class:`KeyboardInterrupt`, not an
+    ``Exception``: a loop that catches ``Exception`` around ``fit()`` still stops."""
 
     def __init__(self, message: str, step: int, checkpoint: Path | None) -> None:
         super().__init__(message)
