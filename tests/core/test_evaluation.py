@@ -527,3 +527,16 @@ def test_the_results_table_shows_a_spread_only_over_several_draws() -> None:
     assert one.splitlines()[1].split() == ["jepa", "0.812"], "one draw: no '± 0.000' posing as a spread"
     several = {"protocol": {"probes": ["linear"], "seeds": [0, 1]}, "jepa": {**scores, "linear_std": 0.02}}
     assert format_results(several).splitlines()[1].split() == ["jepa", "0.812", "±", "0.020"]
+
+
+def test_embed_is_deterministic_with_dropout_and_leaves_the_mode_alone() -> None:
+    import jepa
+
+    model = jepa.build("transformer", "mlp", encoder={"input_dim": 3, "hidden_dim": 16, "depth": 1, "dropout": 0.5})
+    x = torch.randn(4, 6, 3)
+    model.train()  # as Trainer.fit() leaves it
+    assert torch.equal(model.embed(x), model.embed(x)), "dropout off while embedding"
+    assert model.training and model.encoder.training, "the caller's mode is kept"
+    model.eval()
+    first = model.embed(x)
+    assert not model.training and torch.equal(first, model.embed(x))

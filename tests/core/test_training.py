@@ -145,6 +145,50 @@ def test_ctrl_c_in_fit_is_a_keyboard_interrupt_that_except_exception_does_not_sw
     assert stopped.value.checkpoint is not None and stopped.value.checkpoint.name.endswith("3")
 
 
+def test_a_list_or_a_tensor_of_items_is_batched_like_a_dataset() -> None:
+    seen: list[tuple[int, ...]] = []
+    model = jepa.build("transformer", "mlp", encoder={"input_dim": 2, "hidden_dim": 8, "depth": 1})
+    original = model.step
+
+    def step(batch, *args, **kwargs):
+        seen.append(tuple(batch[0].shape) if isinstance(batch, (tuple, list)) else tuple(batch["state_t"].shape))
+        return original(batch, *args, **kwargs)
+
+    model.step = step  # records the batches the trainer makes
+    items = [{"state_t": torch.randn(5, 2), "state_t1": torch.randn(5, 2)} for _ in range(24)]
+    Trainer(model, items, {"steps": 2, "batch_size": 8, "progress": False, "plot": False}).fit()
+    assert seen and set(seen) == {(8, 5, 2)}, "items of (5, 2), batched by 8"
+    seen.clear()
+    pairs = [(torch.randn(5, 2), torch.randn(5, 2)) for _ in range(24)]  # (state_t, state_t1) items
+    Trainer(model, pairs, {"steps": 1, "batch_size": 6, "progress": False, "plot": False}).fit()
+    assert set(seen) == {(6, 5, 2)}
+    encoder = {"input_dim": 2, "hidden_dim": 8, "depth": 1, "pool": "none", "num_tokens": 5}
+    masked = jepa.build("transformer", "attention", masker="random", encoder=encoder, predictor={"depth": 1})
+    rows = Trainer(masked, torch.randn(24, 5, 2), {"steps": 2, "batch_size": 8, "progress": False}).fit()
+    assert len(rows) == 2, "a tensor of 24 items of (5, 2): batched, not read as 24 batches"
+    with pytest.raises(jepa.SpecError, match=r"^data: the data is a generator, which has no length.*DataLoader"):
+        Trainer(masked, (x for x in torch.randn(3, 8, 5, 2)), {"steps": 2, "batch_size": 8, "progress": False})
+
+
+def test_a_nan_in_a_later_batch_is_named_as_the_cause(tmp_path) -> None:
+    class TurnsNaN(torch.utils.data.Dataset):
+        def __init__(self) -> None:
+            self.data, self.reads = jepa_data(), 0
+
+        def __len__(self) -> int:
+            return len(self.data)
+
+        def __getitem__(self, index: int):
+            self.reads += 1
+            x, y = self.data[index]
+            return (x * float("nan"), y) if self.reads > 8 * 3 else (x, y)  # from step 3 on
+
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    trainer = Trainer(model, TurnsNaN(), {"steps": 5, "batch_size": 8, "progress": False, "plot": False})
+    with pytest.raises(TrainingError, match=r"the loss became nan at step 3.*: that step's batch holds NaN or Inf"):
+        trainer.fit()
+
+
 def test_metrics_are_logged_every_step_with_collapse_signals(tmp_path) -> None:
     pytest.importorskip("matplotlib")
     spec = load_run_spec(MASKED_RUN, ["train.plot=true", "train.steps=3"])
@@ -227,16 +271,20 @@ def test_gradient_accumulation_matches_one_big_batch() -> None:
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path) -> None:
-    batches = [(x, x + 0.1) for x in torch.randn(6, 8, 4)]  # any iterable of batches works
+    batches = [(x, x + 0.1) for x in torch.randn(6, 8, 4)]
     batches[3][0][0, 0] = float("nan")  # the 4th batch is poisoned
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
     trainer = Trainer(
         model,
-        batches,
+        torch.utils.data.DataLoader(batches, batch_size=None),  # ready batches (a list would be one of items)
         {"steps": 6, "batch_size": 8, "checkpoint_every": 1, "progress": False},
         run_dir=tmp_path / "run",
     )
-    with pytest.raises(TrainingError, match=r"loss became nan at step 4; the last good checkpoint is .*step_0000003"):
+    with pytest.raises(
+        TrainingError,
+        match=r"loss became nan at step 4; the last good checkpoint is .*step_0000003.*"
+        r"that step's batch holds NaN",
+    ):
         trainer.fit()
     checkpoint = trainer.latest_checkpoint()
     assert checkpoint.name == "step_0000003"
@@ -283,7 +331,10 @@ def test_a_config_for_a_plugin_that_is_not_installed(monkeypatch) -> None:
     from jepa_core.registry import get_registry
 
     get_registry().reset()
-    with pytest.raises(jepa.UnknownComponentError, match="pip install jepa-plugins-vision") as info:
+    with pytest.raises(
+        jepa.UnknownComponentError,
+        match="comes with jepa-plugins-vision .*, installed here, but its plugin 'vision' is",
+    ) as info:
         load_run_spec(MASKED_RUN, ["model.encoder.name=vit"])
     assert info.value.path == "model.encoder.name"
     get_registry().reset()
@@ -317,6 +368,17 @@ def test_a_trainer_given_data_of_the_wrong_shape_names_data_and_the_shape_the_en
     assert info.value.path == "data"
     assert "data: the data does not fit encoder 'jepa:mlp': a batch from data holds shape (8, 5)" in str(info.value)
     assert "the encoder takes inputs like shape (8, 16) (its example_input)" in str(info.value)
+
+
+def test_float64_data_is_named_as_the_problem_not_its_shape() -> None:
+    model = jepa.build("transformer", "mlp", encoder={"input_dim": 4, "hidden_dim": 8, "depth": 1})
+    doubles = torch.utils.data.TensorDataset(torch.randn(16, 10, 4, dtype=torch.float64), torch.randn(16, 10, 4))
+    with pytest.raises(
+        jepa.SpecError,
+        match=r"^data: the data gives float64 values but the encoder's weights are "
+        r"float32: give float32 data \(numpy's default is float64",
+    ):
+        Trainer(model, doubles, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
 
 
 def test_a_batch_the_encoder_takes_but_the_predictor_does_not_is_not_blamed_on_the_encoder() -> None:

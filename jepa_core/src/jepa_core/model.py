@@ -178,6 +178,14 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     ``example_input``, the shape it expects; or, when the encoder takes the batch (the
     predictor or the loss refused it), one that says so."""
     state = _move(first_state(batch), _device_of(encoder))
+    wrong_dtype = _float_dtype_mismatch(encoder, state)
+    if wrong_dtype is not None:
+        return SpecError(
+            f"{'the data' if field == 'data' else field} gives {wrong_dtype[0]} values but the encoder's weights "
+            f"are {wrong_dtype[1]}: give {wrong_dtype[1]} data (numpy's default is float64: "
+            f"array.astype('float32'), or tensor.float())",
+            field,
+        )
     try:
         with torch.no_grad():
             encode_state(encoder, state)
@@ -228,6 +236,18 @@ def failing_part(model: Any, exc: BaseException) -> tuple[str, str] | None:
             found = parts[id(owner)]
         trace = trace.tb_next
     return (found[0], part_name(found[1])) if found is not None else None
+
+
+def _float_dtype_mismatch(encoder: nn.Module, state: Any) -> tuple[str, str] | None:
+    """``(data dtype, weight dtype)`` when a state's floating tensors are of another
+    floating dtype than the encoder's weights (float64 arrays into a float32 model)."""
+    weights = next((p.dtype for p in encoder.parameters() if p.is_floating_point()), None)
+    tensors = state.values() if isinstance(state, Mapping) else [state]
+    for value in tensors:
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and weights is not None:
+            if value.dtype != weights:
+                return str(value.dtype).removeprefix("torch."), str(weights).removeprefix("torch.")
+    return None
 
 
 def _labels_as_state_t1(batch: Any) -> str:
@@ -715,7 +735,9 @@ class JEPA(BaseModel):
         ``padding_mask`` in mapping inputs, or series steps with no finite value) are
         left out of ``mean`` and ``max`` and zeroed by ``flatten``; see
         :func:`jepa_core.evaluation.pool_tokens`. Pooled ``(B, D)`` outputs are
-        returned as they are.
+        returned as they are. The encoder runs in eval mode (dropout off, the same
+        input gives the same embedding) whatever mode the model is in, which it keeps;
+        gradients flow as usual (wrap the call in ``torch.no_grad()`` when none is needed).
         """
         if tokens not in TOKEN_POOLS:
             raise ValueError(f"tokens must be one of {', '.join(map(repr, TOKEN_POOLS))}, got {tokens!r}")
@@ -725,7 +747,12 @@ class JEPA(BaseModel):
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
         x = _move(x, self.device)
-        z = encode_state(module, x)
+        training = module.training
+        module.eval()
+        try:
+            z = encode_state(module, x)
+        finally:
+            module.train(training)
         if z.dim() != 3 or tokens == "none":
             return z
         return pool_tokens(z, token_padding(x, z), tokens)

@@ -249,9 +249,11 @@ class Trainer:
 
     Args:
         model: the model to train (moved to ``spec.device``).
-        data: a map-style ``Dataset`` (the trainer owns the data order, so resuming
-            is exact and several processes split each global batch), or any iterable
-            of batches such as a ``DataLoader`` (used as it is, epoch after epoch).
+        data: a map-style ``Dataset`` of items, or a list, tuple, tensor or array of
+            items, as a ``DataLoader`` takes them (the trainer batches them and owns the
+            data order, so resuming is exact and several processes split each global
+            batch); or a ``DataLoader`` (or another iterable of ready batches with a
+            length), used as it is, epoch after epoch.
         spec: a :class:`TrainSpec` or dict.
         run_dir: where metrics, checkpoints and the final model go; None keeps
             nothing on disk (metrics are still returned by :meth:`fit`).
@@ -301,6 +303,7 @@ class Trainer:
         self._warned: set[str] = set()
         self._first_spread: float | None = None  # context_std at this process's first step
         self._stop_requested = False  # Ctrl-C: stop after the current step
+        self._last_batches: list[Any] = []  # the step's micro-batches, kept until the next step
         self.optimizer = torch.optim.AdamW(
             parameter_groups(self.model),
             lr=self.spec.lr,
@@ -338,6 +341,8 @@ class Trainer:
 
     def _check_first_batch(self) -> None:
         """Run one forward on a real batch so a shape mismatch fails before anything is written."""
+        if not hasattr(self.data, "__len__"):
+            self.batches_per_epoch()  # a generator: says what the trainer takes instead
         if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
             return  # a one-shot iterable: do not consume a batch
         if self._owns_order():
@@ -466,12 +471,12 @@ class Trainer:
 
     # -- data ------------------------------------------------------------------------------
     def _owns_order(self) -> bool:
-        return isinstance(self.data, torch.utils.data.Dataset) and hasattr(self.data, "__len__")
+        return _is_map_style(self.data)
 
     def batches_per_epoch(self) -> int:
         if self._owns_order():
             if len(self.data) == 0:
-                raise SpecError("the dataset is empty (0 items); check the data section's file or size", "data")
+                raise SpecError("the dataset is empty (0 items); check its file or size (the data section's)", "data")
             count = len(self.data) // (self.local_batch * self.world)
             if count == 0:
                 raise SpecError(
@@ -481,6 +486,12 @@ class Trainer:
                     "train.batch_size",
                 )
             return count
+        if not hasattr(self.data, "__len__"):
+            raise SpecError(
+                f"the data is a {type(self.data).__name__}, which has no length, so the trainer cannot plan its "
+                "epochs; give a Dataset or a list of items (the trainer batches them), or a DataLoader",
+                "data",
+            )
         count = len(self.data)
         if count == 0:
             raise SpecError("the data yields no batches (its length is 0); check the data section", "data")
@@ -565,6 +576,7 @@ class Trainer:
                     f"data: reading a batch for step {self.step + 1} failed: {_reading_error(exc)}"
                     f"{self._where_to_go_on()}"
                 ) from exc
+            self._last_batches = [batch] if index == 0 else [*self._last_batches, batch]  # for a NaN's report
             last = index == self.spec.accumulate - 1
             sync = getattr(self.step_module, "no_sync", None)
             context = sync() if (sync is not None and not last) else _null_context()
@@ -613,6 +625,11 @@ class Trainer:
 
     def _stop_on_non_finite(self, metrics: dict[str, float]) -> None:
         where = self._where_to_go_on()
+        if _holds_non_finite(self._last_batches):
+            raise TrainingError(
+                f"the loss became {metrics['loss']} at step {metrics['step']}{where}: that step's batch holds NaN "
+                "or Inf values; clean the data (or mark missing values the way the dataset documents)"
+            )
         first = (
             " (the first step: the loss is computed before any weight update, so check the data first)"
             if metrics["step"] == 1
@@ -890,6 +907,14 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, A
             found += _differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return found
     return [] if old == new else [(prefix, old, new)]
+
+
+def _is_map_style(data: Any) -> bool:
+    """Whether ``data`` holds items by index, as a DataLoader's ``dataset`` does: a
+    map-style Dataset, or a list, tuple, tensor or array (not a loader of batches)."""
+    if isinstance(data, (torch.utils.data.DataLoader, torch.utils.data.IterableDataset, str, bytes, Mapping)):
+        return False
+    return hasattr(data, "__getitem__") and hasattr(data, "__len__")
 
 
 def _holds_non_finite(value: Any) -> bool:
