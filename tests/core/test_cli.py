@@ -88,6 +88,17 @@ def test_describe_prints_parameters() -> None:
     assert "  sim_weight: number >=0.0  (default 25.0)" in out
 
 
+def test_a_plugin_switch_naming_no_installed_plugin_says_so() -> None:
+    listed = run("plugins", env={"JEPA_PLUGINS": "visoin"})
+    assert listed.stderr.strip() == (
+        "jepa: warning: JEPA_PLUGINS names 'visoin', which matches no installed plugin (did you mean 'vision'? "
+        "installed: text, timeseries, vision; `jepa plugins` lists them)"
+    )
+    assert run("plugins", env={"JEPA_DISABLE_PLUGINS": "jepa-plugins-text"}).stderr == "", (
+        "a distribution name is known"
+    )
+
+
 def test_errors_are_one_line_with_exit_code_2() -> None:
     result = run("describe", "encoder", "cnn", check=False, env={"JEPA_PLUGINS": ""})
     assert result.returncode == 2

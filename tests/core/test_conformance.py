@@ -209,3 +209,24 @@ def test_the_suite_calls_a_loss_with_context_as_the_engine_does(fresh_registry) 
     with pytest.raises(pytest.fail.Exception, match=r"local:context_breaks breaks rule .*given the context"):
         suite.test_loss_is_a_differentiable_scalar(get_registry().resolve("loss", "context_breaks"))
     suite.test_loss_is_a_differentiable_scalar(get_registry().resolve("loss", "jepa:vicreg"))
+
+
+class TupleMasker:
+    """Returns (context, targets) as a plain tuple, not jepa.Masks."""
+
+    def __init__(self, num_tokens: int = 16) -> None:
+        self.num_tokens = num_tokens
+
+    def __call__(self, batch_size: int, generator=None):
+        return torch.arange(8).expand(batch_size, -1), (torch.arange(8, 12).expand(batch_size, -1),)
+
+
+def test_the_suite_says_a_masker_must_return_masks(fresh_registry) -> None:
+    import jepa
+    import pytest
+    from jepa_core.registry import get_registry
+
+    jepa.register("masker", "tuple_masker")(TupleMasker)
+    suite = conformance_suite("local")()
+    with pytest.raises(pytest.fail.Exception, match=r"it returned a tuple; a masker returns jepa.Masks"):
+        suite.test_masker_draws_disjoint_in_range_seeded_masks(get_registry().resolve("masker", "tuple_masker"))

@@ -84,6 +84,8 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path) -> N
 def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> None:
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run")
     assert json.loads((tmp_path / "run" / "run.json").read_text())["train"]["steps"] == 3
+    with pytest.raises(jepa.CheckpointError, match=r"it has no config.json; the model is in '.*run/final': load that"):
+        jepa.load(tmp_path / "run")  # the run directory, not its model
     scores = tmp_path / "run" / "eval.json"
     scores.write_text('{"jepa": {"linear": 0.5}}')  # what `jepa eval` wrote for the 3-step model
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run", resume=True)
@@ -368,6 +370,27 @@ def test_a_trainer_given_data_of_the_wrong_shape_names_data_and_the_shape_the_en
     assert info.value.path == "data"
     assert "data: the data does not fit encoder 'jepa:mlp': a batch from data holds shape (8, 5)" in str(info.value)
     assert "the encoder takes inputs like shape (8, 16) (its example_input)" in str(info.value)
+
+
+def test_mapping_items_with_keys_the_encoder_does_not_take_are_named() -> None:
+    masked = jepa.build(
+        "transformer",
+        "attention",
+        masker="random",
+        predictor={"depth": 1},
+        encoder={"input_dim": 4, "hidden_dim": 8, "depth": 1, "pool": "none", "num_tokens": 10},
+    )
+    items = [{"input": torch.randn(10, 4)} for _ in range(16)]
+    with pytest.raises(
+        jepa.SpecError,
+        match=r"^data: the data gives mappings with keys \['input'\], but encoder "
+        r"'jepa:transformer' takes .*'x'.*rename the keys",
+    ):
+        Trainer(masked, items, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    paired = jepa.build("transformer", "mlp", encoder={"input_dim": 4, "hidden_dim": 8, "depth": 1})
+    pairs = [{"t0": torch.randn(10, 4), "t1": torch.randn(10, 4)} for _ in range(16)]
+    with pytest.raises(jepa.SpecError, match=r"keys \['t0', 't1'\].*a paired one 'state_t' and 'state_t1'"):
+        Trainer(paired, pairs, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
 
 
 def test_float64_data_is_named_as_the_problem_not_its_shape() -> None:

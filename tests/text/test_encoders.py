@@ -247,3 +247,28 @@ def test_hf_encoder_from_a_directory_saves_its_config_and_loads_without_it(fresh
     shutil.rmtree(tmp_path / "bert")
     batch = model.encoder.tokenize(["hello there", "hi"], max_length=16)
     torch.testing.assert_close(jepa.load(path).embed(batch), model.eval().embed(batch), rtol=0, atol=0)
+
+
+def test_a_batch_of_texts_trains_a_paired_model_and_is_explained_to_a_masked_one() -> None:
+    import jepa
+    import numpy as np
+    import pytest
+
+    encoder = {"tokenizer": "bytes", "hidden_dim": 32, "depth": 1, "heads": 2}
+    paired = jepa.build("text_transformer", "mlp", encoder={**encoder, "pool": "mean"})
+    assert paired.step(["a first line", "a second"], ["what follows", "and more"]).loss.isfinite()
+    masked = jepa.build(
+        "text_transformer",
+        "attention",
+        masker="span",
+        encoder={**encoder, "pool": "none", "num_tokens": 16},
+        predictor={"depth": 1},
+    )
+    texts = ["abc def ghi jkl", "mno pqr"]
+    with pytest.raises(
+        ValueError, match=r"tokenize the texts first, e.g. model.encoder.tokenizer\(texts, max_length=16"
+    ):
+        masked.step(texts)  # once read as (x, label): the first text alone
+    assert masked.step(masked.encoder.tokenizer(texts, max_length=16, padding="max_length")).loss.isfinite()
+    with pytest.raises(TypeError, match=r"got a ndarray; convert arrays and lists with torch.as_tensor"):
+        masked.step(np.zeros((2, 16)))

@@ -29,6 +29,7 @@ and a name that two other distributions both use to neither of them.
 
 from __future__ import annotations
 
+import difflib
 import os
 import signal
 import threading
@@ -42,7 +43,7 @@ import pluggy
 
 from jepa_core import __version__, hookspecs
 from jepa_core.components import plugin as core_plugin
-from jepa_core.errors import PluginError
+from jepa_core.errors import PluginError, warn
 from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY_SCOPES
 from jepa_core.registry import (
     CORE_SCOPE,
@@ -124,6 +125,18 @@ class PluginLoader:
                     self.pending[name] = (entry_point, record)
             if len(distributions) > 1 and name not in registry._owners and name not in RESERVED_SCOPES:
                 registry._owners[name] = " and ".join(distributions)  # nobody may take the disputed name
+        known = {_normalize(name) for r in registry.plugins for name in (r.name, r.distribution or "")}
+        known |= {_normalize(scope) for scope in RESERVED_SCOPES} | {_normalize(CORE_DISTRIBUTION)}
+        for variable, listed in ((ALLOW_ENV, allow or set()), (BLOCK_ENV, block)):
+            unknown = sorted(listed - known)
+            if unknown:  # a typo would silently switch every plugin off (or none)
+                plugins = sorted(r.name for r in registry.plugins)
+                close = [m for u in unknown for m in difflib.get_close_matches(u, plugins, n=1, cutoff=0.6)]
+                guess = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+                warn(
+                    f"{variable} names {', '.join(map(repr, unknown))}, which matches no installed plugin "
+                    f"({guess}installed: {', '.join(plugins) or 'none'}; `jepa plugins` lists them)"
+                )
 
     def load(self, name: str) -> None:
         """Import and register the plugin called ``name``, if it is installed and not loaded yet."""

@@ -127,6 +127,13 @@ def _as_component(kind: str, value: Any) -> Any:
 def _batch_size(state: State) -> int:
     if isinstance(state, torch.Tensor):
         return state.shape[0]
+    if isinstance(state, (list, tuple)) and all(isinstance(item, str) for item in state):
+        return len(state)  # texts, for an encoder with a tokenizer
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"a state is a tensor or a mapping of tensors (texts: a list of strings), got a {type(state).__name__}; "
+            "convert arrays and lists with torch.as_tensor"
+        )
     for value in state.values():
         if isinstance(value, torch.Tensor):
             return value.shape[0]
@@ -138,9 +145,9 @@ def masked_input(batch: Any) -> State:
     or a mapping of the encoder's keyword inputs (labels dropped)."""
     if isinstance(batch, Mapping):
         return {key: value for key, value in batch.items() if key not in LABEL_KEYS}
-    if isinstance(batch, (tuple, list)):
+    if isinstance(batch, (tuple, list)) and not all(isinstance(item, str) for item in batch):
         return batch[0]  # (x, label): the label is for probes, not for pretraining
-    return batch
+    return batch  # a tensor, or a batch of texts for an encoder with a tokenizer
 
 
 def _shapes(value: Any) -> str:
@@ -178,10 +185,20 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     ``example_input``, the shape it expects; or, when the encoder takes the batch (the
     predictor or the loss refused it), one that says so."""
     state = _move(first_state(batch), _device_of(encoder))
+    what = "the data" if field == "data" else field
+    takes = accepted_keywords(encoder)
+    if isinstance(state, Mapping) and takes is not None and set(state) - takes:
+        inputs = sorted(takes - {MASK_PARAMETER, "target"})
+        return SpecError(
+            f"{what} gives mappings with keys {sorted(map(str, state))}, but encoder {part_name(encoder)} takes "
+            f"{', '.join(map(repr, inputs))}: a masked model reads a mapping's encoder inputs (e.g. 'x', with "
+            "'label' for probes), a paired one 'state_t' and 'state_t1' (and 'action'); rename the keys",
+            field,
+        )
     wrong_dtype = _float_dtype_mismatch(encoder, state)
     if wrong_dtype is not None:
         return SpecError(
-            f"{'the data' if field == 'data' else field} gives {wrong_dtype[0]} values but the encoder's weights "
+            f"{what} gives {wrong_dtype[0]} values but the encoder's weights "
             f"are {wrong_dtype[1]}: give {wrong_dtype[1]} data (numpy's default is float64: "
             f"array.astype('float32'), or tensor.float())",
             field,
@@ -204,7 +221,6 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             expects = f" but the encoder takes inputs like {_shapes(make(_batch_size(state)))} (its example_input)"
         except Exception:  # an example_input that fails itself: the encoder's own message remains
             expects = ""
-    what = "the data" if field == "data" else field
     return SpecError(
         f"{what} does not fit encoder {part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
         f"{expects}; the encoder's error: {short_message(exc)}. Make {field} give inputs of the shape the "
@@ -505,6 +521,13 @@ class JEPA(BaseModel):
                 raise ValueError(
                     "got one input but this model has no masker: pass state_t1 (paired mode), "
                     "masks=, or build with masker=..."
+                )
+            if isinstance(state_t, (list, tuple)) and state_t and all(isinstance(t, str) for t in state_t):
+                count = token_count(self.masker)
+                raise ValueError(
+                    "masked training draws masks over token ids and needs their padding: tokenize the texts "
+                    f"first, e.g. model.encoder.tokenizer(texts, max_length={count or 'N'}, padding='max_length') "
+                    "(a dict with 'x' and 'padding_mask'), or train on a text dataset, which does"
                 )
             extra = {}
             if isinstance(state_t, Mapping) and "padding_mask" in state_t and self._masker_takes_padding:

@@ -404,10 +404,14 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{str(path)!r} is a file; a saved jepa model is a directory")
     config_file = path / CONFIG_NAME
     if not config_file.is_file():
-        raise CheckpointError(
-            f"{str(path)!r} is not a jepa model directory: it has no {CONFIG_NAME} "
-            "(save one with model.save_pretrained(path))"
+        # a run directory holds its model in final/, a checkpoint its model in model/
+        inside = next((path / sub for sub in ("final", "model") if (path / sub / CONFIG_NAME).is_file()), None)
+        hint = (
+            f"; the model is in {str(inside)!r}: load that"
+            if inside is not None
+            else " (save one with model.save_pretrained(path))"
         )
+        raise CheckpointError(f"{str(path)!r} is not a jepa model directory: it has no {CONFIG_NAME}{hint}")
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

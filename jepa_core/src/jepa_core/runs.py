@@ -343,6 +343,14 @@ def train_and_evaluate(
         )
         try:
             results = evaluate(model, spec, on_update=_results_writer(run_dir / "eval.json"), baseline_dir=run_dir)
+        except KeyboardInterrupt:
+            print(
+                f"jepa: probing stopped; training had finished and the model is saved in "
+                f"{str(run_dir / FINAL)!r}: probe it with: jepa eval {run_dir}",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise
         except Exception as exc:
             if hasattr(exc, "add_note"):  # Python 3.11+
                 exc.add_note(

@@ -67,6 +67,7 @@ from jepa_core.contracts import (
     token_grid,
 )
 from jepa_core.first_party import FIRST_PARTY
+from jepa_core.masks import Masks
 
 if TYPE_CHECKING:
     from jepa_core.registry import Registry
@@ -435,9 +436,12 @@ class ConformanceSuite:
             masker = self.build(jepa_component, **self._only(jepa_component, num_tokens=num_tokens, grid=grid))
             masks = masker(4, generator=torch.Generator().manual_seed(0))
             again = masker(4, generator=torch.Generator().manual_seed(0))
+            assert isinstance(masks, Masks), f"it returned a {type(masks).__name__}; a masker returns jepa.Masks"
             assert masks.overlap() == 0, "a target token is also in the context"
-            for block in (masks.context, *masks.targets):
-                assert block.shape[0] == 4 and int(block.min()) >= 0 and int(block.max()) < num_tokens
+            for name, block in (("context", masks.context), *((f"target {i}", b) for i, b in enumerate(masks.targets))):
+                assert block.shape[0] == 4, f"{name} has {block.shape[0]} rows for a batch of 4"
+                low, high = int(block.min()), int(block.max())
+                assert low >= 0 and high < num_tokens, f"{name} indices {low}..{high} leave 0..{num_tokens - 1}"
             assert torch.equal(masks.context, again.context), "the same seed drew different masks"
             assert all(torch.equal(a, b) for a, b in zip(masks.targets, again.targets, strict=True))
 

@@ -86,29 +86,41 @@ class TrainingInterrupted(KeyboardInterrupt):
 class TrainSpec(SpecModel):
     """Training settings (the ``train:`` section of a run config)."""
 
-    steps: PositiveInt = 1000
+    steps: PositiveInt = Field(1000, description="optimiser steps to train for (the schedules span them)")
     batch_size: PositiveInt = Field(64, description="global batch size (all processes together)")
-    lr: Positive = 1e-3
-    min_lr: NonNegative = 1e-6
-    warmup_steps: NonNegativeInt = 100
-    weight_decay: NonNegative = 0.04
-    final_weight_decay: NonNegative = 0.4
-    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
-    grad_clip: Positive | None = None
-    accumulate: PositiveInt = Field(1, description="micro-batches per optimiser step")
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    lr: Positive = Field(1e-3, description="peak learning rate of AdamW, reached after the warmup")
+    min_lr: NonNegative = Field(1e-6, description="learning rate at the last step (the cosine ends here)")
+    warmup_steps: NonNegativeInt = Field(100, description="steps of linear warmup from 0 to lr; keep it below steps")
+    weight_decay: NonNegative = Field(0.04, description="AdamW weight decay at the first step (weights, not biases)")
+    final_weight_decay: NonNegative = Field(
+        0.4, description="weight decay at the last step, reached on a cosine (I-JEPA's 0.04 -> 0.4)"
+    )
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = Field(
+        (0.9, 0.999), description="AdamW's betas"
+    )
+    grad_clip: Positive | None = Field(None, description="clip the gradients' global norm to this; null: no clipping")
+    accumulate: PositiveInt = Field(
+        1,
+        description="micro-batches per optimiser step (batch_size is split over them: less memory; a loss "
+        "that uses batch statistics, such as vicreg or sigreg, sees the smaller micro-batches)",
+    )
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32",
+        description="autocast dtype of the forward pass: bf16 and fp16 also run on CPU (slowly); fp16 scales "
+        "the loss on CUDA",
+    )
     compile: bool = Field(
         False,
         description="torch.compile the encoder and predictor (slow first steps; masks whose sizes change "
         "from step to step cause recompiles, so measure it with `make bench` before relying on it)",
     )
-    seed: Seed = 0
+    seed: Seed = Field(0, description="seeds the data order, masks and augmentations (and, in jepa train, the weights)")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     checkpoint_every: NonNegativeInt = Field(0, description="steps between checkpoints; 0: only at the end")
     num_workers: Annotated[int, Field(ge=0, le=1024, description="data-loading processes")] = 0
-    progress: bool = True
-    tensorboard: bool = False
-    plot: bool = True
+    progress: bool = Field(True, description="show a progress bar on stderr")
+    tensorboard: bool = Field(False, description="also log the metrics for TensorBoard (in run_dir/tensorboard)")
+    plot: bool = Field(True, description="draw training.png (loss, spread, RankMe) at the end (needs matplotlib)")
     collapse_rankme: NonNegative = Field(
         1.5,
         description="warn when the context embeddings' RankMe falls below this after warmup; not checked when "
@@ -294,6 +306,12 @@ class Trainer:
         self.local_batch = self.spec.batch_size // (self.world * self.spec.accumulate)
         self.device = self._device()
         torch.manual_seed(self.spec.seed)
+        if self.spec.warmup_steps >= self.spec.steps and _is_main(self.rank):
+            warn(
+                f"train.warmup_steps ({self.spec.warmup_steps}) is not below train.steps ({self.spec.steps}): the "
+                f"learning rate never reaches train.lr ({self.spec.lr:g}); set train.warmup_steps lower "
+                f"(e.g. {max(self.spec.steps // 10, 0)})"
+            )
         self.model = model.to(self.device)
         self.data = data
         self.run_dir = Path(run_dir) if run_dir is not None else None
