@@ -66,6 +66,21 @@ def jepa_data(size: int = 32) -> torch.utils.data.Dataset:
     return torch.utils.data.TensorDataset(x, x + 0.1 * torch.randn_like(x))
 
 
+class CountingReads(torch.utils.data.Dataset):
+    """``jepa_data()`` whose items pass through ``change(reads so far, item)``: something
+    happens to the data after so many reads."""
+
+    def __init__(self, change) -> None:
+        self.data, self.reads, self.change = jepa_data(), 0, change
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int):
+        self.reads += 1
+        return self.change(self.reads, self.data[index])
+
+
 def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path) -> None:
     spec = load_run_spec(MASKED_RUN)
     train_run(spec, run_dir=tmp_path / "whole")
@@ -123,21 +138,14 @@ def test_ctrl_c_in_fit_is_a_keyboard_interrupt_that_except_exception_does_not_sw
     import os
     import signal
 
-    class PressesCtrlC(torch.utils.data.Dataset):
-        def __init__(self) -> None:
-            self.data, self.reads = jepa_data(), 0
-
-        def __len__(self) -> int:
-            return len(self.data)
-
-        def __getitem__(self, index: int):
-            self.reads += 1
-            if self.reads == 8 * 3 + 1:  # during the batch of step 4 (the first batch check reads 8)
-                os.kill(os.getpid(), signal.SIGINT)
-            return self.data[index]
+    def press_ctrl_c(reads: int, item):
+        if reads == 8 * 3 + 1:  # during the batch of step 4 (the first batch check reads 8)
+            os.kill(os.getpid(), signal.SIGINT)
+        return item
 
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
-    trainer = Trainer(model, PressesCtrlC(), {"steps": 10, "batch_size": 8, "progress": False}, run_dir=tmp_path)
+    data = CountingReads(press_ctrl_c)
+    trainer = Trainer(model, data, {"steps": 10, "batch_size": 8, "progress": False}, run_dir=tmp_path)
     with pytest.raises(jepa.TrainingInterrupted) as stopped:
         try:
             trainer.fit()
@@ -173,20 +181,11 @@ def test_a_list_or_a_tensor_of_items_is_batched_like_a_dataset() -> None:
 
 
 def test_a_nan_in_a_later_batch_is_named_as_the_cause(tmp_path) -> None:
-    class TurnsNaN(torch.utils.data.Dataset):
-        def __init__(self) -> None:
-            self.data, self.reads = jepa_data(), 0
-
-        def __len__(self) -> int:
-            return len(self.data)
-
-        def __getitem__(self, index: int):
-            self.reads += 1
-            x, y = self.data[index]
-            return (x * float("nan"), y) if self.reads > 8 * 3 else (x, y)  # from step 3 on
+    def turn_nan(reads: int, item):
+        return (item[0] * float("nan"), item[1]) if reads > 8 * 3 else item  # from step 3 on
 
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
-    trainer = Trainer(model, TurnsNaN(), {"steps": 5, "batch_size": 8, "progress": False, "plot": False})
+    trainer = Trainer(model, CountingReads(turn_nan), {"steps": 5, "batch_size": 8, "progress": False, "plot": False})
     with pytest.raises(TrainingError, match=r"the loss became nan at step 3.*: that step's batch holds NaN or Inf"):
         trainer.fit()
 
