@@ -113,6 +113,17 @@ def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> Non
     assert load_run_spec(recorded).to_dict() == recorded, "and still loads as a run config"
 
 
+def test_resuming_with_another_process_count_warns(tmp_path) -> None:
+    run = tmp_path / "run"
+    train_run(load_run_spec(MASKED_RUN, ["train.steps=2"]), run_dir=run)
+    [checkpoint] = (run / "checkpoints").iterdir()
+    state = torch.load(checkpoint / "trainer.pt", weights_only=True)
+    assert state["processes"] == 1
+    torch.save({**state, "processes": 2}, checkpoint / "trainer.pt")  # as a 2-process torchrun run writes it
+    with pytest.warns(UserWarning, match=r"resuming with 1 process\(es\) a run trained with 2: from step 2"):
+        train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=run, resume=True)
+
+
 def test_resuming_with_another_set_up_is_refused_before_anything_changes(tmp_path) -> None:
     run = tmp_path / "run"
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=run)

@@ -202,9 +202,11 @@ def _train(args: argparse.Namespace) -> int:
             spec, run_dir=run_dir, resume=args.resume, restart=args.restart, max_steps=args.max_steps
         )
     except TrainingInterrupted as exc:
-        if distributed()[0] == 0:
+        rank, world = distributed()
+        if rank == 0:
+            launcher = ["torchrun", f"--nproc_per_node={world}", "-m", "jepa"] if world > 1 else ["jepa"]
             again = [
-                "jepa",
+                *launcher,
                 "train",
                 args.config,
                 *[part for s in args.set for part in ("--set", s)],

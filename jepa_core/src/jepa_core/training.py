@@ -764,6 +764,7 @@ class Trainer:
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "processes": self.world,
             }
 
             def write(directory: Path) -> None:
@@ -812,10 +813,17 @@ class Trainer:
             if state.get("cuda_rng") and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
             self.step = int(state["step"])
+            trained_with = int(state.get("processes", self.world))
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise self._bad_checkpoint(
                 trainer_file, f"its trainer state does not fit this run ({type(exc).__name__}: {exc})"
             ) from None
+        if trained_with != self.world and _is_main(self.rank):
+            warn(
+                f"resuming with {self.world} process(es) a run trained with {trained_with}: from step {self.step} "
+                "it will not repeat an uninterrupted run (each process draws its own masks, and a loss with batch "
+                f"statistics sees other micro-batches); resume with {trained_with} to repeat it"
+            )
         if _is_main(self.rank):
             self._truncate_metrics()
 
