@@ -57,11 +57,17 @@ def test_a_loss_that_fails_is_named_not_the_data(fresh_registry) -> None:
         def forward(self, pred, target):
             return (pred - target).abs().mean().detach()
 
+    class PerSampleTerm(nn.Module):
+        def forward(self, pred, target):
+            per = (pred - target).abs().flatten(1).mean(1)
+            return {"loss": per.mean(), "per_sample": per}
+
     class Infinite(nn.Module):
         def forward(self, pred, target):
             return (pred - target).abs().mean() / 0.0
 
-    for name, loss in (("no_context", NeedsNoContext), ("per_token", PerToken), ("detached", Detached)):
+    broken = (("no_context", NeedsNoContext), ("per_token", PerToken), ("detached", Detached))
+    for name, loss in (*broken, ("per_sample_term", PerSampleTerm)):
         jepa.register("loss", name)(loss)
     jepa.register("loss", "infinite")(Infinite)
     with pytest.raises(jepa.SpecError, match=r"loss 'local:no_context' failed on the first batch: RuntimeError") as err:
@@ -69,7 +75,47 @@ def test_a_loss_that_fails_is_named_not_the_data(fresh_registry) -> None:
     assert err.value.path == "loss"
     with pytest.raises(jepa.SpecError, match=r"'local:per_token' returned shape \(\d+,\); a loss returns a scalar"):
         _train(loss="per_token")
+    with pytest.raises(jepa.SpecError, match=r"'local:per_sample_term' returned 'per_sample' of shape \(8,\); every"):
+        _train(loss="per_sample_term")
     with pytest.raises(jepa.TrainingError, match=r"loss 'local:detached' gave a value with no gradient"):
         _train(loss="detached")
     with pytest.raises(jepa.TrainingError, match=r"though the batch is finite: .* loss 'local:infinite' gives NaN/Inf"):
         _train(loss="infinite")
+
+
+def test_the_conformance_suite_fails_the_same_losses(fresh_registry) -> None:
+    from jepa.testing import conformance_suite
+    from jepa_core.registry import get_registry
+
+    class Detached(nn.Module):
+        def forward(self, pred, target):
+            return (pred - target).abs().mean().detach()
+
+    class PerSampleTerm(nn.Module):
+        def forward(self, pred, target):
+            return {"loss": (pred - target).abs().mean(), "per_sample": (pred - target).abs().flatten(1).mean(1)}
+
+    suite = conformance_suite("local")()
+    for name, loss, says in (
+        ("detached", Detached, "the value has no gradient"),
+        ("per_sample_term", PerSampleTerm, "its dict's 'per_sample' is shape"),
+    ):
+        jepa.register("loss", name)(loss)
+        with pytest.raises(pytest.fail.Exception, match=says):
+            suite.test_loss_is_a_differentiable_scalar(get_registry().resolve("loss", name))
+
+
+def test_model_step_says_which_component_raised(fresh_registry) -> None:
+    class NeedsNoContext(nn.Module):
+        def forward(self, pred, target, context=None):
+            raise RuntimeError("context not supported")
+
+    jepa.register("loss", "no_context")(NeedsNoContext)
+    model = jepa.build("transformer", "attention", masker="random", loss="no_context", encoder=ENCODER)
+    with pytest.raises(RuntimeError, match="context not supported") as raised:
+        model.step(torch.randn(4, 6, 2))
+    assert any(
+        note.startswith("raised by loss 'local:no_context', given pred and target of shape (4, ")
+        and ", context shape (4, " in note
+        for note in raised.value.__notes__
+    )

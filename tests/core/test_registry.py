@@ -149,6 +149,19 @@ def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(i
     assert jepa.build("shadow:cnn", "mlp").spec.encoder.name == "shadow:cnn"
 
 
+def test_a_name_a_switched_off_third_party_plugin_may_hold_says_the_plugin_is_off(
+    installed_plugins, monkeypatch
+) -> None:
+    installed_plugins("good")  # registers encoder 'tiny'
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "good")
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.raises(jepa.UnknownComponentError) as missing:
+        jepa.build("tiny", "mlp")
+    assert "note: plugin 'good' (jepa-fixture-good) is blocked: listed in JEPA_DISABLE_PLUGINS" in str(missing.value)
+
+
 def test_a_saved_model_with_a_shadowed_component_loads_it_by_qualified_name(installed_plugins, tmp_path) -> None:
     installed_plugins("shadow")
     model = jepa.build("shadow:mlp", "mlp", encoder={"input_dim": 5, "hidden_dim": 6}).eval()

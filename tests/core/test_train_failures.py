@@ -370,3 +370,17 @@ def test_a_failed_probe_of_the_trained_model_is_a_nonzero_exit_after_the_table(
     out, err = capsys.readouterr()
     assert code == 1 and "jepa: error: no probe could score the model (jepa/linear, jepa/knn failed; " in err
     assert "errors:\n  jepa/linear: RuntimeError: probe broke on purpose" in out, "the table still shows why"
+
+
+def test_a_staged_run_says_where_it_stopped_and_where_its_model_is(config, tmp_path, capsys) -> None:
+    import jepa
+
+    run = tmp_path / "run"
+    args = [str(config), "--run-dir", str(run), *SMALL]
+    code, err = train(capsys, *args, "--max-steps", "2")
+    assert code == 0 and "jepa: the run is at step 2 of 4 (--max-steps 2); continue it with --resume" in err
+    with pytest.raises(jepa.CheckpointError, match=r"the model is in '.*run/checkpoints/step_0000002/model'"):
+        jepa.load(run)
+    with pytest.raises(SystemExit) as refused:
+        main(["train", *args, "--max-steps", "0"])
+    assert refused.value.code == 2 and "0 is not a step number; give 1 or more" in capsys.readouterr().err

@@ -113,6 +113,25 @@ def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> Non
     assert load_run_spec(recorded).to_dict() == recorded, "and still loads as a run config"
 
 
+def test_resuming_from_python_with_another_set_up_is_refused_too(tmp_path) -> None:
+    def trainer(loss: str = "smooth_l1", **settings) -> Trainer:
+        torch.manual_seed(0)
+        model = jepa.build("mlp", "mlp", loss=loss, encoder={"input_dim": 4, "hidden_dim": 8})
+        spec = {"steps": 3, "batch_size": 8, "progress": False, "plot": False, **settings}
+        return Trainer(model, jepa_data(), spec, run_dir=tmp_path / "run", resume=True)
+
+    trainer().fit()
+    with pytest.raises(
+        TrainingError,
+        match=r"another set-up \(model.loss.name: 'jepa:smooth_l1' -> 'jepa:l1';.*"
+        r"or restart=True",
+    ):
+        trainer(loss="l1", steps=6)
+    with pytest.raises(TrainingError, match=r"train.batch_size: 8 -> 16; train.lr: 0.001 -> 0.1"):
+        trainer(steps=6, batch_size=16, lr=0.1)
+    assert len(trainer(steps=5).fit()) == 2, "more steps: allowed"
+
+
 def test_resuming_with_another_process_count_warns(tmp_path) -> None:
     run = tmp_path / "run"
     train_run(load_run_spec(MASKED_RUN, ["train.steps=2"]), run_dir=run)
@@ -164,6 +183,11 @@ def test_ctrl_c_in_fit_is_a_keyboard_interrupt_that_except_exception_does_not_sw
             pytest.fail("Ctrl-C was caught as an Exception")
     assert isinstance(stopped.value, KeyboardInterrupt) and stopped.value.step == 3
     assert stopped.value.checkpoint is not None and stopped.value.checkpoint.name.endswith("3")
+    # without a run directory: the same stop after a whole step, no checkpoint
+    trainer = Trainer(model, CountingReads(press_ctrl_c), {"steps": 10, "batch_size": 8, "progress": False})
+    with pytest.raises(jepa.TrainingInterrupted) as stopped:
+        trainer.fit()
+    assert stopped.value.step == 3 and stopped.value.checkpoint is None
 
 
 def test_a_list_or_a_tensor_of_items_is_batched_like_a_dataset() -> None:
@@ -401,6 +425,12 @@ def test_mapping_items_with_keys_the_encoder_does_not_take_are_named() -> None:
     pairs = [{"t0": torch.randn(10, 4), "t1": torch.randn(10, 4)} for _ in range(16)]
     with pytest.raises(jepa.SpecError, match=r"keys \['t0', 't1'\].*a paired one 'state_t' and 'state_t1'"):
         Trainer(paired, pairs, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+
+
+def test_a_trainer_argument_given_as_a_setting_says_where_it_goes(tmp_path) -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    with pytest.raises(jepa.SpecError, match=r"^train.run_dir: run_dir is an argument of jepa.Trainer \(run_dir=...\)"):
+        Trainer(model, jepa_data(), {"steps": 1, "run_dir": str(tmp_path)})
 
 
 def test_float64_data_is_named_as_the_problem_not_its_shape() -> None:

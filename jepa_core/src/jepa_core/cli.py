@@ -188,6 +188,24 @@ def _type_of(schema: dict[str, Any]) -> str:
     return f"{text} {' '.join(bounds)}" if bounds else text
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a step number; give 1 or more")
+    return value
+
+
+def _reached_step(run_dir: Any) -> int | None:
+    """The step of a run directory's latest checkpoint (None without one)."""
+    from pathlib import Path
+
+    names = [p.name.removeprefix("step_") for p in Path(run_dir, "checkpoints").glob("step_*")]
+    return max((int(name) for name in names if name.isdigit()), default=None)
+
+
 def _train(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import default_run_dir, failed_probes, load_run_spec, train_and_evaluate
@@ -217,6 +235,13 @@ def _train(args: argparse.Namespace) -> int:
             print(f"jepa: {exc}; continue with: {shlex.join(again)}", file=sys.stderr)
         return 130
     if distributed()[0] == 0:
+        reached = _reached_step(path)
+        if args.max_steps is not None and reached is not None and reached < spec.train.steps:
+            print(
+                f"jepa: the run is at step {reached} of {spec.train.steps} (--max-steps {args.max_steps}); "
+                "continue it with --resume",
+                file=sys.stderr,
+            )
         print(f"run directory: {path}")
         if results is not None:
             print(f"results written to {path}/eval.json", file=sys.stderr)
@@ -454,7 +479,7 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="discard the run already in the run directory (checkpoints, final model, metrics) and start over",
     )
-    train.add_argument("--max-steps", type=int, help="stop after this step (checkpointed), for staged runs")
+    train.add_argument("--max-steps", type=_positive_int, help="stop after this step (checkpointed), for staged runs")
     train.set_defaults(run=_train)
 
     evaluate = sub.add_parser(

@@ -188,7 +188,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     what = "the data" if field == "data" else field
     takes = accepted_keywords(encoder)
     if isinstance(state, Mapping) and takes is not None and set(state) - takes:
-        inputs = sorted(takes - {MASK_PARAMETER, "target"})
+        inputs = sorted(takes - {"mask", "target"})  # the engine's keywords, not inputs
         return SpecError(
             f"{what} gives mappings with keys {sorted(map(str, state))}, but encoder {part_name(encoder)} takes "
             f"{', '.join(map(repr, inputs))}: a masked model reads a mapping's encoder inputs (e.g. 'x', with "
@@ -264,6 +264,12 @@ def _float_dtype_mismatch(encoder: nn.Module, state: Any) -> tuple[str, str] | N
             if value.dtype != weights:
                 return str(value.dtype).removeprefix("torch."), str(weights).removeprefix("torch.")
     return None
+
+
+def _note(exc: BaseException, text: str) -> None:
+    """Say under an exception's traceback which component raised it (Python 3.11+)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(text)
 
 
 def _labels_as_state_t1(batch: Any) -> str:
@@ -532,7 +538,11 @@ class JEPA(BaseModel):
             extra = {}
             if isinstance(state_t, Mapping) and "padding_mask" in state_t and self._masker_takes_padding:
                 extra["padding_mask"] = state_t["padding_mask"]  # a padding-aware masker skips padded tokens
-            masks = self.masker(_batch_size(state_t), **extra)
+            try:
+                masks = self.masker(_batch_size(state_t), **extra)
+            except Exception as exc:
+                _note(exc, f"raised by masker {part_name(self.masker)}, drawing masks for {_batch_size(state_t)} items")
+                raise
             if not isinstance(masks, Masks):
                 raise SpecError(
                     f"masker {part_name(self.masker)} returned a {type(masks).__name__}; a masker returns "
@@ -643,10 +653,18 @@ class JEPA(BaseModel):
         self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
         """The loss and its named parts (``{"loss": ...}`` for single-term losses)."""
-        if self._loss_takes_context:
-            result = self.criterion(pred, target, context=context)
-        else:
-            result = self.criterion(pred, target)
+        try:
+            if self._loss_takes_context:
+                result = self.criterion(pred, target, context=context)
+            else:
+                result = self.criterion(pred, target)
+        except Exception as exc:
+            with_context = "" if not self._loss_takes_context or context is None else f", context {_shapes(context)}"
+            _note(
+                exc,
+                f"raised by loss {part_name(self.criterion)}, given pred and target of {_shapes(pred)}{with_context}",
+            )
+            raise
         terms = dict(result) if isinstance(result, Mapping) else {"loss": result}
         loss = terms.get("loss")
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
@@ -660,6 +678,14 @@ class JEPA(BaseModel):
                 "e.g. with .mean()) or a dict whose 'loss' is one",
                 "loss",
             )
+        for name, value in terms.items():  # the other terms are logged every step: numbers, not tensors of them
+            if not isinstance(value, torch.Tensor) or value.dim() != 0:
+                got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else f"a {type(value).__name__}"
+                raise SpecError(
+                    f"loss {part_name(self.criterion)} returned {name!r} of {got}; every entry of a loss's dict is "
+                    "a scalar tensor (it is logged each step): reduce it or leave it out",
+                    "loss",
+                )
         return terms
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -700,6 +726,8 @@ class JEPA(BaseModel):
                 got = f"a {type(batch).__name__}" + (
                     f" of shape {tuple(batch.shape)}" if isinstance(batch, torch.Tensor) else ""
                 )
+                if isinstance(batch, Mapping):
+                    got += f" with keys {sorted(map(str, batch))}"
                 raise ValueError(
                     f"this paired model needs two states, got {got}: call model.step(state_t, state_t1) "
                     "(action=... for a world model), or pass one batch (state_t, state_t1[, action]) or "

@@ -404,8 +404,10 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{str(path)!r} is a file; a saved jepa model is a directory")
     config_file = path / CONFIG_NAME
     if not config_file.is_file():
-        # a run directory holds its model in final/, a checkpoint its model in model/
-        inside = next((path / sub for sub in ("final", "model") if (path / sub / CONFIG_NAME).is_file()), None)
+        # a run directory holds its model in final/ (an unfinished one in its checkpoints), a checkpoint in model/
+        checkpoints = sorted(path.glob("checkpoints/step_*/model"), key=lambda p: p.parent.name)
+        candidates = [path / "final", path / "model", *reversed(checkpoints)]
+        inside = next((sub for sub in candidates if (sub / CONFIG_NAME).is_file()), None)
         hint = (
             f"; the model is in {str(inside)!r}: load that"
             if inside is not None

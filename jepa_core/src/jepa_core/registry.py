@@ -633,8 +633,11 @@ class Registry:
             )
         elif scope and scope not in RESERVED_SCOPES:
             message += f"; no plugin named {scope!r} is installed (`jepa plugins` lists those that are)"
-        # a plugin that failed to load might have provided the name
+        # a plugin that failed to load, or a third party's that is switched off, might have provided the name
         for plugin in self.plugins:
+            off = plugin.status in ("blocked", "not allowed") and plugin.name not in FIRST_PARTY_SCOPES
+            if plugin is not provider and distribution is None and off:
+                message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}: {plugin.error}"
             if plugin is not provider and plugin.status in ("failed", "incompatible"):
                 detail = f": {plugin.error}" if plugin.error else ""
                 state = "failed to load" if plugin.status == "failed" else "cannot load"

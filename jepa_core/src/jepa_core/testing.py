@@ -418,6 +418,12 @@ class ConformanceSuite:
                 where = f"for predictions of shape {shape}" + (" with context" if takes_context else "")
                 assert isinstance(value, torch.Tensor) and value.dim() == 0, f"{where}: got {value!r}, not a scalar"
                 assert torch.isfinite(value), f"{where}: got {value}"
+                for name, term in result.items() if isinstance(result, Mapping) else ():
+                    got = f"shape {tuple(term.shape)}" if isinstance(term, torch.Tensor) else type(term).__name__
+                    assert isinstance(term, torch.Tensor) and term.dim() == 0, (
+                        f"{where}: its dict's {name!r} is {got}; every entry is a scalar (logged each step)"
+                    )
+                assert value.requires_grad, f"{where}: the value has no gradient (detached, or made under no_grad)"
                 value.backward()
                 assert pred.grad is not None and torch.isfinite(pred.grad).all(), f"{where}: no finite gradient"
 
@@ -441,7 +447,7 @@ class ConformanceSuite:
             for name, block in (("context", masks.context), *((f"target {i}", b) for i, b in enumerate(masks.targets))):
                 assert block.shape[0] == 4, f"{name} has {block.shape[0]} rows for a batch of 4"
                 low, high = int(block.min()), int(block.max())
-                assert low >= 0 and high < num_tokens, f"{name} indices {low}..{high} leave 0..{num_tokens - 1}"
+                assert low >= 0 and high < num_tokens, f"{name} indices {low}..{high} fall outside 0..{num_tokens - 1}"
             assert torch.equal(masks.context, again.context), "the same seed drew different masks"
             assert all(torch.equal(a, b) for a, b in zip(masks.targets, again.targets, strict=True))
 

@@ -49,7 +49,7 @@ from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA, data_error, failing_part, part_name
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, read_config
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
 
@@ -291,6 +291,15 @@ class Trainer:
     ) -> None:
         if resume and restart:
             raise SpecError("resume and restart exclude each other: resume continues the run, restart discards it")
+        misplaced = (
+            sorted({"run_dir", "run_spec", "resume", "restart"} & set(spec or {})) if isinstance(spec, Mapping) else []
+        )
+        if misplaced:
+            raise SpecError(
+                f"{misplaced[0]} is an argument of jepa.Trainer ({misplaced[0]}=...), not a training setting; "
+                "pass it beside the settings",
+                f"train.{misplaced[0]}",
+            )
         self.spec = (
             spec
             if isinstance(spec, TrainSpec)
@@ -448,27 +457,37 @@ class Trainer:
             self._write_run_spec()
 
     def _check_resumed_spec(self) -> None:
-        """A resumed run goes on as it was set up: refuse a run config that changes
-        anything but the settings in ``RESUMABLE`` from the run's ``run.json``."""
+        """A resumed run goes on as it was set up: refuse a set-up that changes anything
+        but the settings in ``RESUMABLE`` from the run's (its ``run.json``, or from Python
+        the checkpoint's model spec and training settings)."""
         checkpoint = self.latest_checkpoint() if self.run_dir is not None else None
-        if self.run_spec is None or self.run_dir is None or checkpoint is None:
+        if self.run_dir is None or checkpoint is None:
             return
         try:
-            saved = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # none or unreadable: the checkpoint itself is checked next
+            if self.run_spec is not None:
+                saved = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
+                given = self.run_spec
+            else:
+                state = torch.load(checkpoint / TRAINER_STATE, map_location="cpu", weights_only=True)
+                saved = {"model": read_config(checkpoint / "model")["spec"], "train": state.get("train")}
+                given = {"model": self.model.spec.to_dict(), "train": self.spec.model_dump(mode="json")}
+                if saved["train"] is None:  # written before checkpoints kept their settings
+                    saved.pop("train"), given.pop("train")
+        except Exception:  # none or unreadable: loading the checkpoint next says what is wrong
             return
         changed = [
             (key, old, new)
-            for key, old, new in _differences(saved, self.run_spec)
+            for key, old, new in _differences(saved, given)
             if not any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE)
         ]
         if changed:
             listed = "; ".join(f"{key}: {short_repr(old)} -> {short_repr(new)}" for key, old, new in changed[:4])
             more = f" (and {len(changed) - 4} more)" if len(changed) > 4 else ""
+            how = "--restart" if self.run_spec is not None else "restart=True"
             raise TrainingError(
                 f"cannot resume the run in {str(self.run_dir)!r} with another set-up ({listed}{more}): a resumed "
                 "run goes on as it was trained, and only train.steps, how it is watched and saved, and the eval "
-                "section may change; undo these changes, or --restart, or choose another run directory"
+                f"section may change; undo these changes, or {how}, or choose another run directory"
             )
         reached = _step_of(checkpoint)
         if self.spec.steps < reached:
@@ -549,7 +568,7 @@ class Trainer:
         self.model.train()
         done: list[dict[str, float]] = []
         started = time.perf_counter()
-        with _StopOnCtrlC(self) if self.run_dir is not None else _null_context():
+        with _StopOnCtrlC(self):
             while self.step < stop:
                 tick = time.perf_counter()
                 metrics = self._train_step(micro)
@@ -765,6 +784,7 @@ class Trainer:
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "processes": self.world,
+                "train": self.spec.model_dump(mode="json"),  # what a resume from Python is checked against
             }
 
             def write(directory: Path) -> None:
@@ -987,8 +1007,9 @@ class _StopOnCtrlC:
             raise KeyboardInterrupt
         self.trainer._stop_requested = True
         if _is_main(self.trainer.rank):
+            saving = " and saving a checkpoint" if self.trainer.run_dir is not None else ""
             print(
-                f"\njepa: Ctrl-C: stopping after step {self.trainer.step + 1} and saving a checkpoint "
+                f"\njepa: Ctrl-C: stopping after step {self.trainer.step + 1}{saving} "
                 "(Ctrl-C again stops at once, without one)",
                 file=sys.stderr,
                 flush=True,
