@@ -221,6 +221,23 @@ def test_a_set_that_replaces_a_section_an_earlier_set_wrote_into_says_what_it_dr
         assert load_run_spec(config, ["data.params.size=8", "data.params.size=16"]).data.params["size"] == 16
 
 
+def test_a_set_mapping_without_spaces_after_colons_says_so(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    config = {
+        "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+        "data": {"name": "sinusoids", "params": {"channels": 3, "size": 64}},
+    }
+    with pytest.raises(
+        jepa.SpecError,
+        match=r"^model.encoder.params: the --set value holds 'input_dim:3', which YAML "
+        r"reads as one key with no value; write a space after the colon \(input_dim: 3\)",
+    ):
+        load_run_spec(config, ["model.encoder.params={input_dim:3, hidden_dim: 8}"])
+    spec = load_run_spec(config, ["model.encoder.params={input_dim: 3, hidden_dim: 8}"])
+    assert (spec.model.encoder.params["input_dim"], spec.model.encoder.params["hidden_dim"]) == (3, 8)
+
+
 def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("encoder: [unclosed\n")

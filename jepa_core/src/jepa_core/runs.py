@@ -181,6 +181,14 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if len(key) > 200:
         key = key[:197] + "..."  # it appears in messages; no real key is that long
     value = parse_spec_text(text, "YAML", f"the --set value {short_repr(text)}", key)
+    squeezed = _squeezed_key(value)
+    if squeezed is not None:  # `{depth:2}` reads as the key 'depth:2' with no value
+        name, _, rest = squeezed.partition(":")
+        raise SpecError(
+            f"the --set value holds {squeezed!r}, which YAML reads as one key with no value; write a space "
+            f"after the colon ({name}: {rest})",
+            key,
+        )
     node = data
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)
@@ -193,6 +201,21 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         node[part] = child
         node = child
     node[parts[-1]] = value
+
+
+def _squeezed_key(value: Any) -> str | None:
+    """A mapping key (at any depth) like ``depth:2`` whose value is None: a YAML flow
+    mapping written without the space after its colon."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None and isinstance(key, str) and ":" in key and not key.startswith(("http:", "https:")):
+                return key
+            found = _squeezed_key(item)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        return next((found for found in map(_squeezed_key, value) if found is not None), None)
+    return None
 
 
 def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = ()) -> RunSpec:
