@@ -119,3 +119,17 @@ def test_model_step_says_which_component_raised(fresh_registry) -> None:
         and ", context shape (4, " in note
         for note in raised.value.__notes__
     )
+
+
+def test_registering_the_loss_function_itself_says_what_to_register(fresh_registry) -> None:
+    def l1(pred, target):
+        return (pred - target).abs().mean()
+
+    with pytest.raises(TypeError, match=r"loss 'plain': l1\(pred, target\) is the loss itself; register a class"):
+        jepa.register("loss", "plain")(l1)
+
+    def l1_factory(scale: float = 1.0):  # a function of the loss's settings that returns the loss: fine
+        return lambda pred, target: scale * (pred - target).abs().mean()
+
+    jepa.register("loss", "scaled_l1")(l1_factory)
+    assert jepa.build_component("loss", {"name": "scaled_l1", "params": {"scale": 2.0}}) is not None

@@ -278,6 +278,13 @@ class PluginRegistrar:
             raise ValueError(f"component name must be a non-empty string without ':', got {name!r}")
         if not callable(factory):
             raise TypeError(f"{kind} {name!r}: the factory must be a class or function, got {factory!r}")
+        if kind == "loss" and inspect.isfunction(factory) and {"pred", "target"} <= _required(factory):
+            # registered is what builds the loss: its parameters would be read as the loss's settings
+            raise TypeError(
+                f"loss {name!r}: {factory.__name__}(pred, target) is the loss itself; register a class whose "
+                "instances are called on (pred, target) (e.g. an nn.Module with that forward), or a function "
+                "of the loss's settings that returns one"
+            )
         grant = self._grant()
         model = params if params is not None else params_model_for(factory, f"{grant.scope}:{name}")
         component = Component(
@@ -757,6 +764,16 @@ def capture_arguments(cls: type) -> type:
 
 
 _DRY_RUN = threading.local()  # set while a component is being measured on the meta device
+
+
+def _required(function: Callable[..., Any]) -> set[str]:
+    """The names of a function's parameters that have no default."""
+    return {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }
 
 
 def _build_warning_at_callers_line(factory: Callable[..., Any], params: dict[str, Any]) -> Any:
