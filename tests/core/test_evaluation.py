@@ -529,6 +529,21 @@ def test_the_results_table_shows_a_spread_only_over_several_draws() -> None:
     assert format_results(several).splitlines()[1].split() == ["jepa", "0.812", "±", "0.020"]
 
 
+def test_a_baseline_the_trained_model_does_not_beat_is_pointed_out() -> None:
+    protocol = {"probes": ["linear", "knn"], "seeds": [0]}
+    results = {
+        "protocol": protocol,
+        "jepa": {"linear": 0.797, "knn": 0.9},
+        "random_init": {"linear": 0.956, "knn": 0.8},
+        "raw": {"linear": 0.5, "knn": 0.5},
+    }
+    lines = format_results(results).splitlines()
+    assert lines[-1] == "note: random_init probes at least as well as the trained model (linear 0.956 vs 0.797)"
+    assert not any(line.startswith("note: raw") for line in lines)
+    results["random_init"]["linear"] = 0.7
+    assert "note:" not in format_results(results)
+
+
 def test_embed_is_deterministic_with_dropout_and_leaves_the_mode_alone() -> None:
     import jepa
 

@@ -906,6 +906,15 @@ def format_results(results: Mapping[str, Any]) -> str:
                 failed = name in errors or f"{name}/{probe}" in errors
                 cells.append(f"{'failed' if failed else '-':>19}")
         lines.append(f"{name:<{width}}" + "".join(cells))
+    trained = results.get("jepa", {})
+    for name in (row for row in rows if row != "jepa"):  # a baseline the trained model does not beat: say so
+        behind = [
+            f"{probe} {results[name][probe]:.3f} vs {trained[probe]:.3f}"
+            for probe in probes
+            if probe in trained and probe in results.get(name, {}) and results[name][probe] >= trained[probe]
+        ]
+        if behind:
+            lines.append(f"note: {name} probes at least as well as the trained model ({'; '.join(behind)})")
     if errors:
         lines.append("errors:")
         lines.extend(f"  {name}: {message}" for name, message in errors.items())
