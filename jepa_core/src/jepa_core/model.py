@@ -124,11 +124,20 @@ def _as_component(kind: str, value: Any) -> Any:
     return value
 
 
+def _is_texts(value: Any) -> bool:
+    """A batch of raw texts (for an encoder with a tokenizer), not an ``(x, label)`` pair."""
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(item, str) for item in value)
+
+
+def _what_is(value: Any) -> str:
+    return f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else f"a {type(value).__name__}"
+
+
 def _batch_size(state: State) -> int:
     if isinstance(state, torch.Tensor):
         return state.shape[0]
-    if isinstance(state, (list, tuple)) and all(isinstance(item, str) for item in state):
-        return len(state)  # texts, for an encoder with a tokenizer
+    if _is_texts(state):
+        return len(state)
     if not isinstance(state, Mapping):
         raise TypeError(
             f"a state is a tensor or a mapping of tensors (texts: a list of strings), got a {type(state).__name__}; "
@@ -145,7 +154,7 @@ def masked_input(batch: Any) -> State:
     or a mapping of the encoder's keyword inputs (labels dropped)."""
     if isinstance(batch, Mapping):
         return {key: value for key, value in batch.items() if key not in LABEL_KEYS}
-    if isinstance(batch, (tuple, list)) and not all(isinstance(item, str) for item in batch):
+    if isinstance(batch, (tuple, list)) and not _is_texts(batch):
         return batch[0]  # (x, label): the label is for probes, not for pretraining
     return batch  # a tensor, or a batch of texts for an encoder with a tokenizer
 
@@ -528,7 +537,7 @@ class JEPA(BaseModel):
                     "got one input but this model has no masker: pass state_t1 (paired mode), "
                     "masks=, or build with masker=..."
                 )
-            if isinstance(state_t, (list, tuple)) and state_t and all(isinstance(t, str) for t in state_t):
+            if _is_texts(state_t):
                 count = token_count(self.masker)
                 raise ValueError(
                     "masked training draws masks over token ids and needs their padding: tokenize the texts "
@@ -666,26 +675,18 @@ class JEPA(BaseModel):
             )
             raise
         terms = dict(result) if isinstance(result, Mapping) else {"loss": result}
-        loss = terms.get("loss")
-        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-            got = (
-                "a dict without 'loss'"
-                if loss is None
-                else (f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else f"a {type(loss).__name__}")
-            )
-            raise SpecError(
-                f"loss {part_name(self.criterion)} returned {got}; a loss returns a scalar tensor (reduce it, "
-                "e.g. with .mean()) or a dict whose 'loss' is one",
-                "loss",
-            )
-        for name, value in terms.items():  # the other terms are logged every step: numbers, not tensors of them
-            if not isinstance(value, torch.Tensor) or value.dim() != 0:
-                got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else f"a {type(value).__name__}"
-                raise SpecError(
-                    f"loss {part_name(self.criterion)} returned {name!r} of {got}; every entry of a loss's dict is "
-                    "a scalar tensor (it is logged each step): reduce it or leave it out",
-                    "loss",
-                )
+        for name in ("loss", *terms):  # the loss, then the terms logged each step: scalars
+            value = terms.get(name)
+            if isinstance(value, torch.Tensor) and value.dim() == 0:
+                continue
+            if name == "loss":
+                got = "a dict without 'loss'" if value is None else _what_is(value)
+                what = f"returned {got}; a loss returns a scalar tensor (reduce it, e.g. with .mean()) or a dict whose "
+                what += "'loss' is one"
+            else:
+                what = f"returned {name!r} of {_what_is(value)}; every entry of a loss's dict is a scalar tensor (it "
+                what += "is logged each step): reduce it or leave it out"
+            raise SpecError(f"loss {part_name(self.criterion)} {what}", "loss")
         return terms
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:

@@ -368,12 +368,11 @@ class Trainer:
 
     def _check_first_batch(self) -> None:
         """Run one forward on a real batch so a shape mismatch fails before anything is written."""
-        if not hasattr(self.data, "__len__"):
-            self.batches_per_epoch()  # a generator: says what the trainer takes instead
+        if self._owns_order() or not hasattr(self.data, "__len__"):
+            # an empty dataset, one smaller than a batch, or a generator: a SpecError saying what to give
+            self.batches_per_epoch()
         if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
             return  # a one-shot iterable: do not consume a batch
-        if self._owns_order():
-            self.batches_per_epoch()  # a batch larger than the dataset is a SpecError naming train.batch_size
         try:
             batch = next(iter(self._batches(0, 0)), None)
         except SpecError:
@@ -605,6 +604,7 @@ class Trainer:
             if group.get("apply_decay"):
                 group["weight_decay"] = wd
         totals: dict[str, torch.Tensor] = {}
+        self._last_batches = []  # this step's micro-batches, for a NaN's report
         for index in range(self.spec.accumulate):
             try:
                 batch = next(micro)
@@ -613,7 +613,7 @@ class Trainer:
                     f"data: reading a batch for step {self.step + 1} failed: {_reading_error(exc)}"
                     f"{self._where_to_go_on()}"
                 ) from exc
-            self._last_batches = [batch] if index == 0 else [*self._last_batches, batch]  # for a NaN's report
+            self._last_batches.append(batch)
             last = index == self.spec.accumulate - 1
             sync = getattr(self.step_module, "no_sync", None)
             context = sync() if (sync is not None and not last) else _null_context()
