@@ -200,3 +200,146 @@ def test_registering_a_class_leaves_it_unchanged_and_saving_a_direct_instance_sa
     again = jepa.JEPA(Plain(hidden_dim=6), jepa.MLPPredictor(hidden_dim=6))
     again.save_pretrained(tmp_path / "direct")
     assert jepa.load(tmp_path / "direct").spec.encoder.params["hidden_dim"] == 6
+
+
+# -- a saved model whose masker or loss cannot be rebuilt here ---------------------------------
+
+TOKENS = 6
+TOKEN_ENCODER = {"input_dim": 3, "hidden_dim": 8, "depth": 1, "heads": 2, "pool": "none", "num_tokens": TOKENS}
+
+
+class WeightedLoss(torch.nn.Module):
+    """A loss with a parameter of its own (saved under the model's ``criterion.`` keys)."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__()
+        self.scale = scale
+        self.weight = torch.nn.Parameter(torch.full((1,), scale))
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (self.weight * (pred - target) ** 2).mean()
+
+
+class HalvesMasker:
+    """The first half of the tokens as context, the second half as one target block."""
+
+    def __init__(self, num_tokens: int | None = None, shift: int = 0) -> None:
+        self.num_tokens = num_tokens
+        self.shift = shift
+
+    def __call__(self, batch_size: int, generator: torch.Generator | None = None) -> jepa.Masks:
+        half = (self.num_tokens or 2) // 2
+        context = torch.arange(half).repeat(batch_size, 1)
+        return jepa.Masks(context, (context + half,))
+
+
+def register_training_parts() -> None:
+    jepa.register("loss", "weighted")(WeightedLoss)
+    jepa.register("masker", "halves")(HalvesMasker)
+
+
+def test_a_model_whose_loss_and_masker_are_not_installed_loads_to_embed_but_not_to_train(
+    fresh_registry, tmp_path
+) -> None:
+    register_training_parts()
+    torch.manual_seed(0)
+    model = jepa.build(
+        "transformer",
+        "attention",
+        masker={"name": "halves", "params": {"shift": 1}},
+        loss={"name": "weighted", "params": {"scale": 3.0}},
+        encoder=TOKEN_ENCODER,
+        predictor={"depth": 1, "heads": 2},
+    ).eval()
+    with torch.no_grad():
+        model.criterion.weight.fill_(5.0)  # a trained weight of the loss, not its initial one
+    x = torch.randn(4, TOKENS, 3)
+    embeddings = model.embed(x)
+    masks = model.masker(4)
+    views = model.views(x, masks=masks)
+    saved = model.save_pretrained(tmp_path / "model")
+
+    fresh_registry.reset()  # another process: neither component is registered
+    with pytest.warns(UserWarning) as caught:
+        loaded = jepa.load(saved)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(f"the model saved in {str(saved)!r} is loaded without its masker 'local:halves' (")
+    assert "and its loss 'local:weighted' (no loss named 'local:weighted' is installed" in message
+    assert "it embeds and predicts as saved, but training it needs the masker and loss" in message
+    assert caught[0].filename == __file__  # the user's line, not jepa's
+    assert torch.equal(loaded.embed(x), embeddings)
+    for a, b in zip(loaded.views(x, masks=masks), views, strict=True):  # the predictor runs, on given masks
+        assert torch.equal(a, b)
+    with pytest.raises(jepa.CheckpointError) as info:
+        loaded.step(x)  # draws masks: the masker is the first part used
+    assert (
+        f"this model was loaded from {str(saved)!r} without its masker 'local:halves', which cannot be rebuilt "
+        "here (no masker named 'local:halves' is installed"
+    ) in str(info.value)
+    assert "training it needs that masker: install its plugin (or register it)" in str(info.value)
+    with pytest.raises(jepa.CheckpointError, match="without its loss 'local:weighted'"):
+        loaded.step(x, masks=masks)  # masks given: the loss is the part used
+    with pytest.raises(jepa.CheckpointError, match="without its masker 'local:halves' and its loss 'local:weighted'"):
+        jepa.Trainer(loaded, torch.randn(8, TOKENS, 3), {"steps": 1, "batch_size": 4, "progress": False})
+    with pytest.raises(jepa.CheckpointError, match="training it needs the masker and loss"):  # nor resume it
+        jepa.Trainer(loaded, torch.randn(8, TOKENS, 3), {"steps": 1, "batch_size": 4}, run_dir=tmp_path, resume=True)
+
+    loaded.save_pretrained(tmp_path / "again")  # the original specs, and the loss's weight, go on
+    config = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert config["spec"]["loss"] == {"name": "local:weighted", "params": {"scale": 3.0}}
+    assert config["spec"]["masker"] == {"name": "local:halves", "params": {"num_tokens": TOKENS, "shift": 1}}
+    assert config["components"] == json.loads((saved / "config.json").read_text())["components"]
+    register_training_parts()  # a process that has them
+    restored = jepa.load(tmp_path / "again")
+    assert isinstance(restored.criterion, WeightedLoss) and restored.criterion.scale == 3.0
+    assert float(restored.criterion.weight.detach()) == 5.0
+    assert isinstance(restored.masker, HalvesMasker) and restored.masker.shift == 1
+    assert torch.equal(restored.embed(x), embeddings)
+    assert torch.isfinite(restored.step(x).loss)
+
+
+def test_a_model_whose_loss_plugin_is_not_installed_loads_with_the_install_command(
+    installed_plugins, tmp_path, monkeypatch
+) -> None:
+    sites = installed_plugins("good")
+    model = jepa.build("mlp", "mlp", loss="good:mse", encoder={"input_dim": 3, "hidden_dim": 5})
+    saved = model.save_pretrained(tmp_path / "model")
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in sites])  # uninstalled
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.warns(UserWarning, match="loaded without its loss 'good:mse'") as caught:
+        loaded = jepa.load(saved)
+    assert "jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: pip install jepa-fixture-good" in str(
+        caught[0].message
+    )
+    x = torch.randn(2, 3)
+    assert torch.equal(loaded.embed(x), model.embed(x))
+    with pytest.raises(jepa.CheckpointError, match="pip install jepa-fixture-good") as info:
+        loaded.step(x, torch.randn(2, 3))
+    assert "without its loss 'good:mse'" in str(info.value)
+
+
+def test_a_model_whose_loss_plugin_is_blocked_loads_and_says_so(installed_plugins, tmp_path, monkeypatch) -> None:
+    installed_plugins("good")
+    model = jepa.build("mlp", "mlp", loss="good:mse", encoder={"input_dim": 3, "hidden_dim": 5})
+    saved = model.save_pretrained(tmp_path / "model")
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "good")
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    with pytest.warns(UserWarning, match="its plugin 'good' is blocked: listed in JEPA_DISABLE_PLUGINS"):
+        loaded = jepa.load(saved)
+    x = torch.randn(2, 3)
+    assert torch.equal(loaded.embed(x), model.embed(x))
+
+
+def test_a_model_whose_encoder_is_not_installed_still_does_not_load(fresh_registry, tmp_path) -> None:
+    jepa.register("encoder", "plain_missing")(jepa.Encoder)
+    register_training_parts()
+    model = jepa.build("plain_missing", "mlp", loss="weighted", encoder={"input_dim": 3, "hidden_dim": 8})
+    saved = model.save_pretrained(tmp_path / "model")
+    fresh_registry.reset()  # the loss is missing too, but the encoder's weights are the model
+    with pytest.raises(jepa.CheckpointError, match="cannot rebuild .* no encoder named 'local:plain_missing'"):
+        jepa.load(saved)

@@ -13,7 +13,7 @@ import torch
 from jepa_core import persistence
 from jepa_core.errors import warn
 from jepa_core.first_party import FIRST_PARTY
-from jepa_core.model import JEPA, BaseModel
+from jepa_core.model import JEPA, BaseModel, MissingComponent
 from jepa_core.registry import CORE_SCOPE, LOCAL_SCOPE, Component, get_registry
 from jepa_core.specs import ComponentSpec
 from jepa_core.validation import validate_spec
@@ -125,6 +125,8 @@ def spec_of(obj: Any) -> ComponentSpec | None:
     accept a ready object in place of its spec, so that the object is saved with the
     model holding it.
     """
+    if isinstance(obj, MissingComponent):
+        return obj.spec  # a loaded model's part whose plugin is not installed: as saved
     record = get_registry().record_of(obj)
     if record is None:
         return None
@@ -133,5 +135,11 @@ def spec_of(obj: Any) -> ComponentSpec | None:
 
 
 def load(path: str | Path, device: str | torch.device | None = None) -> BaseModel:
-    """Load a model saved with ``save_pretrained`` (see :meth:`BaseModel.from_pretrained`)."""
+    """Load a model saved with ``save_pretrained`` (see :meth:`BaseModel.from_pretrained`).
+
+    A masker or loss whose component cannot be rebuilt here (its plugin is not
+    installed) does not stop the load: a warning names it, and the model, which
+    embeds and predicts as saved, holds a :class:`~jepa_core.model.MissingComponent`
+    in its place, which raises a :class:`~jepa_core.errors.CheckpointError` when
+    training uses it. An unknown encoder or predictor is a ``CheckpointError``."""
     return persistence.load(JEPA, path, device, check_class=True)

@@ -39,7 +39,7 @@ from jepa_core.contracts import (
     token_grid,
 )
 from jepa_core.devices import resolve_device
-from jepa_core.errors import SpecError, TokenCountError, WiringError, short_message
+from jepa_core.errors import CheckpointError, SpecError, TokenCountError, WiringError, short_message
 from jepa_core.evaluation import TOKEN_POOLS, pool_tokens, token_padding
 from jepa_core.layers import gather_tokens
 from jepa_core.masks import Masks
@@ -101,19 +101,102 @@ class BaseModel(nn.Module):
         (atomically) and return it."""
         return persistence.save(self, path)
 
+    #: kinds of the parts only training uses (no weights the model needs to embed or
+    #: predict): a saved model whose part of such a kind cannot be rebuilt here loads
+    #: without it (a :class:`MissingComponent` stands in), with a warning
+    _TRAINING_PARTS: tuple[str, ...] = ()
+
     def _parts(self) -> dict[str, Any]:
         """The registered components a saved config records the provenance of, by kind."""
         return {}
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> BaseModel:
-        """Rebuild a saved model through the registry and load its weights."""
+        """Rebuild a saved model through the registry and load its weights. A part only
+        training uses (a JEPA's masker or loss) whose component cannot be rebuilt here
+        is replaced, with a warning, by a :class:`MissingComponent` (see :func:`jepa.load`)."""
         return persistence.load(cls, path, device)
 
     @classmethod
-    def _from_spec(cls, spec: dict[str, Any]) -> BaseModel:
-        """The model a saved config's spec describes, with fresh weights."""
+    def _from_spec(
+        cls, spec: dict[str, Any], unavailable: Mapping[str, persistence.UnavailablePart] | None = None
+    ) -> BaseModel:
+        """The model a saved config's spec describes, with fresh weights; the parts in
+        ``unavailable`` (kinds of :attr:`_TRAINING_PARTS`) replaced by
+        :class:`MissingComponent` stand-ins."""
         raise NotImplementedError
+
+
+class MissingComponent(nn.Module):
+    """What a loaded model holds in place of a training-time part (masker, loss) whose
+    component cannot be rebuilt here, e.g. a loss from a plugin not installed.
+
+    It keeps the part's saved spec (so saving the model again writes it unchanged) and
+    any weights the file holds for it (kept as buffers, saved again as they were), and
+    raises a :class:`~jepa_core.errors.CheckpointError` naming the part and how to get
+    it the moment it is used: a masker drawn from, a loss called.
+    """
+
+    def __init__(self, unavailable: persistence.UnavailablePart) -> None:
+        super().__init__()
+        self._jepa_unavailable = unavailable
+
+    @property
+    def spec(self) -> ComponentSpec:
+        """The part's spec as saved (not validated: nothing here can)."""
+        saved = self._jepa_unavailable.spec
+        return ComponentSpec.model_construct(
+            name=saved["name"], params=copy.deepcopy(saved["params"]), kind=self._jepa_unavailable.kind
+        )
+
+    @staticmethod
+    def error(missing: list[MissingComponent]) -> CheckpointError:
+        """The error for using a model loaded without the ``missing`` parts."""
+        parts = [part._jepa_unavailable for part in missing]
+        which = " and ".join(f"its {part.kind} {part.name!r}" for part in parts)
+        why = "; ".join(part.reason for part in parts)
+        kinds = " and ".join(part.kind for part in parts)
+        one = len(parts) == 1
+        return CheckpointError(
+            f"this model was loaded from {parts[0].source!r} without {which}, which cannot be rebuilt here "
+            f"({why}); it embeds and predicts, but training it needs {'that' if one else 'the'} {kinds}: install "
+            f"{'its plugin' if one else 'their plugins'} (or register {'it' if one else 'them'}), then load the "
+            "model again"
+        )
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise self.error([self])
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        """Keep the part's saved weights (as buffers, under the names they had), so that
+        they load without a mismatch and a save writes them back."""
+        for key, value in state_dict.items():
+            if not key.startswith(prefix) or not isinstance(value, torch.Tensor):
+                continue
+            *path, name = key[len(prefix) :].split(".")
+            module: nn.Module = self
+            for step in path:
+                child = module._modules.get(step)
+                if child is None:
+                    child = nn.Module()
+                    module.add_module(step, child)
+                module = child
+            try:
+                module.register_buffer(name, value.detach().clone())
+            except KeyError:  # a name this class uses itself (e.g. `spec`): a mismatch to report
+                unexpected_keys.append(key)
+
+    def extra_repr(self) -> str:
+        return f"{self._jepa_unavailable.kind} {self._jepa_unavailable.name!r}, not available here"
 
 
 def _as_component(kind: str, value: Any) -> Any:
@@ -183,6 +266,8 @@ def first_state(batch: Any) -> Any:
 
 def part_name(part: Any) -> str:
     """A component's name for messages: its registered name, else its class's."""
+    if isinstance(part, MissingComponent):
+        return f"{part.spec.name!r} (not available here)"
     record = get_registry().record_of(part)
     return repr(record[0].qualname) if record is not None else type(part).__name__
 
@@ -848,9 +933,30 @@ class JEPA(BaseModel):
         parts = {"encoder": self.encoder, "predictor": self.predictor, "loss": self.criterion, "masker": self.masker}
         return {kind: part for kind, part in parts.items() if part is not None}
 
+    _TRAINING_PARTS = ("masker", "loss")
+
     @classmethod
-    def _from_spec(cls, spec: dict[str, Any]) -> JEPA:
-        return build_model(ModelSpec.parse(spec))
+    def _from_spec(
+        cls, spec: dict[str, Any], unavailable: Mapping[str, persistence.UnavailablePart] | None = None
+    ) -> JEPA:
+        if not unavailable:
+            return build_model(ModelSpec.parse(spec))
+        # built without the unavailable parts (the default loss, no masker), which then
+        # give way to their stand-ins
+        stand_in = {key: value for key, value in spec.items() if key not in unavailable}
+        if "masker" in unavailable:
+            stand_in["masker"] = None
+        model = build_model(ModelSpec.parse(stand_in))
+        for kind, part in unavailable.items():
+            setattr(model, "criterion" if kind == "loss" else kind, MissingComponent(part))
+        return model
+
+    def _check_trainable(self) -> None:
+        """Raise a :class:`CheckpointError` when this model was loaded without a part
+        training needs (its masker or loss: a plugin not installed here)."""
+        missing = [part for part in (self.masker, self.criterion) if isinstance(part, MissingComponent)]
+        if missing:
+            raise MissingComponent.error(missing)
 
 
 def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> ComponentSpec:
@@ -860,6 +966,8 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
     described by the parameters it returns (e.g. a backbone's config in place of the
     checkpoint directory it was loaded from) instead of the ones it was built with.
     """
+    if isinstance(obj, MissingComponent):
+        return obj.spec  # a part loaded without its plugin: its spec as saved
     registry = get_registry()
     record = registry.record_of(obj)
     registered = registry.component_of_class(type(obj)) if record is None else None

@@ -5,7 +5,11 @@ and ``jepa.load`` call :func:`save` and :func:`load`). ``config.json`` holds the
 full spec (qualified component names, every parameter), the jepa version and the
 distribution that provided each component. Loading reads it once, rebuilds the
 model through the registry by name, never by an import path read from the file,
-and reads weights with safetensors (nothing is unpickled).
+and reads weights with safetensors (nothing is unpickled). A part only training
+uses (a JEPA's masker or loss) whose component cannot be resolved here, e.g. from a
+plugin not installed, does not stop the load: it warns, and the model holds a
+``model.MissingComponent`` in its place, which raises when training uses it and
+keeps the part's saved spec and weights for the next save.
 
 Writing is atomic, also when it replaces an existing model: at every instant,
 even under ``kill -9`` or a power cut, the path holds either the old model or the
@@ -36,11 +40,12 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jepa_core import __version__
-from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError, short_message, short_repr
+from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError, short_message, short_repr, warn
 from jepa_core.first_party import install_command
 from jepa_core.registry import get_registry
 
@@ -91,6 +96,10 @@ def provenance(model: BaseModel) -> dict[str, Any]:
                 "distribution": component.distribution,
                 "version": component.version,
             }
+        else:
+            saved = getattr(part, "_jepa_unavailable", None)  # a part loaded without its plugin keeps its record
+            if isinstance(saved, UnavailablePart) and saved.provenance is not None:
+                record[kind] = dict(saved.provenance)
     return record
 
 
@@ -112,8 +121,9 @@ def load(
     saved = config.get("class", cls.__name__)
     if check_class and saved != cls.__name__:
         raise CheckpointError(f"{str(path)!r} holds a {saved!r}, which this jepa-core cannot load")
+    unavailable = _unavailable_parts(cls, config, str(path))
     try:
-        model = cls._from_spec(config["spec"])
+        model = cls._from_spec(config["spec"], unavailable)
     except UnknownComponentError as exc:
         raise CheckpointError(
             f"cannot rebuild the model saved in {str(path)!r}: {exc}{_provenance_hint(config, str(exc))}"
@@ -130,19 +140,83 @@ def load(
             f"(missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]})"
         )
     model.eval()
+    if unavailable:
+        parts = " and ".join(f"its {part.kind} {part.name!r} ({part.reason})" for part in unavailable.values())
+        kinds = " and ".join(unavailable)
+        warn(
+            f"the model saved in {str(path)!r} is loaded without {parts}: it embeds and predicts as saved, but "
+            f"training it needs the {kinds}: install {'its plugin' if len(unavailable) == 1 else 'their plugins'} "
+            f"(or register {'it' if len(unavailable) == 1 else 'them'}), then load the model again. Saving this "
+            f"model keeps the {kinds} as saved"
+        )
     return model.to(resolve_device(device)) if device is not None else model  # "cuda" without CUDA: SpecError
 
 
-def _provenance_hint(config: dict[str, Any], said: str) -> str:
+@dataclass(frozen=True)
+class UnavailablePart:
+    """A training-time part of a saved model (a JEPA's masker or loss) whose component
+    cannot be rebuilt here (unknown name, plugin not installed, blocked or broken)."""
+
+    kind: str
+    #: the part's spec as saved: ``{"name": ..., "params": {...}}``
+    spec: dict[str, Any]
+    #: the registry's message and the install hint
+    reason: str
+    #: the directory the model was loaded from
+    source: str
+    #: the distribution record ``config.json`` holds for it, kept for a later save
+    provenance: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name"))
+
+
+def _unavailable_parts(cls: type[BaseModel], config: dict[str, Any], source: str) -> dict[str, UnavailablePart]:
+    """The parts of ``cls._TRAINING_PARTS`` (a JEPA's masker and loss: no weights the
+    model needs to embed or predict) that the saved spec names but the registry cannot
+    resolve here. Anything else wrong with them is left to the spec's validation."""
+    spec = config.get("spec")
+    if not isinstance(spec, dict):
+        return {}
+    components = config.get("components")
+    found = {}
+    for kind in cls._TRAINING_PARTS:
+        entry = spec.get(kind)
+        if isinstance(entry, str):
+            entry = {"name": entry, "params": {}}
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        params = entry.get("params")
+        try:
+            get_registry().resolve(kind, entry["name"])
+        except UnknownComponentError as exc:
+            record = components.get(kind) if isinstance(components, dict) else None
+            found[kind] = UnavailablePart(
+                kind=kind,
+                spec={"name": entry["name"], "params": dict(params) if isinstance(params, dict) else {}},
+                reason=f"{exc}{_provenance_hint(config, str(exc), kind)}",
+                source=source,
+                provenance=dict(record) if isinstance(record, dict) else None,
+            )
+        except SpecError:
+            continue  # an ambiguous or malformed name: the spec's validation says what is wrong
+    return found
+
+
+def _provenance_hint(config: dict[str, Any], said: str, only: str | None = None) -> str:
     """What a checkpoint's recorded distributions add to an unknown-name error: the
     pip command for those not installed here, and the version for those installed at
-    another version. An installed distribution whose plugin failed to load is
-    explained by the registry's message itself (with the plugin's error)."""
+    another version (of the component of kind ``only`` when given). An installed
+    distribution whose plugin failed to load is explained by the registry's message
+    itself (with the plugin's error)."""
     registry = get_registry()
     missing: dict[str, str] = {}
     notes = []
     for kind, info in (config.get("components") or {}).items():
         if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
+            continue
+        if only is not None and kind != only:
             continue
         distribution, version = str(info["distribution"]), info.get("version")
         record = registry.plugin_record(distribution=distribution)

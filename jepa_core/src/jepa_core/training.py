@@ -291,6 +291,8 @@ class Trainer:
     ) -> None:
         if resume and restart:
             raise SpecError("resume and restart exclude each other: resume continues the run, restart discards it")
+        if isinstance(model, JEPA):  # loaded without its masker or loss (a plugin not installed here)?
+            model._check_trainable()
         misplaced = (
             sorted({"run_dir", "run_spec", "resume", "restart"} & set(spec or {})) if isinstance(spec, Mapping) else []
         )
