@@ -80,3 +80,13 @@ def test_a_two_process_run_resumes_from_its_checkpoint(tmp_path, config) -> None
     a, b = jepa.load(tmp_path / "whole" / "final"), jepa.load(tmp_path / "staged" / "final")
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.allclose(x, y, atol=1e-6), name
+
+
+def test_resuming_with_a_process_count_the_batch_does_not_divide_says_which_count_trained_it(tmp_path, config) -> None:
+    run(1, "train", str(config), "--run-dir", str(tmp_path / "run"), "--max-steps", "2")
+    command = jepa_command(3, "train", str(config), "--run-dir", str(tmp_path / "run"), "--resume")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode != 0
+    assert "batch_size 16 must divide evenly over 3 processes" in result.stderr
+    assert "was trained with 1 process(es)" in result.stderr and "--nproc_per_node=1" in result.stderr

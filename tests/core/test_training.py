@@ -132,6 +132,16 @@ def test_resuming_from_python_with_another_set_up_is_refused_too(tmp_path) -> No
     assert len(trainer(steps=5).fit()) == 2, "more steps: allowed"
 
 
+def test_keep_checkpoints_deletes_all_but_the_latest_and_the_run_still_resumes(tmp_path) -> None:
+    run = tmp_path / "run"
+    settings = ["train.checkpoint_every=1", "train.keep_checkpoints=2"]
+    train_run(load_run_spec(MASKED_RUN, ["train.steps=5", *settings]), run_dir=run, max_steps=4)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000003", "step_0000004"]
+    train_run(load_run_spec(MASKED_RUN, ["train.steps=5", *settings]), run_dir=run, resume=True)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000004", "step_0000005"]
+    assert [m["step"] for m in read_metrics(run)] == [1, 2, 3, 4, 5]
+
+
 def test_resuming_with_another_process_count_warns(tmp_path) -> None:
     run = tmp_path / "run"
     train_run(load_run_spec(MASKED_RUN, ["train.steps=2"]), run_dir=run)

@@ -117,6 +117,11 @@ class TrainSpec(SpecModel):
     seed: Seed = Field(0, description="seeds the data order, masks and augmentations (and, in jepa train, the weights)")
     device: str = Field("auto", description="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     checkpoint_every: NonNegativeInt = Field(0, description="steps between checkpoints; 0: only at the end")
+    keep_checkpoints: PositiveInt | None = Field(
+        None,
+        description="keep the latest N checkpoints, deleting older ones after each save (each holds the model "
+        "and the optimiser state); null: keep every one",
+    )
     num_workers: Annotated[int, Field(ge=0, le=1024, description="data-loading processes")] = 0
     progress: bool = Field(True, description="show a progress bar on stderr")
     tensorboard: bool = Field(False, description="also log the metrics for TensorBoard (in run_dir/tensorboard)")
@@ -309,9 +314,16 @@ class Trainer:
         )
         self.rank, self.world = distributed()
         if self.spec.batch_size % (self.world * self.spec.accumulate):
+            trained_with = _trained_processes(run_dir) if resume else None
+            hint = (
+                f"; the run in {str(run_dir)!r} was trained with {trained_with} process(es) and its batch_size "
+                f"cannot change on resume: resume it with {trained_with} (torchrun --nproc_per_node={trained_with})"
+                if trained_with is not None and trained_with != self.world
+                else ""
+            )
             raise SpecError(
                 f"batch_size {self.spec.batch_size} must divide evenly over {self.world} processes x "
-                f"{self.spec.accumulate} accumulation steps",
+                f"{self.spec.accumulate} accumulation steps{hint}",
                 "train.batch_size",
             )
         self.local_batch = self.spec.batch_size // (self.world * self.spec.accumulate)
@@ -794,9 +806,20 @@ class Trainer:
                 torch.save(state, directory / TRAINER_STATE)
 
             path = atomic_write_dir(self.checkpoint_dir(self.step), write)
+            self._prune_checkpoints()
         if self.world > 1:
             dist.barrier()
         return path
+
+    def _prune_checkpoints(self) -> None:
+        """Delete the checkpoints older than the latest ``keep_checkpoints`` (the newest
+        is written in full before any older one goes)."""
+        keep = self.spec.keep_checkpoints
+        if keep is None or self.run_dir is None:
+            return
+        found = sorted(p for p in (self.run_dir / CHECKPOINTS).glob("step_*") if (p / TRAINER_STATE).is_file())
+        for old in found[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
 
     def _resume(self) -> None:
         if self.run_dir is None:
@@ -931,6 +954,21 @@ def clear_run(run_dir: str | os.PathLike[str]) -> None:
             path.unlink()
 
 
+def _trained_processes(run_dir: str | os.PathLike[str] | None) -> int | None:
+    """How many processes trained the latest checkpoint in ``run_dir`` (None: no
+    checkpoint, or one that does not say)."""
+    if run_dir is None:
+        return None
+    found = sorted(Path(run_dir, CHECKPOINTS).glob(f"step_*/{TRAINER_STATE}"))
+    if not found:
+        return None
+    try:
+        processes = torch.load(found[-1], map_location="cpu", weights_only=True).get("processes")
+    except Exception:  # a damaged file: resuming says so, with its own message
+        return None
+    return int(processes) if isinstance(processes, int) else None
+
+
 #: run config keys a resumed run may change (with what they hold): how long it trains,
 #: how it is watched and saved, where it runs, and how it is evaluated
 RESUMABLE = (
@@ -939,6 +977,7 @@ RESUMABLE = (
     "train.plot",
     "train.tensorboard",
     "train.checkpoint_every",
+    "train.keep_checkpoints",
     "train.num_workers",
     "train.device",
     "train.compile",
