@@ -41,7 +41,7 @@ from jepa_core.specs import (
     parse_spec_text,
     read_spec_file,
 )
-from jepa_core.training import FINAL, Trainer, TrainSpec, distributed
+from jepa_core.training import FINAL, Trainer, TrainSpec, differences, distributed
 from jepa_core.validation import SpecModel, check_spec_shape, validate_spec
 
 # Spelt out like specs.EncoderSpec, so that a type checker sees an alias of ComponentSpec.
@@ -333,16 +333,23 @@ def train_and_evaluate(
         data = spec.data.resolve().create(spec.data.params, "data.params")
         spec = _fill_token_count(spec, data, announce=rank == 0)
     torch.manual_seed(spec.train.seed)  # the same initial weights on every rank and every rerun
-    model = _build_model(spec.model, "model")
+    recorded_model = None
+    try:
+        model = _build_model(spec.model, "model")
+    except SpecError as exc:
+        resumable = _checkpointed_model(run_dir, spec.model, exc, announce=rank == 0) if resume else None
+        if resumable is None:
+            raise
+        model, recorded_model = resumable
     if data is None:
         data = spec.data.resolve().create(spec.data.params, "data.params")
     if spec.eval is not None:  # one item of each eval set through the encoder: a mismatch fails now
         check_eval_data(model, spec, data)
-    filled = spec.model_copy(update={"model": model.spec})  # wired widths and token counts included
+    filled = spec.model_copy(update={"model": model.spec}).to_dict()  # wired widths and token counts included
+    if recorded_model is not None:  # rebuilt from its checkpoint: the run's own record of it stands
+        filled["model"] = recorded_model
     try:
-        trainer = Trainer(
-            model, data, spec.train, run_dir=run_dir, run_spec=filled.to_dict(), resume=resume, restart=restart
-        )
+        trainer = Trainer(model, data, spec.train, run_dir=run_dir, run_spec=filled, resume=resume, restart=restart)
     except TokenCountError as exc:
         raise _or_resize_the_data(exc, spec) from None
     start = trainer.step  # a resumed run starts at its checkpoint
@@ -402,6 +409,35 @@ def _or_resize_the_data(exc: TokenCountError, spec: RunSpec) -> TokenCountError:
         f"set data.params.image_size ({current}) to {short_repr(wanted)}"
     )
     return TokenCountError(message, exc.path)
+
+
+def _checkpointed_model(
+    run_dir: Path, given: ModelSpec, error: SpecError, announce: bool
+) -> tuple[Any, dict[str, Any]] | None:
+    """For a resume whose model config cannot be built here (e.g. a backbone directory
+    since moved): the model from the run's latest checkpoint, which holds all of it,
+    and the model section ``run.json`` records; None when there is none, or when the
+    config given now sets anything otherwise than that record (its error stands)."""
+    checkpoints = sorted(run_dir.glob("checkpoints/step_*/model"), key=lambda path: path.parent.name)
+    if not checkpoints or not (run_dir / "run.json").is_file():
+        return None
+    try:
+        recorded = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["model"]
+        for key, old, new in differences(recorded, given.to_dict()):
+            bare_names = key.endswith("name") and isinstance(old, str) and isinstance(new, str)
+            if new is not None and not (bare_names and old.split(":")[-1] == new.split(":")[-1]):
+                return None  # left out of the config given now: filled in when the run was built
+        model = load(checkpoints[-1])
+    except Exception:  # the config's own error says more than the checkpoint's
+        return None
+    if announce:
+        print(
+            f"jepa: the model's config cannot be built here ({short_message(error)}); resuming from the copy of "
+            f"the model in {str(checkpoints[-1])!r}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return model, recorded
 
 
 def _build_model(spec: ModelSpec, field: str) -> Any:

@@ -490,7 +490,7 @@ class Trainer:
             return
         changed = [
             (key, old, new)
-            for key, old, new in _differences(saved, given)
+            for key, old, new in differences(saved, given)
             if not any(key == allowed or key.startswith(allowed + ".") for allowed in RESUMABLE)
         ]
         if changed:
@@ -986,12 +986,12 @@ RESUMABLE = (
 )
 
 
-def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+def differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
     """``(dotted key, old value, new value)`` for every leaf where two JSON-like values differ."""
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found: list[tuple[str, Any, Any]] = []
         for key in sorted(set(old) | set(new), key=str):
-            found += _differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
+            found += differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return found
     return [] if old == new else [(prefix, old, new)]
 
