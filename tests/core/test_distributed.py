@@ -24,6 +24,45 @@ RUN = {
 }
 
 
+MASKED = {
+    "model": {
+        "encoder": {
+            "name": "transformer",
+            "params": {"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "dropout": 0.1},
+        },
+        "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+        "masker": "random",
+        "loss": "smooth_l1",
+    },
+    "data": {"name": "sinusoids", "params": {"size": 64, "steps": 8, "channels": 2}},
+    "train": {"steps": 4, "batch_size": 16, "warmup_steps": 1, "lr": 1e-2, "progress": False, "plot": False},
+}
+
+#: a script that trains MASKED for one step and writes the masks its process drew
+RECORD_MASKS = """
+import json, sys
+import jepa, torch
+from jepa_core.components.maskers import RandomMasker
+from jepa_core.runs import load_run_spec, train_run
+
+drawn = []
+
+@jepa.register("masker", "recording")
+class Recording(RandomMasker):
+    def __call__(self, batch_size, generator=None):
+        masks = super().__call__(batch_size, generator)
+        drawn.append(masks.context.tolist())
+        return masks
+
+spec = json.loads(sys.argv[1])
+spec["model"]["masker"] = {"name": "recording", "params": {"num_tokens": 8}}
+train_run(load_run_spec(spec, ["train.steps=1"]), run_dir=sys.argv[2])
+rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+with open(f"{sys.argv[2]}-masks-{rank}.json", "w") as file:
+    json.dump(drawn[-1], file)
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -70,7 +109,10 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, config) ->
     assert losses_one == pytest.approx(losses_two, rel=1e-5), "rank-averaged metrics equal the global ones"
 
 
-def test_a_two_process_run_resumes_from_its_checkpoint(tmp_path, config) -> None:
+def test_a_two_process_masked_run_resumes_from_its_checkpoint(tmp_path) -> None:
+    # masks and dropout draw from each process's own random stream: resuming restores every one
+    config = tmp_path / "masked.json"
+    config.write_text(json.dumps(MASKED))
     run(2, "train", str(config), "--run-dir", str(tmp_path / "whole"))
     run(2, "train", str(config), "--run-dir", str(tmp_path / "staged"), "--max-steps", "2")
     assert [m["step"] for m in read_metrics(tmp_path / "staged")] == [1, 2]
@@ -90,3 +132,25 @@ def test_resuming_with_a_process_count_the_batch_does_not_divide_says_which_coun
     assert result.returncode != 0
     assert "batch_size 16 must divide evenly over 3 processes" in result.stderr
     assert "was trained with 1 process(es)" in result.stderr and "--nproc_per_node=1" in result.stderr
+
+
+def test_each_process_draws_its_own_masks(tmp_path) -> None:
+    script = tmp_path / "record_masks.py"
+    script.write_text(RECORD_MASKS)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={free_port()}",
+        str(script),
+        json.dumps(MASKED),
+        str(tmp_path / "run"),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = (json.loads((tmp_path / f"run-masks-{rank}.json").read_text()) for rank in (0, 1))
+    assert len(first) == len(second) == 8, "each process masks its own 8 of the 16"
+    assert first != second, "the processes drew the same masks for their slices"

@@ -327,7 +327,7 @@ def train_and_evaluate(
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
     if spec.eval is not None and "svm" in spec.eval.probes:
         ev.require_sklearn()  # before hours of training, not after
-    rank, world = distributed()
+    rank, world = distributed(spec.train.device)
     data = None
     if _token_count_unset(spec):
         data = spec.data.resolve().create(spec.data.params, "data.params")

@@ -148,13 +148,15 @@ class TrainSpec(SpecModel):
 # -- distributed helpers --------------------------------------------------------------
 
 
-def distributed() -> tuple[int, int]:
-    """``(rank, world_size)``; initialises the process group under torchrun."""
+def distributed(device: str = "auto") -> tuple[int, int]:
+    """``(rank, world_size)``; initialises the process group under torchrun, for the
+    run's ``device`` (``train.device``): NCCL reduces CUDA tensors only, so a run on
+    the CPU takes gloo even on a machine with CUDA."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        backend = "nccl" if resolve_device(device, "train.device").type == "cuda" else "gloo"
         dist.init_process_group(backend)
     return dist.get_rank(), dist.get_world_size()
 
@@ -312,7 +314,7 @@ class Trainer:
             if isinstance(spec, TrainSpec)
             else validate_spec(TrainSpec.model_validate, dict(spec or {}), "train", TrainSpec)
         )
-        self.rank, self.world = distributed()
+        self.rank, self.world = distributed(self.spec.device)
         if self.spec.batch_size % (self.world * self.spec.accumulate):
             trained_with = _trained_processes(run_dir) if resume else None
             hint = (
@@ -328,7 +330,9 @@ class Trainer:
             )
         self.local_batch = self.spec.batch_size // (self.world * self.spec.accumulate)
         self.device = self._device()
-        torch.manual_seed(self.spec.seed)
+        # one random stream per process (masks, dropout), each repeatable: processes with one
+        # stream would draw the same masks for their slices of every batch
+        torch.manual_seed(self.spec.seed + self.rank)
         if self.spec.warmup_steps >= self.spec.steps and _is_main(self.rank):
             warn(
                 f"train.warmup_steps ({self.spec.warmup_steps}) is not below train.steps ({self.spec.steps}): the "
@@ -790,13 +794,17 @@ class Trainer:
     def save_checkpoint(self) -> Path | None:
         """Write ``checkpoints/step_N/`` atomically (rank 0); all ranks wait for it."""
         path = None
+        streams = [(torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])]
+        if self.world > 1 and self.run_dir is not None:  # every process's random stream, for an exact resume
+            streams = [None] * self.world  # type: ignore[list-item]
+            dist.all_gather_object(streams, (torch.get_rng_state(), self._cuda_rng_state()))
         if self.run_dir is not None and _is_main(self.rank):
             state = {
                 "step": self.step,
                 "optimizer": self.optimizer.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "rng": [cpu for cpu, _ in streams],  # by rank
+                "cuda_rng": [cuda for _, cuda in streams],
                 "processes": self.world,
                 "train": self.spec.model_dump(mode="json"),  # what a resume from Python is checked against
             }
@@ -854,10 +862,8 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.scaler is not None and state.get("scaler") is not None:
                 self.scaler.load_state_dict(state["scaler"])
-            torch.set_rng_state(state["rng"].cpu())
-            if state.get("cuda_rng") and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
             self.step = int(state["step"])
+            self._restore_rng(state["rng"], state.get("cuda_rng"))
             trained_with = int(state.get("processes", self.world))
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise self._bad_checkpoint(
@@ -871,6 +877,24 @@ class Trainer:
             )
         if _is_main(self.rank):
             self._truncate_metrics()
+
+    @staticmethod
+    def _cuda_rng_state() -> list[torch.Tensor]:
+        return torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+
+    def _restore_rng(self, cpu: Any, cuda: Any) -> None:
+        """This process's random stream as the checkpoint holds it (one per process; a
+        checkpoint of fewer processes, or from before it kept them all, has none for the
+        later ranks, which start a fresh stream of their own)."""
+        if isinstance(cpu, torch.Tensor):  # one stream for every process
+            cpu, cuda = [cpu], [cuda or []]
+        if self.rank >= len(cpu):
+            torch.manual_seed(self.spec.seed + self.rank + self.step)
+            return
+        torch.set_rng_state(cpu[self.rank].cpu())
+        mine = cuda[self.rank] if cuda and self.rank < len(cuda) else []
+        if mine and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in mine])
 
     def _bad_checkpoint(self, file: Path, problem: str) -> CheckpointError:
         checkpoint = file.parent if file.name == TRAINER_STATE else file.parent.parent
