@@ -17,6 +17,7 @@ from jepa_core.evaluation import (
     embed_dataset,
     embed_tokens,
     fit_attentive_probe,
+    knn_accuracy,
     linear_probe,
     predict_attentive,
     raw_features,
@@ -115,6 +116,66 @@ def test_unlabelled_eval_data_and_too_many_shots_fail_before_training(tmp_path) 
         train_run(load_run_spec(tiny_run(shots=30)), run_dir=tmp_path / "run")
     assert info.value.path == "eval.shots"
     assert not (tmp_path / "run").exists(), "found before training: nothing written"
+
+
+# -- labels a probe cannot score ------------------------------------------------------------------------
+
+
+def test_every_probe_refuses_train_labels_of_one_class() -> None:
+    """One class: every prediction is right, so each probe scored 1.000 whatever the embeddings."""
+    generator = torch.Generator().manual_seed(0)
+    train_x, test_x = torch.randn(12, 4, generator=generator), torch.randn(6, 4, generator=generator)
+    one_class = torch.zeros(12, dtype=torch.long)
+    probes = [
+        lambda y, test_y: linear_probe(train_x, y, test_x, test_y),
+        lambda y, test_y: knn_accuracy(train_x, y, test_x, test_y),
+        lambda y, test_y: attentive_probe(train_x, y, test_x, test_y, steps=2),
+    ]
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        probes.append(lambda y, test_y: svm_accuracy(train_x, y, test_x, test_y)[0])
+    for probe in probes:
+        with pytest.raises(jepa.SpecError) as info:
+            probe(one_class, torch.zeros(6, dtype=torch.long))
+        assert info.value.path == "eval.train"
+        assert str(info.value).startswith(
+            "eval.train: its labels hold one class (label 0) over 12 items, and a probe needs at least two classes"
+        )
+        with pytest.raises(jepa.SpecError) as info:  # a class the probe was never fitted on
+            probe(torch.arange(12) % 2, torch.tensor([0, 1, 2, 0, 1, 3]))
+        assert info.value.path == "eval.test"
+        assert str(info.value).startswith("eval.test: its labels hold classes 2, 3 that eval.train's labels lack")
+        assert 0.0 <= probe(torch.arange(12) % 2, torch.arange(6) % 2) <= 1.0  # two classes on both sides: scored
+    with pytest.raises(jepa.SpecError, match="one class"):
+        fit_attentive_probe(train_x, one_class, steps=2)
+
+
+def test_evaluating_a_config_whose_eval_train_holds_one_class_fails_instead_of_scoring_one(tmp_path) -> None:
+    """`jepa eval CONFIG` (and a run's probes): the trained model's row fails with the
+    reason, no 1.000 in it."""
+    import yaml
+    from jepa_core.runs import evaluate_path, failed_probes
+
+    generator = np.random.default_rng(0)
+    x = generator.standard_normal((24, 8, 2)).astype("float32")
+    np.savez(tmp_path / "one.npz", x=x, y=np.zeros(24, dtype=int))
+    np.savez(tmp_path / "two.npz", x=x, y=np.arange(24) % 2)
+    config = tiny_run(probes=["linear", "knn"], baselines=["raw"])
+    config["eval"]["train"] = {"name": "arrays", "params": {"path": str(tmp_path / "one.npz")}}
+    config["eval"]["test"] = {"name": "arrays", "params": {"path": str(tmp_path / "one.npz")}}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    results = evaluate_path(tmp_path / "run.yaml")
+    assert "jepa" not in results or "linear" not in results["jepa"]
+    assert failed_probes(results) == ["jepa/linear", "jepa/knn"]
+    assert results["errors"]["jepa/linear"].startswith("SpecError: eval.train: its labels hold one class (label 0)")
+    assert "raw/linear" in results["errors"], "the baselines are not scored on one class either"
+
+    config["eval"]["train"]["params"]["path"] = str(tmp_path / "two.npz")
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
+    assert "errors" not in evaluate_path(tmp_path / "run.yaml")
 
 
 # -- attentive probe (V-JEPA) --------------------------------------------------------------------------

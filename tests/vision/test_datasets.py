@@ -239,3 +239,88 @@ def test_eval_sets_of_other_image_sizes_fail_before_training(tmp_path, capsys):
     assert err.startswith("jepa: error: eval.test: an item of eval.test holds shape (1, 16, 16) where eval.train's")
     assert "(eval.test.params.image_size is 16 where data.params has 8)" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_16_bit_images_are_read_on_their_full_range_not_clipped_at_255(tmp_path):
+    (tmp_path / "deep").mkdir()
+    values = np.array([[0, 255, 256, 1000], [16384, 32768, 49152, 65535]] * 2, dtype=np.uint16)  # 4x4
+    image = Image.fromarray(values)
+    assert image.mode == "I;16", "what Pillow gives a uint16 array, and reads back from a 16-bit PNG"
+    image.save(tmp_path / "deep" / "a.png")
+    assert Image.open(tmp_path / "deep" / "a.png").mode == "I;16"
+    expected = torch.from_numpy(values.astype(np.float64) / 65535).float()
+    grey = _dataset("image_folder", root=str(tmp_path / "deep"), image_size=4, channels=1, normalize=False)
+    torch.testing.assert_close(grey[0], expected[None], atol=1e-6, rtol=0)  # convert("L") read 1.0 from 256 up
+    colour = _dataset("image_folder", root=str(tmp_path / "deep"), image_size=4, channels=3, normalize=False)
+    torch.testing.assert_close(colour[0], expected.expand(3, 4, 4), atol=1e-6, rtol=0)
+
+    # 32-bit integer images (mode "I", e.g. a TIFF) on the range of their type
+    (tmp_path / "wide").mkdir()
+    wide = np.array([[0, 2**30], [2**31 - 1, 65535]], dtype=np.int32)
+    Image.fromarray(wide).save(tmp_path / "wide" / "a.tif")
+    assert Image.open(tmp_path / "wide" / "a.tif").mode == "I"
+    read = _dataset("image_folder", root=str(tmp_path / "wide"), image_size=2, channels=1, normalize=False)[0]
+    torch.testing.assert_close(read, torch.from_numpy(wide / (2**31 - 1)).float()[None], atol=1e-6, rtol=0)
+    Image.fromarray(np.array([[-5, 0], [1, 2]], dtype=np.int32)).save(tmp_path / "wide" / "a.tif")
+    with pytest.raises(ValueError, match=r"a\.tif'.*hold negative values \(as low as -5\)"):
+        _dataset("image_folder", root=str(tmp_path / "wide"), image_size=2, channels=1)[0]
+
+
+def _nested_classes(tmp_path) -> None:
+    """``tmp_path/nest/my_images/{circles,stripes}``: 4 grey 8x8 PNGs per class, which
+    differ between the classes, one level below where ``root: nest`` looks for classes."""
+    for label, shade in (("circles", 30), ("stripes", 220)):
+        folder = tmp_path / "nest" / "my_images" / label
+        folder.mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (8, 8), shade + i).save(folder / f"{i}.png")
+
+
+def test_a_root_one_level_above_the_class_folders_names_the_folder_to_use(tmp_path):
+    _nested_classes(tmp_path)
+    inner = tmp_path / "nest" / "my_images"
+    with pytest.warns(UserWarning) as caught:
+        data = _dataset("image_folder", root=str(tmp_path / "nest"), image_size=8, channels=1)
+    assert data.classes == ["my_images"], "one class folder is one class: legitimate for pretraining"
+    message = str(caught[0].message)
+    assert "holds one class folder, 'my_images'" in message and "sub-folders 'circles', 'stripes'" in message
+    assert f"root is probably one level too high: to read those as the classes, set root: {str(inner)!r}" in message
+    right = _dataset("image_folder", root=str(inner), image_size=8, channels=1)
+    assert right.classes == ["circles", "stripes"]
+
+    # a one-class folder whose images sit in it directly: nothing to suggest
+    (tmp_path / "flat" / "only").mkdir(parents=True)
+    Image.new("L", (8, 8), 0).save(tmp_path / "flat" / "only" / "0.png")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _dataset("image_folder", root=str(tmp_path / "flat"), image_size=8).classes == ["only"]
+
+
+def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsys):
+    """`jepa train` with eval sets whose root is one level too high: every probe used to
+    print 1.000 (one class, always right); now the run fails and says why."""
+    from jepa_core.cli import main
+
+    _nested_classes(tmp_path)
+    config = tmp_path / "run.yaml"
+    folder = f"{{name: image_folder, params: {{root: {tmp_path / 'nest'}, image_size: 8, channels: 1}}}}"
+    config.write_text(
+        "model:\n"
+        "  encoder: {name: cnn, params: {input_channels: 1, hidden_dim: 16, widths: [8, 16], image_size: 8,"
+        " pool: none}}\n"
+        "  predictor: {name: attention, params: {depth: 1}}\n"
+        "  masker: multiblock\n"
+        f"data: {folder}\n"
+        "train: {steps: 2, batch_size: 4, warmup_steps: 0, progress: false, plot: false}\n"
+        f"eval: {{train: {folder}, test: {folder}, probes: [linear, knn], baselines: []}}\n"
+    )
+    with pytest.warns(UserWarning, match="root is probably one level too high"):
+        assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 1
+    captured = capsys.readouterr()
+    row = next(line for line in captured.out.splitlines() if line.startswith("jepa "))
+    assert row.split() == ["jepa", "failed", "failed"], "no score of 1.000 from one class"
+    assert "jepa/linear: SpecError: eval.train: its labels hold one class (label 0) over 8 items" in captured.out
+    assert "a probe needs at least two classes" in captured.out
+    assert "no probe could score the model" in captured.err

@@ -269,6 +269,47 @@ def test_a_path_that_holds_no_model_is_named_in_the_error(tmp_path):
         jepa.build("hf_vision", "attention", encoder={})
 
 
+def test_images_of_another_size_name_the_size_to_give_the_data(ijepa_dir):
+    """hf_vision has no size setting: the fix is the data's image_size, the backbone's."""
+    model = jepa.build("hf_vision", "attention", encoder={"path": ijepa_dir}, masker="multiblock")
+    hint = (
+        r"hf_vision \(ijepa\) got 32x32 images, but its backbone is built for 16x16 \(its config's image_size\) "
+        r"and hf_vision has no setting for another size: give it 16x16 images \(in a run config, set "
+        r"data.params.image_size: 16 and the eval datasets' alike"
+    )
+    with pytest.raises(ValueError, match=hint):  # was transformers' "Input image size (32*32) doesn't match"
+        model.step(torch.randn(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=hint):  # the encoder alone, as probing runs it
+        model.encoder(torch.randn(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=hint):  # kept tokens of a mask drawn on the 4x4 grid
+        model.encoder(torch.randn(2, 3, 32, 32), mask=torch.arange(4).expand(2, -1))
+    assert model.encoder(torch.randn(2, 3, 16, 16)).shape == (2, 16, 32)
+
+
+def test_integer_pixels_are_refused_with_what_to_do():
+    for family in ("ijepa", "dinov2"):  # dinov2 cast 0..255 to float silently
+        encoder = jepa.build("hf_vision", "attention", encoder={"config": {"model_type": family, **TINY}}).encoder
+        pixels = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+        expected = rf"hf_vision \({family}\) takes float pixels, got uint8: .*x.float\(\) / 255"
+        with pytest.raises(ValueError, match=expected):
+            encoder(pixels)
+
+
+def test_a_text_checkpoint_is_refused_with_the_text_plugins_encoder_named(tmp_path):
+    config = transformers.BertConfig(
+        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=50
+    )
+    path = _save(transformers.BertModel(config), tmp_path / "tiny-bert")
+    message = (
+        rf"encoder.params: encoder vision:hf_vision: '{path}' is a text model \(BertModel, model_type 'bert'\), "
+        r"not an image backbone: hf_vision feeds it pixels; for text use the text plugin's encoder 'text:hf'"
+    )
+    with pytest.raises(jepa.SpecError, match=message):  # was built, then failed at the first batch
+        jepa.build("hf_vision", "attention", encoder={"path": path, "pool": "mean"})
+    with pytest.raises(jepa.SpecError, match=r"is a text model \(BertModel, model_type 'bert'\)"):
+        jepa.build("hf_vision", "attention", encoder={"config": {"model_type": "bert", **config.to_diff_dict()}})
+
+
 def test_without_transformers_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)
     # a SpecError at the encoder's params: the command line prints it as one line, no traceback

@@ -416,6 +416,44 @@ def _num_classes(*labels: torch.Tensor) -> int:
     return int(max(int(y.max()) for y in labels if len(y))) + 1
 
 
+def _shown_classes(values: Sequence[Any]) -> str:
+    listed = ", ".join(str(value) for value in values[:8])
+    return listed + (f" and {len(values) - 8} more" if len(values) > 8 else "")
+
+
+def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
+    """Refuse to probe with labels whose accuracy would measure nothing.
+
+    ``train_y`` must hold at least two classes: with one, every prediction is that
+    class and the accuracy is 1.000 whatever the embeddings (the sign of data read
+    wrongly, e.g. an image folder whose class folders sit one level lower). ``test_y``
+    must hold no class ``train_y`` lacks: a probe never predicts a class it was not
+    fitted on. A :class:`~jepa_core.errors.SpecError` located at ``eval.train`` or
+    ``eval.test`` says which, and what to do.
+    """
+    train = np.unique(_as_numpy(train_y).reshape(-1))
+    if len(train) < 2:
+        held = f"one class (label {_shown_classes(train.tolist())})" if len(train) else "no labels"
+        raise SpecError(
+            f"its labels hold {held} over {len(_as_numpy(train_y).reshape(-1))} items, and a probe needs at least "
+            "two classes: with one, every prediction is right and the accuracy (1.000) measures nothing; give "
+            "eval.train items of two or more classes (an image_folder's root is the folder whose sub-folders are "
+            "the classes)",
+            "eval.train",
+        )
+    if test_y is None:
+        return
+    unseen = np.setdiff1d(np.unique(_as_numpy(test_y).reshape(-1)), train)
+    if len(unseen):
+        raise SpecError(
+            f"its labels hold class{'es' if len(unseen) > 1 else ''} {_shown_classes(unseen.tolist())} that "
+            f"eval.train's labels lack (those hold {_shown_classes(train.tolist())}): a probe never predicts a "
+            "class it was not fitted on, so those items would always count as wrong; give eval.train items of "
+            "every class eval.test holds, and check that both read the same classes",
+            "eval.test",
+        )
+
+
 def linear_probe(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
@@ -426,6 +464,7 @@ def linear_probe(
     max_iter: int = 500,
 ) -> float:
     """Test accuracy of an L2-regularised logistic regression fitted on the train set."""
+    check_probe_labels(train_y, test_y)
     train_x, test_x = _standardise(train_x.double(), test_x.double())
     classes = _num_classes(train_y, test_y)
     weight = torch.zeros(train_x.shape[1], classes, dtype=torch.float64, requires_grad=True)
@@ -454,6 +493,7 @@ def knn_accuracy(
     k: int = 5,
 ) -> float:
     """Test accuracy of a cosine-similarity k-nearest-neighbour majority vote."""
+    check_probe_labels(train_y, test_y)
     a = F.normalize(train_x.float(), dim=1)
     b = F.normalize(test_x.float(), dim=1)
     k = min(k, a.shape[0])
@@ -495,6 +535,7 @@ def svm_accuracy(
     As TS2Vec: with fewer than ``folds`` examples in some class the grid search
     cannot stratify, and the SVM is fitted with ``C=1``. Needs scikit-learn.
     """
+    check_probe_labels(train_y, test_y)
     require_sklearn()
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.svm import SVC
@@ -617,6 +658,7 @@ def fit_attentive_probe(
     if padding_mask is None:
         padding_mask = torch.zeros(tokens.shape[:2], dtype=torch.bool)
     padding_mask = padding_mask.bool().cpu()
+    check_probe_labels(labels)
     labels = labels.long().cpu()
     classes = classes or _num_classes(labels)
     real = tokens.cpu()[~padding_mask]
@@ -684,6 +726,7 @@ def attentive_probe(
 ) -> float:
     """Test accuracy of an attentive probe trained on the train tokens
     (``settings``: those of :func:`fit_attentive_probe`)."""
+    check_probe_labels(train_y, test_y)
     settings.setdefault("classes", _num_classes(train_y, test_y))
     probe = fit_attentive_probe(train_tokens, train_y, padding_mask=train_padding, **settings)
     predicted = predict_attentive(probe, test_tokens, test_padding).argmax(dim=1)
@@ -719,6 +762,7 @@ __all__ = [
     "ClipFrames",
     "FrameAverage",
     "attentive_probe",
+    "check_probe_labels",
     "embed_dataset",
     "embed_tokens",
     "few_shot_split",

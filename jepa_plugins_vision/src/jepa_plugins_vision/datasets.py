@@ -10,9 +10,10 @@ fresh crops.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
@@ -30,6 +31,9 @@ ChannelValues = Annotated[tuple[float, ...], Field(min_length=1, max_length=MAX_
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+#: Pillow's integer modes wider than 8 bits, and the largest value each type holds:
+#: ``convert("L")``/``("RGB")`` would clip their values at 255 (a 16-bit image reads white).
+WIDE_INTEGER_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0, "I": 2147483647.0}
 
 
 def item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
@@ -165,11 +169,29 @@ class ImageFolderDataset(_SeededImages):
         path = self.files[index]
         try:
             with Image.open(path) as image:
-                array = np.asarray(image.convert(self.mode), dtype=np.uint8)
+                if image.mode in WIDE_INTEGER_MODES:
+                    tensor = _wide_integer_pixels(image, path, self.mode)
+                else:
+                    array = np.asarray(image.convert(self.mode), dtype=np.uint8)
+                    tensor = torch.from_numpy(array.copy()).float().div_(255.0)
         except (OSError, UnidentifiedImageError) as exc:
             raise ValueError(f"cannot read image {str(path)!r}: {exc}; remove or replace the file") from exc
-        tensor = torch.from_numpy(array.copy()).float().div_(255.0)
         return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
+
+
+def _wide_integer_pixels(image: Any, path: Path, mode: str) -> torch.Tensor:
+    """A 16- or 32-bit integer greyscale image as floats in [0, 1], ``(H, W)`` for
+    ``mode`` "L" and ``(H, W, 3)`` for "RGB": scaled by its type's largest value, as
+    8-bit images are by 255 (Pillow's ``convert`` would clip every value above 255)."""
+    values = np.asarray(image).astype(np.float64)
+    if values.size and values.min() < 0:
+        raise ValueError(
+            f"cannot read image {str(path)!r}: its 32-bit integer pixels hold negative values (as low as "
+            f"{int(values.min())}), which have no place on the [0, 1] scale images are read to; save it as an "
+            "8- or 16-bit image, or give the pixels as floats through image_array"
+        )
+    tensor = torch.from_numpy(values / WIDE_INTEGER_MODES[image.mode]).float()
+    return tensor.unsqueeze(-1).expand(*tensor.shape, 3).contiguous() if mode == "RGB" else tensor
 
 
 class CenterCropResize:
@@ -312,7 +334,26 @@ def scan_folder(
                 labels += [len(classes) - 1] * len(found)
     if not files:
         raise ValueError(f"no {what} ({', '.join(suffixes)}) in {str(base)!r} or its class sub-folders")
+    if classes is not None and len(classes) == 1:
+        _warn_one_class(base, base / classes[0], files)
     return files, labels, classes
+
+
+def _warn_one_class(base: Path, folder: Path, files: Sequence[Path]) -> None:
+    """Warn when the one class folder under ``base`` keeps its files in sub-folders of
+    its own: those are most likely the classes, and ``base`` one level too high. Only a
+    warning: one class (or unlabelled data) is fine for pretraining, and probing refuses
+    labels of one class with its own error."""
+    inner = sorted({path.relative_to(folder).parts[0] for path in files if path.parent != folder})
+    if not inner:
+        return
+    shown = ", ".join(repr(name) for name in inner[:5]) + (f" and {len(inner) - 5} more" if len(inner) > 5 else "")
+    warnings.warn(
+        f"{str(base)!r} holds one class folder, {folder.name!r}, so every item has the one label "
+        f"{folder.name!r}; its files sit in the sub-folder{'s' if len(inner) > 1 else ''} {shown}, so root "
+        f"is probably one level too high: to read those as the classes, set root: {str(folder)!r}",
+        stacklevel=3,
+    )
 
 
 def image_folder(

@@ -142,6 +142,28 @@ def _find(model: nn.Module, candidates: tuple[str, ...]) -> str | None:
     return None
 
 
+def _check_takes_pixels(model: Any, source: str) -> None:
+    """Refuse a backbone whose input is not pixels (a text, audio or image-text model):
+    hf_vision hands it images, which it would fail on, or misread, at the first batch."""
+    main_input = str(getattr(model, "main_input_name", "pixel_values"))
+    if main_input.startswith("pixel_values"):
+        return
+    model_type = model.config.model_type
+    modalities = getattr(model, "input_modalities", None) or ()
+    modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
+    if main_input == "input_ids" and not {"image", "video"} & set(modalities):
+        raise ValueError(
+            f"{source} is a text model ({type(model).__name__}, model_type {model_type!r}), not an image "
+            "backbone: hf_vision feeds it pixels; for text use the text plugin's encoder 'text:hf' "
+            "(pip install 'jepa-plugins-text[hf]'), or give hf_vision an image or video checkpoint"
+        )
+    raise ValueError(
+        f"{source} holds {type(model).__name__} (model_type {model_type!r}), which takes {main_input!r}, "
+        "not pixels: hf_vision needs an image or video backbone, whose input is pixel_values (for an "
+        "image-text model, its vision tower, e.g. model_type 'clip_vision_model')"
+    )
+
+
 def _width(hf_config: Any) -> int:
     width = getattr(hf_config, "hidden_size", None)
     if width is None and getattr(hf_config, "hidden_sizes", None):
@@ -196,6 +218,7 @@ class HFVisionEncoder(nn.Module):
         model = load_backbone(path, config, load_weights, trust_remote_code)
         hf_config = model.config
         self.model_type: str = hf_config.model_type
+        _check_takes_pixels(model, f"{path!r}" if path is not None else "config")
         layout = TOKEN_DROP_FAMILIES.get(self.model_type)
         parts = None
         if layout is not None:
@@ -290,13 +313,52 @@ class HFVisionEncoder(nn.Module):
             raise ValueError(
                 f"hf_vision ({self.model_type}) expects {layout} with channels={self.input_channels}, got {shape}"
             )
-        if self._layout is None:
-            if mask is not None:
-                raise ValueError(f"hf_vision cannot encode only kept tokens: {self.token_drop_reason}")
-            tokens = self._library_tokens(x)
-        else:
-            tokens = self._kept_tokens(x, mask)
+        if not x.is_floating_point():  # else torch's "Input type (unsigned char) and bias type (float)"
+            raise ValueError(
+                f"hf_vision ({self.model_type}) takes float pixels, got {str(x.dtype).removeprefix('torch.')}: "
+                "convert the batch to floats in [0, 1] (x.float() / 255 for 8-bit images) and normalise it "
+                "as the backbone was trained (e.g. ImageNet's mean and std, what image_folder's normalize: true does)"
+            )
+        size = self._backbone_size()
+        wrong_size = size is not None and tuple(x.shape[-2:]) != size
+        if wrong_size and mask is not None:
+            # kept-token indices are drawn on the grid of the backbone's size: another size misplaces them
+            raise ValueError(self._size_message(x))
+        try:
+            if self._layout is None:
+                if mask is not None:
+                    raise ValueError(f"hf_vision cannot encode only kept tokens: {self.token_drop_reason}")
+                tokens = self._library_tokens(x)
+            else:
+                tokens = self._kept_tokens(x, mask)
+        except (ValueError, RuntimeError) as exc:
+            if wrong_size:  # transformers' "Input image size (64*64) doesn't match model (32*32)" and kin
+                raise ValueError(self._size_message(x)) from exc
+            raise
         return tokens if self.pool == "none" else tokens.mean(dim=1)
+
+    def _backbone_size(self) -> tuple[int, int] | None:
+        """The height and width the backbone's config is built for (``image_size``;
+        ``crop_size`` for video), or None when its config names none."""
+        size = getattr(self, "image_size", None)
+        if size is not None:
+            return tuple(size)
+        config = self.model.config
+        named = getattr(config, "crop_size", None) if self.video else getattr(config, "image_size", None)
+        return pair(named) if isinstance(named, (int, tuple, list)) else None
+
+    def _size_message(self, x: torch.Tensor) -> str:
+        size = self._backbone_size()
+        assert size is not None
+        (height, width), key = size, ("crop_size" if self.video else "image_size")
+        setting = str(height) if height == width else f"[{height}, {width}]"
+        return (
+            f"hf_vision ({self.model_type}) got {x.shape[-2]}x{x.shape[-1]} images, but its backbone is built "
+            f"for {height}x{width} (its config's {key}) and hf_vision has no setting for another size: give it "
+            f"{height}x{width} images (in a run config, set data.params.image_size: {setting} and the eval "
+            f"datasets' alike, eval.train.params.image_size and eval.test.params.image_size; in Python, resize "
+            f"the batch, e.g. torch.nn.functional.interpolate(x, size=({height}, {width})))"
+        )
 
     def _patch_count(self, x: torch.Tensor) -> int:
         assert self.patch_size is not None
