@@ -300,7 +300,7 @@ def test_a_root_one_level_above_the_class_folders_names_the_folder_to_use(tmp_pa
 
 def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsys):
     """`jepa train` with eval sets whose root is one level too high: every probe used to
-    print 1.000 (one class, always right); now the run fails and says why."""
+    print 1.000 (one class, always right); now the run fails before training and says why."""
     from jepa_core.cli import main
 
     _nested_classes(tmp_path)
@@ -317,10 +317,8 @@ def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsy
         f"eval: {{train: {folder}, test: {folder}, probes: [linear, knn], baselines: []}}\n"
     )
     with pytest.warns(UserWarning, match="root is probably one level too high"):
-        assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 1
-    captured = capsys.readouterr()
-    row = next(line for line in captured.out.splitlines() if line.startswith("jepa "))
-    assert row.split() == ["jepa", "failed", "failed"], "no score of 1.000 from one class"
-    assert "jepa/linear: SpecError: eval.train: its labels hold one class (label 0) over 8 items" in captured.out
-    assert "a probe needs at least two classes" in captured.out
-    assert "no probe could score the model" in captured.err
+        assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert "eval.train: its labels hold one class (label 0) over 8 items" in error
+    assert "a probe needs at least two classes" in error
+    assert not (tmp_path / "run" / "final").exists(), "refused before training"

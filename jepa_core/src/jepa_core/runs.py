@@ -522,6 +522,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     was_training = encoder.training
     counts: dict[str, tuple[int, Any]] = {}
     states: dict[str, Any] = {}  # the first item of each eval set, as the model's input
+    labels: dict[str, torch.Tensor | None] = {}
     try:
         encoder.eval()
         if data is not None:  # the pretraining data first: a mismatch there is the one to fix
@@ -538,15 +539,16 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             batch = _first_item(dataset, field)
             if ev.split_item(batch)[1] is None:
                 raise _unlabelled(field, section.resolve().qualname)
-            if field == "eval.train" and evaluation.shots is not None:
-                labels = _class_labels(dataset)
-                if labels is not None:
-                    _few_shot_draw(labels, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
+            labels[field] = held = _class_labels(dataset)
+            if field == "eval.train" and held is not None and evaluation.shots is not None:
+                _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
             state = masked_input(batch)
             states[field] = state
             tokens = _encode_or_explain(model, encoder, batch, state, field)
             if tokens.dim() == 3:
                 counts[field] = (int(tokens.shape[1]), state)
+        if labels["eval.train"] is not None:  # one class, or test classes train lacks: probes would mislead
+            ev.check_probe_labels(labels["eval.train"], labels["eval.test"])
     finally:
         encoder.train(was_training)
         torch.set_rng_state(rng)
