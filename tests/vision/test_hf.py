@@ -15,6 +15,7 @@ import textwrap
 import jepa
 import pytest
 import torch
+from jepa_core.errors import TokenCountError
 from jepa_core.layers import gather_tokens
 
 transformers = pytest.importorskip("transformers")
@@ -284,6 +285,16 @@ def test_images_of_another_size_name_the_size_to_give_the_data(ijepa_dir):
     with pytest.raises(ValueError, match=hint):  # kept tokens of a mask drawn on the 4x4 grid
         model.encoder(torch.randn(2, 3, 32, 32), mask=torch.arange(4).expand(2, -1))
     assert model.encoder(torch.randn(2, 3, 16, 16)).shape == (2, 16, 32)
+
+
+def test_a_backbone_that_takes_any_size_names_the_size_its_masks_are_drawn_for():
+    """dinov2 encodes 32x32 images too (64 tokens), but its masker draws for 16 tokens:
+    the fix is the data's size, as hf_vision has no setting for another one."""
+    model = jepa.build("hf_vision", "attention", encoder={"config": PREFIXED["dinov2"][0]}, masker="multiblock")
+    with pytest.raises(TokenCountError, match="has no setting for another size") as refused:
+        model.check_token_count(64, torch.randn(2, 3, 32, 32))
+    assert r"inputs like shape (1, 3, 16, 16)), e.g. with the data's image_size" in str(refused.value)
+    assert "configure encoder" not in str(refused.value)
 
 
 def test_integer_pixels_are_refused_with_what_to_do():

@@ -719,9 +719,20 @@ class JEPA(BaseModel):
         value = _TOKEN_SETTINGS[setting](x, found) if setting is not None else None
         if setting is None or (value is not None and _same_setting(params.get(setting), value)):
             # nothing to name, or the setting already holds what the data suggests
+            make, like = example_maker(self.encoder), ""
+            try:
+                like = f" (inputs like {_shapes(make(1))})" if make is not None else ""
+            except Exception:  # an example_input that fails itself: say it without the shape
+                like = ""
+            fix = (
+                f"configure encoder {name!r} for inputs of this size"
+                if setting is not None
+                else f"encoder {name!r} has no setting for another size: give it inputs of the size it is built "
+                f"for{like}, e.g. with the data's image_size"
+            )
             raise TokenCountError(
                 f"the data gives {found} tokens per item but encoder {name!r} is set up for {expected} "
-                f"({consequence}); configure encoder {name!r} for inputs of this size"
+                f"({consequence}); {fix}"
             )
         to = f" to {value}" if value is not None else " to match the data"
         raise TokenCountError(
