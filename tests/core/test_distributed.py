@@ -69,20 +69,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def torchrun(nproc: int, *args: str) -> list[str]:
+    """The command that runs ``args`` (a script, or ``-m module``) in ``nproc`` processes."""
+    launcher = ["-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1"]
+    return [sys.executable, *launcher, f"--master_port={free_port()}", *args]
+
+
 def jepa_command(nproc: int, *args: str) -> list[str]:
-    if nproc == 1:
-        return [sys.executable, "-m", "jepa", *args]
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        f"--nproc_per_node={nproc}",
-        "--master_addr=127.0.0.1",
-        f"--master_port={free_port()}",
-        "-m",
-        "jepa",
-        *args,
-    ]
+    return [sys.executable, "-m", "jepa", *args] if nproc == 1 else torchrun(nproc, "-m", "jepa", *args)
 
 
 def run(nproc: int, *args: str) -> None:
@@ -137,17 +131,7 @@ def test_resuming_with_a_process_count_the_batch_does_not_divide_says_which_coun
 def test_each_process_draws_its_own_masks(tmp_path) -> None:
     script = tmp_path / "record_masks.py"
     script.write_text(RECORD_MASKS)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--master_addr=127.0.0.1",
-        f"--master_port={free_port()}",
-        str(script),
-        json.dumps(MASKED),
-        str(tmp_path / "run"),
-    ]
+    command = torchrun(2, str(script), json.dumps(MASKED), str(tmp_path / "run"))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -147,16 +147,22 @@ def _grey_folder_run(tmp_path, classes: tuple[str, ...], per_class: int, data_pa
         for i in range(per_class):
             Image.new("L", (8, 8), 40 * i).save(tmp_path / "images" / label / f"{i}.png")
     config = tmp_path / "run.yaml"
-    config.write_text(
+    data = f"{{name: image_folder, params: {{root: {tmp_path / 'images'}, {data_params}}}}}"
+    config.write_text(_tiny_cnn_run(data, f"{{{train}, progress: false, plot: false}}"))
+    return config
+
+
+def _tiny_cnn_run(data: str, train: str, evaluation: str | None = None) -> str:
+    """A run config (YAML) of a tiny masked CNN on 8x8 grey images, with ``data``,
+    ``train`` (and ``eval``) sections given as YAML flow mappings."""
+    return (
         "model:\n"
         "  encoder: {name: cnn, params: {input_channels: 1, hidden_dim: 16, widths: [8, 16], image_size: 8,"
         " pool: none}}\n"
         "  predictor: {name: attention, params: {depth: 1}}\n"
         "  masker: multiblock\n"
-        f"data: {{name: image_folder, params: {{root: {tmp_path / 'images'}, {data_params}}}}}\n"
-        f"train: {{{train}, progress: false, plot: false}}\n"
+        f"data: {data}\ntrain: {train}\n" + (f"eval: {evaluation}\n" if evaluation else "")
     )
-    return config
 
 
 def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_path, capsys):
@@ -307,14 +313,11 @@ def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsy
     config = tmp_path / "run.yaml"
     folder = f"{{name: image_folder, params: {{root: {tmp_path / 'nest'}, image_size: 8, channels: 1}}}}"
     config.write_text(
-        "model:\n"
-        "  encoder: {name: cnn, params: {input_channels: 1, hidden_dim: 16, widths: [8, 16], image_size: 8,"
-        " pool: none}}\n"
-        "  predictor: {name: attention, params: {depth: 1}}\n"
-        "  masker: multiblock\n"
-        f"data: {folder}\n"
-        "train: {steps: 2, batch_size: 4, warmup_steps: 0, progress: false, plot: false}\n"
-        f"eval: {{train: {folder}, test: {folder}, probes: [linear, knn], baselines: []}}\n"
+        _tiny_cnn_run(
+            folder,
+            "{steps: 2, batch_size: 4, warmup_steps: 0, progress: false, plot: false}",
+            f"{{train: {folder}, test: {folder}, probes: [linear, knn], baselines: []}}",
+        )
     )
     with pytest.warns(UserWarning, match="root is probably one level too high"):
         assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 2
