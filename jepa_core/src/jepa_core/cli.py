@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import shlex
 import sys
 import textwrap
@@ -565,8 +566,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return args.run(args)
     except JEPAError as exc:
-        # one line, whatever the message holds (a YAML error's own line breaks, a long value)
-        print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
+        # one line, whatever the message holds (a YAML error's own line breaks, a long value);
+        # under torchrun every process finds the same config error: the first one says it
+        if not isinstance(exc, SpecError) or os.environ.get("RANK", "0") == "0":
+            print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C: one line, the shell's exit code for SIGINT
         print("jepa: interrupted", file=sys.stderr)
