@@ -266,7 +266,8 @@ def test_a_model_whose_loss_and_masker_are_not_installed_loads_to_embed_but_not_
     message = str(caught[0].message)
     assert message.startswith(f"the model saved in {str(saved)!r} is loaded without its masker 'local:halves' (")
     assert "and its loss 'local:weighted' (no loss named 'local:weighted' is installed" in message
-    assert "it embeds and predicts as saved, but training it needs the masker and loss" in message
+    assert "it embeds as saved, and predicts given masks (model(x, masks=jepa.Masks(...)))" in message
+    assert "but training it needs the masker and loss" in message
     assert caught[0].filename == __file__  # the user's line, not jepa's
     assert torch.equal(loaded.embed(x), embeddings)
     for a, b in zip(loaded.views(x, masks=masks), views, strict=True):  # the predictor runs, on given masks
@@ -277,7 +278,7 @@ def test_a_model_whose_loss_and_masker_are_not_installed_loads_to_embed_but_not_
         f"this model was loaded from {str(saved)!r} without its masker 'local:halves', which cannot be rebuilt "
         "here (no masker named 'local:halves' is installed"
     ) in str(info.value)
-    assert "training it needs that masker: install its plugin (or register it)" in str(info.value)
+    assert "training it needs that masker: make its plugin available (install, or unblock" in str(info.value)
     with pytest.raises(jepa.CheckpointError, match="without its loss 'local:weighted'"):
         loaded.step(x, masks=masks)  # masks given: the loss is the part used
     with pytest.raises(jepa.CheckpointError, match="without its masker 'local:halves' and its loss 'local:weighted'"):

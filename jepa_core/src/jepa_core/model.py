@@ -155,13 +155,10 @@ class MissingComponent(nn.Module):
         parts = [part._jepa_unavailable for part in missing]
         which = " and ".join(f"its {part.kind} {part.name!r}" for part in parts)
         why = "; ".join(part.reason for part in parts)
-        kinds = " and ".join(part.kind for part in parts)
-        one = len(parts) == 1
+        kinds = [part.kind for part in parts]
         return CheckpointError(
             f"this model was loaded from {parts[0].source!r} without {which}, which cannot be rebuilt here "
-            f"({why}); it embeds and predicts, but training it needs {'that' if one else 'the'} {kinds}: install "
-            f"{'its plugin' if one else 'their plugins'} (or register {'it' if one else 'them'}), then load the "
-            "model again"
+            f"({why}); {persistence.without_parts_hint(kinds)}"
         )
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

@@ -142,14 +142,28 @@ def load(
     model.eval()
     if unavailable:
         parts = " and ".join(f"its {part.kind} {part.name!r} ({part.reason})" for part in unavailable.values())
-        kinds = " and ".join(unavailable)
         warn(
-            f"the model saved in {str(path)!r} is loaded without {parts}: it embeds and predicts as saved, but "
-            f"training it needs the {kinds}: install {'its plugin' if len(unavailable) == 1 else 'their plugins'} "
-            f"(or register {'it' if len(unavailable) == 1 else 'them'}), then load the model again. Saving this "
-            f"model keeps the {kinds} as saved"
+            f"the model saved in {str(path)!r} is loaded without {parts}: {without_parts_hint(list(unavailable))}. "
+            f"Saving this model keeps the {' and '.join(unavailable)} as saved"
         )
     return model.to(resolve_device(device)) if device is not None else model  # "cuda" without CUDA: SpecError
+
+
+def without_parts_hint(kinds: list[str]) -> str:
+    """What a model loaded without its parts of ``kinds`` (masker, loss) still does, and
+    how to get them back."""
+    one = len(kinds) == 1
+    does = (
+        "it embeds as saved, and predicts given masks (model(x, masks=jepa.Masks(...)))"
+        if "masker" in kinds
+        else "it embeds and predicts as saved"
+    )
+    return (
+        f"{does}, but training it needs {'that' if one else 'the'} {' and '.join(kinds)}: make "
+        f"{'its plugin' if one else 'their plugins'} available (install, or unblock where JEPA_DISABLE_PLUGINS or "
+        f"JEPA_PLUGINS leaves {'it' if one else 'them'} out) or register {'it' if one else 'them'}, then load the "
+        "model again"
+    )
 
 
 @dataclass(frozen=True)
