@@ -454,6 +454,22 @@ def test_float64_data_is_named_as_the_problem_not_its_shape() -> None:
         Trainer(model, doubles, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
 
 
+def test_8_bit_integer_images_are_named_as_the_problem_not_their_shape() -> None:
+    model = jepa.build(
+        "cnn",
+        "attention",
+        encoder={"input_channels": 1, "image_size": 8, "widths": [8, 16], "hidden_dim": 16, "pool": "none"},
+        predictor={"depth": 1, "heads": 2},
+        masker="multiblock",
+    )
+    images = torch.randint(0, 256, (16, 1, 8, 8), dtype=torch.uint8)
+    with pytest.raises(
+        jepa.SpecError,
+        match=r"^data: the data gives uint8 values but the encoder takes floats .*x.float\(\) / 255 for 8-bit images",
+    ):
+        Trainer(model, images, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+
+
 def test_a_batch_the_encoder_takes_but_the_predictor_does_not_is_not_blamed_on_the_encoder() -> None:
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}, predictor={"action_dim": 2})
     states = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 4), torch.randn(32, 3))

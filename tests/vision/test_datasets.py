@@ -271,6 +271,14 @@ def test_16_bit_images_are_read_on_their_full_range_not_clipped_at_255(tmp_path)
     with pytest.raises(ValueError, match=r"a\.tif'.*hold negative values \(as low as -5\)"):
         _dataset("image_folder", root=str(tmp_path / "wide"), image_size=2, channels=1)[0]
 
+    # 32-bit float images (mode "F", a float TIFF) as they are, as image_array keeps floats
+    (tmp_path / "float").mkdir()
+    floats = np.array([[0.25, 0.5], [0.75, 1.5]], dtype=np.float32)
+    Image.fromarray(floats).save(tmp_path / "float" / "a.tif")
+    assert Image.open(tmp_path / "float" / "a.tif").mode == "F"
+    read = _dataset("image_folder", root=str(tmp_path / "float"), image_size=2, channels=1, normalize=False)[0]
+    torch.testing.assert_close(read, torch.from_numpy(floats)[None], atol=1e-6, rtol=0)  # convert("L") gave 0s
+
 
 def _nested_classes(tmp_path) -> None:
     """``tmp_path/nest/my_images/{circles,stripes}``: 4 grey 8x8 PNGs per class, which

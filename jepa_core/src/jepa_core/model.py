@@ -294,6 +294,18 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             f"array.astype('float32'), or tensor.float())",
             field,
         )
+    integers = _integer_input(encoder, state)
+    if integers is not None:
+        convert = (
+            "x.float() / 255 for 8-bit images, normalised as the encoder expects"
+            if integers == "uint8"
+            else "x.float()"
+        )
+        return SpecError(
+            f"{what} gives {integers} values but the encoder takes floats (as its example_input is): give float "
+            f"data ({convert})",
+            field,
+        )
     try:
         with torch.no_grad():
             encode_state(encoder, state)
@@ -355,6 +367,20 @@ def _float_dtype_mismatch(encoder: nn.Module, state: Any) -> tuple[str, str] | N
             if value.dtype != weights:
                 return str(value.dtype).removeprefix("torch."), str(weights).removeprefix("torch.")
     return None
+
+
+def _integer_input(encoder: nn.Module, state: Any) -> str | None:
+    """The dtype of a state's integer tensor (8-bit images) given to an encoder whose
+    example input is floating: token encoders, whose inputs are integer ids, never match."""
+    make = example_maker(encoder)
+    tensor = state.get("x") if isinstance(state, Mapping) else state
+    if make is None or not isinstance(tensor, torch.Tensor) or tensor.is_floating_point() or tensor.is_complex():
+        return None
+    try:
+        floating = make(1).is_floating_point()
+    except Exception:  # an example_input that fails itself: nothing to compare with
+        return None
+    return str(tensor.dtype).removeprefix("torch.") if floating else None
 
 
 def _note(exc: BaseException, text: str) -> None:

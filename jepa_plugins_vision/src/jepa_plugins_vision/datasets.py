@@ -169,8 +169,8 @@ class ImageFolderDataset(_SeededImages):
         path = self.files[index]
         try:
             with Image.open(path) as image:
-                if image.mode in WIDE_INTEGER_MODES:
-                    tensor = _wide_integer_pixels(image, path, self.mode)
+                if image.mode in WIDE_INTEGER_MODES or image.mode == "F":
+                    tensor = _wide_pixels(image, path, self.mode)
                 else:
                     array = np.asarray(image.convert(self.mode), dtype=np.uint8)
                     tensor = torch.from_numpy(array.copy()).float().div_(255.0)
@@ -179,10 +179,15 @@ class ImageFolderDataset(_SeededImages):
         return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
 
 
-def _wide_integer_pixels(image: Any, path: Path, mode: str) -> torch.Tensor:
-    """A 16- or 32-bit integer greyscale image as floats in [0, 1], ``(H, W)`` for
-    ``mode`` "L" and ``(H, W, 3)`` for "RGB": scaled by its type's largest value, as
-    8-bit images are by 255 (Pillow's ``convert`` would clip every value above 255)."""
+def _wide_pixels(image: Any, path: Path, mode: str) -> torch.Tensor:
+    """A 16- or 32-bit integer greyscale image as floats in [0, 1], scaled by its type's
+    largest value as 8-bit images are by 255 (Pillow's ``convert`` would clip every
+    value above 255), or a 32-bit float one (a float TIFF) as it is, as ``image_array``
+    keeps floats (``convert`` would cast them to 8 bits): ``(H, W)`` for ``mode`` "L"
+    and ``(H, W, 3)`` for "RGB"."""
+    if image.mode == "F":
+        tensor = torch.from_numpy(np.asarray(image, dtype=np.float32).copy())
+        return tensor.unsqueeze(-1).expand(*tensor.shape, 3).contiguous() if mode == "RGB" else tensor
     values = np.asarray(image).astype(np.float64)
     if values.size and values.min() < 0:
         raise ValueError(
