@@ -138,3 +138,13 @@ def test_each_process_draws_its_own_masks(tmp_path) -> None:
     first, second = (json.loads((tmp_path / f"run-masks-{rank}.json").read_text()) for rank in (0, 1))
     assert len(first) == len(second) == 8, "each process masks its own 8 of the 16"
     assert first != second, "the processes drew the same masks for their slices"
+
+
+def test_a_warning_every_process_meets_is_printed_once(tmp_path, config) -> None:
+    # a later --set that replaces a whole section warns in every process (each reads the config)
+    overrides = ["--set", "train.lr=0.02", "--set", "train={steps: 1, batch_size: 16, progress: false, plot: false}"]
+    command = jepa_command(2, "train", str(config), "--run-dir", str(tmp_path / "run"), *overrides)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("replaces the whole train section") == 1

@@ -555,6 +555,8 @@ def _one_line_warning(
 
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning  # a user reads what happened, not which line warned
+    if os.environ.get("RANK", "0") != "0":  # under torchrun every process meets the same warnings: one says them
+        warnings.simplefilter("ignore")
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

@@ -862,7 +862,12 @@ def evaluate(
     ``save_baselines``) and reused by a later evaluation with the same spec.
     """
     if spec.eval is None:
-        raise SpecError("this run config has no eval section", "eval")
+        raise SpecError(
+            "this run config has no eval section (a run trained with --set eval=null keeps none): give one, "
+            "from a config that has it (jepa eval RUN_DIR --config CONFIG) or with --set 'eval={train: ..., "
+            "test: ...}'",
+            "eval",
+        )
     evaluation = spec.eval
     train_data = evaluation.train.resolve().create(evaluation.train.params, "eval.train.params")
     test_data = evaluation.test.resolve().create(evaluation.test.params, "eval.test.params")
