@@ -794,10 +794,11 @@ class Trainer:
     def save_checkpoint(self) -> Path | None:
         """Write ``checkpoints/step_N/`` atomically (rank 0); all ranks wait for it."""
         path = None
-        streams = [(torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])]
+        mine = (torch.get_rng_state(), self._cuda_rng_state())
+        streams: list[Any] = [mine]
         if self.world > 1 and self.run_dir is not None:  # every process's random stream, for an exact resume
-            streams = [None] * self.world  # type: ignore[list-item]
-            dist.all_gather_object(streams, (torch.get_rng_state(), self._cuda_rng_state()))
+            streams = [None] * self.world
+            dist.all_gather_object(streams, mine)
         if self.run_dir is not None and _is_main(self.rank):
             state = {
                 "step": self.step,
