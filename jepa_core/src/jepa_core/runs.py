@@ -41,7 +41,7 @@ from jepa_core.specs import (
     parse_spec_text,
     read_spec_file,
 )
-from jepa_core.training import FINAL, Trainer, TrainSpec, differences, distributed
+from jepa_core.training import FINAL, Trainer, TrainSpec, checkpoints, differences, distributed
 from jepa_core.validation import SpecModel, check_spec_shape, validate_spec
 
 # Spelt out like specs.EncoderSpec, so that a type checker sees an alias of ComponentSpec.
@@ -418,22 +418,23 @@ def _checkpointed_model(
     since moved): the model from the run's latest checkpoint, which holds all of it,
     and the model section ``run.json`` records; None when there is none, or when the
     config given now sets anything otherwise than that record (its error stands)."""
-    checkpoints = sorted(run_dir.glob("checkpoints/step_*/model"), key=lambda path: path.parent.name)
-    if not checkpoints or not (run_dir / "run.json").is_file():
+    complete = checkpoints(run_dir)
+    if not complete or not (run_dir / "run.json").is_file():
         return None
     try:
         recorded = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["model"]
         for key, old, new in differences(recorded, given.to_dict()):
             bare_names = key.endswith("name") and isinstance(old, str) and isinstance(new, str)
             if new is not None and not (bare_names and old.split(":")[-1] == new.split(":")[-1]):
-                return None  # left out of the config given now: filled in when the run was built
-        model = load(checkpoints[-1])
+                return None  # the config given now changes it (what it leaves out was filled in when built)
+        latest = complete[-1] / "model"
+        model = load(latest)
     except Exception:  # the config's own error says more than the checkpoint's
         return None
     if announce:
         print(
             f"jepa: the model's config cannot be built here ({short_message(error)}); resuming from the copy of "
-            f"the model in {str(checkpoints[-1])!r}",
+            f"the model in {str(latest)!r}",
             file=sys.stderr,
             flush=True,
         )

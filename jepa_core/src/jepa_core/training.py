@@ -786,9 +786,7 @@ class Trainer:
         return self.run_dir / CHECKPOINTS / f"step_{step:07d}"
 
     def latest_checkpoint(self) -> Path | None:
-        if self.run_dir is None or not (self.run_dir / CHECKPOINTS).is_dir():
-            return None
-        found = sorted(p for p in (self.run_dir / CHECKPOINTS).glob("step_*") if (p / TRAINER_STATE).is_file())
+        found = checkpoints(self.run_dir) if self.run_dir is not None else []
         return found[-1] if found else None
 
     def save_checkpoint(self) -> Path | None:
@@ -826,8 +824,7 @@ class Trainer:
         keep = self.spec.keep_checkpoints
         if keep is None or self.run_dir is None:
             return
-        found = sorted(p for p in (self.run_dir / CHECKPOINTS).glob("step_*") if (p / TRAINER_STATE).is_file())
-        for old in found[:-keep]:
+        for old in checkpoints(self.run_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
 
     def _resume(self) -> None:
@@ -979,16 +976,20 @@ def clear_run(run_dir: str | os.PathLike[str]) -> None:
             path.unlink()
 
 
+def checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
+    """The complete checkpoints of the run in ``run_dir``, oldest first (a directory
+    without its trainer state is not one)."""
+    return sorted(p for p in Path(run_dir, CHECKPOINTS).glob("step_*") if (p / TRAINER_STATE).is_file())
+
+
 def _trained_processes(run_dir: str | os.PathLike[str] | None) -> int | None:
     """How many processes trained the latest checkpoint in ``run_dir`` (None: no
     checkpoint, or one that does not say)."""
-    if run_dir is None:
-        return None
-    found = sorted(Path(run_dir, CHECKPOINTS).glob(f"step_*/{TRAINER_STATE}"))
+    found = checkpoints(run_dir) if run_dir is not None else []
     if not found:
         return None
     try:
-        processes = torch.load(found[-1], map_location="cpu", weights_only=True).get("processes")
+        processes = torch.load(found[-1] / TRAINER_STATE, map_location="cpu", weights_only=True).get("processes")
     except Exception:  # a damaged file: resuming says so, with its own message
         return None
     return int(processes) if isinstance(processes, int) else None
