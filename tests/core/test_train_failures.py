@@ -384,3 +384,20 @@ def test_a_staged_run_says_where_it_stopped_and_where_its_model_is(config, tmp_p
     with pytest.raises(SystemExit) as refused:
         main(["train", *args, "--max-steps", "0"])
     assert refused.value.code == 2 and "0 is not a step number; give 1 or more" in capsys.readouterr().err
+
+
+def test_resume_without_the_plugin_of_a_part_names_its_distribution(
+    installed_plugins, config, tmp_path, capsys, monkeypatch
+) -> None:
+    sites = installed_plugins("good")
+    run = tmp_path / "run"
+    args = [str(config), "--run-dir", str(run), *SMALL, "--set", "model.loss=good:mse"]
+    code, err = train(capsys, *args, "--max-steps", "2")
+    assert code == 0, err
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in sites])  # uninstalled
+    from jepa_core.registry import get_registry
+
+    get_registry().reset()
+    line = one_error(*train(capsys, *args, "--resume"))
+    assert "'good:mse'" in line
+    assert "jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: pip install jepa-fixture-good" in line

@@ -207,14 +207,41 @@ def _reached_step(run_dir: Any) -> int | None:
     return max((int(name) for name in names if name.isdigit()), default=None)
 
 
+def _configured_run_dir(config: str) -> str:
+    """The run directory a config file names (``jepa train``'s default when it names
+    none), read without validating the config."""
+    from pathlib import Path
+
+    import yaml
+
+    from jepa_core.runs import default_run_dir
+
+    try:
+        named = yaml.safe_load(Path(config).read_text(encoding="utf-8")).get("run_dir")
+    except Exception:  # the config's own error is the one to report
+        named = None
+    return str(named) if isinstance(named, str) and named else str(default_run_dir(config))
+
+
 def _train(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
-    from jepa_core.runs import default_run_dir, failed_probes, load_run_spec, train_and_evaluate
+    from jepa_core.runs import (
+        default_run_dir,
+        failed_probes,
+        load_run_spec,
+        train_and_evaluate,
+        with_saved_distributions,
+    )
     from jepa_core.training import TrainingInterrupted, distributed
 
     if args.resume and args.restart:
         raise SpecError("--resume continues the run and --restart discards it: pass one of them")
-    spec = load_run_spec(args.config, args.set)
+    try:
+        spec = load_run_spec(args.config, args.set)
+    except SpecError as exc:
+        if not args.resume:
+            raise
+        raise with_saved_distributions(exc, args.run_dir or _configured_run_dir(args.config)) from None
     run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
     try:
         path, results = train_and_evaluate(

@@ -126,7 +126,7 @@ def load(
         model = cls._from_spec(config["spec"], unavailable)
     except UnknownComponentError as exc:
         raise CheckpointError(
-            f"cannot rebuild the model saved in {str(path)!r}: {exc}{_provenance_hint(config, str(exc))}"
+            f"cannot rebuild the model saved in {str(path)!r}: {exc}{provenance_hint(config, str(exc))}"
         ) from exc
     except SpecError as exc:
         raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
@@ -209,7 +209,7 @@ def _unavailable_parts(cls: type[BaseModel], config: dict[str, Any], source: str
             found[kind] = UnavailablePart(
                 kind=kind,
                 spec={"name": entry["name"], "params": dict(params) if isinstance(params, dict) else {}},
-                reason=f"{exc}{_provenance_hint(config, str(exc), kind)}",
+                reason=f"{exc}{provenance_hint(config, str(exc), kind)}",
                 source=source,
                 provenance=dict(record) if isinstance(record, dict) else None,
             )
@@ -218,7 +218,7 @@ def _unavailable_parts(cls: type[BaseModel], config: dict[str, Any], source: str
     return found
 
 
-def _provenance_hint(config: dict[str, Any], said: str, only: str | None = None) -> str:
+def provenance_hint(config: dict[str, Any], said: str, only: str | None = None) -> str:
     """What a checkpoint's recorded distributions add to an unknown-name error: the
     pip command for those not installed here, and the version for those installed at
     another version (of the component of kind ``only`` when given). An installed

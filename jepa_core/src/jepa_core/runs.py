@@ -26,11 +26,11 @@ from pydantic import Field
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
 from jepa_core.contracts import encode_state, token_count
-from jepa_core.errors import SpecError, TokenCountError, short_message, short_repr, warn
+from jepa_core.errors import CheckpointError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, provenance_hint, read_config
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
     ComponentSpec,
@@ -439,6 +439,22 @@ def _checkpointed_model(
             flush=True,
         )
     return model, recorded
+
+
+def with_saved_distributions(error: SpecError, run_dir: str | os.PathLike[str]) -> SpecError:
+    """A resume's config error with what the run's latest checkpoint records of where
+    the model's parts came from: the install command for a plugin distribution not
+    here (the unknown-name error alone cannot tell which distribution had it)."""
+    complete = checkpoints(Path(run_dir))
+    try:
+        config = read_config(complete[-1] / "model") if complete else {}
+    except CheckpointError:
+        return error
+    hint = provenance_hint(config, str(error))
+    if not hint:
+        return error
+    (path, message), *rest = error.issues
+    return type(error)(message + hint, issues=[(path, message + hint), *rest], total=error.total)
 
 
 def _build_model(spec: ModelSpec, field: str) -> Any:
