@@ -327,8 +327,10 @@ def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsy
             f"{{train: {folder}, test: {folder}, probes: [linear, knn], baselines: []}}",
         )
     )
-    with pytest.warns(UserWarning, match="root is probably one level too high"):
+    with pytest.warns(UserWarning, match="root is probably one level too high") as caught:
         assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 2
+    said = [w for w in caught if "one level too high" in str(w.message)]
+    assert len(said) == 1, "data, eval.train and eval.test share the root: one warning, not one each"
     error = capsys.readouterr().err
     assert "eval.train: its labels hold one class (label 0) over 8 items" in error
     assert "a probe needs at least two classes" in error

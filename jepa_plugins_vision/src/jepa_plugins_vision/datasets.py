@@ -344,14 +344,18 @@ def scan_folder(
     return files, labels, classes
 
 
+_WARNED_ONE_CLASS: set[str] = set()
+
+
 def _warn_one_class(base: Path, folder: Path, files: Sequence[Path]) -> None:
     """Warn when the one class folder under ``base`` keeps its files in sub-folders of
     its own: those are most likely the classes, and ``base`` one level too high. Only a
     warning: one class (or unlabelled data) is fine for pretraining, and probing refuses
     labels of one class with its own error."""
     inner = sorted({path.relative_to(folder).parts[0] for path in files if path.parent != folder})
-    if not inner:
+    if not inner or str(base) in _WARNED_ONE_CLASS:
         return
+    _WARNED_ONE_CLASS.add(str(base))  # a run builds its data and eval sets from one root: say it once
     shown = ", ".join(repr(name) for name in inner[:5]) + (f" and {len(inner) - 5} more" if len(inner) > 5 else "")
     warnings.warn(
         f"{str(base)!r} holds one class folder, {folder.name!r}, so every item has the one label "
