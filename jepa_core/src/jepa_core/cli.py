@@ -207,20 +207,17 @@ def _reached_step(run_dir: Any) -> int | None:
     return max((int(name) for name in names if name.isdigit()), default=None)
 
 
-def _configured_run_dir(config: str) -> str:
-    """The run directory a config file names (``jepa train``'s default when it names
-    none), read without validating the config."""
+def _configured_run_dir(config: str) -> str | None:
+    """The run directory a config file names, read without validating the config."""
     from pathlib import Path
 
     import yaml
 
-    from jepa_core.runs import default_run_dir
-
     try:
         named = yaml.safe_load(Path(config).read_text(encoding="utf-8")).get("run_dir")
     except Exception:  # the config's own error is the one to report
-        named = None
-    return str(named) if isinstance(named, str) and named else str(default_run_dir(config))
+        return None
+    return named if isinstance(named, str) and named else None
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -232,7 +229,7 @@ def _train(args: argparse.Namespace) -> int:
         train_and_evaluate,
         with_saved_distributions,
     )
-    from jepa_core.training import TrainingInterrupted, distributed
+    from jepa_core.training import TrainingInterrupted, distributed  # lazy, as above
 
     if args.resume and args.restart:
         raise SpecError("--resume continues the run and --restart discards it: pass one of them")
@@ -241,7 +238,8 @@ def _train(args: argparse.Namespace) -> int:
     except SpecError as exc:
         if not args.resume:
             raise
-        raise with_saved_distributions(exc, args.run_dir or _configured_run_dir(args.config)) from None
+        run_dir = args.run_dir or _configured_run_dir(args.config) or default_run_dir(args.config)
+        raise with_saved_distributions(exc, run_dir) from None
     run_dir = args.run_dir or spec.run_dir or default_run_dir(args.config)
     try:
         path, results = train_and_evaluate(
