@@ -768,11 +768,14 @@ class Trainer:
                 if name != "step":
                     writer.add_scalar(name, value, metrics["step"])
         if self.spec.progress:
+            # the bar counts to the run's last step, so a staged run (fit(max_steps=...)) reads "2/4"
+            # as the closing line does, while a log file still gets ten lines per call
             width = 24
-            filled = int(width * self.step / stop)
+            filled = int(width * self.step / self.spec.steps)
             elapsed = time.perf_counter() - started
             line = (
-                f"[{'#' * filled}{'.' * (width - filled)}] step {self.step}/{stop}  loss {metrics['loss']:.4f}  "
+                f"[{'#' * filled}{'.' * (width - filled)}] step {self.step}/{self.spec.steps}  "
+                f"loss {metrics['loss']:.4f}  "
                 f"{metrics['samples_per_second']:.0f} samples/s  {elapsed:.0f}s"
             )
             if sys.stderr.isatty():
