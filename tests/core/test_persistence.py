@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import jepa
 import pytest
 import torch
 from jepa_core.persistence import atomic_write_dir
+
+# where the fixture plugin is pip-installed from (on no index): the install command names it
+GOOD_FOLDER = Path(__file__).parents[1] / "fixtures" / "plugins" / "good"
 
 
 def trained_masked_model() -> jepa.JEPA:
@@ -115,7 +120,7 @@ def test_a_checkpoint_from_a_missing_plugin_names_the_distribution(installed_plu
     with pytest.raises(
         jepa.CheckpointError,
         match=r"jepa-fixture-good 1\.2\.3 \(for encoder 'good:tiny'\), not "
-        r"installed here: pip install jepa-fixture-good",
+        rf"installed here: pip install {re.escape(str(GOOD_FOLDER))}",
     ):
         jepa.load(path)
 
@@ -312,14 +317,45 @@ def test_a_model_whose_loss_plugin_is_not_installed_loads_with_the_install_comma
     get_registry().reset()
     with pytest.warns(UserWarning, match="loaded without its loss 'good:mse'") as caught:
         loaded = jepa.load(saved)
-    assert "jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: pip install jepa-fixture-good" in str(
-        caught[0].message
-    )
+    command = f"pip install {GOOD_FOLDER}"
+    assert f"jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: {command}" in str(caught[0].message)
     x = torch.randn(2, 3)
     assert torch.equal(loaded.embed(x), model.embed(x))
-    with pytest.raises(jepa.CheckpointError, match="pip install jepa-fixture-good") as info:
+    with pytest.raises(jepa.CheckpointError, match=re.escape(command)) as info:
         loaded.step(x, torch.randn(2, 3))
     assert "without its loss 'good:mse'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "command"),
+    [
+        ({"url": "file:///home/me/my%20plugin", "dir_info": {}}, "pip install '/home/me/my plugin'"),
+        ({"url": "file:///home/me/plugin", "dir_info": {"editable": True}}, "pip install -e /home/me/plugin"),
+        (
+            {"url": "https://github.com/me/plugin", "vcs_info": {"vcs": "git", "commit_id": "abc123"}},
+            "pip install git+https://github.com/me/plugin@abc123",
+        ),
+        (
+            {"url": "https://example.org/plugin-1.0-py3-none-any.whl", "archive_info": {}},
+            "pip install https://example.org/plugin-1.0-py3-none-any.whl",
+        ),
+        (None, "pip install jepa-mine"),  # from an index: pip writes no direct_url.json
+    ],
+)
+def test_the_reinstall_command_follows_where_pip_installed_a_distribution_from(
+    tmp_path: Path, direct_url: dict | None, command: str
+) -> None:
+    from importlib.metadata import PathDistribution
+
+    from jepa_core.discovery import installed_from
+    from jepa_core.first_party import reinstall_command
+
+    info = tmp_path / "jepa_mine-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jepa-mine\nVersion: 1.0\n")
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(json.dumps(direct_url))
+    assert reinstall_command("jepa-mine", installed_from(PathDistribution(info))) == command
 
 
 def test_a_model_whose_loss_plugin_is_blocked_loads_and_says_so(installed_plugins, tmp_path, monkeypatch) -> None:

@@ -206,6 +206,18 @@ def test_a_run_with_a_checkpoint_needs_resume_or_restart(config, tmp_path, capsy
     assert (run / "notes.txt").read_text() == "mine", "restart removes only what a run writes"
 
 
+def test_a_staged_run_counts_its_progress_to_the_runs_last_step(config, tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    args = [str(config), "--run-dir", str(run), *SMALL, "--set", "train.progress=true"]
+    code, err = train(capsys, *args, "--max-steps", "2")
+    assert code == 0, err
+    assert "step 2/4" in err and "/2 " not in err, err
+    assert "the run is at step 2 of 4 (--max-steps 2)" in err
+    code, err = train(capsys, *args, "--resume")
+    assert code == 0, err
+    assert "step 4/4" in err, err
+
+
 def test_resume_ignores_a_torn_last_metrics_line(config, tmp_path, capsys) -> None:
     run = tmp_path / "run"
     args = [str(config), "--run-dir", str(run), *SMALL]
@@ -400,4 +412,6 @@ def test_resume_without_the_plugin_of_a_part_names_its_distribution(
     get_registry().reset()
     line = one_error(*train(capsys, *args, "--resume"))
     assert "'good:mse'" in line
-    assert "jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: pip install jepa-fixture-good" in line
+    folder = Path(__file__).parents[1] / "fixtures" / "plugins" / "good"  # where it was pip-installed from
+    assert f"jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: pip install {folder}" in line
+    assert "did you mean" not in line, "a similar name here is not the saved loss, and a resume refuses a change"

@@ -7,6 +7,8 @@ here under its distribution, and nothing more.
 
 from __future__ import annotations
 
+import shlex
+
 #: jepa-core: its distribution, and the import packages it ships (``src/jepa``, ``src/jepa_core``).
 CORE_DISTRIBUTION = "jepa-core"
 CORE_PACKAGES = ("jepa", "jepa_core")
@@ -71,6 +73,18 @@ def install_command(distribution: str, extras: str = "") -> str:
     ``pip install jepa-plugins-text``, ``pip install 'jepa-plugins-vision[digits]'``
     (quoted, so that shells such as zsh do not read the brackets as a pattern)."""
     return f"pip install '{distribution}[{extras}]'" if extras else f"pip install {distribution}"
+
+
+def reinstall_command(distribution: str, installed_from: str | None) -> str:
+    """The command that installs ``distribution`` as it was installed where a model was
+    saved: from ``installed_from`` (a folder, ``-e FOLDER``, ``git+URL@COMMIT`` or an
+    archive's URL; see :func:`jepa_core.discovery.installed_from`) when it did not come
+    from a package index, else by name."""
+    if not installed_from:
+        return install_command(distribution)
+    if installed_from.startswith("-e "):
+        return f"pip install -e {shlex.quote(installed_from[3:])}"
+    return f"pip install {shlex.quote(installed_from)}"
 
 
 # Each first-party plugin (entry point) name belongs to its distribution alone, whether

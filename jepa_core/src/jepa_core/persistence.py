@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import socket
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from jepa_core import __version__
 from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError, short_message, short_repr, warn
-from jepa_core.first_party import install_command
+from jepa_core.first_party import reinstall_command
 from jepa_core.registry import get_registry
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ def provenance(model: BaseModel) -> dict[str, Any]:
                 "distribution": component.distribution,
                 "version": component.version,
             }
+            plugin = component.distribution and get_registry().plugin_record(distribution=component.distribution)
+            if plugin and plugin.installed_from:  # on no index: the name alone would not install it elsewhere
+                record[kind]["installed_from"] = plugin.installed_from
         else:
             saved = getattr(part, "_jepa_unavailable", None)  # a part loaded without its plugin keeps its record
             if isinstance(saved, UnavailablePart) and saved.provenance is not None:
@@ -126,7 +130,7 @@ def load(
         model = cls._from_spec(config["spec"], unavailable)
     except UnknownComponentError as exc:
         raise CheckpointError(
-            f"cannot rebuild the model saved in {str(path)!r}: {exc}{provenance_hint(config, str(exc))}"
+            f"cannot rebuild the model saved in {str(path)!r}: {explain_unknown(config, str(exc))}"
         ) from exc
     except SpecError as exc:
         raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
@@ -209,7 +213,7 @@ def _unavailable_parts(cls: type[BaseModel], config: dict[str, Any], source: str
             found[kind] = UnavailablePart(
                 kind=kind,
                 spec={"name": entry["name"], "params": dict(params) if isinstance(params, dict) else {}},
-                reason=f"{exc}{provenance_hint(config, str(exc), kind)}",
+                reason=explain_unknown(config, str(exc), kind),
                 source=source,
                 provenance=dict(record) if isinstance(record, dict) else None,
             )
@@ -218,14 +222,22 @@ def _unavailable_parts(cls: type[BaseModel], config: dict[str, Any], source: str
     return found
 
 
-def provenance_hint(config: dict[str, Any], said: str, only: str | None = None) -> str:
-    """What a checkpoint's recorded distributions add to an unknown-name error: the
-    pip command for those not installed here, and the version for those installed at
-    another version (of the component of kind ``only`` when given). An installed
+# the registry's suggestion of a similar installed name, e.g. " (did you mean 'jepa:mse'?)"
+_SIMILAR_NAMES = re.compile(r" \(did you mean [^)]*\?\)")
+
+
+def explain_unknown(config: dict[str, Any], said: str, only: str | None = None) -> str:
+    """An unknown-name error ``said`` (of the component of kind ``only`` when given) with
+    what a checkpoint's recorded distributions add: the pip command for those not
+    installed here (as they were installed: from a folder or a git URL if so), and the
+    version for those installed at another version. When the checkpoint names the
+    distribution to install, the registry's "did you mean" is dropped: a similar name
+    here is not the saved part, and a resumed run refuses a changed set-up. An installed
     distribution whose plugin failed to load is explained by the registry's message
     itself (with the plugin's error)."""
     registry = get_registry()
     missing: dict[str, str] = {}
+    commands: dict[str, str] = {}
     notes = []
     for kind, info in (config.get("components") or {}).items():
         if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
@@ -237,13 +249,14 @@ def provenance_hint(config: dict[str, Any], said: str, only: str | None = None) 
         if record is None:
             if distribution not in said:  # the registry's message may already give the command
                 missing.setdefault(distribution, f"{distribution} {version} (for {kind} {info.get('name')!r})")
+                commands.setdefault(distribution, reinstall_command(distribution, info.get("installed_from")))
         elif record.status == "loaded" and version is not None and record.version != version:
             notes.append(f"it was saved with {distribution} {version}; {record.version} is installed here")
-    hint = "".join(f"; {note}" for note in notes)
+    said += "".join(f"; {note}" for note in notes)
     if missing:
-        commands = "; ".join(install_command(distribution) for distribution in missing)
-        hint += f"; it was saved with {', '.join(missing.values())}, not installed here: {commands}"
-    return hint
+        said = _SIMILAR_NAMES.sub("", said)
+        said += f"; it was saved with {', '.join(missing.values())}, not installed here: {'; '.join(commands.values())}"
+    return said
 
 
 def atomic_write_dir(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:

@@ -183,6 +183,9 @@ class PluginRecord:
     components: list[str] = field(default_factory=list)
     load_seconds: float | None = None  # importing the module plus its jepa_register hook
     refused: list[str] = field(default_factory=list)  # names it tried to take and was refused
+    #: what to give ``pip install`` for this distribution when it did not come from a package
+    #: index: a local folder (``-e FOLDER`` if editable), ``git+URL@COMMIT``, an archive's URL
+    installed_from: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +193,7 @@ class PluginRecord:
             "module": self.module,
             "distribution": self.distribution,
             "version": self.version,
+            "installed_from": self.installed_from,
             "status": self.status,
             "error": self.error,
             "components": list(self.components),

@@ -30,7 +30,7 @@ from jepa_core.errors import CheckpointError, SpecError, TokenCountError, short_
 from jepa_core.first_party import STARTERS
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, provenance_hint, read_config
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, explain_unknown, read_config
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
     ComponentSpec,
@@ -450,11 +450,11 @@ def with_saved_distributions(error: SpecError, run_dir: str | os.PathLike[str]) 
         config = read_config(complete[-1] / "model") if complete else {}
     except CheckpointError:
         return error
-    hint = provenance_hint(config, str(error))
-    if not hint:
-        return error
     (path, message), *rest = error.issues
-    return type(error)(message + hint, issues=[(path, message + hint), *rest], total=error.total)
+    explained = explain_unknown(config, message)
+    if explained == message:
+        return error
+    return type(error)(explained, issues=[(path, explained), *rest], total=error.total)
 
 
 def _build_model(spec: ModelSpec, field: str) -> Any:
