@@ -212,7 +212,7 @@ def test_a_staged_run_counts_its_progress_to_the_runs_last_step(config, tmp_path
     code, err = train(capsys, *args, "--max-steps", "2")
     assert code == 0, err
     assert "step 2/4" in err and "/2 " not in err, err
-    assert "the run is at step 2 of 4 (--max-steps 2)" in err
+    assert "the run is at step 2 of 4 (--max-steps 2); continue it with: " in err
     code, err = train(capsys, *args, "--resume")
     assert code == 0, err
     assert "step 4/4" in err, err
@@ -390,7 +390,9 @@ def test_a_staged_run_says_where_it_stopped_and_where_its_model_is(config, tmp_p
     run = tmp_path / "run"
     args = [str(config), "--run-dir", str(run), *SMALL]
     code, err = train(capsys, *args, "--max-steps", "2")
-    assert code == 0 and "jepa: the run is at step 2 of 4 (--max-steps 2); continue it with --resume" in err
+    # every --set again: a resume refuses another set-up
+    again = shlex.join(["jepa", "train", str(config), *SMALL, "--run-dir", str(run), "--resume"])
+    assert code == 0 and f"jepa: the run is at step 2 of 4 (--max-steps 2); continue it with: {again}" in err
     with pytest.raises(jepa.CheckpointError, match=r"the model is in '.*run/checkpoints/step_0000002/model'"):
         jepa.load(run)
     with pytest.raises(SystemExit) as refused:
@@ -415,3 +417,6 @@ def test_resume_without_the_plugin_of_a_part_names_its_distribution(
     folder = Path(__file__).parents[1] / "fixtures" / "plugins" / "good"  # where it was pip-installed from
     assert f"jepa-fixture-good 1.2.3 (for loss 'good:mse'), not installed here: pip install {folder}" in line
     assert "did you mean" not in line, "a similar name here is not the saved loss, and a resume refuses a change"
+    capsys.readouterr()
+    code = main(["eval", str(run)])  # evaluating the run needs its model config too, and says the same
+    assert f"not installed here: pip install {folder}" in one_error(code, capsys.readouterr().err)

@@ -137,9 +137,13 @@ def spec_of(obj: Any) -> ComponentSpec | None:
 def load(path: str | Path, device: str | torch.device | None = None) -> BaseModel:
     """Load a model saved with ``save_pretrained`` (see :meth:`BaseModel.from_pretrained`).
 
+    ``path`` is a model directory (``config.json`` and ``model.safetensors``): a
+    ``jepa train`` run keeps its trained model in ``RUN_DIR/final`` and each
+    checkpoint's in ``RUN_DIR/checkpoints/step_N/model``.
+
     A masker or loss whose component cannot be rebuilt here (its plugin is not
-    installed) does not stop the load: a warning names it, and the model, which
-    embeds and predicts as saved, holds a :class:`~jepa_core.model.MissingComponent`
-    in its place, which raises a :class:`~jepa_core.errors.CheckpointError` when
-    training uses it. An unknown encoder or predictor is a ``CheckpointError``."""
+    installed) does not stop the load: a warning names it and how to install it,
+    and the model, which embeds and predicts as saved, holds a stand-in in its
+    place that raises a :class:`jepa.CheckpointError` when training uses it. An
+    unknown encoder or predictor is a ``CheckpointError``."""
     return persistence.load(JEPA, path, device, check_class=True)

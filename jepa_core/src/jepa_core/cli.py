@@ -248,24 +248,15 @@ def _train(args: argparse.Namespace) -> int:
     except TrainingInterrupted as exc:
         rank, world = distributed()
         if rank == 0:
-            launcher = ["torchrun", f"--nproc_per_node={world}", "-m", "jepa"] if world > 1 else ["jepa"]
-            again = [
-                *launcher,
-                "train",
-                args.config,
-                *[part for s in args.set for part in ("--set", s)],
-                "--run-dir",
-                str(run_dir),
-                "--resume",
-            ]
-            print(f"jepa: {exc}; continue with: {shlex.join(again)}", file=sys.stderr)
+            print(f"jepa: {exc}; continue with: {_resume_command(args, run_dir, world)}", file=sys.stderr)
         return 130
-    if distributed()[0] == 0:
+    rank, world = distributed()
+    if rank == 0:
         reached = _reached_step(path)
         if args.max_steps is not None and reached is not None and reached < spec.train.steps:
             print(
                 f"jepa: the run is at step {reached} of {spec.train.steps} (--max-steps {args.max_steps}); "
-                "continue it with --resume",
+                f"continue it with: {_resume_command(args, path, world)}",
                 file=sys.stderr,
             )
         print(f"run directory: {path}")
@@ -274,6 +265,15 @@ def _train(args: argparse.Namespace) -> int:
     if results is not None:
         return _probe_status(results, failed_probes(results), f"{path}/eval.json")
     return 0
+
+
+def _resume_command(args: argparse.Namespace, run_dir: str | os.PathLike[str], world: int) -> str:
+    """The command that resumes this ``jepa train`` run: its config and every ``--set``
+    again (a resume refuses another set-up), under torchrun if it ran in ``world`` > 1
+    processes."""
+    launcher = ["torchrun", f"--nproc_per_node={world}", "-m", "jepa"] if world > 1 else ["jepa"]
+    overrides = [part for assignment in args.set for part in ("--set", assignment)]
+    return shlex.join([*launcher, "train", args.config, *overrides, "--run-dir", str(run_dir), "--resume"])
 
 
 def _probe_status(results: dict[str, Any], failed: list[str], saved: str | None) -> int:

@@ -1018,7 +1018,10 @@ def evaluate_path(
     if config is not None:
         spec = load_run_spec(config, overrides)
     elif is_file(path / "run.json"):
-        spec = load_run_spec(json.loads((path / "run.json").read_text()), overrides)
+        try:
+            spec = load_run_spec(json.loads((path / "run.json").read_text()), overrides)
+        except SpecError as exc:  # e.g. a part's plugin not installed: its checkpoints say which
+            raise with_saved_distributions(exc, path) from None
     else:
         raise SpecError(
             f"{short_repr(str(path), 200)} is not a run directory (no run.json); pass --config with an eval section"
