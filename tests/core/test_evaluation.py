@@ -11,9 +11,11 @@ import jepa
 import numpy as np
 import pytest
 import torch
+from jepa_core.errors import SpecError
 from jepa_core.evaluation import (
     SVM_C_GRID,
     attentive_probe,
+    check_probe_labels,
     embed_dataset,
     embed_tokens,
     fit_attentive_probe,
@@ -616,3 +618,12 @@ def test_embed_is_deterministic_with_dropout_and_leaves_the_mode_alone() -> None
     model.eval()
     first = model.embed(x)
     assert not model.training and torch.equal(first, model.embed(x))
+
+
+def test_real_valued_labels_are_refused_as_a_regression_target() -> None:
+    with pytest.raises(SpecError, match=r"its labels are real numbers \(0.5, 1.25, 2, \.\.\.\), a regression target"):
+        check_probe_labels(torch.tensor([0.5, 1.25, 2.0, 3.0]), torch.tensor([1.0, 2.0]))
+    with pytest.raises(SpecError, match="real numbers") as refused:
+        check_probe_labels(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([0.25]))
+    assert refused.value.path == "eval.test"
+    check_probe_labels(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([1.0]))  # whole numbers are class indices

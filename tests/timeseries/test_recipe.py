@@ -164,6 +164,16 @@ def test_unequal_length_multivariate_problem_trains_and_every_baseline_scores(ex
         assert 0.0 <= results[name]["svm"] <= 1.0
 
 
+def test_a_regression_problem_is_refused_before_training_naming_its_labels(example, tmp_path):
+    from jepa_core.runs import train_run
+
+    spec = example.problem_spec("CardanoSentiment", overrides=FAST)  # aeon ships it: @targetLabel true
+    with pytest.raises(SpecError, match=r"its labels are real numbers \(.*\), a regression target") as refused:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert refused.value.path == "eval.train"
+    assert not (tmp_path / "run").exists(), "refused before training: nothing to clean up"
+
+
 def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"

@@ -421,6 +421,21 @@ def _shown_classes(values: Sequence[Any]) -> str:
     return listed + (f" and {len(values) - 8} more" if len(values) > 8 else "")
 
 
+def check_class_labels(labels: Any, field: str) -> None:
+    """Refuse labels that are real numbers, a regression target (a ``.ts`` file's
+    ``@targetLabel``): every probe here classifies. The :class:`SpecError` is located
+    at ``field``."""
+    values = _as_numpy(labels).reshape(-1)
+    if values.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0):
+        shown = ", ".join(f"{value:g}" for value in values[:3])
+        raise SpecError(
+            f"its labels are real numbers ({shown}{', ...' if len(values) > 3 else ''}), a regression target "
+            "(e.g. a .ts file with @targetLabel): the probes classify, so they cannot score it; give "
+            f"{field} a dataset with class labels, or train without probing (eval: null)",
+            field,
+        )
+
+
 def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
     """Refuse to probe with labels whose accuracy would measure nothing.
 
@@ -428,9 +443,13 @@ def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
     class and the accuracy is 1.000 whatever the embeddings (the sign of data read
     wrongly, e.g. an image folder whose class folders sit one level lower). ``test_y``
     must hold no class ``train_y`` lacks: a probe never predicts a class it was not
-    fitted on. A :class:`~jepa_core.errors.SpecError` located at ``eval.train`` or
-    ``eval.test`` says which, and what to do.
+    fitted on. Labels that are real numbers (a regression target) are refused: every
+    probe here classifies. A :class:`~jepa_core.errors.SpecError` located at
+    ``eval.train`` or ``eval.test`` says which, and what to do.
     """
+    check_class_labels(train_y, "eval.train")
+    if test_y is not None:
+        check_class_labels(test_y, "eval.test")
     train = np.unique(_as_numpy(train_y).reshape(-1))
     if len(train) < 2:
         held = f"one class (label {_shown_classes(train.tolist())})" if len(train) else "no labels"

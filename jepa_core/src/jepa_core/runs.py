@@ -554,8 +554,11 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
             batch = _first_item(dataset, field)
-            if ev.split_item(batch)[1] is None:
+            label = ev.split_item(batch)[1]
+            if label is None:
                 raise _unlabelled(field, section.resolve().qualname)
+            if isinstance(label, torch.Tensor):  # a regression target fails now, not as every probe's error
+                ev.check_class_labels(label, field)
             labels[field] = held = _class_labels(dataset)
             if field == "eval.train" and held is not None and evaluation.shots is not None:
                 _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))

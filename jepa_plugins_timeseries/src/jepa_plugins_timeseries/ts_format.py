@@ -119,11 +119,12 @@ def parse_ts(lines: Iterable[str], source: str = "<string>") -> TSData:
                 in_data = True
                 has_label, regression, dimensions = _check_header(metadata, source, number)
                 continue
+            if tag == "problemname":  # a name only: files that list two (aeon's UnitTest) keep the first
+                metadata.setdefault(tag, rest.strip())
+                continue
             if tag in metadata:
                 raise TSFormatError(f"@{tag} is given twice", source, number)
-            if tag == "problemname":
-                metadata[tag] = rest.strip()
-            elif tag in _BOOLEAN_TAGS or tag == "targetlabel":
+            if tag in _BOOLEAN_TAGS or tag == "targetlabel":
                 metadata[tag] = _boolean(tag, words, source, number)
                 if tag == "timestamps" and metadata[tag]:
                     raise TSFormatError("timestamped series (@timeStamps true) are not supported", source, number)
