@@ -3,8 +3,9 @@
 The recipe is the ``jepa init timeseries`` starter (the plugin's
 ``templates/timeseries.yaml``). For each problem (and training seed) this script
 builds a run spec from it, changing only what the data dictates (the problem's
-name, its channel count, and ``num_tokens`` = the training crop, or the longest
-train series if shorter), then runs it exactly as ``jepa train`` does
+name, its channel count, ``num_tokens`` = the training crop, or the longest
+train series if shorter, and the batch size if the train split has fewer series),
+then runs it exactly as ``jepa train`` does
 (:func:`jepa_core.runs.train_run`):
 
 1. pretrain the masked time-series JEPA on the train split, labels unused;
@@ -70,7 +71,8 @@ def recipe(overrides: Sequence[str] = ()) -> dict[str, Any]:
 
 def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), path: str | None = None) -> RunSpec:
     """The recipe for ``problem``: only the data-derived values change (the problem,
-    its channel count and ``num_tokens``), and the training seed.
+    its channel count, ``num_tokens``, and the batch size when the train split has
+    fewer series than a batch), and the training seed.
 
     ``path``: a directory of ``.ts`` files (default: the problems aeon ships).
     """
@@ -87,6 +89,8 @@ def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), pat
     encoder = data["model"]["encoder"]["params"]
     encoder["input_dim"] = train.num_channels
     encoder["num_tokens"] = min(crop, train.length) if crop else train.length
+    # a train split smaller than a batch (Chinatown's 20 series) trains on all of it per step
+    data["train"]["batch_size"] = min(data["train"]["batch_size"], len(train))
     return load_run_spec(data)
 
 

@@ -205,6 +205,24 @@ def test_ucr_from_a_directory(tmp_path):
         ucr("Toy", path=str(tmp_path))
 
 
+def test_train_normalisation_uses_the_train_splits_statistics_for_both_splits(tmp_path):
+    (tmp_path / "Counts_TRAIN.ts").write_text("@classLabel true a b\n@data\n100,200:a\n300,?:b\n")
+    (tmp_path / "Counts_TEST.ts").write_text("@classLabel true a b\n@data\n400,200:a\n")
+    train = ucr("Counts", path=str(tmp_path), normalize="train")
+    test = ucr("Counts", split="test", path=str(tmp_path), normalize="train")
+    std = np.std([100.0, 200.0, 300.0])  # the train split's observed values; the missing one stays NaN
+    np.testing.assert_allclose(train[0][0][:, 0].numpy(), [-100 / std, 0.0], rtol=1e-6)
+    assert math.isnan(train[1][0][1, 0].item())
+    np.testing.assert_allclose(test[0][0][:, 0].numpy(), [200 / std, 0.0], rtol=1e-6)  # not the test's own
+
+
+def test_train_normalisation_leaves_z_normalised_problems_exactly_as_they_are():
+    for name in ("GunPoint", "ItalyPowerDemand"):
+        for split in ("train", "test"):
+            plain, normalised = ucr(name, split=split), ucr(name, split=split, normalize="train")
+            assert all(np.array_equal(a, b) for a, b in zip(plain.series, normalised.series, strict=True))
+
+
 def test_datasets_are_built_through_the_registry(fresh_registry, tmp_path):
     component = fresh_registry.resolve("dataset", "ucr")
     assert component.qualname == "timeseries:ucr"

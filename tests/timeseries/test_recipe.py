@@ -148,6 +148,12 @@ def test_example_changes_only_what_the_data_dictates(example):
     assert after["model.encoder.params.num_tokens"] == 26 and after["train.seed"] == 2
 
 
+def test_a_train_split_smaller_than_a_batch_trains_on_all_of_it(example, tiny_problem):
+    spec = example.problem_spec("Tiny", path=str(tiny_problem))  # 12 series; the starter's batch is 32
+    assert spec.train.batch_size == 12
+    assert example.problem_spec("JapaneseVowels").train.batch_size == 32
+
+
 # -- end to end --------------------------------------------------------------------------------------
 
 

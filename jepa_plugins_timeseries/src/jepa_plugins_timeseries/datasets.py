@@ -50,6 +50,33 @@ def _zscore(values: np.ndarray, reference: np.ndarray | None = None) -> np.ndarr
     return (values - mean) / spread
 
 
+def _z_normalised(series: Sequence[np.ndarray]) -> bool:
+    """Whether every channel of every series has mean 0 and standard deviation 1
+    (with either denominator, T or T-1), as the archive's z-normalised problems do."""
+    for values in series:
+        for channel in np.asarray(values, dtype=np.float64).reshape(len(values), -1).T:
+            observed = channel[np.isfinite(channel)]
+            if len(observed) < 2 or abs(observed.mean()) > 1e-3:
+                return False
+            if not any(abs(observed.std(ddof=ddof) - 1.0) < 1e-3 for ddof in (0, 1)):
+                return False
+    return True
+
+
+def _standardised_by(reference: Sequence[np.ndarray], series: list[np.ndarray]) -> list[np.ndarray]:
+    """``series`` with each channel standardised by the observed values of all of
+    ``reference``; unchanged when ``reference`` is z-normalised series by series."""
+    if _z_normalised(reference):
+        return series
+    pooled = np.concatenate([np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in reference])
+    observed = np.isfinite(pooled)
+    counts = np.maximum(observed.sum(axis=0), 1)
+    mean = np.where(observed, pooled, 0.0).sum(axis=0) / counts
+    spread = np.sqrt((np.where(observed, pooled - mean, 0.0) ** 2).sum(axis=0) / counts)
+    spread = np.where(spread > 1e-8, spread, 1.0)
+    return [((np.asarray(s, dtype=np.float64).reshape(len(s), -1) - mean) / spread).astype(np.float32) for s in series]
+
+
 class SeriesDataset(Dataset):
     """Series (and their labels) served whole or as sliding windows.
 
@@ -454,7 +481,7 @@ def ucr(
     window: Tokens | None = None,
     stride: Tokens = 1,
     horizon: Tokens | None = None,
-    normalize: Normalize = "none",
+    normalize: Normalize | Literal["train"] = "none",
     short: ShortSeries = "pad",
     max_missing: Fraction = 1.0,
     crop: Tokens | None = None,
@@ -466,11 +493,23 @@ def ucr(
     ``path`` is a ``.ts`` file or a directory holding ``{name}_TRAIN.ts`` /
     ``{name}_TEST.ts`` (directly or under ``{name}/``). Class indices follow the
     order of the file's ``@classLabel`` tag, which the train and test files share.
-    ``normalize`` defaults to ``"none"``: the archives are z-normalised already.
+    ``normalize`` defaults to ``"none"``: most problems of the archives are
+    z-normalised already. Not all: e.g. Chinatown (pedestrian counts in the
+    hundreds), Covid3Month (cases, up to 20,000) and PickupGestureWiimoteZ. With
+    ``"train"`` each channel is standardised by the mean and standard deviation of
+    the problem's *train* split (all its observed values; the test split is
+    standardised by the same numbers, so nothing is read from it), as TS2Vec does
+    for those problems: amplitudes keep their relation across series, unlike with
+    ``"series"``. A problem whose train series are each z-normalised already (as
+    most of the archive's are) is left exactly as it is.
     ``crop`` serves each series as a random window of that many steps, drawn anew
     at every access (pretraining on long series; see :class:`SeriesDataset`).
     """
     data = read_ts(find_ucr_file(name, split, path))
+    if normalize == "train":
+        reference = data if split == "train" else read_ts(find_ucr_file(name, "train", path))
+        data.series = _standardised_by(reference.series, data.series)
+        normalize = "none"
     if data.labels is None:
         labels, classes = None, None
     elif data.class_labels is not None:
