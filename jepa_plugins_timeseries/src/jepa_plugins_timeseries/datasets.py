@@ -37,16 +37,20 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 _MISSING_CELLS = frozenset({"", "?", "na", "nan", "null", "none"})
 
 
+def _channel_stats(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each channel of ``reference`` ``(T, C)`` over its
+    observed values; a constant channel's deviation is 1 (it is only centred)."""
+    observed = np.isfinite(reference)
+    counts = np.maximum(observed.sum(axis=0), 1)
+    mean = np.where(observed, reference, 0.0).sum(axis=0) / counts
+    spread = np.sqrt((np.where(observed, reference - mean, 0.0) ** 2).sum(axis=0) / counts)
+    return mean, np.where(spread > 1e-8, spread, 1.0)
+
+
 def _zscore(values: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """Standardise each channel of ``values`` ``(T, C)`` by the observed values of
     ``reference`` (default: itself); a constant channel is only centred."""
-    reference = values if reference is None else reference
-    observed = np.isfinite(reference)
-    counts = observed.sum(axis=0)
-    filled = np.where(observed, reference, 0.0)
-    mean = filled.sum(axis=0) / np.maximum(counts, 1)
-    spread = np.sqrt((np.where(observed, reference - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts, 1))
-    spread = np.where(spread > 1e-8, spread, 1.0)
+    mean, spread = _channel_stats(values if reference is None else reference)
     return (values - mean) / spread
 
 
@@ -54,7 +58,7 @@ def _z_normalised(series: Sequence[np.ndarray]) -> bool:
     """Whether every channel of every series has mean 0 and standard deviation 1
     (with either denominator, T or T-1), as the archive's z-normalised problems do."""
     for values in series:
-        for channel in np.asarray(values, dtype=np.float64).reshape(len(values), -1).T:
+        for channel in values.T:  # (T, C): one row per channel
             observed = channel[np.isfinite(channel)]
             if len(observed) < 2 or abs(observed.mean()) > 1e-3:
                 return False
@@ -68,13 +72,8 @@ def _standardised_by(reference: Sequence[np.ndarray], series: list[np.ndarray]) 
     ``reference``; unchanged when ``reference`` is z-normalised series by series."""
     if _z_normalised(reference):
         return series
-    pooled = np.concatenate([np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in reference])
-    observed = np.isfinite(pooled)
-    counts = np.maximum(observed.sum(axis=0), 1)
-    mean = np.where(observed, pooled, 0.0).sum(axis=0) / counts
-    spread = np.sqrt((np.where(observed, pooled - mean, 0.0) ** 2).sum(axis=0) / counts)
-    spread = np.where(spread > 1e-8, spread, 1.0)
-    return [((np.asarray(s, dtype=np.float64).reshape(len(s), -1) - mean) / spread).astype(np.float32) for s in series]
+    mean, spread = _channel_stats(np.concatenate(reference))  # a .ts file's series are (T_i, C) float64
+    return [((s - mean) / spread).astype(np.float32) for s in series]
 
 
 class SeriesDataset(Dataset):
