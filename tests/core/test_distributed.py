@@ -148,3 +148,31 @@ def test_a_warning_every_process_meets_is_printed_once(tmp_path, config) -> None
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.count("replaces the whole train section") == 1
+
+
+#: a script that trains RUN for one step on a DataLoader, with a DistributedSampler when asked
+TRAIN_ON_A_LOADER = """
+import json, os, sys
+import jepa
+from jepa_core.factory import build_model
+from torch.utils.data import DataLoader, DistributedSampler
+
+spec = jepa.load_run_spec(json.loads(sys.argv[1]), ["train.steps=1"])
+data = spec.data.resolve().create(spec.data.params, "data.params")
+share = {"num_replicas": int(os.environ["WORLD_SIZE"]), "rank": int(os.environ["RANK"])}
+sampler = DistributedSampler(data, **share) if sys.argv[2] == "sampler" else None
+jepa.Trainer(build_model(spec.model), DataLoader(data, batch_size=8, sampler=sampler), spec.train).fit()
+"""
+
+
+@pytest.mark.parametrize("sampler", ["sampler", "none"])
+def test_a_dataloader_that_every_process_reads_whole_is_warned_about_once(tmp_path, sampler) -> None:
+    script = tmp_path / "loader.py"
+    script.write_text(TRAIN_ON_A_LOADER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        torchrun(2, str(script), json.dumps(RUN), sampler), capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    warned = result.stderr.count("DataLoader without a DistributedSampler")
+    assert warned == (0 if sampler == "sampler" else 1), result.stderr[-3000:]

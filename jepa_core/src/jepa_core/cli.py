@@ -606,14 +606,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
         return 1
-    finally:
-        _close_process_group()
-
-
-def _close_process_group() -> None:
-    """Under torchrun, take the process group down before the interpreter exits: left
-    to interpreter shutdown, gloo's threads can be destroyed while still running and
-    abort the process ("terminate called without an active exception")."""
-    distributed = sys.modules.get("torch.distributed")  # never import torch just for this
-    if distributed is not None and distributed.is_available() and distributed.is_initialized():
-        distributed.destroy_process_group()

@@ -26,6 +26,7 @@ What a long run needs, and nothing a user must wire by hand:
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -158,7 +159,17 @@ def distributed(device: str = "auto") -> tuple[int, int]:
     if not dist.is_initialized():
         backend = "nccl" if resolve_device(device, "train.device").type == "cuda" else "gloo"
         dist.init_process_group(backend)
+        atexit.register(_close_process_group)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _close_process_group() -> None:
+    """Take down the process group this module started before the interpreter exits:
+    left to interpreter shutdown, gloo's threads can be destroyed while still running
+    and abort the process ("terminate called without an active exception"), after a
+    run that succeeded."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _is_main(rank: int) -> bool:
@@ -341,6 +352,13 @@ class Trainer:
             )
         self.model = model.to(self.device)
         self.data = data
+        if self.world > 1 and _is_main(self.rank) and not _split_across_processes(data):
+            warn(
+                f"the data is a DataLoader without a DistributedSampler, used as it is in each of the {self.world} "
+                f"processes: each one reads all of it, so an epoch reads every item {self.world} times; give "
+                "jepa.Trainer the dataset instead (it splits each global batch over the processes) or build the "
+                "DataLoader with a torch.utils.data.DistributedSampler"
+            )
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.run_spec = dict(run_spec) if run_spec is not None else None
         self.step = 0
@@ -1023,6 +1041,17 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, An
             found += differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return found
     return [] if old == new else [(prefix, old, new)]
+
+
+def _split_across_processes(data: Any) -> bool:
+    """Whether each process gets its own share of ``data``: the trainer splits what it
+    batches itself; a ``DataLoader`` only with a ``DistributedSampler`` (as its sampler
+    or inside its batch sampler). Other iterables, and a DataLoader over an
+    ``IterableDataset`` (which may shard by rank itself), are taken on trust."""
+    if not isinstance(data, torch.utils.data.DataLoader) or isinstance(data.dataset, torch.utils.data.IterableDataset):
+        return True
+    samplers = (data.sampler, getattr(data.batch_sampler, "sampler", None))
+    return any(isinstance(sampler, torch.utils.data.DistributedSampler) for sampler in samplers)
 
 
 def _is_map_style(data: Any) -> bool:
