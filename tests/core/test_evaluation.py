@@ -13,9 +13,11 @@ import pytest
 import torch
 from jepa_core.errors import SpecError
 from jepa_core.evaluation import (
+    RIDGE_ALPHAS,
     SVM_C_GRID,
     attentive_probe,
     check_probe_labels,
+    check_regression_targets,
     embed_dataset,
     embed_tokens,
     fit_attentive_probe,
@@ -23,6 +25,7 @@ from jepa_core.evaluation import (
     linear_probe,
     predict_attentive,
     raw_features,
+    ridge_probe,
     svm_accuracy,
 )
 from jepa_core.runs import evaluate, format_results, load_run_spec, train_run
@@ -627,3 +630,43 @@ def test_real_valued_labels_are_refused_as_a_regression_target() -> None:
         check_probe_labels(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([0.25]))
     assert refused.value.path == "eval.test"
     check_probe_labels(torch.tensor([0.0, 1.0, 0.0]), torch.tensor([1.0]))  # whole numbers are class indices
+
+
+def test_ridge_probe_scores_a_target_the_features_hold_near_1_and_one_they_do_not_near_0() -> None:
+    pytest.importorskip("sklearn")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 16, generator=generator)
+    weights = torch.randn(16, generator=generator)
+    y = x @ weights + 0.1 * torch.randn(200, generator=generator)  # real-valued, mostly explained by x
+    r2, alpha = ridge_probe(x[:150], y[:150], x[150:], y[150:])
+    assert r2 > 0.95 and alpha in RIDGE_ALPHAS
+    noise = torch.randn(200, 16, generator=generator)  # features that know nothing of y
+    r2, _ = ridge_probe(noise[:150], y[:150], noise[150:], y[150:])
+    assert r2 < 0.1
+
+
+def test_targets_a_regression_cannot_score_are_refused_naming_the_split() -> None:
+    with pytest.raises(SpecError, match="targets all equal 2") as refused:
+        check_regression_targets(torch.full((5,), 2.0), "eval.train")
+    assert refused.value.path == "eval.train"
+    check_regression_targets(torch.full((5,), 2.0), "eval.test", varied=False)  # a test split may be constant
+    with pytest.raises(SpecError, match="not all finite numbers") as refused:
+        check_regression_targets(torch.tensor([0.5, float("nan")]), "eval.test", varied=False)
+    assert refused.value.path == "eval.test"
+
+
+def test_the_ridge_probe_runs_alone_and_on_the_whole_train_split() -> None:
+    with pytest.raises(SpecError, match="ridge regresses a real-valued target and linear classify"):
+        load_run_spec(tiny_run(probes=["ridge", "linear"]))
+    with pytest.raises(SpecError, match="leave eval.shots unset with the ridge probe"):
+        load_run_spec(tiny_run(probes=["ridge"], shots=5))
+
+
+def test_integer_labels_given_to_the_ridge_probe_are_regressed_as_numbers(tmp_path) -> None:
+    # sinusoids' labels are frequency bands 0..3: ordered, so regressing them is meaningful
+    pytest.importorskip("sklearn")
+    train_run(load_run_spec(tiny_run(probes=["ridge"], baselines=["raw"])), run_dir=tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert "errors" not in results
+    for name in ("jepa", "raw"):
+        assert results[name]["ridge"] <= 1.0 and results[name]["ridge_alpha"][0] in RIDGE_ALPHAS

@@ -180,6 +180,21 @@ def test_a_regression_problem_is_refused_before_training_naming_its_labels(examp
     assert not (tmp_path / "run").exists(), "refused before training: nothing to clean up"
 
 
+def test_a_regression_problem_is_probed_by_ridge_regression(example, tmp_path):
+    from jepa.evaluation import RIDGE_ALPHAS
+    from jepa_core.runs import train_run
+
+    pytest.importorskip("sklearn")
+    # Covid3Month (aeon ships it): 140 / 61 series of 84 daily counts, the target a real-valued rate
+    spec = example.problem_spec("Covid3Month", overrides=[*FAST, "eval.probes=[ridge]"])
+    train_run(spec, run_dir=tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert "errors" not in results
+    for name in ("jepa", "random_init", "raw"):
+        assert results[name]["ridge"] <= 1.0, name  # R²: 1 at best, 0 for the test mean, below for worse
+        assert results[name]["ridge_alpha"][0] in RIDGE_ALPHAS
+
+
 def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"

@@ -9,6 +9,8 @@ A plugin (or a script) reuses them rather than writing its own protocol:
   scikit-learn) score them;
 * :func:`attentive_probe` is V-JEPA's attentive probe (:func:`fit_attentive_probe`
   and :func:`predict_attentive` keep the trained probe);
+* :func:`ridge_probe` scores a real-valued target (a regression) by R², the ridge
+  strength chosen from :data:`RIDGE_ALPHAS` by leave-one-out CV (scikit-learn);
 * :func:`pool_tokens`, :func:`token_padding` and :func:`few_shot_split` are the
   helpers those use.
 
@@ -20,6 +22,7 @@ A plugin (or a script) reuses them rather than writing its own protocol:
 """
 
 from jepa_core.evaluation import (
+    RIDGE_ALPHAS,
     SVM_C_GRID,
     TOKEN_POOLS,
     AttentiveClassifier,
@@ -34,11 +37,13 @@ from jepa_core.evaluation import (
     predict_attentive,
     raw_features,
     require_sklearn,
+    ridge_probe,
     svm_accuracy,
     token_padding,
 )
 
 __all__ = [
+    "RIDGE_ALPHAS",
     "SVM_C_GRID",
     "TOKEN_POOLS",
     "AttentiveClassifier",
@@ -53,6 +58,7 @@ __all__ = [
     "predict_attentive",
     "raw_features",
     "require_sklearn",
+    "ridge_probe",
     "svm_accuracy",
     "token_padding",
 ]

@@ -8,6 +8,9 @@
   (``pip install 'jepa-core[eval]'``).
 * ``attentive``: V-JEPA's attentive probe, cross-attention pooling of the frozen
   token grid with a learned query, then a linear classifier; pure torch.
+* ``ridge``: for a real-valued target (a regression), ridge regression on
+  standardised embeddings, its strength chosen by leave-one-out cross-validation
+  on the train split, scored by R² on the test split; needs scikit-learn.
 
 Pooling of token grids ``(B, N, D)`` (``mean``, ``max``, ``flatten``) leaves
 padded tokens out: a ``padding_mask`` in mapping inputs, or time steps where every
@@ -32,6 +35,8 @@ from jepa_core.layers import init_weights
 TOKEN_POOLS = ("mean", "max", "flatten", "none")
 #: TS2Vec's grid for the SVM's ``C`` (its ``np.inf`` aside: a hard margin adds nothing).
 SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
+#: The ridge probe's strengths (on standardised features), one picked by leave-one-out CV.
+RIDGE_ALPHAS: tuple[float, ...] = tuple(10.0**power for power in range(-3, 7))
 #: Keys of a mapping item that hold its label rather than encoder input.
 _LABEL_KEYS = ("y", "label", "labels")
 
@@ -430,8 +435,9 @@ def check_class_labels(labels: Any, field: str) -> None:
         shown = ", ".join(f"{value:g}" for value in values[:3])
         raise SpecError(
             f"its labels are real numbers ({shown}{', ...' if len(values) > 3 else ''}), a regression target "
-            "(e.g. a .ts file with @targetLabel): the probes classify, so they cannot score it; give "
-            f"{field} a dataset with class labels, or train without probing (eval: null)",
+            "(e.g. a .ts file with @targetLabel), which the classification probes cannot score; probe it with "
+            f"eval.probes: [ridge] (ridge regression, scored by R²), give {field} a dataset with class labels, or "
+            "train without probing (eval: null)",
             field,
         )
 
@@ -523,13 +529,13 @@ def knn_accuracy(
     return float((predicted == test_y.long()).float().mean())
 
 
-def require_sklearn() -> None:
+def require_sklearn(probe: str = "svm") -> None:
     """Raise a :class:`~jepa_core.errors.SpecError` naming the install command when
-    scikit-learn (needed by the ``svm`` probe) is missing."""
+    scikit-learn (needed by the ``svm`` and ``ridge`` probes) is missing."""
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise SpecError("the svm probe needs scikit-learn: pip install 'jepa-core[eval]'", "eval.probes") from None
+        raise SpecError(f"the {probe} probe needs scikit-learn: pip install 'jepa-core[eval]'", "eval.probes") from None
 
 
 def _as_numpy(values: Any) -> np.ndarray:
@@ -576,6 +582,57 @@ def svm_accuracy(
         search.fit(train_x, train_y)
         model, chosen = search.best_estimator_, float(search.best_params_["C"])
     return float((model.predict(test_x) == test_y).mean()), chosen
+
+
+def check_regression_targets(targets: Any, field: str, *, varied: bool = True) -> None:
+    """Refuse targets a regression probe cannot score: values that are not finite
+    numbers, or (``varied``, for the split a probe is fitted on) targets that are all
+    equal (nothing to fit; R² is undefined). The :class:`~jepa_core.errors.SpecError`
+    is located at ``field``."""
+    array = _as_numpy(targets).reshape(-1)
+    if array.dtype.kind not in "iuf" or not np.isfinite(array.astype(np.float64)).all():
+        raise SpecError(
+            f"the ridge probe regresses a real-valued target, and these labels are not all finite numbers "
+            f"(dtype {array.dtype}); give {field} a dataset whose labels are numbers",
+            field,
+        )
+    if varied and len(np.unique(array)) < 2:
+        held = f"its {len(array)} targets all equal {array[0]:g}" if len(array) else "it holds no targets"
+        raise SpecError(f"{held}: a regression needs targets that vary; give {field} items whose targets differ", field)
+
+
+def ridge_probe(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    test_y: Any,
+    *,
+    alphas: Sequence[float] = RIDGE_ALPHAS,
+) -> tuple[float, float]:
+    """``(test R², chosen alpha)`` of ridge regression of the real-valued ``train_y``
+    on standardised features, ``alpha`` picked from ``alphas`` by (efficient)
+    leave-one-out cross-validation on the train split. R² is 1 for a perfect fit, 0
+    for predicting the test mean, below 0 for worse. Needs scikit-learn."""
+    check_regression_targets(train_y, "eval.train")
+    check_regression_targets(test_y, "eval.test", varied=False)
+    require_sklearn("ridge")
+    from sklearn.linear_model import RidgeCV
+
+    train_x = _as_numpy(train_x).astype(np.float64).reshape(len(train_x), -1)
+    test_x = _as_numpy(test_x).astype(np.float64).reshape(len(test_x), -1)
+    for name, values in (("train", train_x), ("test", test_x)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} features hold NaN/inf; mask missing values before the ridge probe")
+    mean, spread = train_x.mean(axis=0), train_x.std(axis=0)
+    spread[spread < 1e-8] = 1.0  # a constant feature is only centred
+    train_x, test_x = (train_x - mean) / spread, (test_x - mean) / spread
+    train_y = _as_numpy(train_y).astype(np.float64).reshape(-1)
+    test_y = _as_numpy(test_y).astype(np.float64).reshape(-1)
+    model = RidgeCV(alphas=list(alphas)).fit(train_x, train_y)
+    residual = ((test_y - model.predict(test_x)) ** 2).sum()
+    total = ((test_y - test_y.mean()) ** 2).sum()
+    r2 = 1.0 - residual / total if total > 0 else float(residual == 0)
+    return float(r2), float(model.alpha_)
 
 
 # -- the attentive probe --------------------------------------------------------------------------------
@@ -775,6 +832,7 @@ def few_shot_split(
 
 
 __all__ = [
+    "RIDGE_ALPHAS",
     "SVM_C_GRID",
     "TOKEN_POOLS",
     "AttentiveClassifier",
@@ -782,6 +840,7 @@ __all__ = [
     "FrameAverage",
     "attentive_probe",
     "check_probe_labels",
+    "check_regression_targets",
     "embed_dataset",
     "embed_tokens",
     "few_shot_split",
@@ -792,6 +851,7 @@ __all__ = [
     "predict_attentive",
     "raw_features",
     "require_sklearn",
+    "ridge_probe",
     "split_item",
     "svm_accuracy",
     "token_padding",

@@ -47,7 +47,7 @@ from jepa_core.validation import SpecModel, check_spec_shape, validate_spec
 # Spelt out like specs.EncoderSpec, so that a type checker sees an alias of ComponentSpec.
 DatasetSpec: TypeAlias = Annotated[ComponentSpec, pydantic.AfterValidator(_validate_nested("dataset"))]
 PositiveInt = Annotated[int, Field(gt=0)]
-Probe = Literal["linear", "knn", "svm", "attentive"]
+Probe = Literal["linear", "knn", "svm", "attentive", "ridge"]
 Baseline = Literal["random_init", "raw", "frame_average"]
 #: The rows of a results table, in order: the trained model, then the baselines.
 RESULT_ROWS = ("jepa", "random_init", "raw", "frame_average")
@@ -98,7 +98,8 @@ class EvalSpec(SpecModel):
         default_factory=_default_probes,
         min_length=1,
         description="linear: logistic regression; knn: cosine k-NN; svm: RBF SVM with C by 5-fold CV "
-        "(TS2Vec; needs jepa-core[eval]); attentive: cross-attention probe on the tokens (V-JEPA)",
+        "(TS2Vec; needs jepa-core[eval]); attentive: cross-attention probe on the tokens (V-JEPA); "
+        "ridge: for a real-valued target, ridge regression scored by R² (needs jepa-core[eval]; alone)",
     )
     shots: PositiveInt | None = Field(None, description="labelled examples per class drawn from train; None: all")
     seeds: list[Seed] = Field(
@@ -121,6 +122,23 @@ class EvalSpec(SpecModel):
     weight_decay: Annotated[float, Field(ge=0)] = Field(1e-2, description="L2 strength of the linear probe")
     attentive: AttentiveSpec = Field(default_factory=AttentiveSpec)
     batch_size: PositiveInt = 256
+
+    @pydantic.model_validator(mode="after")
+    def _regression_alone(self) -> EvalSpec:
+        if "ridge" not in self.probes:
+            return self
+        others = [probe for probe in self.probes if probe != "ridge"]
+        if others:
+            raise ValueError(
+                f"ridge regresses a real-valued target and {', '.join(others)} classify; one eval section probes "
+                "one kind of label: probes: [ridge] for a regression target, or leave ridge out"
+            )
+        if self.shots is not None:
+            raise ValueError(
+                "shots draws labelled examples per class, and a regression target has no classes; leave "
+                "eval.shots unset with the ridge probe (it fits on the whole of eval.train)"
+            )
+        return self
 
     @pydantic.model_validator(mode="after")
     def _frame_average_given(self) -> EvalSpec:
@@ -325,8 +343,9 @@ def train_and_evaluate(
     has no eval section, stopped before its last step, or is not rank 0), so that a
     caller can tell whether a probe of the trained model failed (:func:`failed_probes`)."""
     run_dir = Path(run_dir or spec.run_dir or default_run_dir(None))
-    if spec.eval is not None and "svm" in spec.eval.probes:
-        ev.require_sklearn()  # before hours of training, not after
+    for probe in ("svm", "ridge"):
+        if spec.eval is not None and probe in spec.eval.probes:
+            ev.require_sklearn(probe)  # before hours of training, not after
     rank, world = distributed(spec.train.device)
     data = None
     if _token_count_unset(spec):
@@ -535,6 +554,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     expected = token_count(encoder)
     name = spec.model.encoder.name
     flat = evaluation.features == "flatten" and any(probe != "attentive" for probe in evaluation.probes)
+    regression = evaluation.probes == ["ridge"]  # real-valued targets, no classes to check
     rng = torch.get_rng_state()  # the check must not shift the run's random stream
     was_training = encoder.training
     counts: dict[str, tuple[int, Any]] = {}
@@ -557,9 +577,11 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             label = ev.split_item(batch)[1]
             if label is None:
                 raise _unlabelled(field, section.resolve().qualname)
-            if isinstance(label, torch.Tensor):  # a regression target fails now, not as every probe's error
+            if regression:
+                ev.check_regression_targets(label, field, varied=False)
+            elif isinstance(label, torch.Tensor):  # a regression target fails now, not as every probe's error
                 ev.check_class_labels(label, field)
-            labels[field] = held = _class_labels(dataset)
+            labels[field] = held = None if regression else _class_labels(dataset)
             if field == "eval.train" and held is not None and evaluation.shots is not None:
                 _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
             state = masked_input(batch)
@@ -742,6 +764,7 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
             continue
         draws.append((seed, _few_shot_draw(train_y, spec.shots, seed)))
     chosen_c: list[float] = []  # the svm's C of each draw
+    chosen_alpha: list[float] = []  # the ridge's alpha of each draw
 
     def run(probe: str, seed: int, chosen: torch.Tensor) -> float:
         x, y = train_x[chosen], train_y[chosen]
@@ -753,6 +776,10 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
             accuracy, c = ev.svm_accuracy(x, y, test_x, test_y)
             chosen_c.append(c)
             return accuracy
+        if probe == "ridge":
+            r2, alpha = ev.ridge_probe(x, y, test_x, test_y)
+            chosen_alpha.append(alpha)
+            return r2
         assert features.tokens is not None
         (train_tokens, train_padding), (test_tokens, test_padding) = features.tokens
         settings = spec.attentive.model_dump()
@@ -782,6 +809,8 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
         result[f"{probe}_std"] = statistics.pstdev(values) if len(values) > 1 else 0.0
     if "svm" in result:
         result["svm_c"] = chosen_c
+    if "ridge" in result:
+        result["ridge_alpha"] = chosen_alpha
     return result, errors
 
 
