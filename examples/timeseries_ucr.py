@@ -102,11 +102,13 @@ def validation_scores(model: Any, spec: RunSpec, halves: int = 20) -> dict[str, 
     ``half``: the SVM (``C`` by 5-fold CV within the half) fitted on a random
     stratified half of the train split and scored on the other half, averaged
     over ``halves`` draws: a smaller training set, so differences show.
+    With ``eval.probes: [ridge]`` (a regression) both are R² of the ridge probe:
+    ``cv`` over 5 folds, ``half`` over random halves.
     """
     import numpy as np
-    from jepa_core.evaluation import SVM_C_GRID, embed_dataset, raw_features, svm_accuracy
+    from jepa_core.evaluation import SVM_C_GRID, embed_dataset, raw_features, ridge_probe, svm_accuracy
     from jepa_core.factory import build_model
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold, StratifiedShuffleSplit
+    from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
     from sklearn.svm import SVC
 
     assert spec.eval is not None
@@ -114,6 +116,12 @@ def validation_scores(model: Any, spec: RunSpec, halves: int = 20) -> dict[str, 
 
     def scores(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         x, y = x.double().numpy(), y.numpy()
+        if spec.eval.probes == ["ridge"]:
+            folds = KFold(5, shuffle=True, random_state=0).split(x)
+            draws = ShuffleSplit(halves, test_size=0.5, random_state=0).split(x)
+            cv = [ridge_probe(x[fit], y[fit], x[held], y[held])[0] for fit, held in folds]
+            half = [ridge_probe(x[fit], y[fit], x[held], y[held])[0] for fit, held in draws]
+            return {"cv": float(np.mean(cv)), "half": float(np.mean(half))}
         search = GridSearchCV(SVC(kernel="rbf", gamma="scale"), {"C": list(SVM_C_GRID)}, cv=StratifiedKFold(5))
         split = StratifiedShuffleSplit(halves, test_size=0.5, random_state=0)
         half = [svm_accuracy(x[fit], y[fit], x[held], y[held])[0] for fit, held in split.split(x, y)]
@@ -167,6 +175,7 @@ PROBES = {
     "linear": "linear probe",
     "knn": "k-NN probe",
     "attentive": "attentive probe",
+    "ridge": "ridge regression, alpha by leave-one-out CV on train",
 }
 
 
@@ -174,12 +183,13 @@ def protocol(spec: RunSpec, overrides: Sequence[str], validate: bool) -> list[st
     """What the table's numbers are, from the settings the runs used (``--set`` included)."""
     assert spec.eval is not None
     tokens = f"{POOLS[spec.eval.features]} frozen tokens"
-    if validate:  # validation_scores always fits the SVM
-        line = f"train split only: {tokens}, SVM fitted on one half, scored on the other (mean of 20 halves)"
+    probe = spec.eval.probes[0]
+    if validate:  # validation_scores fits the SVM, or ridge for a regression
+        fitted = "ridge" if probe == "ridge" else "SVM"
+        line = f"train split only: {tokens}, {fitted} fitted on one half, scored on the other (mean of 20 halves)"
     else:
-        probe = spec.eval.probes[0]
         name = "TS2Vec protocol: " if (probe, spec.eval.features) == ("svm", "max") else ""
-        line = f"{name}{tokens}, {PROBES[probe]}; test accuracy"
+        line = f"{name}{tokens}, {PROBES[probe]}; test {'R²' if probe == 'ridge' else 'accuracy'}"
     settings = (
         f"recipe: the timeseries starter{' with --set ' + ' '.join(overrides) if overrides else ''} "
         f"({spec.train.steps} steps of {spec.train.batch_size}, lr {spec.train.lr:g}, "

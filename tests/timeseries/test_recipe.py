@@ -195,6 +195,19 @@ def test_a_regression_problem_is_probed_by_ridge_regression(example, tmp_path):
         assert results[name]["ridge_alpha"][0] in RIDGE_ALPHAS
 
 
+def test_the_example_validates_and_tests_a_regression_problem_with_ridge(example, tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    argv = ["--problems", "Covid3Month"]
+    for assignment in [*FAST, "eval.probes=[ridge]"]:
+        argv += ["--set", assignment]
+    (validated,) = example.main([*argv, "--validate", "--run-root", str(tmp_path / "validated")])
+    assert set(validated["validation"]) == {"jepa", "random_init", "raw"}, validated
+    assert "ridge fitted on one half" in capsys.readouterr().out
+    (tested,) = example.main([*argv, "--run-root", str(tmp_path / "tested")])
+    assert tested["probe"] == "ridge" and set(tested["test"]) == {"jepa", "random_init", "raw"}
+    assert "test R²" in capsys.readouterr().out
+
+
 def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"
