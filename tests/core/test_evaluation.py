@@ -670,3 +670,4 @@ def test_integer_labels_given_to_the_ridge_probe_are_regressed_as_numbers(tmp_pa
     assert "errors" not in results
     for name in ("jepa", "raw"):
         assert results[name]["ridge"] <= 1.0 and results[name]["ridge_alpha"][0] in RIDGE_ALPHAS
+    assert format_results(results).splitlines()[0].split() == ["ridge", "R²"], "the table says what it scores"

@@ -985,7 +985,8 @@ def format_results(results: Mapping[str, Any]) -> str:
         probes = [key for key, value in first.items() if not key.endswith("_std") and isinstance(value, float)]
     rows = [name for name in RESULT_ROWS if name in results or name in errors]
     width = max([12, *(len(name) + 1 for name in rows)])
-    lines = [f"{'':<{width}}" + "".join(f"{probe:>19}" for probe in probes)]
+    headers = [f"{probe} R²" if probe == "ridge" else probe for probe in probes]  # the others: accuracy
+    lines = [f"{'':<{width}}" + "".join(f"{header:>19}" for header in headers)]
     for name in rows:
         scores = results.get(name, {})
         cells = []
