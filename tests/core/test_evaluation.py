@@ -656,18 +656,29 @@ def test_targets_a_regression_cannot_score_are_refused_naming_the_split() -> Non
 
 
 def test_the_ridge_probe_runs_alone_and_on_the_whole_train_split() -> None:
-    with pytest.raises(SpecError, match="ridge regresses a real-valued target and linear classify"):
+    with pytest.raises(SpecError, match="ridge regresses a real-valued target and linear classifies;"):
         load_run_spec(tiny_run(probes=["ridge", "linear"]))
     with pytest.raises(SpecError, match="leave eval.shots unset with the ridge probe"):
         load_run_spec(tiny_run(probes=["ridge"], shots=5))
 
 
-def test_integer_labels_given_to_the_ridge_probe_are_regressed_as_numbers(tmp_path) -> None:
-    # sinusoids' labels are frequency bands 0..3: ordered, so regressing them is meaningful
+def test_ridge_regresses_a_real_valued_target_and_refuses_class_labels(tmp_path) -> None:
     pytest.importorskip("sklearn")
-    train_run(load_run_spec(tiny_run(probes=["ridge"], baselines=["raw"])), run_dir=tmp_path / "run")
+    generator = np.random.default_rng(0)
+    for split, size in (("train", 64), ("test", 32)):
+        x = generator.normal(size=(size, 8, 2)).astype(np.float32)
+        target = x[:, :, 0].mean(axis=1) + 0.01 * generator.normal(size=size)  # floats with fractions
+        np.savez(tmp_path / f"{split}.npz", x=x, y=target)
+    run = tiny_run(probes=["ridge"], baselines=["raw"])
+    run["eval"]["train"] = {"name": "arrays", "params": {"path": str(tmp_path / "train.npz")}}
+    run["eval"]["test"] = {"name": "arrays", "params": {"path": str(tmp_path / "test.npz")}}
+    train_run(load_run_spec(run), run_dir=tmp_path / "run")
     results = json.loads((tmp_path / "run" / "eval.json").read_text())
     assert "errors" not in results
-    for name in ("jepa", "raw"):
-        assert results[name]["ridge"] <= 1.0 and results[name]["ridge_alpha"][0] in RIDGE_ALPHAS
+    assert results["raw"]["ridge"] > 0.9, "the raw inputs hold the target linearly"
+    assert results["jepa"]["ridge"] <= 1.0 and results["jepa"]["ridge_alpha"][0] in RIDGE_ALPHAS
     assert format_results(results).splitlines()[0].split() == ["ridge", "R²"], "the table says what it scores"
+    # sinusoids' labels are frequency bands: classes, whose index numbers are no target
+    with pytest.raises(SpecError, match=r"its labels are classes \(4 classes\), not a real-valued target") as refused:
+        train_run(load_run_spec(tiny_run(probes=["ridge"])), run_dir=tmp_path / "classes")
+    assert refused.value.path == "eval.train"

@@ -154,6 +154,16 @@ def test_csv_series_columns_labels_and_missing_cells(tmp_path):
     assert x[:2, 0].tolist() == [4.0, 5.0] and torch.isnan(x[2]).all()  # padded to the longest
 
 
+def test_a_csv_label_column_of_numbers_with_fractions_is_a_real_valued_target(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text("id,v,target\ns1,1,0.25\ns1,2,0.25\ns2,3,2\ns3,4,-1.5\n")
+    data = series_csv(str(path), series_column="id", label_column="target")
+    assert data.classes is None and data.num_classes is None
+    assert [data[i][1].item() for i in range(3)] == [0.25, 2.0, -1.5]
+    path.write_text("id,v,label\ns1,1,2\ns2,3,0\n")  # whole numbers stay class indices
+    assert series_csv(str(path), series_column="id", label_column="label")[0][1].dtype == torch.long
+
+
 def test_csv_errors_name_the_line(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("a,b\n1,2\n3,oops\n")

@@ -208,6 +208,39 @@ def test_the_example_validates_and_tests_a_regression_problem_with_ridge(example
     assert "test R²" in capsys.readouterr().out
 
 
+def write_labelled_csv(path: Path, labels: list[str]) -> str:
+    """One 12-step series per label: 'up' series are +1 everywhere, the others -1."""
+    rows = ["id,v,label"]
+    for index, label in enumerate(labels):
+        rows += [f"s{index},{1 if label == 'up' else -1},{label}"] * 12
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_test_classes_are_matched_to_train_classes_by_name_not_by_number(tmp_path):
+    from jepa_core.runs import train_run
+
+    train = write_labelled_csv(tmp_path / "train.csv", ["down", "up"] * 6)
+    test = write_labelled_csv(tmp_path / "test.csv", ["up"] * 6)  # 'up' is class 1 in train, 0 alone here
+    config = yaml.safe_load(starter_text())
+    config["model"]["encoder"]["params"].update(num_tokens=12)
+    csv = {"series_column": "id", "label_column": "label", "normalize": "none"}
+    config["data"] = {"name": "series_csv", "params": {"path": train, **csv}}
+    config["eval"].update(
+        train={"name": "series_csv", "params": {"path": train, **csv}},
+        test={"name": "series_csv", "params": {"path": test, **csv}},
+        probes=["linear"],
+        baselines=["raw"],
+    )
+    train_run(load_run_spec(config, FAST), run_dir=tmp_path / "run")
+    results = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert results["raw"]["linear"] == 1.0, "every 'up' series scored as 'up'"
+    other = write_labelled_csv(tmp_path / "other.csv", ["up", "sideways"])
+    config["eval"]["test"]["params"]["path"] = other
+    with pytest.raises(SpecError, match=r"its classes 'sideways' are not among eval.train's \('down', 'up'\)"):
+        train_run(load_run_spec(config, FAST), run_dir=tmp_path / "refused")
+
+
 def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"

@@ -421,7 +421,8 @@ def _num_classes(*labels: torch.Tensor) -> int:
     return int(max(int(y.max()) for y in labels if len(y))) + 1
 
 
-def _shown_classes(values: Sequence[Any]) -> str:
+def shown_classes(values: Sequence[Any]) -> str:
+    """The first eight of ``values``, then how many more (for error messages)."""
     listed = ", ".join(str(value) for value in values[:8])
     return listed + (f" and {len(values) - 8} more" if len(values) > 8 else "")
 
@@ -458,7 +459,7 @@ def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
         check_class_labels(test_y, "eval.test")
     train = np.unique(_as_numpy(train_y).reshape(-1))
     if len(train) < 2:
-        held = f"one class (label {_shown_classes(train.tolist())})" if len(train) else "no labels"
+        held = f"one class (label {shown_classes(train.tolist())})" if len(train) else "no labels"
         raise SpecError(
             f"its labels hold {held} over {len(_as_numpy(train_y).reshape(-1))} items, and a probe needs at least "
             "two classes: with one, every prediction is right and the accuracy (1.000) measures nothing; give "
@@ -471,8 +472,8 @@ def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
     unseen = np.setdiff1d(np.unique(_as_numpy(test_y).reshape(-1)), train)
     if len(unseen):
         raise SpecError(
-            f"its labels hold class{'es' if len(unseen) > 1 else ''} {_shown_classes(unseen.tolist())} that "
-            f"eval.train's labels lack (those hold {_shown_classes(train.tolist())}): a probe never predicts a "
+            f"its labels hold class{'es' if len(unseen) > 1 else ''} {shown_classes(unseen.tolist())} that "
+            f"eval.train's labels lack (those hold {shown_classes(train.tolist())}): a probe never predicts a "
             "class it was not fitted on, so those items would always count as wrong; give eval.train items of "
             "every class eval.test holds, and check that both read the same classes",
             "eval.test",

@@ -14,7 +14,7 @@ import os
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -130,7 +130,8 @@ class EvalSpec(SpecModel):
         others = [probe for probe in self.probes if probe != "ridge"]
         if others:
             raise ValueError(
-                f"ridge regresses a real-valued target and {', '.join(others)} classify; one eval section probes "
+                f"ridge regresses a real-valued target and {' and '.join(others)} classif"
+                f"{'y' if len(others) > 1 else 'ies'}; one eval section probes "
                 "one kind of label: probes: [ridge] for a regression target, or leave ridge out"
             )
         if self.shots is not None:
@@ -571,16 +572,19 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
                     model.check_token_count(int(tokens.shape[1]), state)
                 except TokenCountError as exc:
                     raise _or_resize_the_data(exc.in_run_config(), spec) from None
+        datasets = []
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
+            datasets.append(dataset)
             batch = _first_item(dataset, field)
             label = ev.split_item(batch)[1]
             if label is None:
                 raise _unlabelled(field, section.resolve().qualname)
             if regression:
-                ev.check_regression_targets(label, field, varied=False)
+                _check_regression_data(dataset, label, field)
             elif isinstance(label, torch.Tensor):  # a regression target fails now, not as every probe's error
-                ev.check_class_labels(label, field)
+                held_labels = getattr(dataset, "labels", None)  # all of them, when the dataset keeps them
+                ev.check_class_labels(label if held_labels is None else held_labels, field)
             labels[field] = held = None if regression else _class_labels(dataset)
             if field == "eval.train" and held is not None and evaluation.shots is not None:
                 _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
@@ -590,7 +594,11 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             if tokens.dim() == 3:
                 counts[field] = (int(tokens.shape[1]), state)
         if labels["eval.train"] is not None:  # one class, or test classes train lacks: probes would mislead
-            ev.check_probe_labels(labels["eval.train"], labels["eval.test"])
+            alignment = _class_alignment(*datasets)
+            held = labels["eval.test"]
+            if alignment is not None and held is not None:
+                held = alignment[held.long()]
+            ev.check_probe_labels(labels["eval.train"], held)
     finally:
         encoder.train(was_training)
         torch.set_rng_state(rng)
@@ -664,6 +672,60 @@ def _class_labels(dataset: Any) -> torch.Tensor | None:
     if labels.dim() != 1 or len(labels) != len(dataset) or labels.is_floating_point() or labels.dtype == torch.bool:
         return None
     return labels
+
+
+def _check_regression_data(dataset: Any, first_label: Any, field: str) -> None:
+    """Refuse for the ridge probe a dataset of classes (one that lists its classes or
+    counts them: its labels are class indices, whose numbers mean nothing as a target)
+    and labels that are not finite numbers."""
+    names, count = _class_names(dataset), getattr(dataset, "num_classes", None)
+    if names is not None or isinstance(count, int):
+        held = f"names {ev.shown_classes([repr(n) for n in names])}" if names is not None else f"{count} classes"
+        raise SpecError(
+            f"its labels are classes ({held}), not a real-valued target: the ridge probe would regress their "
+            "index numbers; probe classes with linear, knn, svm or attentive, or give a dataset whose labels are "
+            "real numbers",
+            field,
+        )
+    ev.check_regression_targets(first_label, field, varied=False)
+
+
+def _class_names(dataset: Any) -> tuple[str, ...] | None:
+    """The class names a dataset lists (``dataset.classes``, in label-index order), if any."""
+    names = getattr(dataset, "classes", None)
+    if names is None or isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        return None
+    return tuple(str(name) for name in names)
+
+
+def _class_alignment(train_data: Any, test_data: Any) -> torch.Tensor | None:
+    """When both eval sets list their class names and number them differently (each
+    file numbering the classes it holds: a test file without one of train's classes),
+    the index in train's numbering of each test class index, so that a probe scores
+    names, not numbers; None when the numberings agree or a set lists no names. A test
+    class that train lacks raises a :class:`SpecError` naming it."""
+    train_names, test_names = _class_names(train_data), _class_names(test_data)
+    if train_names is None or test_names is None or test_names == train_names[: len(test_names)]:
+        return None
+    lookup = {name: index for index, name in enumerate(train_names)}
+    unseen = [name for name in test_names if name not in lookup]
+    if unseen:
+        raise SpecError(
+            f"its classes {ev.shown_classes([repr(n) for n in unseen])} are not among eval.train's "
+            f"({ev.shown_classes([repr(n) for n in train_names])}): a probe "
+            "never predicts a class it was not fitted on, so those items would always count as wrong; give "
+            "eval.train items of every class eval.test holds",
+            "eval.test",
+        )
+    return torch.tensor([lookup[name] for name in test_names])
+
+
+def _relabelled(features: _Features, alignment: torch.Tensor | None) -> _Features:
+    """``features`` with its test labels in train's class numbering (:func:`_class_alignment`)."""
+    if alignment is None:
+        return features
+    test_x, test_y = features.test
+    return replace(features, test=(test_x, alignment[test_y.long()]))
 
 
 def _few_shot_draw(
@@ -935,10 +997,11 @@ def evaluate(
         protocol["frame_average"] = _frame_average_dict(evaluation.frame_average)
     results: dict[str, Any] = {"protocol": protocol}
     errors: dict[str, str] = {}
+    alignment = None if evaluation.probes == ["ridge"] else _class_alignment(train_data, test_data)
 
     def score(name: str, features: Callable[[], _Features]) -> None:
         try:
-            scores, failed = _probe_scores(features(), evaluation)
+            scores, failed = _probe_scores(_relabelled(features(), alignment), evaluation)
         except Exception as exc:  # recorded, so that the other models are still scored
             errors[name] = _error_message(exc)
         else:

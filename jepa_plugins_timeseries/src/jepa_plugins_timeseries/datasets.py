@@ -353,8 +353,12 @@ def series_csv(
     per channel (``columns``, default: every column but the id and label columns).
 
     ``series_column`` splits the rows into series by its value (in order of first
-    appearance); ``label_column`` gives each series its class (it must not change
-    within a series). Empty cells and ``NA``/``NaN``/``?`` are missing values; any
+    appearance); ``label_column`` gives each series its label (it must not change
+    within a series): a class name, a class index (whole numbers), or, when every
+    label is a number and some have a fraction, a real-valued target (a regression,
+    for the ``ridge`` probe). Class names are numbered in sorted order within the
+    file; ``jepa eval`` matches a test file's classes to the train file's by name.
+    Empty cells and ``NA``/``NaN``/``?`` are missing values; any
     other cell that is not a number is an error naming its line.
     """
     file = Path(path)
@@ -403,9 +407,11 @@ def series_csv(
     if not rows:
         raise ValueError(f"{path!r} has a header but no rows")
     series = [np.array(values, dtype=np.float64) for values in rows.values()]
-    label_list = [labels[series_id] for series_id in rows] if label_column is not None else None
+    label_list: list[Any] | None = [labels[series_id] for series_id in rows] if label_column is not None else None
     if label_list is not None and all(_is_integer(label) for label in label_list):
         label_list = [int(label) for label in label_list]  # class indices stay indices
+    elif label_list is not None and all(_is_number(label) for label in label_list):
+        label_list = [float(label) for label in label_list]  # numbers with fractions: a real-valued target
     return SeriesDataset(
         series,
         label_list,
@@ -434,6 +440,13 @@ def _cell(text: str, column: str, path: str, line: int) -> float:
 
 def _is_integer(text: str) -> bool:
     return text.lstrip("-").isdigit()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def bundled_ucr_directory() -> Path:

@@ -88,7 +88,9 @@ class Sinusoids(torch.utils.data.Dataset):
 @capture_arguments
 class Arrays(torch.utils.data.Dataset):
     """Samples from a NumPy file: ``.npy`` (one array, unlabelled) or ``.npz`` with
-    an ``x`` array and optionally ``y`` labels (integers ``0..C-1``).
+    an ``x`` array and optionally ``y`` labels: class indices ``0..C-1`` (whole
+    numbers), or a real-valued target (floats with fractions: a regression, scored
+    by the ``ridge`` probe).
 
     The first axis indexes samples; each item is ``x[i]`` as float32 (and its label).
     """
@@ -123,8 +125,11 @@ class Arrays(torch.utils.data.Dataset):
         if y is not None and len(y) != len(x):
             raise ValueError(f"{str(file)!r}: {len(x)} samples in {x_key!r} but {len(y)} labels in {y_key!r}")
         self.x = torch.as_tensor(x, dtype=torch.float32)
-        self.y = torch.as_tensor(y, dtype=torch.long) if y is not None else None
-        self.num_classes = int(self.y.max()) + 1 if self.y is not None and len(self.y) else None
+        # labels with fractions are a real-valued target (a regression, for the ridge probe);
+        # whole numbers are class indices
+        real = y is not None and y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)
+        self.y = None if y is None else torch.as_tensor(y, dtype=torch.float32 if real else torch.long)
+        self.num_classes = int(self.y.max()) + 1 if self.y is not None and len(self.y) and not real else None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -132,4 +137,4 @@ class Arrays(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         if self.y is None:
             return self.x[index]
-        return self.x[index], int(self.y[index])
+        return self.x[index], self.y[index].item()
