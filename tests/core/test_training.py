@@ -275,8 +275,18 @@ def test_the_collapse_warning_spares_a_fresh_model_and_catches_one_point() -> No
     with torch.no_grad():
         for parameter in collapsed.encoder.parameters():
             parameter.zero_()  # every input maps to the same embedding
-    with pytest.warns(RuntimeWarning, match=r"step 1: context embeddings are collapsing \(RankMe 1.00 < 1.5\)"):
+    with pytest.warns(RuntimeWarning, match=r"step 1: context embeddings are collapsing \(RankMe 1.00 < 1.5\)") as seen:
         Trainer(collapsed, jepa_data(), train).fit()
+    advice = str(seen[0].message)  # only what applies: this model has an EMA target and no regulariser
+    assert "a slower EMA" in advice and "a regulariser loss such as sigreg" in advice
+    regularised = jepa.build("mlp", "mlp", loss="sigreg", target="none", encoder={"input_dim": 4, "hidden_dim": 8})
+    with torch.no_grad():
+        for parameter in regularised.encoder.parameters():
+            parameter.zero_()
+    with pytest.warns(RuntimeWarning, match="collapsing") as seen:
+        Trainer(regularised, jepa_data(), train).fit()
+    advice = str(next(w.message for w in seen if "collapsing" in str(w.message)))
+    assert "EMA" not in advice and "regulariser loss" not in advice and "a lower lr" in advice
     with warnings.catch_warnings():  # two samples are always on a line: nothing to tell from them
         warnings.filterwarnings("error", message=".*collapsing.*")
         Trainer(collapsed, jepa_data(), {**train, "batch_size": 2}).fit()
@@ -504,3 +514,50 @@ def test_series_longer_than_the_encoder_reads_fail_before_anything_is_written(tm
     filled = load_run_spec(MASKED_RUN, ["data.params.steps=12", "model.encoder.params.num_tokens=null"])
     run_dir = train_run(filled, run_dir=tmp_path / "filled")
     assert json.loads((run_dir / "run.json").read_text())["model"]["encoder"]["params"]["num_tokens"] == 12
+
+
+class EpochAware(torch.utils.data.Dataset):
+    """``jepa_data()`` that records each ``set_epoch`` call (as augmenting datasets and
+    ``DistributedSampler`` need, to draw afresh each epoch)."""
+
+    def __init__(self) -> None:
+        self.data, self.epochs = jepa_data(), []
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epochs.append(epoch)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int):
+        return self.data[index]
+
+
+class EpochAwareSampler(torch.utils.data.RandomSampler):
+    def __init__(self, data) -> None:
+        super().__init__(data)
+        self.epochs: list[int] = []
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epochs.append(epoch)
+
+
+def test_every_epoch_is_announced_to_the_data_so_it_draws_afresh(tmp_path) -> None:
+    settings = {"steps": 6, "batch_size": 16, "progress": False, "warmup_steps": 0, "checkpoint_every": 3}
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    data = EpochAware()  # 32 items: two batches an epoch
+    Trainer(model, data, settings).fit()
+    assert list(dict.fromkeys(data.epochs)) == [0, 1, 2]  # (the first batch is also read before training)
+    staged = EpochAware()
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    Trainer(model, staged, settings, run_dir=tmp_path / "run").fit(max_steps=3)
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    resumed = EpochAware()
+    Trainer(model, resumed, settings, run_dir=tmp_path / "run", resume=True).fit()
+    assert list(dict.fromkeys(staged.epochs)) == [0, 1]
+    assert list(dict.fromkeys(resumed.epochs))[-2:] == [1, 2], "a resumed run continues in its epoch"
+    loader_data = jepa_data()
+    sampler = EpochAwareSampler(loader_data)
+    loader = torch.utils.data.DataLoader(loader_data, batch_size=16, sampler=sampler)
+    Trainer(jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}), loader, settings).fit()
+    assert list(dict.fromkeys(sampler.epochs)) == [0, 1, 2], "a DataLoader's sampler is told too"

@@ -514,7 +514,7 @@ def make_parser() -> argparse.ArgumentParser:
         description=_wrap(
             "Probe a trained model's frozen embeddings as its run config's eval section says, against the "
             "baselines it names (the same encoder with random weights, the raw inputs). Exit status 1 when "
-            "no probe could score the model."
+            "any probe of the model failed (the table is printed first)."
         ),
         epilog=_examples(
             ("jepa eval runs/vision", "as configured: rewrites its eval.json"),

@@ -570,6 +570,8 @@ class Trainer:
         return count
 
     def _batches(self, epoch: int, position: int) -> Iterator[Any]:
+        for part in _epoch_aware_parts(self.data):
+            part.set_epoch(epoch)  # fresh augmentations / sampler order per epoch, repeatable on resume
         if not self._owns_order():
             iterator = iter(self.data)
             for _ in range(position):
@@ -749,7 +751,7 @@ class Trainer:
                 warn(
                     f"step {self.step}: context embeddings are shrinking towards one point (their spread, "
                     f"context_std, is {spread:.2g}, under 1/{SPREAD_DROP} of the {start:.2g} it started at); "
-                    "consider a longer warmup, a lower lr, a slower EMA or a regulariser loss such as sigreg",
+                    f"consider {self._collapse_remedies(metrics, 'a longer warmup')}",
                     RuntimeWarning,
                 )
         rank = metrics.get("context_rankme")
@@ -763,9 +765,20 @@ class Trainer:
             self._warned.add("rankme")
             warn(
                 f"step {self.step}: context embeddings are collapsing (RankMe {rank:.2f} < "
-                f"{self.spec.collapse_rankme}); consider a lower lr, a slower EMA or a regulariser loss",
+                f"{self.spec.collapse_rankme}); consider {self._collapse_remedies(metrics)}",
                 RuntimeWarning,
             )
+
+    def _collapse_remedies(self, metrics: dict[str, float], *first: str) -> str:
+        """What may stop a collapse in this run: only the remedies that apply to it (no
+        "slower EMA" without an EMA target, no "regulariser loss" when one is in use)."""
+        remedies = [*first, "a lower lr"]
+        if getattr(self.model, "target_encoder", None) is not None:
+            remedies.append("a slower EMA")
+        if not any(term in metrics for term in ("sigreg", "variance")):  # SIGReg's, VICReg's term
+            remedies.append("a regulariser loss such as sigreg")
+        remedies.append("inputs on a unit scale (standardise values in the thousands)")
+        return ", ".join(remedies[:-1]) + " or " + remedies[-1]
 
     # -- logging ------------------------------------------------------------------------------
     def _tensorboard(self):
@@ -1041,6 +1054,17 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, An
             found += differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return found
     return [] if old == new else [(prefix, old, new)]
+
+
+def _epoch_aware_parts(data: Any) -> list[Any]:
+    """What of ``data`` draws per epoch and must be told which (``set_epoch``, as torch's
+    ``DistributedSampler`` and datasets with seeded augmentation have): the dataset, or a
+    DataLoader's dataset, sampler and batch sampler's sampler."""
+    parts = [data]
+    if isinstance(data, torch.utils.data.DataLoader):
+        parts = [data.dataset, data.sampler, getattr(data.batch_sampler, "sampler", None)]
+    unique = {id(part): part for part in parts if callable(getattr(part, "set_epoch", None))}
+    return list(unique.values())
 
 
 def _split_across_processes(data: Any) -> bool:

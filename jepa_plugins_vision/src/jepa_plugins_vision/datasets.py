@@ -4,8 +4,8 @@ Each factory returns a map-style :class:`torch.utils.data.Dataset` whose items
 are float images ``(C, H, W)``, or ``(image, label)`` with an int label when the
 data is labelled (then ``num_classes`` and ``classes`` say what labels mean).
 Augmentation draws from a generator seeded by ``(seed, epoch, index)``: the same
-seed gives the same items in any worker order; call ``set_epoch`` each epoch for
-fresh crops.
+seed gives the same items in any worker order; ``jepa.Trainer`` calls ``set_epoch``
+at each epoch for fresh crops (a loop of your own calls it itself).
 """
 
 from __future__ import annotations
