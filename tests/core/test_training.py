@@ -561,3 +561,13 @@ def test_every_epoch_is_announced_to_the_data_so_it_draws_afresh(tmp_path) -> No
     loader = torch.utils.data.DataLoader(loader_data, batch_size=16, sampler=sampler)
     Trainer(jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}), loader, settings).fit()
     assert list(dict.fromkeys(sampler.epochs)) == [0, 1, 2], "a DataLoader's sampler is told too"
+
+
+def test_throughput_counts_the_items_a_dataloader_gives_not_train_batch_size() -> None:
+    loader = torch.utils.data.DataLoader(jepa_data(), batch_size=4)
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    settings = {"steps": 2, "batch_size": 16, "progress": False, "warmup_steps": 0}
+    for metrics in Trainer(model, loader, settings).fit():
+        assert metrics["samples_per_second"] * metrics["seconds"] == pytest.approx(4)
+    for metrics in Trainer(model, jepa_data(), settings).fit():  # batched by the trainer: train.batch_size
+        assert metrics["samples_per_second"] * metrics["seconds"] == pytest.approx(16)

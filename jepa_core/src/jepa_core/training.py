@@ -611,7 +611,9 @@ class Trainer:
                 metrics = self._train_step(micro)
                 stop_now = bool(metrics.pop("_stop", 0.0))  # any rank's Ctrl-C, agreed by all ranks
                 metrics["seconds"] = time.perf_counter() - tick
-                metrics["samples_per_second"] = self.spec.batch_size / max(metrics["seconds"], 1e-9)
+                # the items this step read (a DataLoader's batches need not be train.batch_size)
+                samples = sum(_leading_size(batch, self.local_batch) for batch in self._last_batches) * self.world
+                metrics["samples_per_second"] = samples / max(metrics["seconds"], 1e-9)
                 self.step += 1
                 metrics = {"step": self.step, **metrics}
                 if not math.isfinite(metrics["loss"]):
@@ -1054,6 +1056,20 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, An
             found += differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return found
     return [] if old == new else [(prefix, old, new)]
+
+
+def _leading_size(batch: Any, default: int) -> int:
+    """How many items ``batch`` holds: the first dimension of its first tensor (or its
+    length, for a list of texts); ``default`` when it holds neither."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else default
+    if isinstance(batch, Mapping):
+        batch = list(batch.values())
+    if isinstance(batch, (list, tuple)) and batch:
+        if all(isinstance(item, str) for item in batch):
+            return len(batch)
+        return _leading_size(batch[0], default)
+    return default
 
 
 def _epoch_aware_parts(data: Any) -> list[Any]:
