@@ -119,5 +119,11 @@ def test_errors_name_the_file_line_and_field(tmp_path, fresh_registry):
         build_dataset("text_lines", path=str(lines), label_separator="\t")
     with pytest.raises(ValueError, match="paired mode needs texts longer"):
         TextDataset(["short"], "bytes", max_length=16, paired=True)
+    # packed already: the corpus is too short for two blocks, which is what to say (not "or pack=True")
+    with pytest.raises(ValueError, match=r"needs more than 64 tokens in all .* it holds 12 ") as short:
+        TextDataset(["hello world"], "bytes", max_length=64, paired=True, pack=True)
+    assert "pack=True" not in str(short.value)
+    with pytest.raises(ValueError, match="no non-empty text"):
+        TextDataset([], "bytes", max_length=64, paired=True, pack=True)
     with pytest.raises(jepa.SpecError, match="max_length"):
         build_dataset("text_lines", path=str(lines), max_length=1)

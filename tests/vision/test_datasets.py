@@ -335,3 +335,22 @@ def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsy
     assert "eval.train: its labels hold one class (label 0) over 8 items" in error
     assert "a probe needs at least two classes" in error
     assert not (tmp_path / "run" / "final").exists(), "refused before training"
+
+
+def test_a_test_folder_without_one_of_the_classes_is_scored_by_class_name(tmp_path):
+    from jepa.evaluation import aligned_labels
+    from jepa_core.errors import SpecError
+
+    for split, classes in (("train", "abc"), ("test", "bc"), ("other", "bd")):
+        for name in classes:
+            (tmp_path / split / name).mkdir(parents=True)
+            grey = np.full((8, 8), 40 * (ord(name) - 96), dtype=np.uint8)
+            Image.fromarray(grey).save(tmp_path / split / name / "1.png")
+    train = _dataset("image_folder", root=str(tmp_path / "train"), image_size=8, channels=1)
+    test = _dataset("image_folder", root=str(tmp_path / "test"), image_size=8, channels=1)
+    labels = torch.tensor([test[i][1] for i in range(len(test))])
+    assert labels.tolist() == [0, 1]  # the test folder's own numbering: b is 0 there, 1 in train
+    assert aligned_labels(labels, train, test).tolist() == [1, 2]
+    other = _dataset("image_folder", root=str(tmp_path / "other"), image_size=8, channels=1)
+    with pytest.raises(SpecError, match=r"its classes 'd' are not among eval.train's \('a', 'b', 'c'\)"):
+        aligned_labels(torch.tensor([0, 1]), train, other)

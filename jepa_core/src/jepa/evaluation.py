@@ -11,6 +11,8 @@ A plugin (or a script) reuses them rather than writing its own protocol:
   and :func:`predict_attentive` keep the trained probe);
 * :func:`ridge_probe` scores a real-valued target (a regression) by R², the ridge
   strength chosen from :data:`RIDGE_ALPHAS` by leave-one-out CV (scikit-learn);
+* :func:`aligned_labels` puts a test set's labels in the train set's class
+  numbering (by class name), as ``jepa eval`` does;
 * :func:`pool_tokens`, :func:`token_padding` and :func:`few_shot_split` are the
   helpers those use.
 
@@ -26,6 +28,7 @@ from jepa_core.evaluation import (
     SVM_C_GRID,
     TOKEN_POOLS,
     AttentiveClassifier,
+    aligned_labels,
     attentive_probe,
     embed_dataset,
     embed_tokens,
@@ -47,6 +50,7 @@ __all__ = [
     "SVM_C_GRID",
     "TOKEN_POOLS",
     "AttentiveClassifier",
+    "aligned_labels",
     "attentive_probe",
     "embed_dataset",
     "embed_tokens",

@@ -427,6 +427,44 @@ def shown_classes(values: Sequence[Any]) -> str:
     return listed + (f" and {len(values) - 8} more" if len(values) > 8 else "")
 
 
+def class_names(dataset: Any) -> tuple[str, ...] | None:
+    """The class names a dataset lists (``dataset.classes``, in label-index order), if any."""
+    names = getattr(dataset, "classes", None)
+    if names is None or isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        return None
+    return tuple(str(name) for name in names)
+
+
+def class_alignment(train_data: Any, test_data: Any) -> torch.Tensor | None:
+    """When both datasets list their class names and number them differently (each
+    folder or file numbering the classes it holds: a test folder without one of
+    train's classes), the index in train's numbering of each test class index; None
+    when the numberings agree or a dataset lists no names. A test class that train
+    lacks raises a :class:`~jepa_core.errors.SpecError` at ``eval.test`` naming it."""
+    train_names, test_names = class_names(train_data), class_names(test_data)
+    if train_names is None or test_names is None or test_names == train_names[: len(test_names)]:
+        return None
+    lookup = {name: index for index, name in enumerate(train_names)}
+    unseen = [name for name in test_names if name not in lookup]
+    if unseen:
+        raise SpecError(
+            f"its classes {shown_classes([repr(n) for n in unseen])} are not among eval.train's "
+            f"({shown_classes([repr(n) for n in train_names])}): a probe never predicts a class it was not "
+            "fitted on, so those items would always count as wrong; give eval.train items of every class "
+            "eval.test holds",
+            "eval.test",
+        )
+    return torch.tensor([lookup[name] for name in test_names])
+
+
+def aligned_labels(test_y: torch.Tensor, train_data: Any, test_data: Any) -> torch.Tensor:
+    """``test_y`` (labels read from ``test_data``) in ``train_data``'s class numbering,
+    matched by class name as ``jepa eval`` does, so that the probes score names, not
+    numbers: two image folders each number the classes they hold, in sorted order."""
+    alignment = class_alignment(train_data, test_data)
+    return test_y if alignment is None else alignment[test_y.long()]
+
+
 def check_class_labels(labels: Any, field: str) -> None:
     """Refuse labels that are real numbers, a regression target (a ``.ts`` file's
     ``@targetLabel``): every probe here classifies. The :class:`SpecError` is located
@@ -839,9 +877,12 @@ __all__ = [
     "AttentiveClassifier",
     "ClipFrames",
     "FrameAverage",
+    "aligned_labels",
     "attentive_probe",
     "check_probe_labels",
     "check_regression_targets",
+    "class_alignment",
+    "class_names",
     "embed_dataset",
     "embed_tokens",
     "few_shot_split",

@@ -594,7 +594,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             if tokens.dim() == 3:
                 counts[field] = (int(tokens.shape[1]), state)
         if labels["eval.train"] is not None:  # one class, or test classes train lacks: probes would mislead
-            alignment = _class_alignment(*datasets)
+            alignment = ev.class_alignment(*datasets)
             held = labels["eval.test"]
             if alignment is not None and held is not None:
                 held = alignment[held.long()]
@@ -678,7 +678,7 @@ def _check_regression_data(dataset: Any, first_label: Any, field: str) -> None:
     """Refuse for the ridge probe a dataset of classes (one that lists its classes or
     counts them: its labels are class indices, whose numbers mean nothing as a target)
     and labels that are not finite numbers."""
-    names, count = _class_names(dataset), getattr(dataset, "num_classes", None)
+    names, count = ev.class_names(dataset), getattr(dataset, "num_classes", None)
     if names is not None or isinstance(count, int):
         held = f"names {ev.shown_classes([repr(n) for n in names])}" if names is not None else f"{count} classes"
         raise SpecError(
@@ -690,38 +690,8 @@ def _check_regression_data(dataset: Any, first_label: Any, field: str) -> None:
     ev.check_regression_targets(first_label, field, varied=False)
 
 
-def _class_names(dataset: Any) -> tuple[str, ...] | None:
-    """The class names a dataset lists (``dataset.classes``, in label-index order), if any."""
-    names = getattr(dataset, "classes", None)
-    if names is None or isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
-        return None
-    return tuple(str(name) for name in names)
-
-
-def _class_alignment(train_data: Any, test_data: Any) -> torch.Tensor | None:
-    """When both eval sets list their class names and number them differently (each
-    file numbering the classes it holds: a test file without one of train's classes),
-    the index in train's numbering of each test class index, so that a probe scores
-    names, not numbers; None when the numberings agree or a set lists no names. A test
-    class that train lacks raises a :class:`SpecError` naming it."""
-    train_names, test_names = _class_names(train_data), _class_names(test_data)
-    if train_names is None or test_names is None or test_names == train_names[: len(test_names)]:
-        return None
-    lookup = {name: index for index, name in enumerate(train_names)}
-    unseen = [name for name in test_names if name not in lookup]
-    if unseen:
-        raise SpecError(
-            f"its classes {ev.shown_classes([repr(n) for n in unseen])} are not among eval.train's "
-            f"({ev.shown_classes([repr(n) for n in train_names])}): a probe "
-            "never predicts a class it was not fitted on, so those items would always count as wrong; give "
-            "eval.train items of every class eval.test holds",
-            "eval.test",
-        )
-    return torch.tensor([lookup[name] for name in test_names])
-
-
 def _relabelled(features: _Features, alignment: torch.Tensor | None) -> _Features:
-    """``features`` with its test labels in train's class numbering (:func:`_class_alignment`)."""
+    """``features`` with its test labels in train's class numbering (:func:`~jepa_core.evaluation.class_alignment`)."""
     if alignment is None:
         return features
     test_x, test_y = features.test
@@ -997,7 +967,7 @@ def evaluate(
         protocol["frame_average"] = _frame_average_dict(evaluation.frame_average)
     results: dict[str, Any] = {"protocol": protocol}
     errors: dict[str, str] = {}
-    alignment = None if evaluation.probes == ["ridge"] else _class_alignment(train_data, test_data)
+    alignment = None if evaluation.probes == ["ridge"] else ev.class_alignment(train_data, test_data)
 
     def score(name: str, features: Callable[[], _Features]) -> None:
         try:

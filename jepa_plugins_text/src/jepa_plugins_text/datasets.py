@@ -91,13 +91,17 @@ class TextDataset(Dataset):
                 segments.extend(cut)
                 if labels is not None:
                     segment_labels.extend([index[labels[number]]] * len(cut))
-        if paired and not pairs:
-            raise ValueError(
-                f"{source}: paired mode needs texts longer than max_length={max_length} tokens "
-                "(or pack=True), so that a segment has a next one"
-            )
-        if not segments:
+        if not segments or not any(segments):
             raise ValueError(f"{source}: no non-empty text to build a dataset from")
+        if paired and not pairs:
+            need = (
+                f"more than {max_length} tokens in all (two blocks of max_length={max_length}; it holds "
+                f"{sum(len(ids) + 1 for ids in encoded)} with the end-of-text marks), so that a block has a next one"
+                if pack
+                else f"texts longer than max_length={max_length} tokens (or pack=True), so that a segment has a "
+                "next one"
+            )
+            raise ValueError(f"{source}: paired mode needs {need}; give more text or a smaller max_length")
         self._segments = segments
         #: the class index of every item (None when unlabelled), as the other labelled datasets hold it
         self.labels = torch.tensor(segment_labels, dtype=torch.long) if labels is not None else None
