@@ -583,6 +583,18 @@ def _as_numpy(values: Any) -> np.ndarray:
     return np.asarray(values)
 
 
+def _finite_features(train_x: Any, test_x: Any, probe: str) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test features as float64 ``(N, D)`` arrays for a scikit-learn probe,
+    refusing NaN/inf (which scikit-learn would report without saying which set)."""
+    arrays = []
+    for name, values in (("train", train_x), ("test", test_x)):
+        array = _as_numpy(values).astype(np.float64).reshape(len(values), -1)
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} features hold NaN/inf; mask missing values before {probe}")
+        arrays.append(array)
+    return arrays[0], arrays[1]
+
+
 def svm_accuracy(
     train_x: Any,
     train_y: Any,
@@ -604,12 +616,8 @@ def svm_accuracy(
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.svm import SVC
 
-    train_x = _as_numpy(train_x).astype(np.float64).reshape(len(train_x), -1)
-    test_x = _as_numpy(test_x).astype(np.float64).reshape(len(test_x), -1)
+    train_x, test_x = _finite_features(train_x, test_x, "the SVM")
     train_y, test_y = _as_numpy(train_y).reshape(-1), _as_numpy(test_y).reshape(-1)
-    for name, values in (("train", train_x), ("test", test_x)):
-        if not np.isfinite(values).all():
-            raise ValueError(f"{name} features hold NaN/inf; mask missing values before the SVM")
     _, counts = np.unique(train_y, return_counts=True)
     if counts.min() < folds:
         model = SVC(kernel="rbf", gamma="scale", C=1.0).fit(train_x, train_y)
@@ -657,11 +665,7 @@ def ridge_probe(
     require_sklearn("ridge")
     from sklearn.linear_model import RidgeCV
 
-    train_x = _as_numpy(train_x).astype(np.float64).reshape(len(train_x), -1)
-    test_x = _as_numpy(test_x).astype(np.float64).reshape(len(test_x), -1)
-    for name, values in (("train", train_x), ("test", test_x)):
-        if not np.isfinite(values).all():
-            raise ValueError(f"{name} features hold NaN/inf; mask missing values before the ridge probe")
+    train_x, test_x = _finite_features(train_x, test_x, "the ridge probe")
     mean, spread = train_x.mean(axis=0), train_x.std(axis=0)
     spread[spread < 1e-8] = 1.0  # a constant feature is only centred
     train_x, test_x = (train_x - mean) / spread, (test_x - mean) / spread
