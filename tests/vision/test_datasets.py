@@ -312,6 +312,36 @@ def test_a_root_one_level_above_the_class_folders_names_the_folder_to_use(tmp_pa
         assert _dataset("image_folder", root=str(tmp_path / "flat"), image_size=8).classes == ["only"]
 
 
+def test_a_root_above_the_split_folders_says_to_give_each_split_its_own_root(tmp_path):
+    """``data/train/{cat,dog}`` and ``data/test/{cat,dog}`` read from ``data``: two "classes",
+    train and test; the warning names the roots to use."""
+    for split in ("train", "test"):
+        for label, shade in (("cat", 30), ("dog", 220)):
+            folder = tmp_path / "data" / split / label
+            folder.mkdir(parents=True)
+            Image.new("L", (8, 8), shade).save(folder / "0.png")
+    with pytest.warns(UserWarning) as caught:
+        data = _dataset("image_folder", root=str(tmp_path / "data"), image_size=8, channels=1)
+    assert data.classes == ["test", "train"]
+    message = str(caught[0].message)
+    assert "holds only the folders 'test', 'train', named like splits" in message
+    assert "('cat', 'dog' in 'test')" in message and "read as 2 classes, one per split" in message
+    assert f"root: {str(tmp_path / 'data' / 'train')!r} for data and eval.train" in message
+    assert f"root: {str(tmp_path / 'data' / 'test')!r} for eval.test" in message
+    assert _dataset("image_folder", root=str(tmp_path / "data" / "train"), image_size=8).classes == ["cat", "dog"]
+
+    # classes that happen to hold sub-folders, with names that are not splits: nothing to say
+    for label in ("cat", "dog"):
+        folder = tmp_path / "deep" / label / "batch1"
+        folder.mkdir(parents=True)
+        Image.new("L", (8, 8), 0).save(folder / "0.png")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _dataset("image_folder", root=str(tmp_path / "deep"), image_size=8).classes == ["cat", "dog"]
+
+
 def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsys):
     """`jepa train` with eval sets whose root is one level too high: every probe used to
     print 1.000 (one class, always right); now the run fails before training and says why."""

@@ -341,10 +341,12 @@ def scan_folder(
         raise ValueError(f"no {what} ({', '.join(suffixes)}) in {str(base)!r} or its class sub-folders")
     if classes is not None and len(classes) == 1:
         _warn_one_class(base, base / classes[0], files)
+    elif classes is not None:
+        _warn_split_folders(base, classes, files)
     return files, labels, classes
 
 
-_WARNED_ONE_CLASS: set[str] = set()
+_WARNED_ROOTS: set[str] = set()
 
 
 def _warn_one_class(base: Path, folder: Path, files: Sequence[Path]) -> None:
@@ -353,14 +355,50 @@ def _warn_one_class(base: Path, folder: Path, files: Sequence[Path]) -> None:
     warning: one class (or unlabelled data) is fine for pretraining, and probing refuses
     labels of one class with its own error."""
     inner = sorted({path.relative_to(folder).parts[0] for path in files if path.parent != folder})
-    if not inner or str(base) in _WARNED_ONE_CLASS:
+    if not inner or str(base) in _WARNED_ROOTS:
         return
-    _WARNED_ONE_CLASS.add(str(base))  # a run builds its data and eval sets from one root: say it once
+    _WARNED_ROOTS.add(str(base))  # a run builds its data and eval sets from one root: say it once
     shown = ", ".join(repr(name) for name in inner[:5]) + (f" and {len(inner) - 5} more" if len(inner) > 5 else "")
     warnings.warn(
         f"{str(base)!r} holds one class folder, {folder.name!r}, so every item has the one label "
         f"{folder.name!r}; its files sit in the sub-folder{'s' if len(inner) > 1 else ''} {shown}, so root "
         f"is probably one level too high: to read those as the classes, set root: {str(folder)!r}",
+        stacklevel=3,
+    )
+
+
+#: Folder names that mark a split, not a class: ``root/train/cat/1.png`` read from ``root``.
+_SPLIT_FOLDER_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "dev"})
+
+
+def _warn_split_folders(base: Path, classes: Sequence[str], files: Sequence[Path]) -> None:
+    """Warn when every class folder under ``base`` is named like a split (``train``,
+    ``test``, ...) and keeps its files in sub-folders: ``base`` is most likely the
+    folder above the splits, so the splits would be read as the classes."""
+    if not all(name.lower() in _SPLIT_FOLDER_NAMES for name in classes) or str(base) in _WARNED_ROOTS:
+        return
+    nested: dict[Path, set[str]] = {base / name: set() for name in classes}  # split -> its sub-folders with files
+    for path in files:
+        split, *rest = path.relative_to(base).parts
+        if len(rest) > 1:
+            nested[base / split].add(rest[0])
+    if not all(nested.values()):
+        return
+    _WARNED_ROOTS.add(str(base))
+    shown = ", ".join(repr(name) for name in classes)
+    first = classes[0]
+    inner = ", ".join(repr(name) for name in sorted(nested[base / first])[:5])
+    roots = {name.lower(): str(base / name) for name in classes}
+    train, test = roots.get("train") or roots.get("training"), roots.get("test") or roots.get("testing")
+    example = (
+        f"root: {train!r} for data and eval.train, root: {test!r} for eval.test"
+        if train and test
+        else f"root: {str(base / first)!r}"
+    )
+    warnings.warn(
+        f"{str(base)!r} holds only the folders {shown}, named like splits, each with its files in sub-folders "
+        f"of its own ({inner} in {first!r}): they are read as {len(classes)} classes, one per split. root is "
+        f"probably one level too high: give each split its own root, e.g. {example}",
         stacklevel=3,
     )
 
