@@ -150,14 +150,15 @@ def test_a_warning_every_process_meets_is_printed_once(tmp_path, config) -> None
     assert result.stderr.count("replaces the whole train section") == 1
 
 
-#: a script that trains RUN for one step on a DataLoader, with a DistributedSampler when asked
+#: a script that trains RUN for one step on a DataLoader, with a DistributedSampler when asked;
+#: the loader sets the batch, so a train.batch_size that two processes do not divide is no error
 TRAIN_ON_A_LOADER = """
 import json, os, sys
 import jepa
 from jepa_core.factory import build_model
 from torch.utils.data import DataLoader, DistributedSampler
 
-spec = jepa.load_run_spec(json.loads(sys.argv[1]), ["train.steps=1"])
+spec = jepa.load_run_spec(json.loads(sys.argv[1]), ["train.steps=1", "train.batch_size=7"])
 data = spec.data.resolve().create(spec.data.params, "data.params")
 share = {"num_replicas": int(os.environ["WORLD_SIZE"]), "rank": int(os.environ["RANK"])}
 sampler = DistributedSampler(data, **share) if sys.argv[2] == "sampler" else None

@@ -326,7 +326,10 @@ class Trainer:
             else validate_spec(TrainSpec.model_validate, dict(spec or {}), "train", TrainSpec)
         )
         self.rank, self.world = distributed(self.spec.device)
-        if self.spec.batch_size % (self.world * self.spec.accumulate):
+        if not _is_map_style(data):  # a loader's batches are what each process trains on: batch_size does not split
+            loader_batch = getattr(data, "batch_size", None)
+            self.local_batch = loader_batch or max(1, self.spec.batch_size // (self.world * self.spec.accumulate))
+        elif self.spec.batch_size % (self.world * self.spec.accumulate):
             trained_with = _trained_processes(run_dir) if resume else None
             hint = (
                 f"; the run in {str(run_dir)!r} was trained with {trained_with} process(es) and its batch_size "
@@ -339,7 +342,8 @@ class Trainer:
                 f"{self.spec.accumulate} accumulation steps{hint}",
                 "train.batch_size",
             )
-        self.local_batch = self.spec.batch_size // (self.world * self.spec.accumulate)
+        else:
+            self.local_batch = self.spec.batch_size // (self.world * self.spec.accumulate)
         self.device = self._device()
         # one random stream per process (masks, dropout), each repeatable: processes with one
         # stream would draw the same masks for their slices of every batch
