@@ -123,6 +123,23 @@ def test_unlabelled_eval_data_and_too_many_shots_fail_before_training(tmp_path) 
     assert not (tmp_path / "run").exists(), "found before training: nothing written"
 
 
+def test_a_knn_k_that_reaches_every_labelled_example_is_refused_by_name(tmp_path) -> None:
+    """k-NN with k >= the labelled examples gives every test item the same vote: it used to be
+    scored as the commonest class's share, silently. Now a warning before training, and the
+    knn probe fails with the reason while the others score."""
+    with pytest.warns(UserWarning, match=r"eval.knn_k: k=8 reaches all 8 labelled examples") as caught:
+        run_dir = train_run(load_run_spec(tiny_run(shots=2, knn_k=8, baselines=["raw"])), run_dir=tmp_path / "run")
+    message = str(caught[0].message)
+    assert "eval.shots=2 of each of 4 classes" in message and "set eval.knn_k below 8" in message
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert results["errors"]["jepa/knn"].startswith("SpecError: eval.knn_k: k=8 reaches all 8 labelled examples")
+    assert "raw/knn" in results["errors"] and "linear" in results["jepa"] and "linear" in results["raw"]
+    spec = load_run_spec(tiny_run(knn_k=40, probes=["knn"], baselines=[]))
+    scored = evaluate(jepa.build(TOKEN_MODEL), spec)
+    assert "(all of eval.train)" in scored["errors"]["jepa/knn"]
+    assert "knn" in evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(knn_k=39, probes=["knn"])))["jepa"]
+
+
 # -- labels a probe cannot score ------------------------------------------------------------------------
 
 
@@ -180,7 +197,13 @@ def test_evaluating_a_config_whose_eval_train_holds_one_class_fails_instead_of_s
 
     config["eval"]["train"]["params"]["path"] = str(tmp_path / "two.npz")
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(config))
-    assert "errors" not in evaluate_path(tmp_path / "run.yaml")
+    results = evaluate_path(tmp_path / "run.yaml")
+    assert "errors" not in results
+    # a config probed as it builds the model: nothing was trained, and the table does not say it was
+    assert results["protocol"]["trained"] is False
+    table = format_results({**results, "raw": {"linear": 1.0, "knn": 1.0}})
+    assert table.splitlines()[1].startswith("model ") and "\njepa " not in table
+    assert "note: raw probes at least as well as the model (" in table and "trained" not in table
 
 
 # -- attentive probe (V-JEPA) --------------------------------------------------------------------------
@@ -351,7 +374,7 @@ def test_a_run_reports_every_probe_in_its_table(tmp_path, capsys) -> None:
     for probe in ("linear", "knn", "svm", "attentive"):
         assert 0.0 <= results["jepa"][probe] <= 1.0 and 0.0 <= results["random_init"][probe] <= 1.0
     assert set(results["raw"]) >= {"linear", "knn", "svm"} and "attentive" not in results["raw"]
-    assert len(results["jepa"]["svm_c"]) == 2, "the C chosen for each seed is kept"
+    assert len(results["jepa"]["svm_c"]) == 1, "the C chosen, once: without shots each seed would fit the same svm"
     assert results["protocol"]["features"] == "max" and results["protocol"]["attentive"]["steps"] == 10
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["linear", "knn", "svm", "attentive"]
@@ -472,7 +495,8 @@ def test_an_evaluation_failure_keeps_the_other_results_and_the_model(tmp_path, c
     run_dir = train_run(load_run_spec(config), run_dir=tmp_path / "run")
     results = json.loads((run_dir / "eval.json").read_text())
     assert set(results["jepa"]) >= {"linear", "knn"} and set(results["raw"]) >= {"linear", "knn"}
-    assert "random_init" not in results and "the disk went away" in results["errors"]["random_init"]
+    assert "random_init" not in results
+    assert results["errors"]["random_init"] == "eval.test: OSError: the disk went away", "names the set it read"
     assert "failed" in capsys.readouterr().out
     assert jepa.load(run_dir / "final").num_parameters() > 0
 
@@ -541,7 +565,7 @@ def test_a_run_config_alone_is_probed_as_it_builds_the_model(tmp_path, capsys, m
     config.write_text(yaml.safe_dump(tiny_run(probes=["linear"], seeds=[0])))
     assert main(["eval", str(config), "--output", "eval.json"]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[1].startswith("jepa") and "random_init" in table and "raw" in table
+    assert table.splitlines()[1].startswith("model ") and "random_init" in table and "raw" in table
     results = json.loads((tmp_path / "eval.json").read_text())
     spec = load_run_spec(config)
     torch.manual_seed(spec.train.seed)
@@ -593,6 +617,20 @@ def test_the_results_table_shows_a_spread_only_over_several_draws() -> None:
     assert one.splitlines()[1].split() == ["jepa", "0.812"], "one draw: no '± 0.000' posing as a spread"
     several = {"protocol": {"probes": ["linear"], "seeds": [0, 1]}, "jepa": {**scores, "linear_std": 0.02}}
     assert format_results(several).splitlines()[1].split() == ["jepa", "0.812", "±", "0.020"]
+
+
+def test_without_shots_only_the_attentive_probe_is_fitted_once_per_seed() -> None:
+    """Without eval.shots every seed fits linear/knn to the same examples: one fit, shown with
+    no spread (three seeds used to print the same fit's "± 0.000"); the attentive probe's
+    own initialisation still differs by seed."""
+    spec = load_run_spec(tiny_run(probes=["linear", "knn", "attentive"], seeds=[0, 1, 2], baselines=[]))
+    results = evaluate(jepa.build(TOKEN_MODEL), spec)
+    assert set(results["jepa"]) == {"linear", "knn", "attentive", "attentive_std"}
+    row = format_results(results).splitlines()[1].split()
+    assert row[:3] == ["jepa", f"{results['jepa']['linear']:.3f}", f"{results['jepa']['knn']:.3f}"]
+    assert row[3:] == [f"{results['jepa']['attentive']:.3f}", "±", f"{results['jepa']['attentive_std']:.3f}"]
+    drawn = evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(probes=["linear"], seeds=[0, 1], shots=3)))
+    assert "linear_std" in drawn["jepa"], "with shots each seed draws other examples: a spread"
 
 
 def test_a_baseline_the_trained_model_does_not_beat_is_pointed_out() -> None:

@@ -556,7 +556,8 @@ def knn_accuracy(
     *,
     k: int = 5,
 ) -> float:
-    """Test accuracy of a cosine-similarity k-nearest-neighbour majority vote."""
+    """Test accuracy of a cosine-similarity k-nearest-neighbour majority vote (``k`` at most
+    the number of train examples; with all of them every test item gets one vote)."""
     check_probe_labels(train_y, test_y)
     a = F.normalize(train_x.float(), dim=1)
     b = F.normalize(test_x.float(), dim=1)

@@ -9,6 +9,7 @@ trains with :class:`~jepa_core.training.Trainer` and, when the config has an
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import statistics
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
 import pydantic
 import torch
@@ -51,6 +52,7 @@ Probe = Literal["linear", "knn", "svm", "attentive", "ridge"]
 Baseline = Literal["random_init", "raw", "frame_average"]
 #: The rows of a results table, in order: the trained model, then the baselines.
 RESULT_ROWS = ("jepa", "random_init", "raw", "frame_average")
+_T = TypeVar("_T")
 
 
 def _default_probes() -> list[Probe]:
@@ -103,7 +105,11 @@ class EvalSpec(SpecModel):
     )
     shots: PositiveInt | None = Field(None, description="labelled examples per class drawn from train; None: all")
     seeds: list[Seed] = Field(
-        default_factory=lambda: [0], min_length=1, max_length=1000, description="one few-shot draw per seed"
+        default_factory=lambda: [0],
+        min_length=1,
+        max_length=1000,
+        description="one few-shot draw (and attentive-probe init) per seed; without shots only the attentive "
+        "probe depends on them (the others are fitted once)",
     )
     baselines: list[Baseline] = Field(
         default_factory=_default_baselines,
@@ -588,6 +594,10 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             labels[field] = held = None if regression else _class_labels(dataset)
             if field == "eval.train" and held is not None and evaluation.shots is not None:
                 _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
+            if field == "eval.train" and "knn" in evaluation.probes:
+                knn_problem = _knn_k_problem(evaluation, held, len(dataset) if isinstance(dataset, Sized) else None)
+                if knn_problem and distributed()[0] == 0:  # the other probes still run: a warning, not an error
+                    warn(f"eval.knn_k: {knn_problem}; the knn probe will fail (the other probes run)")
             state = masked_input(batch)
             states[field] = state
             tokens = _encode_or_explain(model, encoder, batch, state, field)
@@ -630,6 +640,25 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             field,
         )
     _check_same_inputs(spec, states)
+
+
+def _knn_k_problem(evaluation: EvalSpec, labels: torch.Tensor | None, count: int | None) -> str | None:
+    """Why the knn probe cannot score, when its ``k`` reaches every labelled example it votes
+    among (``labels``: the probe's train labels, or ``count`` of them): each test item would
+    get the same vote, the commonest class's."""
+    if evaluation.shots is not None and labels is not None:
+        classes = len(labels.unique())
+        count, counted = evaluation.shots * classes, f"eval.shots={evaluation.shots} of each of {classes} classes"
+    elif evaluation.shots is None and count is not None:
+        counted = "all of eval.train"
+    else:
+        return None
+    if evaluation.knn_k < count:
+        return None
+    return (
+        f"k={evaluation.knn_k} reaches all {count} labelled examples the knn probe votes among "
+        f"({counted}), so every test item would get the same vote; set eval.knn_k below {count}"
+    )
 
 
 def _check_same_inputs(spec: RunSpec, states: Mapping[str, Any]) -> None:
@@ -782,8 +811,20 @@ class _Features:
     device: torch.device = torch.device("cpu")
 
 
+class _EvalSetError(RuntimeError):
+    """An error met while reading or embedding one eval set; its message names the set."""
+
+
 def _error_message(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    return str(exc) if isinstance(exc, _EvalSetError) else f"{type(exc).__name__}: {exc}"
+
+
+def _in_eval_set(field: str, work: Callable[[], _T]) -> _T:
+    """``work()``, with any error it raises re-raised under ``field`` ("eval.test: ...")."""
+    try:
+        return work()
+    except Exception as exc:
+        raise _EvalSetError(f"{field}: {_error_message(exc)}") from exc
 
 
 def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], dict[str, str]]:
@@ -803,6 +844,9 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
         if probe == "linear":
             return ev.linear_probe(x, y, test_x, test_y, weight_decay=spec.weight_decay)
         if probe == "knn":
+            problem = _knn_k_problem(spec, y, len(y))
+            if problem:
+                raise SpecError(problem, "eval.knn_k")
             return ev.knn_accuracy(x, y, test_x, test_y, k=spec.knn_k)
         if probe == "svm":
             accuracy, c = ev.svm_accuracy(x, y, test_x, test_y)
@@ -832,13 +876,16 @@ def _probe_scores(features: _Features, spec: EvalSpec) -> tuple[dict[str, Any], 
     for probe in spec.probes:
         if probe == "attentive" and features.tokens is None:
             continue  # the raw inputs have no token grid
+        # without shots every seed fits these probes to the same examples, so the same fit: once
+        repeated = spec.shots is None and probe != "attentive"
         try:
-            values = [run(probe, seed, chosen) for seed, chosen in draws]
+            values = [run(probe, seed, chosen) for seed, chosen in (draws[:1] if repeated else draws)]
         except Exception as exc:  # one probe failing leaves the others standing
             errors[probe] = _error_message(exc)
             continue
         result[probe] = statistics.fmean(values)
-        result[f"{probe}_std"] = statistics.pstdev(values) if len(values) > 1 else 0.0
+        if not repeated:
+            result[f"{probe}_std"] = statistics.pstdev(values) if len(values) > 1 else 0.0
     if "svm" in result:
         result["svm_c"] = chosen_c
     if "ridge" in result:
@@ -853,16 +900,18 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
         return labels
 
     device = getattr(model, "device", torch.device("cpu"))
+    sets = (("eval.train", train_data), ("eval.test", test_data))
     if "attentive" not in spec.probes:
-        (train_x, train_y), (test_x, test_y) = (
-            ev.embed_dataset(model, data, batch_size=spec.batch_size, tokens=spec.features)
-            for data in (train_data, test_data)
-        )
+        embed = functools.partial(ev.embed_dataset, model, batch_size=spec.batch_size, tokens=spec.features)
+        (train_x, train_y), (test_x, test_y) = (_in_eval_set(f, functools.partial(embed, data)) for f, data in sets)
         return _Features(
             (train_x, labelled(train_y, "eval.train")), (test_x, labelled(test_y, "eval.test")), device=device
         )
     # one encoder pass gives both the token grid and (pooled from it) the vectors
-    grids = [ev.embed_tokens(model, data, batch_size=spec.batch_size) for data in (train_data, test_data)]
+    grids = [
+        _in_eval_set(field, functools.partial(ev.embed_tokens, model, data, batch_size=spec.batch_size))
+        for field, data in sets
+    ]
     (train_t, train_p, train_y), (test_t, test_p, test_y) = grids
     return _Features(
         (ev.pool_tokens(train_t, train_p, spec.features), labelled(train_y, "eval.train")),
@@ -929,18 +978,23 @@ def evaluate(
     on_update: Callable[[Mapping[str, Any]], None] | None = None,
     baseline_dir: str | os.PathLike[str] | None = None,
     save_baselines: bool = True,
+    trained: bool = True,
 ) -> dict[str, Any]:
     """Probe accuracies of the trained model and of the baselines the eval section names.
 
     Returns ``{"jepa": scores, "random_init": scores, "raw": scores, "protocol": ...}``,
     scores being ``{probe: mean accuracy over eval.seeds, probe + "_std": spread}``
-    (and ``"svm_c"``: the ``C`` the svm probe chose for each seed).
+    (and ``"svm_c"``: the ``C`` the svm probe chose for each draw). Without
+    ``eval.shots`` every seed would fit a probe other than the attentive one to the same
+    examples, so each of those is fitted once and has no ``_std``.
     A model, baseline or probe that fails does not stop the others: its message goes
     to ``results["errors"]`` under its name (``"raw"``, ``"jepa/svm"``).
     ``on_update(results)`` is called after each model or baseline is scored (to save
     what is done so far). The ``frame_average`` baseline trains an image model; with a
     ``baseline_dir`` it is kept in ``baseline_dir/frame_average`` (when
     ``save_baselines``) and reused by a later evaluation with the same spec.
+    ``trained=False`` (a model probed as its config builds it, e.g. from pretrained
+    weights) is recorded in the protocol, and the table calls its row ``model``.
     """
     if spec.eval is None:
         raise SpecError(
@@ -961,6 +1015,8 @@ def evaluate(
         "train": evaluation.train.to_dict(),
         "test": evaluation.test.to_dict(),
     }
+    if not trained:
+        protocol["trained"] = False
     if "attentive" in evaluation.probes:
         protocol["attentive"] = evaluation.attentive.model_dump(mode="json")
     if "frame_average" in evaluation.baselines and evaluation.frame_average is not None:
@@ -1017,21 +1073,24 @@ def format_results(results: Mapping[str, Any]) -> str:
         first: Mapping[str, Any] = next((results[name] for name in RESULT_ROWS if name in results), {})
         probes = [key for key, value in first.items() if not key.endswith("_std") and isinstance(value, float)]
     rows = [name for name in RESULT_ROWS if name in results or name in errors]
-    width = max([12, *(len(name) + 1 for name in rows)])
+    trained_here = results.get("protocol", {}).get("trained", True)
+    model = "the trained model" if trained_here else "the model"
+    labels = {name: name if name != "jepa" or trained_here else "model" for name in rows}  # `jepa eval CONFIG`
+    width = max([12, *(len(label) + 1 for label in labels.values())])
     headers = [f"{probe} R²" if probe == "ridge" else probe for probe in probes]  # the others: accuracy
     lines = [f"{'':<{width}}" + "".join(f"{header:>19}" for header in headers)]
     for name in rows:
         scores = results.get(name, {})
         cells = []
         for probe in probes:
-            if probe in scores and one_draw:
+            if probe in scores and (one_draw or f"{probe}_std" not in scores):  # no spread: one fit
                 cells.append(f"{scores[probe]:>19.3f}")
             elif probe in scores:
                 cells.append(f"{scores[probe]:>11.3f} ± {scores.get(probe + '_std', 0.0):.3f}")
             else:
                 failed = name in errors or f"{name}/{probe}" in errors
                 cells.append(f"{'failed' if failed else '-':>19}")
-        lines.append(f"{name:<{width}}" + "".join(cells))
+        lines.append(f"{labels[name]:<{width}}" + "".join(cells))
     trained = results.get("jepa", {})
     for name in (row for row in rows if row != "jepa"):  # a baseline the trained model does not beat: say so
         behind = [
@@ -1040,7 +1099,7 @@ def format_results(results: Mapping[str, Any]) -> str:
             if probe in trained and probe in results.get(name, {}) and results[name][probe] >= trained[probe]
         ]
         if behind:
-            lines.append(f"note: {name} probes at least as well as the trained model ({'; '.join(behind)})")
+            lines.append(f"note: {name} probes at least as well as {model} ({'; '.join(behind)})")
     if errors:
         lines.append("errors:")
         lines.extend(f"  {name}: {message}" for name, message in errors.items())
@@ -1080,7 +1139,7 @@ def evaluate_path(
         model = _build_model(spec.model, "model")
         check_eval_data(model, spec)
         writer = _results_writer(Path(output)) if output is not None else None
-        return evaluate(model, spec, on_update=writer)
+        return evaluate(model, spec, on_update=writer, trained=False)
     if config is not None:
         spec = load_run_spec(config, overrides)
     elif is_file(path / "run.json"):
