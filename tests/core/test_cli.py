@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from jepa_core.cli import main
+from jepa_core.first_party import install_command
 
 JEPA = shutil.which("jepa", path=str(Path(sys.executable).parent)) or "jepa"
 
@@ -200,11 +201,11 @@ def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> N
     assert refused.stderr.strip().endswith(
         f"the 'timeseries' starter comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}, "
         "installed here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS; with the extras "
-        "it needs: pip install 'jepa-plugins-timeseries[aeon,eval]'"
+        f"it needs: {install_command('jepa-plugins-timeseries', 'aeon,eval')}"
     )
     listed = run("init", env=NO_PLUGINS).stdout.splitlines()
     assert listed[0] == "starter configs: sequences"
-    assert any("pip install 'jepa-plugins-vision[digits]'" in line for line in listed[1:])
+    assert any(install_command("jepa-plugins-vision", "digits") in line for line in listed[1:])
     assert "did you mean 'sequences'?" in run("init", "sequence", check=False).stderr
 
 

@@ -347,8 +347,7 @@ def test_the_reinstall_command_follows_where_pip_installed_a_distribution_from(
 ) -> None:
     from importlib.metadata import PathDistribution
 
-    from jepa_core.discovery import installed_from
-    from jepa_core.first_party import reinstall_command
+    from jepa_core.first_party import installed_from, reinstall_command
 
     info = tmp_path / "jepa_mine-1.0.dist-info"
     info.mkdir()
@@ -356,6 +355,29 @@ def test_the_reinstall_command_follows_where_pip_installed_a_distribution_from(
     if direct_url is not None:
         (info / "direct_url.json").write_text(json.dumps(direct_url))
     assert reinstall_command("jepa-mine", installed_from(PathDistribution(info))) == command
+
+
+def test_install_hints_name_the_local_folder_a_distribution_came_from(installed_plugins, tmp_path) -> None:
+    """A distribution on no index installs from its folder: the hint for its extras names
+    that folder (the bare name made pip answer "no matching distribution")."""
+    import shlex
+
+    from jepa_core.first_party import _sibling_folder, install_command
+
+    installed_plugins("good")  # installed with pip from its folder
+    assert install_command("jepa-fixture-good", "plot") == f"pip install {shlex.quote(f'{GOOD_FOLDER}[plot]')}"
+    assert install_command("jepa-fixture-good") == f"pip install {shlex.quote(str(GOOD_FOLDER))}"
+    assert install_command("jepa-not-installed-anywhere", "x") == "pip install 'jepa-not-installed-anywhere[x]'"
+    # not installed, but checked out beside jepa-core's folder (this repository's layout)
+    (tmp_path / "jepa_core").mkdir()
+    (tmp_path / "jepa_plugins_text").mkdir()
+    (tmp_path / "jepa_plugins_text" / "pyproject.toml").write_text('[project]\nname = "jepa-plugins-text"\n')
+    core = (str(tmp_path / "jepa_core"), True)
+    assert _sibling_folder("jepa-plugins-text", core) == (str(tmp_path / "jepa_plugins_text"), True)
+    assert _sibling_folder("jepa-plugins-vision", core) is None, "no folder there: by name"
+    (tmp_path / "jepa_plugins_vision").mkdir()
+    (tmp_path / "jepa_plugins_vision" / "pyproject.toml").write_text('[project]\nname = "someone-else"\n')
+    assert _sibling_folder("jepa-plugins-vision", core) is None, "a folder of that name holding another project"
 
 
 def test_a_model_whose_loss_plugin_is_blocked_loads_and_says_so(installed_plugins, tmp_path, monkeypatch) -> None:

@@ -25,6 +25,7 @@ from jepa_core.errors import (
     WiringError,
 )
 from jepa_core.factory import build
+from jepa_core.first_party import install_command
 from jepa_core.hookspecs import PLUGIN_API_VERSION, hookimpl
 from jepa_core.masks import Masks
 from jepa_core.metrics import embedding_std, rankme
@@ -104,6 +105,7 @@ __all__ = [
     "evaluation",
     "hf",
     "hookimpl",
+    "install_command",
     "layers",
     "limits",
     "list_components",

@@ -30,24 +30,21 @@ and a name that two other distributions both use to neither of them.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import signal
 import threading
 import time
 import traceback
-from importlib.metadata import Distribution, EntryPoint, entry_points
+from importlib.metadata import EntryPoint, entry_points
 from types import FrameType, ModuleType, TracebackType
 from typing import Any
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import pluggy
 
 from jepa_core import __version__, hookspecs
 from jepa_core.components import plugin as core_plugin
 from jepa_core.errors import PluginError, warn
-from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY_SCOPES
+from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY_SCOPES, installed_from
 from jepa_core.registry import (
     CORE_SCOPE,
     RESERVED_SCOPES,
@@ -283,29 +280,6 @@ def _record_for(entry_point: EntryPoint) -> PluginRecord:
         version=distribution.version if distribution is not None else None,
         installed_from=installed_from(distribution) if distribution is not None else None,
     )
-
-
-def installed_from(distribution: Distribution) -> str | None:
-    """``pip install``'s argument that installs ``distribution`` again, when it was not
-    installed from a package index, read from PEP 610's ``direct_url.json``: the local
-    folder (``-e FOLDER`` when editable), ``git+URL@COMMIT``, or the archive's URL. A
-    plugin author's own distribution is often on no index, so its bare name would not
-    install it elsewhere."""
-    try:
-        recorded = json.loads(distribution.read_text("direct_url.json") or "null")
-    except ValueError:
-        return None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("url"), str):
-        return None
-    url: str = recorded["url"]
-    if isinstance(recorded.get("dir_info"), dict):
-        folder = url2pathname(urlparse(url).path) if url.startswith("file:") else url
-        return f"-e {folder}" if recorded["dir_info"].get("editable") else folder
-    vcs = recorded.get("vcs_info")
-    if isinstance(vcs, dict):
-        commit = vcs.get("commit_id")
-        return f"{vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else "")
-    return url
 
 
 def _register_module(manager: pluggy.PluginManager, module: ModuleType, registrar: PluginRegistrar) -> list[str]:

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepa_core.errors import SpecError
+from jepa_core.first_party import install_command
 from jepa_core.layers import init_weights
 
 #: What :meth:`jepa_core.model.JEPA.embed` and :func:`embed_dataset` do with token grids.
@@ -575,7 +576,9 @@ def require_sklearn(probe: str = "svm") -> None:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise SpecError(f"the {probe} probe needs scikit-learn: pip install 'jepa-core[eval]'", "eval.probes") from None
+        raise SpecError(
+            f"the {probe} probe needs scikit-learn: {install_command('jepa-core', 'eval')}", "eval.probes"
+        ) from None
 
 
 def _as_numpy(values: Any) -> np.ndarray:

@@ -7,7 +7,12 @@ here under its distribution, and nothing more.
 
 from __future__ import annotations
 
+import json
 import shlex
+from importlib.metadata import Distribution, PackageNotFoundError, distribution
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 #: jepa-core: its distribution, and the import packages it ships (``src/jepa``, ``src/jepa_core``).
 CORE_DISTRIBUTION = "jepa-core"
@@ -69,16 +74,73 @@ STARTERS: dict[str, tuple[str, str]] = {
 
 
 def install_command(distribution: str, extras: str = "") -> str:
-    """The one form every install hint (and the plugins' READMEs) uses:
-    ``pip install jepa-plugins-text``, ``pip install 'jepa-plugins-vision[digits]'``
-    (quoted, so that shells such as zsh do not read the brackets as a pattern)."""
+    """The pip command that installs ``distribution`` with ``extras``, in the one form every
+    install hint uses: ``pip install jepa-plugins-text``, ``pip install
+    'jepa-plugins-vision[digits]'`` (quoted, so that shells such as zsh do not read the
+    brackets as a pattern). A distribution installed from a local folder (a checkout, as
+    on no package index) is named by that folder, ``pip install -e '/src/plugin[video]'``,
+    and so is one not installed whose folder sits beside jepa-core's checkout: the name
+    alone would not install either."""
+    folder = _local_folder(distribution) or _sibling_folder(distribution, _local_folder(CORE_DISTRIBUTION))
+    if folder is not None:
+        path, editable = folder
+        return f"pip install {'-e ' if editable else ''}{shlex.quote(f'{path}[{extras}]' if extras else path)}"
     return f"pip install '{distribution}[{extras}]'" if extras else f"pip install {distribution}"
+
+
+def installed_from(distribution: Distribution) -> str | None:
+    """``pip install``'s argument that installs ``distribution`` again, when it was not
+    installed from a package index, read from PEP 610's ``direct_url.json``: the local
+    folder (``-e FOLDER`` when editable), ``git+URL@COMMIT``, or the archive's URL. A
+    plugin author's own distribution is often on no index, so its bare name would not
+    install it elsewhere."""
+    try:
+        recorded = json.loads(distribution.read_text("direct_url.json") or "null")
+    except ValueError:
+        return None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("url"), str):
+        return None
+    url: str = recorded["url"]
+    if isinstance(recorded.get("dir_info"), dict):
+        folder = url2pathname(urlparse(url).path) if url.startswith("file:") else url
+        return f"-e {folder}" if recorded["dir_info"].get("editable") else folder
+    vcs = recorded.get("vcs_info")
+    if isinstance(vcs, dict):
+        commit = vcs.get("commit_id")
+        return f"{vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else "")
+    return url
+
+
+def _local_folder(name: str) -> tuple[str, bool] | None:
+    """``(folder, editable)`` of an installed distribution that came from a local folder."""
+    try:
+        source = installed_from(distribution(name))
+    except PackageNotFoundError:
+        return None
+    if source is None or "://" in source or source.startswith(("git+", "hg+", "svn+", "bzr+")):
+        return None
+    editable = source.startswith("-e ")
+    return (source[3:] if editable else source), editable
+
+
+def _sibling_folder(name: str, core: tuple[str, bool] | None) -> tuple[str, bool] | None:
+    """The folder of distribution ``name`` beside jepa-core's local folder ``core`` (our
+    repository's layout: ``jepa_core/``, ``jepa_plugins_vision/``, ...), when it is
+    there and its ``pyproject.toml`` names it; editable when jepa-core is."""
+    if core is None or name == CORE_DISTRIBUTION:
+        return None
+    folder = Path(core[0]).parent / name.replace("-", "_")
+    try:
+        declared = (folder / "pyproject.toml").read_text()
+    except OSError:
+        return None
+    return (str(folder), core[1]) if f'name = "{name}"' in declared else None
 
 
 def reinstall_command(distribution: str, installed_from: str | None) -> str:
     """The command that installs ``distribution`` as it was installed where a model was
     saved: from ``installed_from`` (a folder, ``-e FOLDER``, ``git+URL@COMMIT`` or an
-    archive's URL; see :func:`jepa_core.discovery.installed_from`) when it did not come
+    archive's URL; see :func:`installed_from`) when it did not come
     from a package index, else by name."""
     if not installed_from:
         return install_command(distribution)

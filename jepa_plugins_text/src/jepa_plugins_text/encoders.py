@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
-from jepa import capture_arguments
+from jepa import capture_arguments, install_command
 from jepa.hf import import_transformers, load_model, saved_config
 from jepa.layers import gather_tokens, init_weights, masked_mean
 from jepa.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
@@ -342,7 +342,9 @@ class HFEncoder(_TextInput, nn.Module):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        transformers = import_transformers("the hf encoder needs transformers: pip install 'jepa-plugins-text[hf]'")
+        transformers = import_transformers(
+            f"the hf encoder needs transformers: {install_command('jepa-plugins-text', 'hf')}"
+        )
         # a local directory only (local_files_only): nothing downloads
         self.model = load_model(
             transformers,

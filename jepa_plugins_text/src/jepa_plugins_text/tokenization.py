@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import torch
-from jepa import ComponentSpec, build_component, capture_arguments, component_field, spec_of
+from jepa import ComponentSpec, build_component, capture_arguments, component_field, install_command, spec_of
 
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 NUM_SPECIAL = 4
@@ -230,7 +230,7 @@ def _import_tokenizers() -> Any:
         import tokenizers
     except ImportError as exc:  # the optional extra is missing
         raise ImportError(
-            "the bpe tokenizer needs the `tokenizers` package: pip install 'jepa-plugins-text[bpe]'"
+            f"the bpe tokenizer needs the `tokenizers` package: {install_command('jepa-plugins-text', 'bpe')}"
         ) from exc
     return tokenizers
 

@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
+from jepa import install_command
 from jepa.limits import Tokens
 from pydantic import Field
 from torch.utils.data import Dataset
@@ -454,7 +455,7 @@ def bundled_ucr_directory() -> Path:
     spec = importlib.util.find_spec("aeon")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
-            "the bundled UCR/UEA series come with aeon: pip install 'jepa-plugins-timeseries[aeon]', "
+            f"the bundled UCR/UEA series come with aeon: {install_command('jepa-plugins-timeseries', 'aeon')}, "
             "or give ucr(path=...) a directory of .ts files"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
+from jepa import install_command
 from jepa.limits import MAX_WIDTH, Seed, format_bytes, memory_budget
 from pydantic import Field
 from torch.utils.data import Dataset
@@ -454,7 +455,9 @@ def digits(
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise ImportError("the digits dataset needs scikit-learn: pip install 'jepa-plugins-vision[digits]'") from exc
+        raise ImportError(
+            f"the digits dataset needs scikit-learn: {install_command('jepa-plugins-vision', 'digits')}"
+        ) from exc
     data = load_digits()
     images = torch.from_numpy(data.images.astype(np.float32) / 16.0)[:, None]  # 0..16 grey levels
     labels = torch.from_numpy(data.target.astype(np.int64))

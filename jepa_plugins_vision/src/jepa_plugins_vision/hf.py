@@ -26,15 +26,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
-from jepa import capture_arguments
+from jepa import capture_arguments, install_command
 from jepa.hf import import_transformers, load_model, saved_config
 from jepa.layers import gather_tokens
 from pydantic import Field
 from torch import nn
 
 from jepa_plugins_vision._types import Grid, PositiveInt, pair
-
-INSTALL_HINT = "pip install 'jepa-plugins-vision[hf]'"
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,9 @@ TOKEN_DROP_FAMILIES: dict[str, _Layout] = {
 
 
 def _transformers() -> Any:
-    return import_transformers(f"pretrained backbones need transformers: {INSTALL_HINT}")
+    return import_transformers(
+        f"pretrained backbones need transformers: {install_command('jepa-plugins-vision', 'hf')}"
+    )
 
 
 def load_backbone(
@@ -155,7 +155,7 @@ def _check_takes_pixels(model: Any, source: str) -> None:
         raise ValueError(
             f"{source} is a text model ({type(model).__name__}, model_type {model_type!r}), not an image "
             "backbone: hf_vision feeds it pixels; for text use the text plugin's encoder 'text:hf' "
-            "(pip install 'jepa-plugins-text[hf]'), or give hf_vision an image or video checkpoint"
+            f"({install_command('jepa-plugins-text', 'hf')}), or give hf_vision an image or video checkpoint"
         )
     raise ValueError(
         f"{source} holds {type(model).__name__} (model_type {model_type!r}), which takes {main_input!r}, "

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
+from jepa import install_command
 from pydantic import Field
 from torch.utils.data import Dataset
 
@@ -187,7 +188,7 @@ def moving_digits(
         from sklearn.datasets import load_digits
     except ImportError as exc:
         raise ImportError(
-            "the moving_digits dataset needs scikit-learn: pip install 'jepa-plugins-vision[digits]'"
+            f"the moving_digits dataset needs scikit-learn: {install_command('jepa-plugins-vision', 'digits')}"
         ) from exc
     canvas = pair(image_size)
     if digit_size > min(canvas):
@@ -318,7 +319,9 @@ def _import_av():
     try:
         import av
     except ImportError as exc:
-        raise ImportError("the video_folder dataset needs PyAV: pip install 'jepa-plugins-vision[video]'") from exc
+        raise ImportError(
+            f"the video_folder dataset needs PyAV: {install_command('jepa-plugins-vision', 'video')}"
+        ) from exc
     return av
 
 
