@@ -307,8 +307,9 @@ def test_every_python_block_of_a_plugin_readme_runs(
 @pytest.mark.parametrize("readme", PLUGIN_READMES, ids=lambda path: path.parent.name)
 def test_plugin_readmes_install_in_the_form_the_hints_use(readme: Path) -> None:
     """Every install line of a plugin README is the command jepa's own hints print
-    (``pip install jepa-plugins-x`` or ``pip install 'jepa-plugins-x[extra]'``)."""
-    from jepa_core.first_party import SCOPES, STARTERS, install_command
+    from a package index (``pip install jepa-plugins-x`` or ``pip install 'jepa-plugins-x[extra]'``)."""
+    from jepa_core.first_party import SCOPES, STARTERS
+    from jepa_core.first_party import index_install_command as install_command
 
     distribution = SCOPES[readme.parent.name.removeprefix("jepa_plugins_")]
     lines = re.findall(r"^(pip install .*?)(?:\s+#.*)?$", readme.read_text(encoding="utf-8"), re.MULTILINE)

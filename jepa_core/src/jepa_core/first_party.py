@@ -85,6 +85,12 @@ def install_command(distribution: str, extras: str = "") -> str:
     if folder is not None:
         path, editable = folder
         return f"pip install {'-e ' if editable else ''}{shlex.quote(f'{path}[{extras}]' if extras else path)}"
+    return index_install_command(distribution, extras)
+
+
+def index_install_command(distribution: str, extras: str = "") -> str:
+    """The command by name, from a package index (the form the READMEs and the starters'
+    ``# Needs:`` lines use)."""
     return f"pip install '{distribution}[{extras}]'" if extras else f"pip install {distribution}"
 
 
