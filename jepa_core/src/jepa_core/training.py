@@ -740,6 +740,8 @@ class Trainer:
         raise TrainingInterrupted(f"interrupted at step {self.step} of {self.spec.steps}{where}", self.step, path)
 
     def _watch_collapse(self, metrics: dict[str, float]) -> None:
+        # the step's smallest micro-batch: a loader's short last batch of 2 is a line whatever the model
+        batch = min((_leading_size(part, self.local_batch) for part in self._last_batches), default=self.local_batch)
         spread = metrics.get("context_std")
         if spread is not None:
             # RankMe is centred and scale-free: embeddings shrinking towards one point keep their
@@ -750,7 +752,7 @@ class Trainer:
             if (
                 spread < start / SPREAD_DROP
                 and self.step > self.spec.warmup_steps
-                and self.local_batch > 2
+                and batch > 2
                 and "spread" not in self._warned
             ):
                 self._warned.add("spread")
@@ -764,7 +766,7 @@ class Trainer:
         if (
             rank is not None
             and rank < self.spec.collapse_rankme
-            and self.local_batch - 1 > self.spec.collapse_rankme  # a batch of 2 is a line whatever the model
+            and batch - 1 > self.spec.collapse_rankme  # centred, a batch of b spans at most b - 1 dimensions
             and self.step > self.spec.warmup_steps
             and "rankme" not in self._warned
         ):
