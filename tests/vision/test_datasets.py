@@ -327,8 +327,12 @@ def test_a_root_above_the_split_folders_says_to_give_each_split_its_own_root(tmp
     assert "holds only the folders 'test', 'train', named like splits" in message
     assert "('cat', 'dog' in 'test')" in message and "read as 2 classes, one per split" in message
     assert f"root: {str(tmp_path / 'data' / 'train')!r} for data and eval.train" in message
-    assert f"root: {str(tmp_path / 'data' / 'test')!r} for eval.test" in message
+    assert f"root: {str(tmp_path / 'data' / 'test')!r} for eval.test, each with split: all" in message
     assert _dataset("image_folder", root=str(tmp_path / "data" / "train"), image_size=8).classes == ["cat", "dog"]
+    # the advice taken with the starter's split: test left in: a fifth of the test folder, said so
+    with pytest.warns(UserWarning, match=r"named like a split, and split: test keeps 20% of its files") as caught:
+        part = _dataset("image_folder", root=str(tmp_path / "data" / "test"), image_size=8, split="test")
+    assert "set split: all to use the whole folder" in str(caught[0].message) and len(part) < 2
 
     # classes that happen to hold sub-folders, with names that are not splits: nothing to say
     for label in ("cat", "dog"):
@@ -340,6 +344,33 @@ def test_a_root_above_the_split_folders_says_to_give_each_split_its_own_root(tmp
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _dataset("image_folder", root=str(tmp_path / "deep"), image_size=8).classes == ["cat", "dog"]
+
+
+def test_probing_split_folders_as_classes_fails_before_training(tmp_path, capsys):
+    """eval sets whose root holds train/ and test/: the probes told the splits apart and a
+    trial's run printed that table with exit status 0; now it stops before training."""
+    from jepa_core.cli import main
+
+    for split in ("train", "test"):
+        for label, shade in (("cat", 30), ("dog", 220)):
+            folder = tmp_path / "data" / split / label
+            folder.mkdir(parents=True)
+            for i in range(4):
+                Image.new("L", (8, 8), shade + i).save(folder / f"{i}.png")
+    config = tmp_path / "run.yaml"
+    folder = f"{{name: image_folder, params: {{root: {tmp_path / 'data'}, image_size: 8, channels: 1}}}}"
+    config.write_text(
+        _tiny_cnn_run(
+            folder,
+            "{steps: 2, batch_size: 4, warmup_steps: 0, progress: false, plot: false}",
+            f"{{train: {folder}, test: {folder}, probes: [linear], baselines: []}}",
+        )
+    )
+    with pytest.warns(UserWarning, match="named like splits"):
+        assert main(["train", str(config), "--run-dir", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert "eval.train: its classes are 'test', 'train', the names of splits" in error
+    assert not (tmp_path / "run" / "final").exists(), "refused before training"
 
 
 def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsys):

@@ -25,6 +25,7 @@ A plugin (or a script) reuses them rather than writing its own protocol:
 
 from jepa_core.evaluation import (
     RIDGE_ALPHAS,
+    SPLIT_NAMES,
     SVM_C_GRID,
     TOKEN_POOLS,
     AttentiveClassifier,
@@ -47,6 +48,7 @@ from jepa_core.evaluation import (
 
 __all__ = [
     "RIDGE_ALPHAS",
+    "SPLIT_NAMES",
     "SVM_C_GRID",
     "TOKEN_POOLS",
     "AttentiveClassifier",

@@ -34,6 +34,9 @@ from jepa_core.layers import init_weights
 
 #: What :meth:`jepa_core.model.JEPA.embed` and :func:`embed_dataset` do with token grids.
 TOKEN_POOLS = ("mean", "max", "flatten", "none")
+#: Names that mark a split of a dataset, not a class: class folders named only these are
+#: most likely a root one level above the splits (``data/train/cat/1.png`` read from ``data``).
+SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "dev"})
 #: TS2Vec's grid for the SVM's ``C`` (its ``np.inf`` aside: a hard margin adds nothing).
 SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
 #: The ridge probe's strengths (on standardised features), one picked by leave-one-out CV.
@@ -880,6 +883,7 @@ def few_shot_split(
 
 __all__ = [
     "RIDGE_ALPHAS",
+    "SPLIT_NAMES",
     "SVM_C_GRID",
     "TOKEN_POOLS",
     "AttentiveClassifier",

@@ -592,6 +592,8 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
                 held_labels = getattr(dataset, "labels", None)  # all of them, when the dataset keeps them
                 ev.check_class_labels(label if held_labels is None else held_labels, field)
             labels[field] = held = None if regression else _class_labels(dataset)
+            if held is not None:
+                _check_classes_are_not_splits(dataset, field)
             if field == "eval.train" and held is not None and evaluation.shots is not None:
                 _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
             if field == "eval.train" and "knn" in evaluation.probes:
@@ -640,6 +642,20 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             field,
         )
     _check_same_inputs(spec, states)
+
+
+def _check_classes_are_not_splits(dataset: Any, field: str) -> None:
+    """Classes named only like splits (``test``, ``train``) are a folder read one level too
+    high: the probes would tell the splits apart, and score that as the representation's."""
+    classes = [str(name) for name in getattr(dataset, "classes", None) or ()]
+    if len(classes) > 1 and all(name.lower() in ev.SPLIT_NAMES for name in classes):
+        shown = ", ".join(repr(name) for name in classes)
+        raise SpecError(
+            f"its classes are {shown}, the names of splits, so the probes would only tell the splits apart: "
+            f"point {field} at the folder of one split (for a folder dataset such as image_folder: root one "
+            "level lower, e.g. .../train for eval.train and .../test for eval.test, with split: all)",
+            field,
+        )
 
 
 def _knn_k_problem(evaluation: EvalSpec, labels: torch.Tensor | None, count: int | None) -> str | None:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import torch
 from jepa import install_command
+from jepa.evaluation import SPLIT_NAMES
 from jepa.limits import MAX_WIDTH, Seed, format_bytes, memory_budget
 from pydantic import Field
 from torch.utils.data import Dataset
@@ -368,15 +369,25 @@ def _warn_one_class(base: Path, folder: Path, files: Sequence[Path]) -> None:
     )
 
 
-#: Folder names that mark a split, not a class: ``root/train/cat/1.png`` read from ``root``.
-_SPLIT_FOLDER_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation", "dev"})
+def warn_split_of_a_split(root: str | Path, split: str, test_fraction: float) -> None:
+    """Warn when ``split`` carves a part of a folder that is named as a split already
+    (``root: data/test, split: test`` probes on a fifth of the test images)."""
+    base = Path(root).expanduser()
+    if split == "all" or base.name.lower() not in SPLIT_NAMES:
+        return
+    share = test_fraction if split == "test" else 1 - test_fraction
+    warnings.warn(
+        f"root {str(base)!r} is named like a split, and split: {split} keeps {share:.0%} of its files "
+        f"(test_fraction={test_fraction:g}); set split: all to use the whole folder",
+        stacklevel=3,
+    )
 
 
 def _warn_split_folders(base: Path, classes: Sequence[str], files: Sequence[Path]) -> None:
     """Warn when every class folder under ``base`` is named like a split (``train``,
     ``test``, ...) and keeps its files in sub-folders: ``base`` is most likely the
     folder above the splits, so the splits would be read as the classes."""
-    if not all(name.lower() in _SPLIT_FOLDER_NAMES for name in classes) or str(base) in _WARNED_ROOTS:
+    if not all(name.lower() in SPLIT_NAMES for name in classes) or str(base) in _WARNED_ROOTS:
         return
     nested: dict[Path, set[str]] = {base / name: set() for name in classes}  # split -> its sub-folders with files
     for path in files:
@@ -392,9 +403,10 @@ def _warn_split_folders(base: Path, classes: Sequence[str], files: Sequence[Path
     roots = {name.lower(): str(base / name) for name in classes}
     train, test = roots.get("train") or roots.get("training"), roots.get("test") or roots.get("testing")
     example = (
-        f"root: {train!r} for data and eval.train, root: {test!r} for eval.test"
+        f"root: {train!r} for data and eval.train, root: {test!r} for eval.test, each with split: all (the "
+        "folder is one split already)"
         if train and test
-        else f"root: {str(base / first)!r}"
+        else f"root: {str(base / first)!r} with split: all"
     )
     warnings.warn(
         f"{str(base)!r} holds only the folders {shown}, named like splits, each with its files in sub-folders "
@@ -424,6 +436,7 @@ def image_folder(
     ``split`` draws ``test_fraction`` of the images with ``seed``, of each class when
     labelled."""
     files, labels, classes = scan_folder(root, IMAGE_SUFFIXES, "images")
+    warn_split_of_a_split(root, split, test_fraction)
     keep = split_indices(len(files), split, test_fraction, seed, labels)
     size = pair(image_size)
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)

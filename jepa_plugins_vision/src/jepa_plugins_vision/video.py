@@ -20,7 +20,14 @@ from pydantic import Field
 from torch.utils.data import Dataset
 
 from jepa_plugins_vision._types import ImageSize, PositiveInt, pair
-from jepa_plugins_vision.datasets import TestFraction, _normalisation, item_generator, scan_folder, split_indices
+from jepa_plugins_vision.datasets import (
+    TestFraction,
+    _normalisation,
+    item_generator,
+    scan_folder,
+    split_indices,
+    warn_split_of_a_split,
+)
 
 #: Per-frame unit steps ``(dy, dx)``: 4 directions (right, down, left, up), then the diagonals.
 DIRECTIONS: tuple[tuple[int, int], ...] = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, -1), (-1, 1))
@@ -429,6 +436,7 @@ def video_folder(
         files = [path for path, ok in zip(files, readable, strict=True) if ok]
         if not files:
             raise ValueError(f"no readable videos in {str(base)!r}: all {len(skipped)} failed to decode")
+    warn_split_of_a_split(root, split, test_fraction)
     keep = split_indices(len(files), split, test_fraction, seed, labels)
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)
     label_tensor = torch.tensor(labels)[keep] if labels is not None else None
