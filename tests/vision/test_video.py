@@ -90,6 +90,9 @@ def test_moving_digits_reject_bad_settings():
         _dataset("moving_digits", image_size=8, digit_size=12)
     with pytest.raises(ValueError, match="num_digits"):
         _dataset("moving_digits", label="digit", num_digits=2)
+    for seed in (-1, 2**70):  # bounded as every dataset's seed (2**70 overflowed inside torch)
+        with pytest.raises(SpecError, match=r"seed"):
+            _dataset("moving_digits", seed=seed)
     two = _dataset("moving_digits", num_digits=2, split="test")
     assert (two.glyph_index[:, 0] != two.glyph_index[:, 1]).all()
 

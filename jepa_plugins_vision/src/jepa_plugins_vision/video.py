@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from jepa import install_command
+from jepa.limits import Seed
 from pydantic import Field
 from torch.utils.data import Dataset
 
@@ -175,7 +176,7 @@ def moving_digits(
     split: VideoSplit = "all",
     test_fraction: TestFraction = 0.2,
     val_fraction: ValFraction = 0.2,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> MovingDigits:
     """Moving digits (in the spirit of Moving MNIST) from scikit-learn's 8x8 digits.
 
@@ -398,7 +399,7 @@ def video_folder(
     skip_unreadable: bool = False,
     split: Literal["all", "train", "test"] = "all",
     test_fraction: TestFraction = 0.2,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> VideoFolderDataset:
     """Videos (``.mp4``, ``.webm``, ``.avi``, ``.mkv``, ``.mov``) under ``root``: class
     sub-folders (``root/walk/1.mp4``: labelled, classes sorted) or files directly in
