@@ -139,6 +139,9 @@ def test_a_knn_k_that_reaches_every_labelled_example_is_refused_by_name(tmp_path
     spec = load_run_spec(tiny_run(knn_k=40, probes=["knn"], baselines=[]))
     scored = evaluate(jepa.build(TOKEN_MODEL), spec)
     assert "(all of eval.train)" in scored["errors"]["jepa/knn"]
+    with pytest.raises(jepa.SpecError, match=r"eval.knn_k: k=40 reaches all 40"):  # knn alone: nothing to score
+        train_run(spec, run_dir=tmp_path / "alone")
+    assert not (tmp_path / "alone").exists(), "nothing to score: refused before training"
     assert "knn" in evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(knn_k=39, probes=["knn"])))["jepa"]
 
 
@@ -205,7 +208,8 @@ def test_evaluating_a_config_whose_eval_train_holds_one_class_fails_instead_of_s
     assert results["protocol"]["trained"] is False
     table = format_results({**results, "raw": {"linear": 1.0, "knn": 1.0}})
     assert table.splitlines()[1].startswith("model ") and "\njepa " not in table
-    assert "note: raw probes at least as well as the model (" in table and "trained" not in table
+    assert "note: raw probes at least as well as the model (" in table
+    assert table.splitlines()[-1] == "note: nothing was trained: model is the model as its config builds it"
 
 
 # -- attentive probe (V-JEPA) --------------------------------------------------------------------------
@@ -633,6 +637,39 @@ def test_without_shots_only_the_attentive_probe_is_fitted_once_per_seed() -> Non
     assert row[3:] == [f"{results['jepa']['attentive']:.3f}", "±", f"{results['jepa']['attentive_std']:.3f}"]
     drawn = evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(probes=["linear"], seeds=[0, 1], shots=3)))
     assert "linear_std" in drawn["jepa"], "with shots each seed draws other examples: a spread"
+
+
+def test_a_seed_listed_twice_is_refused() -> None:
+    """[0, 0, 0] printed "± 0.000", three agreeing draws that were one."""
+    with pytest.raises(jepa.SpecError, match=r"eval.seeds: .*seed 0 is listed more than once") as info:
+        load_run_spec(tiny_run(seeds=[0, 1, 0]))
+    assert info.value.path.startswith("eval.seeds")
+
+
+def test_the_probing_line_says_how_often_each_probe_is_fitted(tmp_path, capsys) -> None:
+    config = tiny_run(probes=["linear", "attentive"], seeds=[0, 1, 2], baselines=[], attentive={"steps": 2})
+    train_run(load_run_spec(config), run_dir=tmp_path / "a")
+    assert "jepa: probing (linear, attentive; attentive: 3 seeds, the others fitted once)" in capsys.readouterr().err
+    train_run(load_run_spec({**config, "eval": {**config["eval"], "shots": 2}}), run_dir=tmp_path / "b")
+    assert "jepa: probing (linear, attentive; 3 draws)" in capsys.readouterr().err
+
+
+def test_eval_test_the_same_data_as_eval_train_is_warned_about(tmp_path) -> None:
+    config = tiny_run(probes=["linear"], baselines=[])
+    config["eval"]["test"] = config["eval"]["train"]
+    with pytest.warns(UserWarning, match=r"eval.test is the same data as eval.train .* measures memory"):
+        train_run(load_run_spec(config), run_dir=tmp_path / "run")
+
+
+def test_a_run_without_an_eval_section_says_so_when_a_set_changes_one(tmp_path) -> None:
+    from jepa_core.runs import evaluate_path
+
+    config = tiny_run()
+    config["eval"] = None  # trained with --set eval=null
+    run_dir = train_run(load_run_spec(config), run_dir=tmp_path / "run")
+    with pytest.raises(jepa.SpecError, match=r"keeps no eval section .* --set eval.KEY has nothing to change") as info:
+        evaluate_path(run_dir, overrides=["eval.knn_k=3"])  # was: eval.train.name: field required; ...
+    assert info.value.path == "eval" and "--config CONFIG" in str(info.value)
 
 
 def test_a_baseline_the_trained_model_does_not_beat_is_pointed_out() -> None:

@@ -87,9 +87,13 @@ def test_labelled_splits_hold_every_class_in_proportion(tmp_path):
     assert sorted(test.labels.tolist()) == [0, 0, 0, 1]
 
 
-def test_image_folder_errors_say_what_is_wrong(tmp_path):
-    with pytest.raises(jepa.SpecError, match="no folder"):
+def test_image_folder_errors_say_what_is_wrong(tmp_path, monkeypatch):
+    with pytest.raises(jepa.SpecError, match="no folder") as info:
         _dataset("image_folder", root=str(tmp_path / "missing"))
+    assert "current directory" not in str(info.value)
+    monkeypatch.chdir(tmp_path)  # a relative root is read from here: the message says where that is
+    with pytest.raises(jepa.SpecError, match=rf"no folder 'missing' \(relative to the current directory, '{tmp_path}'"):
+        _dataset("image_folder", root="missing")
     with pytest.raises(jepa.SpecError, match="no images"):
         _dataset("image_folder", root=str(tmp_path))
     (tmp_path / "broken.png").write_bytes(b"not a png")

@@ -129,6 +129,14 @@ class EvalSpec(SpecModel):
     attentive: AttentiveSpec = Field(default_factory=AttentiveSpec)
     batch_size: PositiveInt = 256
 
+    @pydantic.field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+        if repeated:  # the same draw twice would show as agreement between draws
+            raise ValueError(f"seed {repeated[0]} is listed more than once; each seed is one draw, give distinct ones")
+        return seeds
+
     @pydantic.model_validator(mode="after")
     def _regression_alone(self) -> EvalSpec:
         if "ridge" not in self.probes:
@@ -391,9 +399,7 @@ def train_and_evaluate(
     if evaluation is not None and rank == 0:
         baselines = f"; baselines: {', '.join(evaluation.baselines)}" if evaluation.baselines else ""
         print(  # probing takes a while and prints nothing until its table: say what is running
-            f"jepa: probing ({', '.join(evaluation.probes)}; {len(evaluation.seeds)} "
-            f"draw{'s' if len(evaluation.seeds) != 1 else ''}{baselines}); "
-            "skip: --set eval=null",
+            f"jepa: probing ({', '.join(evaluation.probes)}; {_draws(evaluation)}{baselines}); skip: --set eval=null",
             file=sys.stderr,
             flush=True,
         )
@@ -598,13 +604,21 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
                 _few_shot_draw(held, evaluation.shots, seed=0, class_names=getattr(dataset, "classes", None))
             if field == "eval.train" and "knn" in evaluation.probes:
                 knn_problem = _knn_k_problem(evaluation, held, len(dataset) if isinstance(dataset, Sized) else None)
+                if knn_problem and evaluation.probes == ["knn"]:  # nothing would be scored
+                    raise SpecError(knn_problem, "eval.knn_k")
                 if knn_problem and distributed()[0] == 0:  # the other probes still run: a warning, not an error
-                    warn(f"eval.knn_k: {knn_problem}; the knn probe will fail (the other probes run)")
+                    warn(f"eval.knn_k: {knn_problem}; the knn probe will fail, the others run")
             state = masked_input(batch)
             states[field] = state
             tokens = _encode_or_explain(model, encoder, batch, state, field)
             if tokens.dim() == 3:
                 counts[field] = (int(tokens.shape[1]), state)
+        if evaluation.train.to_dict() == evaluation.test.to_dict() and distributed()[0] == 0:
+            warn(
+                "eval.test is the same data as eval.train (the same dataset and params): the probes are scored on "
+                "the examples they are fitted on, which measures memory, not the representation; give eval.test "
+                "held-out data (e.g. split: test where eval.train has split: train)"
+            )
         if labels["eval.train"] is not None:  # one class, or test classes train lacks: probes would mislead
             alignment = ev.class_alignment(*datasets)
             held = labels["eval.test"]
@@ -656,6 +670,18 @@ def _check_classes_are_not_splits(dataset: Any, field: str) -> None:
             "level lower, e.g. .../train for eval.train and .../test for eval.test, with split: all)",
             field,
         )
+
+
+def _draws(evaluation: EvalSpec) -> str:
+    """How many times each probe is fitted: once per seed with shots; without, once (the
+    attentive probe still once per seed, its initialisation differing)."""
+    count = len(evaluation.seeds)
+    seeds = f"{count} draw{'s' if count != 1 else ''}"
+    if evaluation.shots is not None or count == 1:
+        return seeds
+    if "attentive" in evaluation.probes:
+        return f"attentive: {count} seeds, the others fitted once"
+    return "each fitted once"
 
 
 def _knn_k_problem(evaluation: EvalSpec, labels: torch.Tensor | None, count: int | None) -> str | None:
@@ -1116,6 +1142,8 @@ def format_results(results: Mapping[str, Any]) -> str:
         ]
         if behind:
             lines.append(f"note: {name} probes at least as well as {model} ({'; '.join(behind)})")
+    if not trained_here:
+        lines.append("note: nothing was trained: model is the model as its config builds it")
     if errors:
         lines.append("errors:")
         lines.extend(f"  {name}: {message}" for name, message in errors.items())
@@ -1159,8 +1187,17 @@ def evaluate_path(
     if config is not None:
         spec = load_run_spec(config, overrides)
     elif is_file(path / "run.json"):
+        recorded = json.loads((path / "run.json").read_text())
+        changes_eval = any(override.startswith("eval.") for override in overrides)
+        if isinstance(recorded, dict) and recorded.get("eval") is None and changes_eval:
+            raise SpecError(
+                f"run {short_repr(str(path), 200)} keeps no eval section (it was trained with --set eval=null), so "
+                "--set eval.KEY has nothing to change: give a whole one, from a config that has it (jepa eval "
+                "RUN_DIR --config CONFIG) or with --set 'eval={train: ..., test: ...}'",
+                "eval",
+            )
         try:
-            spec = load_run_spec(json.loads((path / "run.json").read_text()), overrides)
+            spec = load_run_spec(recorded, overrides)
         except SpecError as exc:  # e.g. a part's plugin not installed: its checkpoints say which
             raise with_saved_distributions(exc, path) from None
     else:

@@ -317,7 +317,8 @@ def scan_folder(
     names the files in errors ("images", "videos")."""
     base = Path(root).expanduser()
     if not base.is_dir():
-        raise FileNotFoundError(f"no folder {str(base)!r}; give root= a folder of {what}")
+        where = "" if base.is_absolute() else f" (relative to the current directory, {str(Path.cwd())!r})"
+        raise FileNotFoundError(f"no folder {str(base)!r}{where}; give root= a folder of {what}")
 
     def wanted(path: Path) -> bool:
         return path.is_file() and path.suffix.lower() in suffixes
