@@ -398,6 +398,11 @@ def test_a_staged_run_says_where_it_stopped_and_where_its_model_is(config, tmp_p
     with pytest.raises(SystemExit) as refused:
         main(["train", *args, "--max-steps", "0"])
     assert refused.value.code == 2 and "0 is not a step number; give 1 or more" in capsys.readouterr().err
+    # a run directory given with --set run_dir is named once, by --run-dir (it was named by both)
+    other = tmp_path / "other"
+    code, err = train(capsys, str(config), "--set", f"run_dir={other}", *SMALL, "--max-steps", "2")
+    again = shlex.join(["jepa", "train", str(config), *SMALL, "--run-dir", str(other), "--resume"])
+    assert code == 0 and f"continue it with: {again}" in err
 
 
 def test_resume_without_the_plugin_of_a_part_names_its_distribution(

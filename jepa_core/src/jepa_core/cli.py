@@ -272,7 +272,9 @@ def _resume_command(args: argparse.Namespace, run_dir: str | os.PathLike[str], w
     again (a resume refuses another set-up), under torchrun if it ran in ``world`` > 1
     processes."""
     launcher = ["torchrun", f"--nproc_per_node={world}", "-m", "jepa"] if world > 1 else ["jepa"]
-    overrides = [part for assignment in args.set for part in ("--set", assignment)]
+    # --run-dir names the directory: a --set run_dir=... would name it twice
+    kept = [assignment for assignment in args.set if assignment.split("=", 1)[0].strip() != "run_dir"]
+    overrides = [part for assignment in kept for part in ("--set", assignment)]
     return shlex.join([*launcher, "train", args.config, *overrides, "--run-dir", str(run_dir), "--resume"])
 
 
