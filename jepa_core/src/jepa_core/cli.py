@@ -295,8 +295,8 @@ def _probe_status(results: dict[str, Any], failed: list[str], saved: str | None)
     if failed:
         print(
             f"jepa: error: {len(failed)} probe{'s' if len(failed) > 1 else ''} of the model failed "
-            f"({', '.join(failed)}; the errors are listed with the results{where}): its other scores "
-            "do not stand for the evaluation asked for",
+            f"({', '.join(failed)}; the errors are listed with the results{where}): the other probes' "
+            "scores stand, but the evaluation asked for is incomplete, so the exit status is 1",
             file=sys.stderr,
         )
         return 1
