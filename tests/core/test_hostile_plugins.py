@@ -219,7 +219,7 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert registry.resolve("encoder", "grabber:own").distribution == "jepa-fixture-grabber"
     records = {p.name: p for p in registry.plugins}
     refused = records["grabber"].refused
-    assert records["grabber"].status == "loaded" and len(refused) == 5, refused
+    assert records["grabber"].status == "loaded" and len(refused) == 6, refused
     assert refused[0].startswith(
         "asked for a registrar of scope 'jepa' (replace=True); a plugin adds components "
         "only through the registrar its jepa_register hook receives"
@@ -228,6 +228,9 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert refused[2].startswith("tried to set its registrar's 'scope' to 'jepa'")
     assert refused[3].startswith("asked for a registrar of scope 'local'")
     assert refused[4].startswith("tried to add starter config 'sequences', which 'jepa' already provides")
+    # a starter that is not YAML is refused when registered (`jepa init` met it as a raw traceback)
+    assert refused[5].startswith("tried to add starter config 'broken_starter', but its YAML does not parse")
+    assert "broken_starter" not in registry.templates
     failed = records["grabber_uncaught"]
     assert failed.status == "failed" and failed.refused and not jepa.list_components("encoder", "grabber_uncaught:*")
     kept = sys.modules["jepa_fixture_grabber.plugin"].kept[0]
@@ -236,7 +239,19 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert main(["plugins"]) == 0
     text = capsys.readouterr().out
     assert "    refused: asked for a registrar of scope 'jepa' (replace=True)" in text
-    assert text.count("    refused: ") == 7  # grabber's five, grabber_uncaught's and grabber_import's
+    assert text.count("    refused: ") == 8  # grabber's six, grabber_uncaught's and grabber_import's
+
+
+def test_a_starter_that_does_not_load_here_names_its_plugin(fresh_registry, tmp_path) -> None:
+    from jepa_core.runs import write_template
+
+    registrar = fresh_registry.registrar("mine")
+    registrar.add_template("mine", "model: {encoder: nosuch_encoder}\ndata: {name: sinusoids}\n")
+    with pytest.raises(jepa.SpecError, match=r"the starter config 'mine' \(from plugin 'mine'\) does not load here: "):
+        write_template("mine", tmp_path / "mine.yaml")
+    assert not (tmp_path / "mine.yaml").exists()
+    with pytest.raises(jepa.PluginError, match="but its YAML does not parse"):
+        registrar.add_template("broken", "model: [\n")
 
 
 def test_strict_mode_raises_for_a_refused_attempt(installed_plugins, monkeypatch) -> None:

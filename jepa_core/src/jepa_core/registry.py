@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import pydantic
+import yaml
 
 from jepa_core.errors import (
     AmbiguousComponentError,
@@ -472,6 +473,17 @@ class Registry:
         return next((p for p in self.plugins if p.name == scope and p.status != "refused"), None)
 
     def _add_template(self, name: str, text: str, grant: _Grant) -> None:
+        try:  # a starter that is not YAML would fail only when a user runs `jepa init` with it
+            parsed = yaml.safe_load(text)
+            problem = None if isinstance(parsed, dict) else f"its YAML is a {type(parsed).__name__}, not a mapping"
+        except yaml.YAMLError as exc:
+            problem = f"its YAML does not parse: {short_message(exc)}"
+        if problem is not None:
+            message = f"tried to add starter config {name!r}, but {problem}"
+            if grant.record is not None:  # the plugin's components stay usable; its broken starter does not
+                grant.record.refused.append(message)
+                return
+            raise PluginError(message)
         held = self._templates.get(name)
         if held is not None and held[0] != grant.scope:
             if self._rank(grant.scope) >= self._rank(held[0]):

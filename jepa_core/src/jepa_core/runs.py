@@ -1263,8 +1263,14 @@ def write_template(name: str, output: str | os.PathLike[str] | None = None, forc
     try:
         if path.exists() and not force:
             raise SpecError(f"{shown} exists; pass --force to overwrite it or --output another file")
-        text = registry.templates[name][1]
-        load_run_spec(yaml.safe_load(text))  # a template that does not validate is a bug: fail loudly
+        scope, text = registry.templates[name]
+        try:
+            load_run_spec(yaml.safe_load(text))  # a template that does not validate here: say whose it is
+        except SpecError as exc:
+            raise SpecError(
+                f"the starter config {name!r} (from plugin {scope!r}) does not load here: {exc}; a component it "
+                f"names may come with a plugin not installed here, or the starter is broken: tell its authors"
+            ) from None
         atomic_write_bytes(path, text.encode())
     except (OSError, ValueError) as exc:
         if isinstance(exc, SpecError):
