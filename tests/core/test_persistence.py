@@ -329,8 +329,12 @@ def test_a_model_whose_loss_plugin_is_not_installed_loads_with_the_install_comma
 @pytest.mark.parametrize(
     ("direct_url", "command"),
     [
-        ({"url": "file:///home/me/my%20plugin", "dir_info": {}}, "pip install '/home/me/my plugin'"),
-        ({"url": "file:///home/me/plugin", "dir_info": {"editable": True}}, "pip install -e /home/me/plugin"),
+        ({"url": "file://{root}/my%20plugin", "dir_info": {}}, "pip install '{root}/my plugin'"),
+        ({"url": "file://{root}/plugin", "dir_info": {"editable": True}}, "pip install -e {root}/plugin"),
+        (  # the folder is gone (moved, or another machine): by name, saying where it was
+            {"url": "file:///gone/plugin", "dir_info": {"editable": True}},
+            "pip install jepa-mine (it was installed from /gone/plugin, which is not here)",
+        ),
         (
             {"url": "https://github.com/me/plugin", "vcs_info": {"vcs": "git", "commit_id": "abc123"}},
             "pip install git+https://github.com/me/plugin@abc123",
@@ -351,10 +355,13 @@ def test_the_reinstall_command_follows_where_pip_installed_a_distribution_from(
 
     info = tmp_path / "jepa_mine-1.0.dist-info"
     info.mkdir()
+    (tmp_path / "my plugin").mkdir()
+    (tmp_path / "plugin").mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jepa-mine\nVersion: 1.0\n")
     if direct_url is not None:
-        (info / "direct_url.json").write_text(json.dumps(direct_url))
-    assert reinstall_command("jepa-mine", installed_from(PathDistribution(info))) == command
+        (info / "direct_url.json").write_text(json.dumps(direct_url).replace("{root}", str(tmp_path)))
+    expected = command.replace("{root}", str(tmp_path))
+    assert reinstall_command("jepa-mine", installed_from(PathDistribution(info))) == expected
 
 
 def test_install_hints_name_the_local_folder_a_distribution_came_from(installed_plugins, tmp_path) -> None:

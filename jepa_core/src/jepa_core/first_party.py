@@ -150,9 +150,12 @@ def reinstall_command(distribution: str, installed_from: str | None) -> str:
     from a package index, else by name."""
     if not installed_from:
         return install_command(distribution)
-    if installed_from.startswith("-e "):
-        return f"pip install -e {shlex.quote(installed_from[3:])}"
-    return f"pip install {shlex.quote(installed_from)}"
+    editable = installed_from.startswith("-e ")
+    source = installed_from[3:] if editable else installed_from
+    local = "://" not in source and not source.startswith(("git+", "hg+", "svn+", "bzr+"))
+    if local and not Path(source).is_dir():  # moved or deleted since: that command cannot work
+        return f"{install_command(distribution)} (it was installed from {source}, which is not here)"
+    return f"pip install {'-e ' if editable else ''}{shlex.quote(source)}"
 
 
 # Each first-party plugin (entry point) name belongs to its distribution alone, whether

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from jepa_core.errors import warn
+from jepa_core.first_party import install_command
 
 
 def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path | None:
@@ -20,7 +21,10 @@ def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[st
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        warn("no training plot: pip install matplotlib (or jepa-core[plot])")
+        warn(
+            f"no training plot: matplotlib is not installed ({install_command('jepa-core', 'plot')}); plot: false "
+            "turns the plot off"
+        )
         return None
     rows = [json.loads(line) for line in Path(metrics_file).read_text().splitlines() if line]
     steps = [row["step"] for row in rows]
