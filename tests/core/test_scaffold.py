@@ -147,6 +147,15 @@ def test_new_plugin_takes_a_name_that_only_starts_like_ours(tmp_path, capsys) ->
     assert "wrote plugin distribution" in capsys.readouterr().out
 
 
+def test_new_plugin_refuses_a_name_an_installed_plugin_uses(installed_plugins, tmp_path, capsys) -> None:
+    """Two installed plugins of one name are both refused (and every model saved with either
+    stops loading): a trial found that only after installing its scaffold."""
+    installed_plugins("good")
+    assert main(["new-plugin", "jepa-good", "--directory", str(tmp_path / "mine")]) == 2
+    assert "plugin name 'good' is already used by jepa-fixture-good, installed here" in capsys.readouterr().err
+    assert not (tmp_path / "mine").exists()
+
+
 def test_the_packages_it_guards_are_the_ones_jepa_ships() -> None:
     try:
         import tomllib

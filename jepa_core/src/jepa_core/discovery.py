@@ -44,7 +44,7 @@ import pluggy
 from jepa_core import __version__, hookspecs
 from jepa_core.components import plugin as core_plugin
 from jepa_core.errors import PluginError, warn
-from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY_SCOPES, installed_from
+from jepa_core.first_party import CORE_DISTRIBUTION, ENTRY_POINT_GROUP, FIRST_PARTY_SCOPES, installed_from
 from jepa_core.registry import (
     CORE_SCOPE,
     RESERVED_SCOPES,
@@ -55,7 +55,6 @@ from jepa_core.registry import (
 )
 from jepa_core.registry import normalize_name as _normalize
 
-ENTRY_POINT_GROUP = "jepa.plugins"
 ALLOW_ENV = "JEPA_PLUGINS"
 BLOCK_ENV = "JEPA_DISABLE_PLUGINS"
 STRICT_ENV = "JEPA_STRICT_PLUGINS"

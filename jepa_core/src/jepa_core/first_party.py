@@ -14,6 +14,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+#: The entry-point group plugins declare themselves in (``[project.entry-points."jepa.plugins"]``).
+ENTRY_POINT_GROUP = "jepa.plugins"
+
 #: jepa-core: its distribution, and the import packages it ships (``src/jepa``, ``src/jepa_core``).
 CORE_DISTRIBUTION = "jepa-core"
 CORE_PACKAGES = ("jepa", "jepa_core")

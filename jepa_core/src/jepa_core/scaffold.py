@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from jepa_core import __version__
 from jepa_core.errors import SpecError
-from jepa_core.first_party import FIRST_PARTY_SCOPES, PACKAGES
+from jepa_core.first_party import ENTRY_POINT_GROUP, FIRST_PARTY_SCOPES, PACKAGES
 from jepa_core.hookspecs import PLUGIN_API_VERSION
 from jepa_core.persistence import atomic_write_dir
 from jepa_core.registry import RESERVED_SCOPES
@@ -160,6 +161,13 @@ def _taken(name: str, package: str, scope: str) -> str | None:
         )
     owner = "jepa itself" if scope in RESERVED_SCOPES else FIRST_PARTY_SCOPES.get(scope)
     if owner is None:
+        used = [point for point in entry_points(group=ENTRY_POINT_GROUP) if point.name.lower() == scope.lower()]
+        if used:  # two installed plugins of one name both refuse to load, and models saved with either stop
+            holder = used[0].dist.name if used[0].dist is not None else "another distribution"
+            return (
+                f"plugin name {scope!r} is already used by {holder}, installed here: two plugins of one name are "
+                f"both refused, and models saved with either stop loading; {instead}"
+            )
         return None
     given = "its entry point and scope" if scope == name else f"the entry point and scope {name!r} gives"
     return f"plugin name {scope!r} ({given}) is reserved for {owner}; {instead}"
