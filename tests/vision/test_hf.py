@@ -322,6 +322,15 @@ def test_a_text_checkpoint_is_refused_with_the_text_plugins_encoder_named(tmp_pa
         jepa.build("hf_vision", "attention", encoder={"config": {"model_type": "bert", **config.to_diff_dict()}})
 
 
+def test_a_saved_model_whose_extra_is_missing_says_so_on_load(monkeypatch, tmp_path):
+    """The spec is fine: a package is missing (it was reported as an invalid spec)."""
+    jepa.build("hf_vision", "attention", encoder={"config": {"model_type": "ijepa", **TINY}}).save_pretrained(tmp_path)
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    hint = re.escape(jepa.install_command("jepa-plugins-vision", "hf"))
+    with pytest.raises(jepa.CheckpointError, match=rf"needs a package missing here: .*ImportError: .*{hint}"):
+        jepa.load(tmp_path)
+
+
 def test_without_transformers_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)
     # a SpecError at the encoder's params: the command line prints it as one line, no traceback

@@ -133,6 +133,8 @@ def load(
             f"cannot rebuild the model saved in {str(path)!r}: {explain_unknown(config, str(exc))}"
         ) from exc
     except SpecError as exc:
+        if _caused_by_import_error(exc):  # the spec is fine: an optional dependency is not installed here
+            raise CheckpointError(f"the model saved in {str(path)!r} needs a package missing here: {exc}") from exc
         raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
     try:
         missing, unexpected = load_model(model, str(Path(path) / WEIGHTS_NAME), strict=False)
@@ -488,6 +490,18 @@ def _fsync_dir(path: Path) -> None:
     if os.name != "posix":  # directories cannot be opened for fsync elsewhere
         return
     _fsync_path(path)
+
+
+def _caused_by_import_error(exc: BaseException) -> bool:
+    """Whether an ImportError is among ``exc``'s causes (a component's missing extra)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ImportError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
