@@ -6,6 +6,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import shlex
 import sys
 import textwrap
@@ -108,7 +109,7 @@ def _list(args: argparse.Namespace) -> int:
             print(hint)
         return 0
     rows = [
-        (c.kind, c.qualname, f"{c.distribution or 'this process'} {c.version or ''}".strip(), c.doc.split("\n")[0])
+        (c.kind, c.qualname, f"{c.distribution or 'this process'} {c.version or ''}".strip(), _doc_summary(c.doc))
         for c in components
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -142,13 +143,21 @@ def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
     return None
 
 
+def _doc_summary(doc: str) -> str:
+    """A docstring's first sentence on one line (a first line wrapped mid-sentence was cut
+    there), its reST ``literals`` as `literals`."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split()).replace("``", "`")
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.\s", paragraph)  # "e.g." ends no sentence
+    return paragraph[: end.start() + 1] if end else paragraph
+
+
 def _summary(component: Any) -> dict[str, Any]:
     return {
         "kind": component.kind,
         "name": component.qualname,
         "distribution": component.distribution,
         "version": component.version,
-        "summary": component.doc.split("\n")[0],
+        "summary": _doc_summary(component.doc),
     }
 
 
