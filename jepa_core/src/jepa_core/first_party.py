@@ -123,9 +123,14 @@ def installed_from(distribution: Distribution) -> str | None:
 def _local_folder(name: str) -> tuple[str, bool] | None:
     """``(folder, editable)`` of an installed distribution that came from a local folder."""
     try:
-        source = installed_from(distribution(name))
+        return _as_folder(installed_from(distribution(name)))
     except PackageNotFoundError:
         return None
+
+
+def _as_folder(source: str | None) -> tuple[str, bool] | None:
+    """``(folder, editable)`` when an :func:`installed_from` source is a local folder
+    (not a URL, a VCS link or an index)."""
     if source is None or "://" in source or source.startswith(("git+", "hg+", "svn+", "bzr+")):
         return None
     editable = source.startswith("-e ")
@@ -153,12 +158,13 @@ def reinstall_command(distribution: str, installed_from: str | None) -> str:
     from a package index, else by name."""
     if not installed_from:
         return install_command(distribution)
-    editable = installed_from.startswith("-e ")
-    source = installed_from[3:] if editable else installed_from
-    local = "://" not in source and not source.startswith(("git+", "hg+", "svn+", "bzr+"))
-    if local and not Path(source).is_dir():  # moved or deleted since: that command cannot work
-        return f"{install_command(distribution)} (it was installed from {source}, which is not here)"
-    return f"pip install {'-e ' if editable else ''}{shlex.quote(source)}"
+    folder = _as_folder(installed_from)
+    if folder is None:
+        return f"pip install {shlex.quote(installed_from)}"
+    path, editable = folder
+    if not Path(path).is_dir():  # moved or deleted since: that command cannot work
+        return f"{install_command(distribution)} (it was installed from {path}, which is not here)"
+    return f"pip install {'-e ' if editable else ''}{shlex.quote(path)}"
 
 
 # Each first-party plugin (entry point) name belongs to its distribution alone, whether
