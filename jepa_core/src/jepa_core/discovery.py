@@ -154,7 +154,7 @@ class PluginLoader:
         finally:
             record.load_seconds = time.perf_counter() - started
         if record.status == "loaded" and record.refused and self.strict:
-            raise PluginError(f"plugin {record.name!r} ({record.distribution}): {record.refused[0]}")
+            raise _strict_error(record, f"plugin {record.name!r} ({record.distribution}): {record.refused[0]}")
 
     def _import_and_register(self, entry_point: EntryPoint, record: PluginRecord) -> None:
         guard = _PluginCode(self.registry, record)
@@ -169,7 +169,7 @@ class PluginLoader:
         if problem is not None:
             record.status, record.error = "incompatible", problem
             if self.strict:
-                raise PluginError(problem)
+                raise _strict_error(record, problem)
             return
         registrar = self.registry._plugin_registrar(record)
         try:
@@ -189,7 +189,15 @@ class PluginLoader:
     ) -> None:
         record.status, record.error = status, message
         if self.strict:
-            raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}") from exc
+            raise _strict_error(record, f"plugin {record.name!r} ({record.distribution}): {message}") from exc
+
+
+def _strict_error(record: PluginRecord, message: str) -> PluginError:
+    """Strict mode's error: the plugin's problem, and how to get past it."""
+    return PluginError(
+        f"{message} ({STRICT_ENV} is set: skip this plugin with {BLOCK_ENV}={record.name}, or unset "
+        f"{STRICT_ENV} to load the others and see every plugin's state with `jepa plugins`)"
+    )
 
 
 class _PluginCode:
