@@ -7,7 +7,7 @@ import copy
 import jepa
 import pytest
 import torch
-from jepa_core.components.losses import SIGRegLoss, VICRegLoss, vicreg_variance
+from jepa_core.components.losses import SIGRegLoss, VICRegLoss, epps_pulley, vicreg_variance
 from jepa_core.components.predictors import AttentionPredictor
 
 TOKENS = {"input_dim": 3, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 10}
@@ -311,6 +311,25 @@ def test_sigreg_is_small_on_gaussians_and_large_on_collapse() -> None:
     # under the null the expected statistic is the integral of (1 - phi^2) * phi over [-3, 3], about 1.06
     assert gaussian < 2.0, f"Epps-Pulley statistic of true Gaussians is O(1), got {gaussian}"
     assert collapsed > 50 * gaussian and shifted > 50 * gaussian
+
+
+def test_epps_pulley_and_its_gradient_follow_the_characteristic_function() -> None:
+    # the statistic and its gradient, written out with a recurrence over the knots, are
+    # the ones autograd gives through cos and sin evaluated at every knot
+    torch.manual_seed(0)
+    x = (torch.randn(300, 5, dtype=torch.float64) * 1.5 + 0.4).requires_grad_()
+    t = torch.linspace(0.0, 2.5, 9, dtype=torch.float64)
+    phi = torch.exp(-0.5 * t**2)
+    xt = x.unsqueeze(-1) * t
+    gap = (torch.cos(xt).mean(0) - phi) ** 2 + torch.sin(xt).mean(0) ** 2
+    expected = 300 * 2.0 * torch.trapezoid(gap * phi, t, dim=-1)
+    weights = torch.rand(5, dtype=torch.float64)
+    statistic = epps_pulley(x, knots=9, t_max=2.5)
+    torch.testing.assert_close(statistic, expected)
+    (grad,) = torch.autograd.grad((statistic * weights).sum(), x)
+    (expected_grad,) = torch.autograd.grad((expected * weights).sum(), x)
+    torch.testing.assert_close(grad, expected_grad)
+    assert torch.autograd.gradcheck(lambda z: epps_pulley(z, knots=5, t_max=3.0), (x[:20].detach().requires_grad_(),))
 
 
 def test_sigreg_prediction_term_is_mse_or_l1() -> None:
