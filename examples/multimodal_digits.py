@@ -26,7 +26,6 @@ from collections.abc import Sequence
 import jepa
 import torch
 import torch.nn.functional as F
-from jepa_core.registry import get_registry
 
 NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 TEMPLATES = ("{}", "the digit {}", "a handwritten {}")
@@ -34,7 +33,7 @@ TEMPLATES = ("{}", "the digit {}", "a handwritten {}")
 
 def digit_images(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``(images (N, 1, 8, 8) in [-1, 1], labels (N,))`` of one split of the digits."""
-    dataset = get_registry().resolve("dataset", "digits").create({"split": split, "seed": seed})
+    dataset = jepa.build_component("dataset", {"name": "digits", "params": {"split": split, "seed": seed}})
     return dataset.images * 2.0 - 1.0, dataset.labels
 
 

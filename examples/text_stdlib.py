@@ -49,9 +49,8 @@ from pathlib import Path
 
 import jepa
 import torch
-from jepa_core.evaluation import embed_dataset, knn_accuracy, linear_probe
+from jepa.evaluation import embed_dataset, knn_accuracy, linear_probe
 from jepa_core.persistence import atomic_write_bytes
-from jepa_core.specs import ComponentSpec
 
 from jepa_plugins_text import BPETokenizer
 
@@ -105,7 +104,7 @@ def write_jsonl(path: Path, records: list[dict[str, str]]) -> str:
 
 def dataset(**params) -> torch.utils.data.Dataset:
     """A registered dataset by name, as a config file would build it."""
-    return ComponentSpec(name="jsonl", params=params, kind="dataset").build()
+    return jepa.build_component("dataset", {"name": "jsonl", "params": params})
 
 
 def bag_of_bytes(texts: list[str]) -> torch.Tensor:
