@@ -142,7 +142,8 @@ def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(i
     with pytest.raises(
         jepa.UnknownComponentError,
         match=r"encoder 'cnn' comes with jepa-plugins-vision .*, installed here, but its plugin 'vision' is "
-        r"blocked: listed in JEPA_DISABLE_PLUGINS; 'shadow:cnn' \(from jepa-fixture-shadow\) has the same name: "
+        r"blocked: listed in JEPA_DISABLE_PLUGINS \(take it out to load it\); 'shadow:cnn' "
+        r"\(from jepa-fixture-shadow\) has the same name: "
         r"write the qualified name",
     ):
         jepa.build("cnn", "attention")

@@ -147,7 +147,7 @@ def _doc_summary(doc: str) -> str:
     """A docstring's first sentence on one line (a first line wrapped mid-sentence was cut
     there), its reST ``literals`` as `literals`."""
     paragraph = " ".join(doc.strip().split("\n\n")[0].split()).replace("``", "`")
-    end = re.search(r"(?<!e\.g)(?<!i\.e)\.\s", paragraph)  # "e.g." ends no sentence
+    end = re.search(r"(?<!e\.g)(?<!i\.e)(?<!et al)\.\s", paragraph)  # "e.g.", "et al." end no sentence
     return paragraph[: end.start() + 1] if end else paragraph
 
 

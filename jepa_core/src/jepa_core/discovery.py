@@ -117,9 +117,9 @@ class PluginLoader:
                 registry._owners[name] = record.distribution or ""
                 names = {_normalize(record.name), _normalize(record.distribution or "")}
                 if allow is not None and not names & allow:
-                    record.status, record.error = "not allowed", f"not listed in {ALLOW_ENV}"
+                    record.status, record.error = "not allowed", f"not listed in {ALLOW_ENV} (add it there to load it)"
                 elif names & block:
-                    record.status, record.error = "blocked", f"listed in {BLOCK_ENV}"
+                    record.status, record.error = "blocked", f"listed in {BLOCK_ENV} (take it out to load it)"
                 else:
                     self.pending[name] = (entry_point, record)
             if len(distributions) > 1 and name not in registry._owners and name not in RESERVED_SCOPES:

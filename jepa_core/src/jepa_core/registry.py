@@ -628,7 +628,7 @@ class Registry:
             close += sorted(c.qualname for c in components if c.name == bare and c.scope != scope)
         else:  # a scope nothing is registered under: close names anywhere, qualified
             close = sorted(c.qualname for c in components if c.name in difflib.get_close_matches(bare, [c.name]))
-        if close:
+        if close and (scope or (kind, bare) not in FIRST_PARTY):  # a first-party name is no typo: say who has it
             message += f" (did you mean {', '.join(repr(c) for c in close[:3])}?)"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name
         distribution = SCOPES.get(scope) if scope else FIRST_PARTY.get((kind, bare))
@@ -700,9 +700,9 @@ class Registry:
             return f"{what} comes with {installed}, which is installed but its plugin {record.name!r} {failure}{detail}"
         if record.status in ("blocked", "not allowed"):
             # installed here but switched off by JEPA_PLUGINS / JEPA_DISABLE_PLUGINS: no pip command
-            status = f"{record.status}{detail}"
-            hint = f"{what} comes with {installed}, installed here, but its plugin {record.name!r} is {status}"
-            return hint + (f"; with the extras it needs: {command}" if extras else "")
+            # (the switch is the remedy; a missing extra, if any, is reported once it loads)
+            switched = f"its plugin {record.name!r} is {record.status}{detail}"
+            return f"{what} comes with {installed}, installed here, but {switched}"
         return f"{what}: plugin {record.name!r} ({installed}) is loaded"
 
 
