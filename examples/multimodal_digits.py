@@ -119,17 +119,22 @@ def zero_shot_accuracy(model: jepa.JEPA, images: torch.Tensor, labels: torch.Ten
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split("\n\n")[0].split()), formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=300, help="training steps")
+    parser.add_argument("--batch-size", type=int, default=128, help="image-caption pairs per step")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--loss", default="infonce", help="a registered loss, e.g. smooth_l1 or vicreg")
     parser.add_argument("--target", default="none", choices=["ema", "shared", "none"])
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     train_images, train_labels = digit_images("train")
     test_images, test_labels = digit_images("test")
-    model = build_model(loss=args.loss, target=args.target)
+    try:
+        model = build_model(loss=args.loss, target=args.target)
+    except jepa.SpecError as exc:  # e.g. a --loss no installed plugin registers
+        parser.error(str(exc))
     before = zero_shot_accuracy(model, test_images, test_labels)
     started = time.perf_counter()
     history = train(model, train_images, train_labels, steps=args.steps, batch_size=args.batch_size, seed=args.seed)

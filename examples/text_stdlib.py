@@ -210,7 +210,9 @@ def probe(features: list[tuple[torch.Tensor, torch.Tensor]], folds: list[tuple[i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split("\n\n")[0].split()), formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--objective", choices=["next", "spans"], default="next")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -398,7 +400,7 @@ def main() -> None:
         print(f"{name:<28}{linear:>14.3f}{knn:>10.3f}")
     print(
         f"\npretraining {train_seconds:.0f}s, total wall time {time.perf_counter() - started:.0f}s "
-        f"({torch.get_num_threads()} threads)"
+        f"({torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})"
     )
     if args.results:
         scores = {name: {"linear": linear, "knn": knn} for name, linear, knn in rows}
