@@ -257,3 +257,14 @@ def test_forecast_pairs_train_the_seeds_paired_mode(fresh_registry, tmp_path):
     out = model.step(batch)  # (state_t, state_t1): as pred, target = model(state_t, state_t1)
     out.loss.backward()
     assert torch.isfinite(out.loss)
+
+
+def test_a_missing_series_file_names_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a config's relative path is read from the current directory
+    with pytest.raises(
+        FileNotFoundError,
+        match=f"no NumPy file at 'sensor.npy' \\(relative to the current directory, {str(tmp_path)!r}\\)",
+    ):
+        series_numpy("sensor.npy")
+    with pytest.raises(FileNotFoundError, match="no CSV file at 'load.csv' .*give path= a .csv file"):
+        series_csv("load.csv", window=8)

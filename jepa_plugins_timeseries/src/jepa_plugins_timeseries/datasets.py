@@ -256,6 +256,11 @@ class SeriesDataset(Dataset):
         return index
 
 
+def _relative_to_cwd(file: Path) -> str:
+    """Where a relative path was looked for: configs' paths are read from the current directory."""
+    return "" if file.is_absolute() else f" (relative to the current directory, {str(Path.cwd())!r})"
+
+
 def series_numpy(
     path: str,
     key: str | None = None,
@@ -281,7 +286,7 @@ def series_numpy(
     if file.is_dir():
         raise IsADirectoryError(f"{path!r} is a directory; give path= a .npy or .npz file")
     if not file.is_file():
-        raise FileNotFoundError(f"no NumPy file at {path!r}")
+        raise FileNotFoundError(f"no NumPy file at {path!r}{_relative_to_cwd(file)}; give path= a .npy or .npz file")
     labels = None
     try:
         loaded = np.load(file, allow_pickle=False)
@@ -366,7 +371,7 @@ def series_csv(
     if file.is_dir():
         raise IsADirectoryError(f"{path!r} is a directory; give path= a CSV file")
     if not file.is_file():
-        raise FileNotFoundError(f"no CSV file at {path!r}")
+        raise FileNotFoundError(f"no CSV file at {path!r}{_relative_to_cwd(file)}; give path= a .csv file")
     with file.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
