@@ -29,8 +29,8 @@ NOTES = (
 REPEATS = 15
 SHAPES = (  # recipe, context tokens in a batch, width, slices
     ("video (jepa init video)", 64 * 48, 64, 64),
-    ("time series, 96-step crops (examples/timeseries_ucr.py on GunPoint)", 32 * 53, 128, 64),
-    ("time series, 24-step series (jepa init timeseries: ItalyPowerDemand)", 32 * 17, 128, 64),
+    ("time series, 96-step crops (examples/timeseries_ucr.py on GunPoint)", 32 * 53, 128, 256),
+    ("time series, 24-step series (jepa init timeseries: ItalyPowerDemand)", 32 * 17, 128, 256),
     ("text, masked spans (examples/text_stdlib.py)", 64 * 32, 128, 256),
 )
 
