@@ -364,6 +364,30 @@ def test_the_reinstall_command_follows_where_pip_installed_a_distribution_from(
     assert reinstall_command("jepa-mine", installed_from(PathDistribution(info))) == expected
 
 
+def test_the_reinstall_command_keeps_the_extras_a_saved_component_needs(tmp_path: Path) -> None:
+    """A saved hf_vision encoder needs transformers: every form of the command installs
+    the distribution with its `hf` extra, not the bare distribution."""
+    from jepa_core.first_party import reinstall_command
+    from jepa_core.persistence import explain_unknown
+
+    (tmp_path / "plugin").mkdir()
+    assert reinstall_command("jepa-mine", f"-e {tmp_path}/plugin", "hf") == f"pip install -e '{tmp_path}/plugin[hf]'"
+    assert (
+        reinstall_command("jepa-mine", "git+https://github.com/me/plugin@abc123", "hf")
+        == "pip install 'jepa-mine[hf] @ git+https://github.com/me/plugin@abc123'"
+    )
+    assert reinstall_command("jepa-mine", None, "hf") == "pip install 'jepa-mine[hf]'"
+    saved = {
+        "components": {
+            "encoder": {"name": "vision:hf_vision", "distribution": "jepa-gone", "version": "1.0"},
+            "predictor": {"name": "jepa:mlp", "distribution": "jepa-core", "version": "1.0"},
+        }
+    }
+    said = explain_unknown(saved, "no encoder named 'vision:hf_vision' is installed")
+    command = "pip install 'jepa-gone[hf]'"
+    assert said.endswith(f"jepa-gone 1.0 (for encoder 'vision:hf_vision'), not installed here: {command}")
+
+
 def test_install_hints_name_the_local_folder_a_distribution_came_from(installed_plugins, tmp_path) -> None:
     """A distribution on no index installs from its folder: the hint for its extras names
     that folder (the bare name made pip answer "no matching distribution")."""

@@ -64,6 +64,7 @@ EXTRAS: dict[tuple[str, str], str] = {
     ("dataset", "video_folder"): "video",
     ("tokenizer", "bpe"): "bpe",
     ("encoder", "hf"): "hf",
+    ("encoder", "hf_vision"): "hf",
 }
 
 #: The starter configs (``jepa init NAME``) of first-party plugins: distribution and
@@ -151,20 +152,21 @@ def _sibling_folder(name: str, core: tuple[str, bool] | None) -> tuple[str, bool
     return (str(folder), core[1]) if f'name = "{name}"' in declared else None
 
 
-def reinstall_command(distribution: str, installed_from: str | None) -> str:
-    """The command that installs ``distribution`` as it was installed where a model was
-    saved: from ``installed_from`` (a folder, ``-e FOLDER``, ``git+URL@COMMIT`` or an
-    archive's URL; see :func:`installed_from`) when it did not come
-    from a package index, else by name."""
+def reinstall_command(distribution: str, installed_from: str | None, extras: str = "") -> str:
+    """The command that installs ``distribution`` (with ``extras``) as it was installed
+    where a model was saved: from ``installed_from`` (a folder, ``-e FOLDER``,
+    ``git+URL@COMMIT`` or an archive's URL; see :func:`installed_from`) when it did not
+    come from a package index, else by name."""
     if not installed_from:
-        return install_command(distribution)
+        return install_command(distribution, extras)
     folder = _as_folder(installed_from)
-    if folder is None:
-        return f"pip install {shlex.quote(installed_from)}"
+    if folder is None:  # a URL: pip takes extras only in the `name[extras] @ URL` form
+        target = f"{distribution}[{extras}] @ {installed_from}" if extras else installed_from
+        return f"pip install {shlex.quote(target)}"
     path, editable = folder
     if not Path(path).is_dir():  # moved or deleted since: that command cannot work
-        return f"{install_command(distribution)} (it was installed from {path}, which is not here)"
-    return f"pip install {'-e ' if editable else ''}{shlex.quote(path)}"
+        return f"{install_command(distribution, extras)} (it was installed from {path}, which is not here)"
+    return f"pip install {'-e ' if editable else ''}{shlex.quote(f'{path}[{extras}]' if extras else path)}"
 
 
 # Each first-party plugin (entry point) name belongs to its distribution alone, whether

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from jepa_core import __version__
 from jepa_core.errors import CheckpointError, SpecError, UnknownComponentError, short_message, short_repr, warn
+from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
 from jepa_core.first_party import reinstall_command
 from jepa_core.registry import get_registry
 
@@ -239,7 +240,8 @@ def explain_unknown(config: dict[str, Any], said: str, only: str | None = None) 
     itself (with the plugin's error)."""
     registry = get_registry()
     missing: dict[str, str] = {}
-    commands: dict[str, str] = {}
+    sources: dict[str, str | None] = {}
+    extras: dict[str, set[str]] = {}
     notes = []
     for kind, info in (config.get("components") or {}).items():
         if not isinstance(info, dict) or info.get("distribution") in (None, "jepa-core"):
@@ -251,13 +253,17 @@ def explain_unknown(config: dict[str, Any], said: str, only: str | None = None) 
         if record is None:
             if distribution not in said:  # the registry's message may already give the command
                 missing.setdefault(distribution, f"{distribution} {version} (for {kind} {info.get('name')!r})")
-                commands.setdefault(distribution, reinstall_command(distribution, info.get("installed_from")))
+                sources.setdefault(distribution, info.get("installed_from"))
+                # a first-party component's optional dependency (hf_vision needs the `hf` extra)
+                extra = FIRST_PARTY_EXTRAS.get((kind, str(info.get("name", "")).rpartition(":")[2]))
+                extras.setdefault(distribution, set()).update([extra] if extra else [])
         elif record.status == "loaded" and version is not None and record.version != version:
             notes.append(f"it was saved with {distribution} {version}; {record.version} is installed here")
     said += "".join(f"; {note}" for note in notes)
     if missing:
+        commands = [reinstall_command(d, sources[d], ",".join(sorted(extras[d]))) for d in missing]
         said = _SIMILAR_NAMES.sub("", said)
-        said += f"; it was saved with {', '.join(missing.values())}, not installed here: {'; '.join(commands.values())}"
+        said += f"; it was saved with {', '.join(missing.values())}, not installed here: {'; '.join(commands)}"
     return said
 
 
