@@ -40,6 +40,7 @@ import argparse
 import ast
 import copy
 import json
+import os
 import random
 import sysconfig
 import tempfile
@@ -50,7 +51,6 @@ from pathlib import Path
 import jepa
 import torch
 from jepa.evaluation import embed_dataset, knn_accuracy, linear_probe
-from jepa_core.persistence import atomic_write_bytes
 
 from jepa_plugins_text import BPETokenizer
 
@@ -404,22 +404,19 @@ def main() -> None:
     )
     if args.results:
         scores = {name: {"linear": linear, "knn": knn} for name, linear, knn in rows}
-        atomic_write_bytes(
-            args.results,
-            json.dumps(
-                {
-                    "jepa": scores[rows[0][0]],
-                    "random_init": scores["same encoder, random init"],
-                    "bag_of_bytes": scores["bag of bytes"],
-                    "all": scores,
-                    "chance": chance,
-                    "split": what,
-                    "pretrain_seconds": train_seconds,
-                    "args": vars(args),
-                },
-                indent=2,
-            ).encode(),
-        )
+        record = {
+            "jepa": scores[rows[0][0]],
+            "random_init": scores["same encoder, random init"],
+            "bag_of_bytes": scores["bag of bytes"],
+            "all": scores,
+            "chance": chance,
+            "split": what,
+            "pretrain_seconds": train_seconds,
+            "args": vars(args),
+        }
+        partial = Path(f"{args.results}.partial")  # never a half-written results file
+        partial.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(partial, args.results)
 
 
 if __name__ == "__main__":

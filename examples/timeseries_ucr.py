@@ -6,7 +6,7 @@ builds a run spec from it, changing only what the data dictates (the problem's
 name, its channel count, ``num_tokens`` = the training crop, or the longest
 train series if shorter, and the batch size if the train split has fewer series),
 then runs it exactly as ``jepa train`` does
-(:func:`jepa_core.runs.train_run`):
+(:func:`jepa.train_run`):
 
 1. pretrain the masked time-series JEPA on the train split, labels unused;
 2. freeze the encoder, max-pool its tokens into one embedding per series;
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -48,11 +49,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jepa
 import torch
 import yaml
-from jepa_core.errors import SpecError
-from jepa_core.persistence import atomic_write_bytes
-from jepa_core.runs import RunSpec, apply_override, load_run_spec, train_run
 
 DEFAULT_PROBLEMS = ["GunPoint", "ItalyPowerDemand"]
 MODELS = ("jepa", "random_init", "raw")
@@ -64,40 +63,34 @@ def starter() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-def recipe(overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The starter with the ``--set`` overrides applied (as ``jepa train --set`` does)."""
-    data = starter()
-    for assignment in overrides:
-        apply_override(data, assignment)
-    return data
-
-
-def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), path: str | None = None) -> RunSpec:
-    """The recipe for ``problem``: only the data-derived values change (the problem,
-    its channel count, ``num_tokens``, and the batch size when the train split has
-    fewer series than a batch), and the training seed.
+def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), path: str | None = None) -> jepa.RunSpec:
+    """The recipe for ``problem``, with the ``--set`` ``overrides`` applied (as ``jepa
+    train --set`` does); then only the data-derived values change (the problem, its
+    channel count, ``num_tokens``, and the batch size when the train split has fewer
+    series than a batch), and the training seed.
 
     ``path``: a directory of ``.ts`` files (default: the problems aeon ships).
     """
     from jepa_plugins_timeseries.datasets import ucr
 
-    data = recipe(overrides)
-    for section in (data["data"], data["eval"]["train"], data["eval"]["test"]):
-        section["params"]["name"] = problem
-        if path is not None:
-            section["params"]["path"] = path
-    data["train"]["seed"] = seed
+    chosen = jepa.load_run_spec(starter(), overrides)  # the crop and batch size the overrides leave
     train = ucr(problem, split="train", path=path)
-    crop = data["data"]["params"].get("crop")
-    encoder = data["model"]["encoder"]["params"]
-    encoder["input_dim"] = train.num_channels
-    encoder["num_tokens"] = min(crop, train.length) if crop else train.length
-    # a train split smaller than a batch (Chinatown's 20 series) trains on all of it per step
-    data["train"]["batch_size"] = min(data["train"]["batch_size"], len(train))
-    return load_run_spec(data)
+    crop = chosen.data.params.get("crop")
+    sections = ("data", "eval.train", "eval.test")
+    derived = [f"{section}.params.name={json.dumps(problem)}" for section in sections]
+    if path is not None:
+        derived += [f"{section}.params.path={json.dumps(path)}" for section in sections]
+    derived += [
+        f"train.seed={seed}",
+        f"model.encoder.params.input_dim={train.num_channels}",
+        f"model.encoder.params.num_tokens={min(crop, train.length) if crop else train.length}",
+        # a train split smaller than a batch (Chinatown's 20 series) trains on all of it per step
+        f"train.batch_size={min(chosen.train.batch_size, len(train))}",
+    ]
+    return jepa.load_run_spec(starter(), [*overrides, *derived])
 
 
-def validation_scores(model: Any, spec: RunSpec, halves: int = 20) -> dict[str, dict[str, float]]:
+def validation_scores(model: Any, spec: jepa.RunSpec, halves: int = 20) -> dict[str, dict[str, float]]:
     """Scores on the train split only, for choosing settings (no test split is read).
 
     ``cv``: the SVM grid search's best 5-fold CV accuracy on the whole train split;
@@ -153,11 +146,11 @@ def run_one(problem: str, seed: int, args: argparse.Namespace, root: Path) -> di
         "num_tokens": spec.model.encoder.params.get("num_tokens"),
     }
     if args.validate:  # no test split anywhere: train, then score by cross-validation on train
-        train_run(spec.model_copy(update={"eval": None}), run_dir=run_dir)
+        jepa.train_run(spec.model_copy(update={"eval": None}), run_dir=run_dir)
         record["pretrain_seconds"] = time.perf_counter() - started
         record["validation"] = validation_scores(jepa.load(run_dir / "final"), spec)
     else:
-        train_run(spec, run_dir=run_dir)  # as `jepa train`: trains, then writes eval.json
+        jepa.train_run(spec, run_dir=run_dir)  # as `jepa train`: trains, then writes eval.json
         results = json.loads((run_dir / "eval.json").read_text())
         assert spec.eval is not None
         probe = record["probe"] = spec.eval.probes[0]  # the recipe's svm, unless --set chose another
@@ -184,7 +177,7 @@ PROBES = {
 }
 
 
-def protocol(spec: RunSpec, overrides: Sequence[str], validate: bool) -> list[str]:
+def protocol(spec: jepa.RunSpec, overrides: Sequence[str], validate: bool) -> list[str]:
     """What the table's numbers are, from the settings the runs used (``--set`` included)."""
     assert spec.eval is not None
     tokens = f"{POOLS[spec.eval.features]} frozen tokens"
@@ -248,8 +241,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
-        applied = load_run_spec(recipe(args.set))  # a bad --set fails here, before any run
-    except SpecError as exc:
+        applied = jepa.load_run_spec(starter(), args.set)  # a bad --set fails here, before any run
+    except jepa.SpecError as exc:
         parser.error(str(exc))
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 
@@ -266,7 +259,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 records.append({"problem": problem, "seed": seed, "error": f"{type(exc).__name__}: {exc}"})
             if args.results:
                 payload = {"overrides": args.set, "mode": key, "records": records}
-                atomic_write_bytes(args.results, (json.dumps(payload, indent=2) + "\n").encode())
+                partial = Path(f"{args.results}.partial")  # never a half-written results file
+                partial.write_text(json.dumps(payload, indent=2) + "\n")
+                os.replace(partial, args.results)
     print()
     print("\n".join(protocol(applied, args.set, args.validate)))
     print("\n".join(summary(records, key)))

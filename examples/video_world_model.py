@@ -58,7 +58,6 @@ from collections.abc import Sequence
 
 import jepa
 import torch
-from jepa_core.registry import get_registry  # the installed starter configs (`jepa init`)
 from jepa_plugins_vision.video import DIRECTIONS
 
 FRAMES = 8  # as the video starter's encoder takes
@@ -80,11 +79,12 @@ def pairs(split: str, seed: int = 0, clips_per_digit: int = 2):
 
 def starter_spec(overrides: Sequence[str] = ()):
     """The ``jepa init video`` run spec (V-JEPA on moving digits), with overrides."""
+    from importlib.resources import files
+
     import yaml
 
-    registry = get_registry()
-    registry.ensure_loaded()
-    return jepa.load_run_spec(yaml.safe_load(registry.templates["video"][1]), overrides)
+    template = files("jepa_plugins_vision").joinpath("templates/video.yaml").read_text()
+    return jepa.load_run_spec(yaml.safe_load(template), overrides)
 
 
 def pretrain_encoder(steps: int, seed: int = 0) -> torch.nn.Module:
