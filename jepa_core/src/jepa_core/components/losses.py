@@ -8,6 +8,7 @@ scalar, or a dict with ``"loss"`` and named parts that are logged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 import torch
@@ -134,14 +135,12 @@ class _CharacteristicFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, step: float, knots: int) -> tuple[torch.Tensor, torch.Tensor]:
-        c1, s1 = torch.cos(x * step), torch.sin(x * step)
+        angle = x * step
+        c1, s1 = torch.cos(angle), torch.sin(angle)
         real = x.new_zeros(knots, x.shape[1])
         imaginary = x.new_zeros(knots, x.shape[1])
         real[0] = 1.0  # t_0 = 0: e^0
-        c, s = c1, s1
-        for k in range(1, knots):
-            if k > 1:
-                c, s = c * c1 - s * s1, s * c1 + c * s1
+        for k, c, s in _rotations(c1, s1, knots):
             real[k], imaginary[k] = c.mean(0), s.mean(0)
         ctx.save_for_backward(c1, s1)
         ctx.step, ctx.knots = step, knots
@@ -153,13 +152,20 @@ class _CharacteristicFunction(torch.autograd.Function):
         # d/dx mean cos(x t) = -t sin(x t) / N;  d/dx mean sin(x t) = t cos(x t) / N
         c1, s1 = ctx.saved_tensors
         grad = torch.zeros_like(c1)
-        c, s = c1, s1
-        for k in range(1, ctx.knots):
-            if k > 1:
-                c, s = c * c1 - s * s1, s * c1 + c * s1
+        for k, c, s in _rotations(c1, s1, ctx.knots):
             t = k * ctx.step
             grad.addcmul_(c, grad_imaginary[:, k] * t).addcmul_(s, grad_real[:, k] * -t)
         return grad / c1.shape[0], None, None
+
+
+def _rotations(c1: torch.Tensor, s1: torch.Tensor, knots: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """``(k, cos(k a), sin(k a))`` for ``k = 1 .. knots - 1``, from ``cos a`` and ``sin a``
+    by angle addition: ``e^{i k a} = e^{i (k-1) a} e^{i a}``."""
+    c, s = c1, s1
+    for k in range(1, knots):
+        if k > 1:
+            c, s = c * c1 - s * s1, s * c1 + c * s1
+        yield k, c, s
 
 
 def epps_pulley(projections: torch.Tensor, knots: int = 17, t_max: float = 3.0) -> torch.Tensor:
