@@ -161,6 +161,8 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert json.loads((tmp_path / "mean.json").read_text())["jepa"]["linear"] >= 0.0
     unsaved = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean")
     assert "results written" not in unsaved.stderr, "nothing was written, so nothing is claimed"
+    assert f"{tmp_path / 'run' / 'eval.json'} left as it was" in unsaved.stderr, "kept, and said so"
+    assert json.loads((tmp_path / "run" / "eval.json").read_text()) == results
     missing = run("eval", str(tmp_path / "nowhere"), check=False)
     assert missing.returncode == 2 and f"{str(tmp_path / 'nowhere')!r} does not exist" in missing.stderr
     (tmp_path / "unfinished").mkdir()

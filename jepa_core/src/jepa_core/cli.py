@@ -321,6 +321,11 @@ def _eval(args: argparse.Namespace) -> int:
     saved = results_file(args.path, args.config, args.set, args.output)
     if saved is not None:  # on stderr: stdout stays the results alone (--json reads cleanly)
         print(f"results written to {saved}", file=sys.stderr)
+    elif os.path.isfile(kept := os.path.join(args.path, "eval.json")):  # the run's results as configured
+        print(
+            f"{kept} left as it was (it holds the run's evaluation as configured); -o FILE saves these results",
+            file=sys.stderr,
+        )
     return _probe_status(results, failed_probes(results), None if saved is None else str(saved))
 
 
