@@ -93,6 +93,14 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
         [*jepa, "new-plugin", "jepa-acme", "--directory", str(tmp_path / "acme")], capture_output=True, text=True
     )
     assert refused.returncode == 2 and "is not empty" in refused.stderr
+    # the same distribution, installed, scaffolded afresh elsewhere: installing it replaces the old one
+    again = subprocess.run(
+        [*jepa, "new-plugin", "jepa-acme", "--directory", str(tmp_path / "again")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert again.returncode == 0 and (tmp_path / "again" / "pyproject.toml").is_file(), again.stderr
 
 
 @pytest.mark.parametrize(

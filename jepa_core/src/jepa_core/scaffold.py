@@ -162,6 +162,9 @@ def _taken(name: str, package: str, scope: str) -> str | None:
     owner = "jepa itself" if scope in RESERVED_SCOPES else FIRST_PARTY_SCOPES.get(scope)
     if owner is None:
         used = [point for point in entry_points(group=ENTRY_POINT_GROUP) if point.name.lower() == scope.lower()]
+        holders = {re.sub(r"[-_.]+", "-", point.dist.name).lower() for point in used if point.dist is not None}
+        if used and holders == {re.sub(r"[-_.]+", "-", name).lower()}:
+            return None  # this very distribution, installed before: installing the new scaffold replaces it
         if used:  # two installed plugins of one name both refuse to load, and models saved with either stop
             holder = used[0].dist.name if used[0].dist is not None else "another distribution"
             return (
