@@ -108,7 +108,7 @@ def test_errors_are_one_line_with_exit_code_2() -> None:
     [line] = result.stderr.strip().splitlines()
     assert line == (
         "jepa: error: no encoder named 'cnn' is installed; encoder 'cnn' comes with "
-        f"jepa-plugins-vision {version('jepa-plugins-vision')}, installed here, but its plugin 'vision' is not "
+        f"jepa-plugins-vision {version('jepa-plugins-vision')}; its plugin 'vision', installed here, is not "
         "allowed: not listed in JEPA_PLUGINS (add it there to load it)"
     )
 
@@ -188,12 +188,12 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
     listed = run("list", "timeseries:*", env=NO_PLUGINS)
     assert listed.stdout.splitlines() == [
         "no components match 'timeseries:*'",
-        f"plugin 'timeseries' comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}, installed "
-        "here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS (add it there to load it)",
+        f"plugin 'timeseries' comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}; its "
+        "plugin 'timeseries', installed here, is not allowed: not listed in JEPA_PLUGINS (add it there to load it)",
     ]
     assert (
-        f"encoder 'cnn' comes with jepa-plugins-vision {version('jepa-plugins-vision')}, installed here, but its "
-        "plugin 'vision' is not allowed" in run("list", "encoder", "cnn", env=NO_PLUGINS).stdout
+        f"encoder 'cnn' comes with jepa-plugins-vision {version('jepa-plugins-vision')}; its plugin 'vision', "
+        "installed here, is not allowed" in run("list", "encoder", "cnn", env=NO_PLUGINS).stdout
     )
     assert "no plugin named 'nowhere' is installed" in run("list", "nowhere:*").stdout
     assert run("list", "jepa:zz*").stdout == "no components match 'jepa:zz*'\n", "no hint for the core's scope"
@@ -203,8 +203,8 @@ def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> N
     refused = run("init", "timeseries", env=NO_PLUGINS, check=False)
     assert refused.returncode == 2
     assert refused.stderr.strip().endswith(
-        f"the 'timeseries' starter comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}, "
-        "installed here, but its plugin 'timeseries' is not allowed: not listed in JEPA_PLUGINS (add it there to "
+        f"the 'timeseries' starter comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}; "
+        "its plugin 'timeseries', installed here, is not allowed: not listed in JEPA_PLUGINS (add it there to "
         "load it)"
     )  # no pip command: the distribution is installed, the switch is what to change
     listed = run("init", env=NO_PLUGINS).stdout.splitlines()

@@ -150,7 +150,7 @@ def test_a_checkpoint_whose_plugin_is_blocked_names_the_switch(installed_plugins
 
     get_registry().reset()
     with pytest.raises(
-        jepa.CheckpointError, match="installed here, but its plugin 'good' is blocked: listed in JEPA_DISABLE_PLUGINS"
+        jepa.CheckpointError, match="its plugin 'good', installed here, is blocked: listed in JEPA_DISABLE_PLUGINS"
     ):
         jepa.load(path)
 
@@ -419,7 +419,7 @@ def test_a_model_whose_loss_plugin_is_blocked_loads_and_says_so(installed_plugin
     from jepa_core.registry import get_registry
 
     get_registry().reset()
-    with pytest.warns(UserWarning, match="its plugin 'good' is blocked: listed in JEPA_DISABLE_PLUGINS"):
+    with pytest.warns(UserWarning, match="its plugin 'good', installed here, is blocked: listed in JEPA_DISABLE"):
         loaded = jepa.load(saved)
     x = torch.randn(2, 3)
     assert torch.equal(loaded.embed(x), model.embed(x))

@@ -141,7 +141,7 @@ def test_core_and_first_party_names_win_bare_lookups_over_a_third_party_plugin(i
     registry.reset()
     with pytest.raises(
         jepa.UnknownComponentError,
-        match=r"encoder 'cnn' comes with jepa-plugins-vision .*, installed here, but its plugin 'vision' is "
+        match=r"encoder 'cnn' comes with jepa-plugins-vision .*; its plugin 'vision', installed here, is "
         r"blocked: listed in JEPA_DISABLE_PLUGINS \(take it out to load it\); 'shadow:cnn' "
         r"\(from jepa-fixture-shadow\) has the same name: "
         r"write the qualified name",
@@ -317,14 +317,27 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
         jepa.build("jepa:transfomer", "mlp")  # a qualified name: the names of that plugin, qualified
 
 
+def test_a_config_naming_several_parts_of_a_blocked_plugin_gives_the_remedy_once(fresh_registry, monkeypatch) -> None:
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "vision")
+    config = {"model": {"encoder": "cnn", "predictor": "attention", "masker": "multiblock"}, "data": {"name": "digits"}}
+    with pytest.raises(jepa.SpecError) as info:
+        jepa.load_run_spec(config)
+    remedy = "its plugin 'vision', installed here, is blocked: listed in JEPA_DISABLE_PLUGINS (take it out to load it)"
+    assert [path for path, _ in info.value.issues] == ["model.encoder.name", "model.masker.name", "data.name"]
+    assert all(remedy in message for _, message in info.value.issues)  # each issue whole, for code that reads them
+    said = str(info.value)
+    assert said.count(remedy) == 1 and said.count("comes with jepa-plugins-vision") == 3
+    assert "data.name: no dataset named 'digits' is installed; dataset 'digits' comes with" in said
+
+
 @pytest.mark.parametrize(("kind", "name"), sorted(FIRST_PARTY))
 def test_first_party_names_say_which_distribution_to_install(fresh_registry, monkeypatch, kind, name) -> None:
     monkeypatch.setenv("JEPA_PLUGINS", "")  # as if no plugin distribution were installed
     distribution = FIRST_PARTY[kind, name]
     with pytest.raises(
         jepa.UnknownComponentError,
-        match=re.escape(f"{kind} {name!r} comes with {distribution} {version(distribution)}, installed here, but ")
-        + r"its plugin '\w+' is not allowed: not listed in JEPA_PLUGINS",
+        match=re.escape(f"{kind} {name!r} comes with {distribution} {version(distribution)}; ")
+        + r"its plugin '\w+', installed here, is not allowed: not listed in JEPA_PLUGINS",
     ):
         fresh_registry.resolve(kind, name)
     # where it is not installed, the message gives the pip command with the extra the component needs

@@ -393,7 +393,7 @@ def test_a_config_for_a_plugin_that_is_not_installed(monkeypatch) -> None:
     get_registry().reset()
     with pytest.raises(
         jepa.UnknownComponentError,
-        match="comes with jepa-plugins-vision .*, installed here, but its plugin 'vision' is",
+        match="comes with jepa-plugins-vision .*; its plugin 'vision', installed here, is",
     ) as info:
         load_run_spec(MASKED_RUN, ["model.encoder.name=vit"])
     assert info.value.path == "model.encoder.name"

@@ -58,4 +58,4 @@ def test_without_the_plugin_the_error_says_what_to_install():
     env = {**os.environ, "JEPA_DISABLE_PLUGINS": "vision"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "installed here, but its plugin 'vision' is blocked: listed in JEPA_DISABLE_PLUGINS" in result.stdout
+    assert "its plugin 'vision', installed here, is blocked: listed in JEPA_DISABLE_PLUGINS" in result.stdout

@@ -102,7 +102,7 @@ class SpecError(JEPAError, ValueError):
         self.path = self.issues[0][0]
         #: how many problems there are in all (more than ``issues`` lists when there were too many to list)
         self.total = max(total or 0, len(self.issues))
-        shown = "; ".join(f"{p}: {m}" if p else m for p, m in self.issues[:MAX_ISSUES_SHOWN])
+        shown = "; ".join(f"{p}: {m}" if p else m for p, m in _without_repeats(self.issues[:MAX_ISSUES_SHOWN]))
         hidden = self.total - min(len(self.issues), MAX_ISSUES_SHOWN)
         if hidden:
             shown += f"; and {hidden:,} more problems"
@@ -112,6 +112,20 @@ class SpecError(JEPAError, ValueError):
         """The same error located under ``prefix`` (for nested specs)."""
         issues = [(".".join(part for part in (prefix, p) if part), m) for p, m in self.issues]
         return type(self)(issues[0][1], issues=issues, total=self.total)
+
+
+def _without_repeats(issues: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``issues`` with each ``;``-separated clause said once: a later issue drops a clause
+    an earlier one gave word for word (five names from one blocked plugin give its
+    remedy once, not five times). ``SpecError.issues`` keeps every message whole."""
+    seen: set[str] = set()
+    kept = []
+    for path, message in issues:
+        head, *clauses = message.split("; ")
+        fresh = [clause for clause in clauses if clause not in seen]
+        seen.update(clauses)
+        kept.append((path, "; ".join([head, *fresh])))
+    return kept
 
 
 class UnknownComponentError(SpecError, LookupError):

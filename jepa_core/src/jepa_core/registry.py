@@ -701,8 +701,10 @@ class Registry:
         if record.status in ("blocked", "not allowed"):
             # installed here but switched off by JEPA_PLUGINS / JEPA_DISABLE_PLUGINS: no pip command
             # (the switch is the remedy; a missing extra, if any, is reported once it loads)
-            switched = f"its plugin {record.name!r} is {record.status}{detail}"
-            return f"{what} comes with {installed}, installed here, but {switched}"
+            # two clauses: the second is the same for every name the plugin has, so an error
+            # listing several of them says it once (SpecError drops a repeated clause)
+            switched = f"its plugin {record.name!r}, installed here, is {record.status}{detail}"
+            return f"{what} comes with {installed}; {switched}"
         return f"{what}: plugin {record.name!r} ({installed}) is loaded"
 
 
