@@ -32,6 +32,8 @@ bag-of-bytes histogram, on the same split.
     .venv/bin/python examples/text_stdlib.py                      # a few CPU minutes
     .venv/bin/python examples/text_stdlib.py --steps 20           # a smoke run
     .venv/bin/python examples/text_stdlib.py --validation --objective spans --target-layers 2
+
+Needs ``pip install 'jepa-plugins-text[bpe]'`` (the BPE vocabulary).
 """
 
 from __future__ import annotations

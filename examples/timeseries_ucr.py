@@ -244,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         applied = jepa.load_run_spec(starter(), args.set)  # a bad --set fails here, before any run
     except jepa.SpecError as exc:
         parser.error(str(exc))
+    if applied.eval is None:
+        parser.error("--set eval=null: this script judges every run by its eval section; leave it in")
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 
     started = time.perf_counter()

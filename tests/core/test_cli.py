@@ -158,6 +158,7 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     # probed another way: the run's eval.json is left alone, and the message names --output's file
     other = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean", "-o", str(tmp_path / "mean.json"))
     assert f"results written to {tmp_path / 'mean.json'}" in other.stderr
+    assert f"{tmp_path / 'run' / 'eval.json'} left as it was" in other.stderr
     assert json.loads((tmp_path / "mean.json").read_text())["jepa"]["linear"] >= 0.0
     unsaved = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean")
     assert "results written" not in unsaved.stderr, "nothing was written, so nothing is claimed"

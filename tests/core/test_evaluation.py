@@ -557,6 +557,10 @@ def test_probing_a_run_another_way_never_replaces_its_own_results(tmp_path) -> N
     assert (run_dir / "eval.json").read_text() == own  # the run's results stand
     evaluate_path(run_dir, overrides=["eval.features=max"], output=tmp_path / "max.json")
     assert json.loads((tmp_path / "max.json").read_text())["protocol"]["features"] == "max"
+    # a trained model's own settings cannot change: refused, not silently ignored
+    with pytest.raises(jepa.SpecError, match="evaluating a saved model changes only its eval section") as info:
+        evaluate_path(run_dir, overrides=["eval.features=max", "model.encoder.params.hidden_dim=32"])
+    assert info.value.path == "model.encoder.params.hidden_dim"
 
 
 def test_a_run_config_alone_is_probed_as_it_builds_the_model(tmp_path, capsys, monkeypatch) -> None:

@@ -105,7 +105,8 @@ def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> Non
     scores.write_text('{"jepa": {"linear": 0.5}}')  # what `jepa eval` wrote for the 3-step model
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run", resume=True)
     assert scores.is_file(), "nothing trained: the scores still describe the model"
-    train_run(load_run_spec(MASKED_RUN, ["train.steps=5"]), run_dir=tmp_path / "run", resume=True)
+    with pytest.warns(UserWarning, match=r"removed .*eval.json: it scored the model before steps 4-5; jepa eval "):
+        train_run(load_run_spec(MASKED_RUN, ["train.steps=5"]), run_dir=tmp_path / "run", resume=True)
     assert not scores.exists(), "the 3-step model's scores are not left beside the 5-step model"
     assert [m["step"] for m in read_metrics(tmp_path / "run")] == [1, 2, 3, 4, 5]
     recorded = json.loads((tmp_path / "run" / "run.json").read_text())

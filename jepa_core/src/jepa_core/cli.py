@@ -319,13 +319,15 @@ def _eval(args: argparse.Namespace) -> int:
     results = evaluate_path(args.path, args.config, args.set, args.output)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     saved = results_file(args.path, args.config, args.set, args.output)
-    if saved is not None:  # on stderr: stdout stays the results alone (--json reads cleanly)
+    # on stderr: stdout stays the results alone (--json reads cleanly)
+    if saved is not None:
         print(f"results written to {saved}", file=sys.stderr)
-    elif os.path.isfile(kept := os.path.join(args.path, "eval.json")):  # the run's results as configured
-        print(
-            f"{kept} left as it was (it holds the run's evaluation as configured); -o FILE saves these results",
-            file=sys.stderr,
-        )
+    kept = os.path.join(args.path, "eval.json")  # a run's results as configured stay theirs
+    save_hint = "" if saved is not None else "; -o FILE saves these results"
+    if os.path.isfile(kept) and (saved is None or os.path.abspath(saved) != os.path.abspath(kept)):
+        print(f"{kept} left as it was (it holds the run's evaluation as configured){save_hint}", file=sys.stderr)
+    elif saved is None:
+        print(f"results not saved{save_hint}", file=sys.stderr)
     return _probe_status(results, failed_probes(results), None if saved is None else str(saved))
 
 

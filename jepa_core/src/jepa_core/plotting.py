@@ -22,8 +22,8 @@ def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[st
         import matplotlib.pyplot as plt
     except ImportError:
         warn(
-            f"no training plot: matplotlib is not installed ({install_command('jepa-core', 'plot')}); plot: false "
-            "turns the plot off"
+            f"no training plot: matplotlib is not installed ({install_command('jepa-core', 'plot')}); "
+            "train.plot: false in a run config (plot=False in Trainer settings) turns the plot off"
         )
         return None
     rows = [json.loads(line) for line in Path(metrics_file).read_text().splitlines() if line]

@@ -626,6 +626,8 @@ class Registry:
             # the scope's own names, then the very name under another scope (`text:cnn` -> vision:cnn)
             close = [f"{scope}:{n}" for n in difflib.get_close_matches(bare, in_scope, n=3, cutoff=0.6)]
             close += sorted(c.qualname for c in components if c.name == bare and c.scope != scope)
+        elif scope in SCOPES or self.plugin_record(scope) is not None:
+            close = []  # a known plugin that did not load (blocked, failed): said below; another's names are noise
         else:  # a scope nothing is registered under: close names anywhere, qualified
             close = sorted(c.qualname for c in components if c.name in difflib.get_close_matches(bare, [c.name]))
         if close and (scope or (kind, bare) not in FIRST_PARTY):  # a first-party name is no typo: say who has it

@@ -388,10 +388,16 @@ def train_and_evaluate(
         raise _or_resize_the_data(exc, spec) from None
     start = trainer.step  # a resumed run starts at its checkpoint
     trainer.fit(max_steps=max_steps)  # saves final/ before anything is evaluated
-    if trainer.step > start and rank == 0:  # the model changed: an earlier run's scores no longer describe it
-        (run_dir / "eval.json").unlink(missing_ok=True)
     results = None
     evaluation = spec.eval if trainer.step >= spec.train.steps else None  # a stopped run is not probed
+    stale = run_dir / "eval.json"
+    if trainer.step > start and rank == 0 and is_file(stale):  # the earlier scores no longer describe the model
+        stale.unlink()
+        if evaluation is None:
+            warn(
+                f"removed {stale}: it scored the model before steps {start + 1}-{trainer.step}; "
+                f"jepa eval {run_dir} scores it again"
+            )
     if evaluation is not None and world > 1 and "frame_average" in evaluation.baselines:
         # its image model trains with every process, as the run did (rank 0 alone would wait
         # on the others forever); rank 0's evaluation then reuses it from run_dir/frame_average
@@ -1184,6 +1190,14 @@ def evaluate_path(
         check_eval_data(model, spec)
         writer = _results_writer(Path(output)) if output is not None else None
         return evaluate(model, spec, on_update=writer, trained=False)
+    trained_only = [o for o in overrides if str(o).partition("=")[0].strip().split(".")[0] != "eval"]
+    if trained_only:  # the model is loaded as trained: its model, data and train settings are history
+        raise SpecError(
+            f"--set {short_repr(str(trained_only[0]), 200)}: evaluating a saved model changes only its eval "
+            "section (eval.KEY=...); the model was trained as it was. To probe a model as a config builds it, "
+            "untrained, give the config itself: jepa eval CONFIG --set ...",
+            str(trained_only[0]).partition("=")[0].strip(),
+        )
     if config is not None:
         spec = load_run_spec(config, overrides)
     elif is_file(path / "run.json"):
