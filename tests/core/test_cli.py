@@ -107,7 +107,7 @@ def test_errors_are_one_line_with_exit_code_2() -> None:
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line == (
-        "jepa: error: no encoder named 'cnn' is installed; encoder 'cnn' comes with "
+        "jepa: error: no encoder named 'cnn' is available; encoder 'cnn' comes with "
         f"jepa-plugins-vision {version('jepa-plugins-vision')}; its plugin 'vision', installed here, is not "
         "allowed: not listed in JEPA_PLUGINS (add it there to load it)"
     )

@@ -270,7 +270,7 @@ def test_a_model_whose_loss_and_masker_are_not_installed_loads_to_embed_but_not_
     assert len(caught) == 1
     message = str(caught[0].message)
     assert message.startswith(f"the model saved in {str(saved)!r} is loaded without its masker 'local:halves' (")
-    assert "and its loss 'local:weighted' (no loss named 'local:weighted' is installed" in message
+    assert "and its loss 'local:weighted' (no loss named 'local:weighted' is available" in message
     assert "it embeds as saved, and predicts given masks (model(x, masks=jepa.Masks(...)))" in message
     assert "but training it needs the masker and loss" in message
     assert caught[0].filename == __file__  # the user's line, not jepa's
@@ -281,7 +281,7 @@ def test_a_model_whose_loss_and_masker_are_not_installed_loads_to_embed_but_not_
         loaded.step(x)  # draws masks: the masker is the first part used
     assert (
         f"this model was loaded from {str(saved)!r} without its masker 'local:halves', which cannot be rebuilt "
-        "here (no masker named 'local:halves' is installed"
+        "here (no masker named 'local:halves' is available"
     ) in str(info.value)
     assert "training it needs that masker: make its plugin available (install, or unblock" in str(info.value)
     with pytest.raises(jepa.CheckpointError, match="without its loss 'local:weighted'"):
@@ -383,7 +383,7 @@ def test_the_reinstall_command_keeps_the_extras_a_saved_component_needs(tmp_path
             "predictor": {"name": "jepa:mlp", "distribution": "jepa-core", "version": "1.0"},
         }
     }
-    said = explain_unknown(saved, "no encoder named 'vision:hf_vision' is installed")
+    said = explain_unknown(saved, "no encoder named 'vision:hf_vision' is available")
     command = "pip install 'jepa-gone[hf]'"
     assert said.endswith(f"jepa-gone 1.0 (for encoder 'vision:hf_vision'), not installed here: {command}")
 

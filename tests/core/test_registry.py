@@ -327,7 +327,7 @@ def test_a_config_naming_several_parts_of_a_blocked_plugin_gives_the_remedy_once
     assert all(remedy in message for _, message in info.value.issues)  # each issue whole, for code that reads them
     said = str(info.value)
     assert said.count(remedy) == 1 and said.count("comes with jepa-plugins-vision") == 3
-    assert "data.name: no dataset named 'digits' is installed; dataset 'digits' comes with" in said
+    assert "data.name: no dataset named 'digits' is available; dataset 'digits' comes with" in said
     with pytest.raises(jepa.UnknownComponentError) as qualified:
         fresh_registry.resolve("encoder", "vision:cnn")
     assert remedy in str(qualified.value) and "did you mean" not in str(qualified.value), "no other plugin's names"

@@ -617,7 +617,7 @@ class Registry:
 
     def _unknown_message(self, kind: str, name: str) -> str:
         scope, _, bare = name.rpartition(":")
-        message = f"no {kind} named {short_repr(name)} is installed"
+        message = f"no {kind} named {short_repr(name)} is available"
         components = self.list(kind)
         in_scope = sorted({c.name for c in components if c.scope == scope})
         if not scope:
