@@ -109,7 +109,8 @@ def test_errors_are_one_line_with_exit_code_2() -> None:
     assert line == (
         "jepa: error: no encoder named 'cnn' is available; encoder 'cnn' comes with "
         f"jepa-plugins-vision {version('jepa-plugins-vision')}; its plugin 'vision', installed here, is not "
-        "allowed: not listed in JEPA_PLUGINS (add it there to load it)"
+        "allowed: JEPA_PLUGINS is set but empty, which loads no plugin (unset it to load every one, or list "
+        "this one there)"
     )
 
 
@@ -190,7 +191,8 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
     assert listed.stdout.splitlines() == [
         "no components match 'timeseries:*'",
         f"plugin 'timeseries' comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}; its "
-        "plugin 'timeseries', installed here, is not allowed: not listed in JEPA_PLUGINS (add it there to load it)",
+        "plugin 'timeseries', installed here, is not allowed: JEPA_PLUGINS is set but empty, which loads no plugin "
+        "(unset it to load every one, or list this one there)",
     ]
     assert (
         f"encoder 'cnn' comes with jepa-plugins-vision {version('jepa-plugins-vision')}; its plugin 'vision', "
@@ -205,13 +207,13 @@ def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> N
     assert refused.returncode == 2
     assert refused.stderr.strip().endswith(
         f"the 'timeseries' starter comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}; "
-        "its plugin 'timeseries', installed here, is not allowed: not listed in JEPA_PLUGINS (add it there to "
-        "load it)"
+        "its plugin 'timeseries', installed here, is not allowed: JEPA_PLUGINS is set but empty, which loads no "
+        "plugin (unset it to load every one, or list this one there)"
     )  # no pip command: the distribution is installed, the switch is what to change
     listed = run("init", env=NO_PLUGINS).stdout.splitlines()
     assert listed[0] == "starter configs: sequences"
     assert any(
-        "the 'vision' starter comes with jepa-plugins-vision" in line and "not listed in JEPA_PLUGINS" in line
+        "the 'vision' starter comes with jepa-plugins-vision" in line and "JEPA_PLUGINS is set but empty" in line
         for line in listed[1:]
     )
     assert "did you mean 'sequences'?" in run("init", "sequence", check=False).stderr

@@ -289,14 +289,17 @@ def test_allow_list_loads_only_the_named_plugins(installed_plugins, monkeypatch)
     installed_plugins("good", "clash_a", "broken_import")
     monkeypatch.setenv("JEPA_PLUGINS", "jepa-fixture-clash-a")  # a distribution name works too
     assert {c.scope for c in jepa.list_components()} == {"jepa", "clash_a"}, "nothing else loads"
-    statuses = {p.name: p.status for p in fresh_registry_plugins()}
-    assert statuses["good"] == "not allowed" and statuses["broken_import"] == "not allowed"
+    records = {p.name: p for p in fresh_registry_plugins()}
+    assert records["good"].status == "not allowed" and records["broken_import"].status == "not allowed"
+    assert records["good"].error == "not listed in JEPA_PLUGINS (add it there to load it)"
 
 
 def test_empty_allow_list_keeps_only_the_core(installed_plugins, monkeypatch) -> None:
     installed_plugins("good")
     monkeypatch.setenv("JEPA_PLUGINS", "")
     assert {c.scope for c in jepa.list_components()} == {"jepa"}
+    [good] = [p for p in fresh_registry_plugins() if p.name == "good"]
+    assert good.error.startswith("JEPA_PLUGINS is set but empty, which loads no plugin (unset it")
 
 
 def test_block_list_skips_the_named_plugins(installed_plugins, monkeypatch) -> None:
@@ -340,7 +343,7 @@ def test_first_party_names_say_which_distribution_to_install(fresh_registry, mon
     with pytest.raises(
         jepa.UnknownComponentError,
         match=re.escape(f"{kind} {name!r} comes with {distribution} {version(distribution)}; ")
-        + r"its plugin '\w+', installed here, is not allowed: not listed in JEPA_PLUGINS",
+        + r"its plugin '\w+', installed here, is not allowed: JEPA_PLUGINS is set but empty, which loads no plugin",
     ):
         fresh_registry.resolve(kind, name)
     # where it is not installed, the message gives the pip command with the extra the component needs
