@@ -97,9 +97,12 @@ def test_a_plugin_switch_naming_no_installed_plugin_says_so() -> None:
         "jepa: warning: JEPA_PLUGINS names 'visoin', which matches no installed plugin (did you mean 'vision'? "
         "installed: text, timeseries, vision; `jepa plugins` lists them)"
     )
-    assert run("plugins", env={"JEPA_DISABLE_PLUGINS": "jepa-plugins-text"}).stderr == "", (
-        "a distribution name is known"
-    )
+    blocked = run("plugins", env={"JEPA_DISABLE_PLUGINS": "jepa-plugins-text"})
+    assert blocked.stderr == "", "a distribution name is known"
+    # switched off on purpose: listed with why, not as an error
+    assert "text  jepa-plugins-text" in blocked.stdout and "[blocked]" in blocked.stdout
+    assert "    why: listed in JEPA_DISABLE_PLUGINS (take it out to load it)" in blocked.stdout
+    assert "error:" not in blocked.stdout
 
 
 def test_errors_are_one_line_with_exit_code_2() -> None:

@@ -59,8 +59,9 @@ def _plugins(args: argparse.Namespace) -> int:
         seconds = record["load_seconds"]
         timing = f"  {seconds:.2f} s" if seconds is not None else ""
         print(f"{record['name']}  {record['distribution']} {record['version']}  [{record['status']}]{timing}")
-        if record["error"]:
-            print(f"    error: {record['error']}")
+        if record["error"]:  # switched off on purpose is no error: say why it is off
+            label = "why" if record["status"] in ("blocked", "not allowed") else "error"
+            print(f"    {label}: {record['error']}")
         if record["slow"]:
             print(
                 f"    slow: {seconds:.1f} s to import and register (over {SLOW_PLUGIN_SECONDS:g} s); every command "

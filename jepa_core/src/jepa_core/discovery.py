@@ -117,14 +117,13 @@ class PluginLoader:
                 registry._owners[name] = record.distribution or ""
                 names = {_normalize(record.name), _normalize(record.distribution or "")}
                 if allow is not None and not names & allow:
-                    record.status, record.error = (
-                        "not allowed",
-                        (
-                            f"not listed in {ALLOW_ENV} (add it there to load it)"
-                            if allow  # set but empty loads no plugin at all, easy to do by accident (`JEPA_PLUGINS= cmd`)
-                            else f"{ALLOW_ENV} is set but empty, which loads no plugin (unset it to load every one, or "
-                            "list this one there)"
-                        ),
+                    # set but empty loads no plugin at all, which is easy to do by accident (`JEPA_PLUGINS= cmd`)
+                    record.status = "not allowed"
+                    record.error = (
+                        f"not listed in {ALLOW_ENV} (add it there to load it)"
+                        if allow
+                        else f"{ALLOW_ENV} is set but empty, which loads no plugin (unset it to load every one, or "
+                        "list this one there)"
                     )
                 elif names & block:
                     record.status, record.error = "blocked", f"listed in {BLOCK_ENV} (take it out to load it)"
