@@ -318,6 +318,8 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
     assert "'jepa:transformer'" not in str(info.value)  # one spelling per suggestion
     with pytest.raises(jepa.UnknownComponentError, match=r"\(did you mean 'jepa:transformer'\?\)"):
         jepa.build("jepa:transfomer", "mlp")  # a qualified name: the names of that plugin, qualified
+    with pytest.raises(jepa.UnknownComponentError, match="no encoder named 'zzz' is available; `jepa list encoder` "):
+        jepa.build("zzz", "mlp")  # nothing close: where to look
 
 
 def test_a_config_naming_several_parts_of_a_blocked_plugin_gives_the_remedy_once(fresh_registry, monkeypatch) -> None:

@@ -667,7 +667,7 @@ class Registry:
                 detail = f": {plugin.error}" if plugin.error else ""
                 state = "failed to load" if plugin.status == "failed" else "cannot load"
                 message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) {state}{detail}"
-        if not components and not close and distribution is None and provider is None:
+        if not close and distribution is None and provider is None and (not components or not scope):
             message += f"; `jepa list {kind}` shows what is installed"
         return message
 
