@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--batch-size", type=int, default=128, help="image-caption pairs per step")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--loss", default="infonce", help="a registered loss, e.g. smooth_l1 or vicreg")
-    parser.add_argument("--target", default="none", choices=["ema", "shared", "none"])
+    parser.add_argument("--target", default="none", choices=["ema", "shared", "none"], help="target branch")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     train_images, train_labels = digit_images("train")

@@ -215,28 +215,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=" ".join(__doc__.split("\n\n")[0].split()), formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("--objective", choices=["next", "spans"], default="next")
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--objective",
+        choices=["next", "spans"],
+        default="next",
+        help="next: predict the next block (InfoNCE); spans: masked spans",
+    )
+    parser.add_argument("--steps", type=int, default=300, help="training steps")
+    parser.add_argument("--batch-size", type=int, default=64, help="docstrings per step")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument("--warmup", type=float, default=0.1, help="warm-up, as a fraction of the steps")
-    parser.add_argument("--weight-decay", type=float, default=0.05)
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--hidden-dim", type=int, default=128)
-    parser.add_argument("--depth", type=int, default=2)
-    parser.add_argument("--vocab-size", type=int, default=4096)
+    parser.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay")
+    parser.add_argument("--max-length", type=int, default=64, help="tokens per training sequence")
+    parser.add_argument("--hidden-dim", type=int, default=128, help="encoder width")
+    parser.add_argument("--depth", type=int, default=2, help="encoder layers")
+    parser.add_argument("--vocab-size", type=int, default=4096, help="BPE vocabulary size")
     # masked objective (--objective spans)
     parser.add_argument("--mask-ratio", type=float, default=0.5, help="span masker target_ratio")
-    parser.add_argument("--num-targets", type=int, default=4)
-    parser.add_argument("--span-length", type=int, default=None)
-    parser.add_argument("--predictor-depth", type=int, default=2)
+    parser.add_argument("--num-targets", type=int, default=4, help="span masker num_targets")
+    parser.add_argument("--span-length", type=int, default=None, help="span masker span_length")
+    parser.add_argument("--predictor-depth", type=int, default=2, help="predictor layers")
     parser.add_argument(
         "--target-layers",
         type=int,
         default=-1,
         help="data2vec targets: average of the top K normalised layers (0: the token embeddings; -1: the final output)",
     )
-    parser.add_argument("--target-norm", choices=["layer", "instance"], default="layer")
+    parser.add_argument(
+        "--target-norm", choices=["layer", "instance"], default="layer", help="how target layers are normalised"
+    )
     parser.add_argument(
         "--regulariser",
         choices=["ema", "none", "sigreg", "ema+sigreg"],
@@ -244,11 +251,13 @@ def main() -> None:
         help="EMA target; no target branch; SIGReg with no target branch; EMA plus SIGReg",
     )
     parser.add_argument("--slices", type=int, default=256, help="SIGReg's random directions")
-    parser.add_argument("--loss", choices=["smooth_l1", "mse", "infonce"], default="smooth_l1")
+    parser.add_argument("--loss", choices=["smooth_l1", "mse", "infonce"], default="smooth_l1", help="spans' loss")
     parser.add_argument("--beta", type=float, default=1.0, help="smooth_l1 beta")
     parser.add_argument("--momentum", type=float, default=0.99, help="EMA start (to 1.0 by the end)")
-    parser.add_argument("--normalize-targets", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--lam", type=float, default=0.05)
+    parser.add_argument(
+        "--normalize-targets", action=argparse.BooleanOptionalAction, default=True, help="layer-norm the targets"
+    )
+    parser.add_argument("--lam", type=float, default=0.05, help="SIGReg weight")
     parser.add_argument(
         "--probe",
         choices=["auto", "online", "target", "target_layers"],
@@ -258,9 +267,9 @@ def main() -> None:
     )
     parser.add_argument("--probe-layers", action="store_true", help="also probe every layer's mean pool")
     # task and protocol
-    parser.add_argument("--classes", type=int, default=10)
-    parser.add_argument("--per-class", type=int, default=120)
-    parser.add_argument("--probe-length", type=int, default=128)
+    parser.add_argument("--classes", type=int, default=10, help="packages in the probe task")
+    parser.add_argument("--per-class", type=int, default=120, help="docstrings per package")
+    parser.add_argument("--probe-length", type=int, default=128, help="tokens per probed docstring")
     parser.add_argument(
         "--validation",
         action="store_true",
@@ -269,7 +278,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="weights, data order and masks")
     parser.add_argument("--split-seed", type=int, default=0, help="which docstrings are labelled train/test")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--results", help="also write the scores to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -104,8 +104,7 @@ def validation_scores(model: Any, spec: jepa.RunSpec, halves: int = 20) -> dict[
     which would swamp a mean.
     """
     import numpy as np
-    from jepa_core.evaluation import SVM_C_GRID, embed_dataset, raw_features, ridge_probe, svm_accuracy
-    from jepa_core.factory import build_model
+    from jepa.evaluation import SVM_C_GRID, embed_dataset, raw_features, ridge_probe, svm_accuracy
     from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
     from sklearn.svm import SVC
 
@@ -127,14 +126,12 @@ def validation_scores(model: Any, spec: jepa.RunSpec, halves: int = 20) -> dict[
 
     result = {"jepa": scores(*embed_dataset(model, data, tokens=spec.eval.features))}
     torch.manual_seed(spec.train.seed + 1)  # as the core's random_init baseline
-    result["random_init"] = scores(*embed_dataset(build_model(spec.model), data, tokens=spec.eval.features))
+    result["random_init"] = scores(*embed_dataset(jepa.build(spec.model), data, tokens=spec.eval.features))
     result["raw"] = scores(*raw_features(data)[0])
     return result
 
 
 def run_one(problem: str, seed: int, args: argparse.Namespace, root: Path) -> dict[str, Any]:
-    import jepa
-
     started, cpu_started = time.perf_counter(), time.process_time()
     spec = problem_spec(problem, seed, args.set, args.path)
     run_dir = root / problem / f"seed{seed}"
@@ -219,7 +216,9 @@ def summary(records: list[dict[str, Any]], key: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS)
+    parser.add_argument(
+        "--problems", nargs="+", default=DEFAULT_PROBLEMS, help="UCR/UEA problem names (default: %(default)s)"
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (train.seed)")
     parser.add_argument(
         "--set",
@@ -246,6 +245,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         parser.error(str(exc))
     if applied.eval is None:
         parser.error("--set eval=null: this script judges every run by its eval section; leave it in")
+    if args.path is None:  # before any run: a misspelt name would otherwise cost the runs before it
+        from jepa_plugins_timeseries.datasets import bundled_ucr_names
+
+        unknown = [p for p in args.problems if p not in bundled_ucr_names()]
+        if unknown:
+            parser.error(
+                f"{', '.join(map(repr, unknown))}: not among the problems aeon ships "
+                f"({', '.join(bundled_ucr_names())}); --path DIR reads a directory of .ts files"
+            )
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 
     started = time.perf_counter()

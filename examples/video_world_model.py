@@ -195,8 +195,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--pretrain-steps", type=int, default=1500, help="stage 1 (V-JEPA) steps")
     parser.add_argument("--encoder", help="a saved model directory (e.g. runs/video/final) instead of stage 1")
     parser.add_argument("--steps", type=int, default=STEPS, help="stage 2 (action-conditioned predictor) steps")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=64, help="stage 2's clip pairs per step")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (both stages)")
     parser.add_argument("--loss", default="l1", help="stage 2's loss: l1 (V-JEPA 2-AC) or another registered one")
     parser.add_argument("--lr", type=float, default=LR, help="stage 2's peak learning rate")
     parser.add_argument(

@@ -184,6 +184,17 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert bad.returncode == 2 and "train.lr: Input should be a valid number" in bad.stderr
 
 
+def test_an_empty_listing_of_a_plain_word_suggests_names_and_says_how_a_word_is_read() -> None:
+    assert run("list", "tcnn").stdout.splitlines() == [
+        "no components match 'tcnn'",
+        "did you mean 'tcn', 'cnn'?",
+        "(a lone word is read as a name; the kinds are encoder, predictor, loss, masker, dataset, tokenizer)",
+    ]
+    # under a kind only that kind's names are offered, and the word is plainly a name
+    assert run("list", "masker", "tcnn").stdout == "no components match 'tcnn'\n"
+    assert "did you mean the kind 'encoder'?" in run("list", "encoders").stdout
+
+
 # -- first-party plugins that are not loaded ----------------------------------------------------------
 
 NO_PLUGINS = {"JEPA_PLUGINS": ""}  # the allow-list switch, set but empty: as if no plugin were installed

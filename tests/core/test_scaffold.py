@@ -101,6 +101,7 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
         env=env,
     )
     assert again.returncode == 0 and (tmp_path / "again" / "pyproject.toml").is_file(), again.stderr
+    assert again.stderr == "note: jepa-acme 0.1.0 is installed here; installing this scaffold replaces it\n"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.metadata
 import json
 import os
 import re
@@ -108,6 +109,14 @@ def _list(args: argparse.Namespace) -> int:
         hint = _missing_plugin_hint(kind, pattern)
         if hint:
             print(hint)
+        elif not close and pattern and not any(c in pattern for c in "*?:"):
+            # a plain word: perhaps a misspelt name, or a word meant as a kind
+            names = sorted({c.name for c in get_registry().list(kind)})
+            near = difflib.get_close_matches(pattern.lower(), names, n=3)
+            if near:
+                print(f"did you mean {', '.join(repr(n) for n in near)}?")
+            if kind is None:
+                print(f"(a lone word is read as a name; the kinds are {', '.join(KINDS)})")
         return 0
     rows = [
         (c.kind, c.qualname, f"{c.distribution or 'this process'} {c.version or ''}".strip(), _doc_summary(c.doc))
@@ -380,6 +389,13 @@ def _new_plugin(args: argparse.Namespace) -> int:
 
     root = scaffold_plugin(args.name, args.directory)
     print(f'wrote plugin distribution {root}/; next: pip install -e "{root}[test]" && pytest {root}/tests')
+    distribution = re.sub(r"[-_.]+", "-", args.name).lower()
+    try:
+        installed = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return 0
+    # allowed (the same distribution, not another's plugin name), but a user should know
+    print(f"note: {distribution} {installed} is installed here; installing this scaffold replaces it", file=sys.stderr)
     return 0
 
 
