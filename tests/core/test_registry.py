@@ -338,6 +338,30 @@ def test_a_config_naming_several_parts_of_a_blocked_plugin_gives_the_remedy_once
     assert remedy in str(qualified.value) and "did you mean" not in str(qualified.value), "no other plugin's names"
 
 
+def test_a_config_naming_parts_of_a_missing_distribution_gets_one_command_for_them_all(
+    fresh_registry, monkeypatch
+) -> None:
+    # two names a first-party distribution provides, one needing an extra, and that distribution not installed
+    # (the names are added to the table, since every real first-party distribution is installed here)
+    ghost = "jepa-plugins-ghost"
+    monkeypatch.setitem(FIRST_PARTY, ("encoder", "ghostnet"), ghost)
+    monkeypatch.setitem(FIRST_PARTY, ("dataset", "ghost_frames"), ghost)
+    monkeypatch.setitem(EXTRAS, ("dataset", "ghost_frames"), "frames")
+    config = {"model": {"encoder": "ghostnet", "predictor": "attention"}, "data": {"name": "ghost_frames"}}
+    with pytest.raises(jepa.SpecError) as info:
+        jepa.load_run_spec(config)
+    assert [path for path, _ in info.value.issues] == ["model.encoder.name", "data.name", ""]
+    assert f"encoder 'ghostnet' comes with {ghost}: {install_command(ghost)}" in str(info.value)
+    assert str(info.value).endswith(
+        f"; one command installs every part this config names from {ghost}: {install_command(ghost, 'frames')}"
+    )
+    # one part (the masker's name is the encoder's, but no masker of it is listed): its own command does it
+    with pytest.raises(jepa.SpecError) as single:
+        model = {"encoder": "ghostnet", "predictor": "attention", "masker": "ghostnet"}
+        jepa.load_run_spec({"model": model, "data": {"name": "digits"}})
+    assert "one command" not in str(single.value)
+
+
 @pytest.mark.parametrize(("kind", "name"), sorted(FIRST_PARTY))
 def test_first_party_names_say_which_distribution_to_install(fresh_registry, monkeypatch, kind, name) -> None:
     monkeypatch.setenv("JEPA_PLUGINS", "")  # as if no plugin distribution were installed

@@ -498,7 +498,7 @@ def test_sizes_that_cannot_be_allocated_are_refused_before_allocating() -> None:
         )
     )
     assert error.path == "encoder.params" and "would need" in str(error) and "TB" in str(error)
-    assert seconds < 5.0
+    assert seconds < 20.0  # a guard against building it for real, not a speed goal: 5.5 s seen on a loaded machine
     # one size beyond its bound names the field and the bound
     error, _ = _timed(lambda: jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 10**12}))
     assert error.path == "encoder.params.hidden_dim" and "less than or equal to 65536" in str(error)

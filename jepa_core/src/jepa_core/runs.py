@@ -27,8 +27,16 @@ from pydantic import Field
 from jepa_core import evaluation as ev  # called as ev.name, so that a patched jepa_core.evaluation is the one used
 from jepa_core.api import load
 from jepa_core.contracts import encode_state, token_count
-from jepa_core.errors import CheckpointError, SpecError, TokenCountError, short_message, short_repr, warn
-from jepa_core.first_party import STARTERS
+from jepa_core.errors import (
+    MAX_ISSUES_SHOWN,
+    CheckpointError,
+    SpecError,
+    TokenCountError,
+    short_message,
+    short_repr,
+    warn,
+)
+from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS, install_command
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, explain_unknown, read_config
@@ -288,7 +296,50 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
     try:
         return validate_spec(RunSpec.model_validate, data, model=RunSpec)
     except SpecError as exc:
-        raise _kept_params_hint(exc, renamed) from None
+        raise _one_install_command(_kept_params_hint(exc, renamed), data) from None
+
+
+def _one_install_command(exc: SpecError, data: Mapping[str, Any]) -> SpecError:
+    """A config naming several components of a first-party distribution that is not
+    installed: each issue's pip command brings only its own component's extra (the
+    encoder's none, the dataset's ``[digits]``), so running the first one would leave
+    the next missing. A last issue gives the one command that brings them all."""
+    registry = get_registry()
+    named: dict[str, list[str]] = {}  # distribution -> the extras of each component named from it
+    for path, _ in exc.issues:
+        section = path.removesuffix(".name")
+        last = section.rpartition(".")[2]
+        kind = "dataset" if last in ("data", "train", "test") else last  # data, eval.train, eval.test
+        value: Any = data
+        for part in section.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        name = value.get("name") if isinstance(value, Mapping) else value
+        if not isinstance(name, str):
+            continue
+        scope, _, bare = name.rpartition(":")
+        distribution = FIRST_PARTY.get((kind, bare))
+        if distribution is None or (scope and SCOPES.get(scope) != distribution):
+            continue
+        if registry.plugin_record(distribution=distribution) is None:
+            named.setdefault(distribution, []).append(EXTRAS.get((kind, bare), ""))
+    combined = [
+        (distribution, ",".join(sorted({e for extra in extras for e in extra.split(",") if e})))
+        for distribution, extras in named.items()
+        if len(extras) > 1 and len(set(extras)) > 1  # one command already does it when they agree
+    ]
+    if not combined:
+        return exc
+    remedies = [
+        (
+            "",
+            f"one command installs every part this config names from {distribution}: "
+            f"{install_command(distribution, extras)}",
+        )
+        for distribution, extras in combined
+    ]
+    at = min(len(exc.issues), MAX_ISSUES_SHOWN - len(remedies))  # where the message shows it
+    issues = [*exc.issues[:at], *remedies, *exc.issues[at:]]
+    return type(exc)(issues[0][1], issues=issues, total=exc.total + len(remedies))
 
 
 def _named_section(data: Mapping[str, Any], assignment: object) -> tuple[str, str] | None:
