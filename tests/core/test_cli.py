@@ -91,6 +91,29 @@ def test_describe_prints_parameters() -> None:
     assert "  sim_weight: number >=0.0  (default 25.0)" in out
 
 
+def test_describe_shows_docstring_literals_as_a_terminal_reads_them() -> None:
+    out = run("describe", "encoder", "cnn").stdout
+    assert "``" not in out
+    assert '`pool="none"` returns the tokens' in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["list", "encoder", "cnn", "extra"], "usage: jepa list "),
+        (["describe", "encoder", "cnn", "--nope"], "usage: jepa describe "),
+        (["--nope"], "usage: jepa [-h]"),
+    ],
+)
+def test_a_stray_argument_is_reported_with_its_commands_usage(argv, usage, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert err.rstrip().endswith(f"error: unrecognized arguments: {argv[-1]}")
+
+
 def test_a_plugin_switch_naming_no_installed_plugin_says_so() -> None:
     listed = run("plugins", env={"JEPA_PLUGINS": "visoin"})
     assert listed.stderr.strip() == (

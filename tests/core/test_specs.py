@@ -241,7 +241,15 @@ def test_a_set_mapping_without_spaces_after_colons_says_so(fresh_registry) -> No
 def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("encoder: [unclosed\n")
-    with pytest.raises(jepa.SpecError, match="broken.yaml.*is not valid"):
+    with pytest.raises(jepa.SpecError, match="broken.yaml.*is not valid") as info:
+        jepa.build(broken)
+    # where, counted from 1 as an editor does, and no "<unicode string>" from the parser
+    assert str(info.value).endswith(
+        "is not valid YAML: line 2, column 1: did not find expected ',' or ']' "
+        "(while parsing a flow sequence at line 1, column 10)"
+    )
+    broken.write_text("encoder: \x01\n")
+    with pytest.raises(jepa.SpecError, match="control characters are not allowed at position 9$"):
         jepa.build(broken)
     with pytest.raises(jepa.SpecError, match="missing.json.*does not exist"):
         jepa.build(tmp_path / "missing.json")

@@ -182,7 +182,7 @@ def _describe(args: argparse.Namespace) -> int:
     print(f"{info['kind']} {info['qualname']}  ({info['distribution']} {info['version']})")
     if info["doc"]:
         print()
-        print(info["doc"])
+        print(info["doc"].replace("``", "`"))  # reST literals read as Markdown's in a terminal
     print()
     print("parameters:")
     properties = info["schema"].get("properties", {})
@@ -604,6 +604,8 @@ def make_parser() -> argparse.ArgumentParser:
     new_plugin.add_argument("name", help="distribution name, e.g. jepa-myencoders")
     new_plugin.add_argument("--directory", help="where to write it (default ./NAME)")
     new_plugin.set_defaults(run=_new_plugin)
+    for command_parser in sub.choices.values():  # a stray argument is reported with its command's usage
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
@@ -618,7 +620,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get("RANK", "0") != "0":  # under torchrun every process meets the same warnings: one says them
         warnings.simplefilter("ignore")
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, stray = parser.parse_known_args(argv)
+    if stray:
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(stray)}")
     try:
         if args.version:
             print(_versions())

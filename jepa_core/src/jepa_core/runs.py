@@ -1256,9 +1256,9 @@ def evaluate_path(
         changes_eval = any(override.startswith("eval.") for override in overrides)
         if isinstance(recorded, dict) and recorded.get("eval") is None and changes_eval:
             raise SpecError(
-                f"run {short_repr(str(path), 200)} keeps no eval section (it was trained with --set eval=null), so "
-                "--set eval.KEY has nothing to change: give a whole one, from a config that has it (jepa eval "
-                "RUN_DIR --config CONFIG) or with --set 'eval={train: ..., test: ...}'",
+                f"run {short_repr(str(path), 200)} keeps no eval section (its config had none, or it was trained "
+                "with --set eval=null), so --set eval.KEY has nothing to change: give a whole one, from a config "
+                "that has it (jepa eval RUN_DIR --config CONFIG) or with --set 'eval={train: ..., test: ...}'",
                 "eval",
             )
         try:

@@ -191,7 +191,7 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
         raise SpecError(problem)
     root = Path(directory) if directory is not None else Path(name)
     if root.exists() and any(root.iterdir()):
-        raise SpecError(f"{str(root)!r} exists and is not empty; choose another directory")
+        raise SpecError(f"{str(root)!r} exists and is not empty; choose another directory (--directory DIR)")
     major, minor = (int(part) for part in __version__.split(".")[:2])
     values = {
         "dist": dist,

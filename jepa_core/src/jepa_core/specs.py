@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
@@ -203,11 +204,26 @@ def parse_spec_text(text: str, kind: str = "YAML", what: str = "the spec", path:
     try:
         data = json.loads(text) if kind == "JSON" else yaml.load(text, Loader=_YAML_LOADER)
     except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError is a ValueError; so is a 5000-digit int
-        raise SpecError(f"{what} is not valid {kind}: {' '.join(str(exc).split())}", path) from None
+        raise SpecError(f"{what} is not valid {kind}: {_syntax_problem(exc)}", path) from None
     except RecursionError:
         raise SpecError(f"{what} nests too deeply to read (at most {MAX_SPEC_DEPTH} levels)", path) from None
     check_spec_shape(data, path)
     return data
+
+
+def _syntax_problem(exc: Exception) -> str:
+    """A parser's complaint on one line; YAML's with its 1-based line and column, without the
+    ``in "<unicode string>"`` it adds for text that came from no file."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return " ".join(re.sub(r'\s+in "<unicode string>",?', " at", str(exc)).split())
+
+    def at(mark: Any) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    message = f"{at(exc.problem_mark)}: {exc.problem}"
+    if exc.context and exc.context_mark is not None:
+        message += f" ({exc.context} at {at(exc.context_mark)})"
+    return " ".join(message.split())
 
 
 def _jsonable(value: Any) -> Any:
