@@ -136,7 +136,7 @@ def _existing_file(path: str) -> Path:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(
-            f"text file {str(file)!r} does not exist"
+            f"text file {str(file)!r} does not exist; give path= an existing text file, one document per line"
             if not file.exists()
             else f"{str(file)!r} is a directory; give path= a text file"
             if file.is_dir()
