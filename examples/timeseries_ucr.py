@@ -38,6 +38,7 @@ Needs ``pip install 'jepa-plugins-timeseries[aeon,eval]'``.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import statistics
@@ -250,9 +251,11 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
         unknown = [p for p in args.problems if p not in bundled_ucr_names()]
         if unknown:
+            close = [m for p in unknown for m in difflib.get_close_matches(p, bundled_ucr_names(), n=1, cutoff=0.6)]
             parser.error(
-                f"{', '.join(map(repr, unknown))}: not among the problems aeon ships "
-                f"({', '.join(bundled_ucr_names())}); --path DIR reads a directory of .ts files"
+                f"{', '.join(map(repr, unknown))}: not among the problems aeon ships ({', '.join(bundled_ucr_names())})"
+                + (f"; did you mean {', '.join(map(repr, close))}?" if close else ";")
+                + " --path DIR reads a directory of .ts files"
             )
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 

@@ -114,6 +114,12 @@ def test_a_stray_argument_is_reported_with_its_commands_usage(argv, usage, capsy
     assert err.rstrip().endswith(f"error: unrecognized arguments: {argv[-1]}")
 
 
+def test_a_name_under_an_unknown_scope_suggests_the_very_name_first() -> None:
+    result = run("describe", "encoder", "foo:cnn", check=False)
+    assert result.returncode == 2
+    assert "(did you mean 'vision:cnn', 'timeseries:tcn'?); no plugin named 'foo' is installed" in result.stderr
+
+
 def test_a_plugin_switch_naming_no_installed_plugin_says_so() -> None:
     listed = run("plugins", env={"JEPA_PLUGINS": "visoin"})
     assert listed.stderr.strip() == (

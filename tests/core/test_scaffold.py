@@ -150,6 +150,19 @@ def test_new_plugin_refuses_every_name_jepa_owns(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["jepa-", "acme_", "1acme", "my plugin"])
+def test_new_plugin_refuses_a_name_pip_would_not_install(name, tmp_path, capsys) -> None:
+    assert main(["new-plugin", name, "--directory", str(tmp_path / "plugin")]) == 2
+    assert f"plugin name {name!r} must start with a letter, end with a letter or digit" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_plugin_into_a_file_is_a_usage_error(tmp_path, capsys) -> None:
+    (tmp_path / "taken").write_text("")
+    assert main(["new-plugin", "jepa-acme", "--directory", str(tmp_path / "taken")]) == 2
+    assert "/taken' is a file, not a directory; choose another directory (--directory DIR)" in capsys.readouterr().err
+
+
 def test_new_plugin_takes_a_name_that_only_starts_like_ours(tmp_path, capsys) -> None:
     for name in ("jepa-vision-extra", "jepa-plugins-audio", "jepa-localized"):
         assert main(["new-plugin", name, "--directory", str(tmp_path / name)]) == 0

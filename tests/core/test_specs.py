@@ -238,6 +238,45 @@ def test_a_set_mapping_without_spaces_after_colons_says_so(fresh_registry) -> No
     assert (spec.model.encoder.params["input_dim"], spec.model.encoder.params["hidden_dim"]) == (3, 8)
 
 
+def test_a_set_key_with_an_empty_part_or_into_a_value_is_refused(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    config = {
+        "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+        "data": {"name": "sinusoids", "params": {"channels": 2, "size": 64}},
+        "train": {"steps": 3},
+    }
+    for key in ("train..steps", ".train.steps", "train.steps."):  # a typo, not the key it resembles
+        with pytest.raises(jepa.SpecError, match=f"^--set key '{re.escape(key)}' has an empty part between dots"):
+            load_run_spec(config, [f"{key}=5"])
+    with pytest.raises(jepa.SpecError) as info:
+        load_run_spec(config, ["train.steps.value=5"])
+    assert str(info.value) == (
+        "train.steps.value: --set reaches only into sections, and train.steps holds 3: set it whole "
+        "(--set 'train.steps=...')"
+    )
+
+
+def test_a_boolean_is_not_taken_for_a_number(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    # pydantic alone reads true as 1: a model one unit wide, or a run of one step
+    with pytest.raises(jepa.SpecError, match=r"^encoder.params.hidden_dim: expects a number, got true \(a boolean\)"):
+        jepa.build("mlp", "mlp", encoder={"input_dim": 2, "hidden_dim": True})
+    config = {
+        "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+        "data": {"name": "sinusoids", "params": {"channels": 2, "size": 64}},
+    }
+    with pytest.raises(jepa.SpecError, match=r"^train.steps: expects a number, got true"):
+        load_run_spec(config, ["train.steps=true"])
+    with pytest.raises(jepa.SpecError, match=r"^train.lr: expects a number, got false"):
+        load_run_spec(config, ["train.lr=false"])
+    assert load_run_spec(config, ["model.normalize_targets=false"]).model.normalize_targets is False
+    # a tuple field reads as the YAML list it takes
+    with pytest.raises(jepa.SpecError, match=r"^train.betas: Input should be a list \(\[a, b, ...\]\) \(got 0.9\)"):
+        load_run_spec(config, ["train.betas=0.9"])
+
+
 def test_bad_spec_files_name_the_file(tmp_path, fresh_registry) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("encoder: [unclosed\n")

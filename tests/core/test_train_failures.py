@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -194,12 +195,17 @@ def test_a_run_with_a_checkpoint_needs_resume_or_restart(config, tmp_path, capsy
     line = one_error(*train(capsys, *args))
     assert line == (
         f"jepa: error: run directory {str(run)!r} already holds a run (a checkpoint at step 3); pass "
-        "--resume to continue it, --restart to discard it and start over (resume=True, restart=True from "
-        "Python), or choose another run directory"
+        "--resume (resume=True) to continue it, --restart (restart=True) to discard it and start over, or "
+        "choose another run directory"
     )
     one_error(*train(capsys, *args, "--resume", "--restart"))
+    with warnings.catch_warnings(record=True) as said:  # a run that will not start says only why
+        warnings.simplefilter("always")
+        one_error(*train(capsys, *args, "--set", "train.warmup_steps=100"))
+    assert [str(w.message) for w in said] == []
     (run / "notes.txt").write_text("mine")
-    code, err = train(capsys, *args, "--restart")
+    with pytest.warns(UserWarning, match=r"train.warmup_steps \(100\) is not below train.steps \(4\)"):
+        code, err = train(capsys, *args, "--restart", "--set", "train.warmup_steps=100")
     assert code == 0 and "--restart: discarding the run in" in err
     assert steps_logged(run) == [1, 2, 3, 4]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000002", "step_0000004"]

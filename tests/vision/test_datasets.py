@@ -233,7 +233,7 @@ def test_a_value_no_form_of_a_union_takes_is_one_issue_at_its_own_path():
     ]
     with pytest.raises(jepa.SpecError) as info:
         _dataset("digits", image_size=None)
-    assert str(info.value) == "image_size: Input should be a valid integer, or a valid tuple (got None)"
+    assert str(info.value) == "image_size: Input should be a valid integer, or a list ([a, b, ...]) (got None)"
 
 
 def test_eval_sets_of_other_image_sizes_fail_before_training(tmp_path, capsys):

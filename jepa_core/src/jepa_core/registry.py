@@ -629,7 +629,11 @@ class Registry:
         elif scope in SCOPES or self.plugin_record(scope) is not None:
             close = []  # a known plugin that did not load (blocked, failed): said below; another's names are noise
         else:  # a scope nothing is registered under: close names anywhere, qualified
-            close = sorted(c.qualname for c in components if c.name in difflib.get_close_matches(bare, [c.name]))
+            # the very name first, then the closest: foo:cnn -> vision:cnn before timeseries:tcn
+            ranked = difflib.get_close_matches(bare, sorted({c.name for c in components}), n=len(components))
+            close = sorted(
+                (c.qualname for c in components if c.name in ranked), key=lambda q: ranked.index(q.rpartition(":")[2])
+            )
         if close and (scope or (kind, bare) not in FIRST_PARTY):  # a first-party name is no typo: say who has it
             message += f" (did you mean {', '.join(repr(c) for c in close[:3])}?)"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name

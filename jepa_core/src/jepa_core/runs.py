@@ -215,10 +215,12 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if not isinstance(assignment, str) or "=" not in assignment:
         raise SpecError(f"--set needs KEY=VALUE, got {short_repr(assignment)}")
     key, _, text = assignment.partition("=")
-    parts = [part for part in key.strip().split(".") if part]
-    if not parts:
-        raise SpecError(f"--set needs a key before '=', got {short_repr(assignment)}")
     key = key.strip()
+    if not key:
+        raise SpecError(f"--set needs a key before '=', got {short_repr(assignment)}")
+    parts = key.split(".")
+    if not all(parts):  # `train..steps`: a typo, not a path
+        raise SpecError(f"--set key {short_repr(key)} has an empty part between dots; write e.g. train.steps=...")
     if len(key) > 200:
         key = key[:197] + "..."  # it appears in messages; no real key is that long
     value = parse_spec_text(text, "YAML", f"the --set value {short_repr(text)}", key)
@@ -238,7 +240,12 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         if child is None:
             child = {}
         if not isinstance(child, dict):
-            raise SpecError(f"--set {key}: {'.'.join(parts[: depth + 1])} is not a section", key)
+            section = ".".join(parts[: depth + 1])
+            raise SpecError(
+                f"--set reaches only into sections, and {section} holds {short_repr(child)}: set it whole "
+                f"(--set '{section}=...')",
+                key,
+            )
         node[part] = child
         node = child
     node[parts[-1]] = value

@@ -181,8 +181,11 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
     The name gives the distribution (``jepa-acme``), the import package (``jepa_acme``)
     and the plugin name, which is also its scope (``acme``: without the ``jepa-`` and
     ``plugins-`` prefixes); a name whose package or plugin name is jepa's own is refused."""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
-        raise SpecError(f"plugin name {name!r} must start with a letter and hold only letters, digits, - and _")
+    if not re.fullmatch(r"[A-Za-z]([A-Za-z0-9_-]*[A-Za-z0-9])?", name):  # what pip accepts as a project name
+        raise SpecError(
+            f"plugin name {name!r} must start with a letter, end with a letter or digit and hold only letters, "
+            "digits, - and _"
+        )
     package = re.sub(r"[-.]+", "_", name).lower()
     dist = package.replace("_", "-")
     scope = package.removeprefix("jepa_").removeprefix("plugins_") or package
@@ -190,6 +193,8 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
     if problem is not None:
         raise SpecError(problem)
     root = Path(directory) if directory is not None else Path(name)
+    if root.exists() and not root.is_dir():
+        raise SpecError(f"{str(root)!r} is a file, not a directory; choose another directory (--directory DIR)")
     if root.exists() and any(root.iterdir()):
         raise SpecError(f"{str(root)!r} exists and is not empty; choose another directory (--directory DIR)")
     major, minor = (int(part) for part in __version__.split(".")[:2])

@@ -348,12 +348,6 @@ class Trainer:
         # one random stream per process (masks, dropout), each repeatable: processes with one
         # stream would draw the same masks for their slices of every batch
         torch.manual_seed(self.spec.seed + self.rank)
-        if self.spec.warmup_steps >= self.spec.steps and _is_main(self.rank):
-            warn(
-                f"train.warmup_steps ({self.spec.warmup_steps}) is not below train.steps ({self.spec.steps}): the "
-                f"learning rate never reaches train.lr ({self.spec.lr:g}); set train.warmup_steps lower "
-                f"(e.g. {max(self.spec.steps // 10, 0)})"
-            )
         self.model = model.to(self.device)
         self.data = data
         if self.world > 1 and _is_main(self.rank) and not _split_across_processes(data):
@@ -397,6 +391,13 @@ class Trainer:
             if self.run_dir is not None and _is_main(self.rank):
                 # the run goes on under the spec given now (e.g. more train.steps): run.json records that one
                 self._write_run_spec()
+        # after every refusal above: a warning about a run that will not start is noise
+        if self.spec.warmup_steps >= self.spec.steps and _is_main(self.rank):
+            warn(
+                f"train.warmup_steps ({self.spec.warmup_steps}) is not below train.steps ({self.spec.steps}): the "
+                f"learning rate never reaches train.lr ({self.spec.lr:g}); set train.warmup_steps lower "
+                f"(e.g. {max(self.spec.steps // 10, 0)})"
+            )
 
     # -- set-up -------------------------------------------------------------------------
     def _device(self) -> torch.device:
@@ -473,9 +474,9 @@ class Trainer:
             if not resume:
                 what = f"a checkpoint at step {_step_of(checkpoint)}" if checkpoint is not None else "a finished model"
                 raise TrainingError(
-                    f"run directory {str(run_dir)!r} already holds a run ({what}); pass --resume to continue it, "
-                    "--restart to discard it and start over (resume=True, restart=True from Python), or choose "
-                    "another run directory"
+                    f"run directory {str(run_dir)!r} already holds a run ({what}); pass --resume (resume=True) to "
+                    "continue it, --restart (restart=True) to discard it and start over, or choose another run "
+                    "directory"
                 )
         elif leftovers:
             # it stopped before its first checkpoint: nothing to continue, nothing worth keeping

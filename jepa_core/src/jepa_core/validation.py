@@ -39,6 +39,38 @@ class SpecModel(pydantic.BaseModel):
 
     model_config = SPEC_CONFIG
 
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        # pydantic reads true as 1 for an int field: `hidden_dim: true` would build a
+        # model one unit wide instead of failing
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _numbers_only(field.annotation):
+                raise ValueError(f"expects a number, got {str(value).lower()} (a boolean)")
+        return value
+
+
+def _numbers_only(annotation: Any) -> bool:
+    """Whether ``annotation`` (or one of its alternatives) is an int or a float, and none
+    takes booleans or anything at all."""
+    numbers = False
+    pending = [annotation]
+    while pending:
+        current = pending.pop()
+        if typing.get_origin(current) is Annotated:
+            current = typing.get_args(current)[0]
+        if typing.get_origin(current) is typing.Literal:
+            if any(arg is True or arg is False for arg in typing.get_args(current)):
+                return False
+            continue
+        if current in (bool, Any, object):
+            return False
+        numbers = numbers or current in (int, float)
+        if typing.get_origin(current) in (typing.Union, types.UnionType):  # not into lists: pydantic says those
+            pending.extend(typing.get_args(current))
+    return numbers
+
 
 def params_model_for(factory: Callable[..., Any], label: str) -> type[pydantic.BaseModel]:
     """The pydantic model of ``factory``'s keyword parameters.
@@ -152,7 +184,7 @@ def spec_error_from_validation(
             # pydantic reports each member of a union it tried (`image_size.constrained-int`,
             # `image_size.tuple[...]`): one issue at the value's own path, the reasons joined
             path = _join(prefix, ".".join(str(part) for part in loc[:tag]))
-            reason = error["msg"]
+            reason = _as_a_config_says_it(error["msg"])
             within = ".".join(str(part) for part in loc[tag + 1 :])
             if within:  # a part of the value: tuple[int, int].1
                 reason += f" at item {within}" if within.isdigit() else f" at {within}"
@@ -171,7 +203,7 @@ def spec_error_from_validation(
                 kind = type(inner)
             issues.extend(inner.prefixed(path).issues)
             continue
-        message = error["msg"]
+        message = _as_a_config_says_it(error["msg"])
         if error["type"] == "extra_forbidden":
             message = _unknown_field_message(error["loc"], model, describe)
         elif error["type"] == "missing":
@@ -184,6 +216,12 @@ def spec_error_from_validation(
             message += f" (got {short_repr(error['input'])})"
         issues.append((path, message))
     return kind(issues[0][1], issues=issues, total=total)
+
+
+def _as_a_config_says_it(message: str) -> str:
+    """pydantic's words for a Python type, in those of the YAML a user wrote (a tuple field
+    takes a list there, and `jepa describe` calls it an array)."""
+    return message.replace("a valid tuple", "a list ([a, b, ...])")
 
 
 def _is_union_member(part: Any) -> bool:

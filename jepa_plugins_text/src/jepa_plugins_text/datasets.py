@@ -135,8 +135,10 @@ class TextDataset(Dataset):
 def _existing_file(path: str) -> Path:
     file = Path(path)
     if not file.is_file():
+        where = "" if file.is_absolute() else f" (relative to the current directory, {str(Path.cwd())!r})"
         raise FileNotFoundError(
-            f"text file {str(file)!r} does not exist; give path= an existing text file, one document per line"
+            f"text file {str(file)!r} does not exist{where}; put one document per line there, or give path= "
+            "another file"
             if not file.exists()
             else f"{str(file)!r} is a directory; give path= a text file"
             if file.is_dir()
