@@ -153,10 +153,15 @@ def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
     return None
 
 
+def _terminal_literals(text: str) -> str:
+    """reST ``literals`` as Markdown's `literals`, the way a terminal reader expects them."""
+    return text.replace("``", "`")
+
+
 def _doc_summary(doc: str) -> str:
     """A docstring's first sentence on one line (a first line wrapped mid-sentence was cut
     there), its reST ``literals`` as `literals`."""
-    paragraph = " ".join(doc.strip().split("\n\n")[0].split()).replace("``", "`")
+    paragraph = _terminal_literals(" ".join(doc.strip().split("\n\n")[0].split()))
     end = re.search(r"(?<!e\.g)(?<!i\.e)(?<!et al)\.\s", paragraph)  # "e.g.", "et al." end no sentence
     return paragraph[: end.start() + 1] if end else paragraph
 
@@ -182,7 +187,7 @@ def _describe(args: argparse.Namespace) -> int:
     print(f"{info['kind']} {info['qualname']}  ({info['distribution']} {info['version']})")
     if info["doc"]:
         print()
-        print(info["doc"].replace("``", "`"))  # reST literals read as Markdown's in a terminal
+        print(_terminal_literals(info["doc"]))
     print()
     print("parameters:")
     properties = info["schema"].get("properties", {})

@@ -630,10 +630,12 @@ class Registry:
             close = []  # a known plugin that did not load (blocked, failed): said below; another's names are noise
         else:  # a scope nothing is registered under: close names anywhere, qualified
             # the very name first, then the closest: foo:cnn -> vision:cnn before timeseries:tcn
-            ranked = difflib.get_close_matches(bare, sorted({c.name for c in components}), n=len(components))
-            close = sorted(
-                (c.qualname for c in components if c.name in ranked), key=lambda q: ranked.index(q.rpartition(":")[2])
-            )
+            names = sorted({c.name for c in components})
+            rank = {n: i for i, n in enumerate(difflib.get_close_matches(bare, names, n=len(names)))}
+            close = [
+                c.qualname
+                for c in sorted((c for c in components if c.name in rank), key=lambda c: (rank[c.name], c.qualname))
+            ]
         if close and (scope or (kind, bare) not in FIRST_PARTY):  # a first-party name is no typo: say who has it
             message += f" (did you mean {', '.join(repr(c) for c in close[:3])}?)"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name
