@@ -103,6 +103,7 @@ def test_describe_shows_docstring_literals_as_a_terminal_reads_them() -> None:
         (["list", "encoder", "cnn", "extra"], "usage: jepa list "),
         (["describe", "encoder", "cnn", "--nope"], "usage: jepa describe "),
         (["--nope"], "usage: jepa [-h]"),
+        (["init", "vision", "--forc"], "usage: jepa init "),  # not taken for --force
     ],
 )
 def test_a_stray_argument_is_reported_with_its_commands_usage(argv, usage, capsys) -> None:

@@ -6,9 +6,10 @@ import json
 import re
 import shlex
 import warnings
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jepa
+import pydantic
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -272,6 +273,14 @@ def test_a_boolean_is_not_taken_for_a_number(fresh_registry) -> None:
     with pytest.raises(jepa.SpecError, match=r"^train.lr: expects a number, got false"):
         load_run_spec(config, ["train.lr=false"])
     assert load_run_spec(config, ["model.normalize_targets=false"]).model.normalize_targets is False
+    # nor for one of a choice of numbers (true == 1)
+
+    def grey_or_colour(channels: Literal[1, 3] = 3) -> None: ...
+
+    params = params_model_for(grey_or_colour, "dataset 'grey_or_colour'")
+    with pytest.raises(pydantic.ValidationError, match=r"expects a number, got true \(a boolean\)"):
+        params(channels=True)
+    assert params(channels=1).channels == 1
     # a tuple field reads as the YAML list it takes
     with pytest.raises(jepa.SpecError, match=r"^train.betas: Input should be a list \(\[a, b, ...\]\) \(got 0.9\)"):
         load_run_spec(config, ["train.betas=0.9"])

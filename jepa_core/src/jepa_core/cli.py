@@ -411,6 +411,8 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, epilog_from: Callable[[], str] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        # `--res` must not mean --resume: a misspelt option is an error, as a misspelt key is
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self._epilog_from = epilog_from
 

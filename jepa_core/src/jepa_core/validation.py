@@ -61,8 +61,11 @@ def _numbers_only(annotation: Any) -> bool:
         if typing.get_origin(current) is Annotated:
             current = typing.get_args(current)[0]
         if typing.get_origin(current) is typing.Literal:
-            if any(arg is True or arg is False for arg in typing.get_args(current)):
+            choices = typing.get_args(current)
+            if any(arg is True or arg is False for arg in choices):
                 return False
+            # Literal[1, 3] compares true == 1, so pydantic would take `true` as the choice 1
+            numbers = numbers or any(isinstance(arg, (int, float)) for arg in choices)
             continue
         if current in (bool, Any, object):
             return False
