@@ -87,6 +87,8 @@ def main() -> None:
         for row in rows:
             print("   " + "  ".join(f"{key}={value}" for key, value in row.items()), flush=True)
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+        if previous.is_file():  # what another run wrote meanwhile stays
+            suites = json.loads(previous.read_text())["suites"]
         suites[name] = {
             "title": module.TITLE,
             "notes": getattr(module, "NOTES", ""),
