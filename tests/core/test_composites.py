@@ -92,6 +92,8 @@ def test_cross_modal_takes_a_mapping_and_any_subset_of_modalities() -> None:
     assert model.encoder(left=both["left"]).shape == (3, 16)
     with pytest.raises(ValueError, match="modalities are"):
         model.encoder(middle=both["left"])
+    with pytest.raises(ValueError, match=r"different batch sizes \(left 3, right 2\); give every modality one item"):
+        model.encoder(left=both["left"], right=both["right"][:2])
 
 
 def test_cross_modal_mixes_modalities_through_attention() -> None:

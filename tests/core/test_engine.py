@@ -219,6 +219,25 @@ def test_a_model_built_from_parts_of_different_widths_names_both_and_the_setting
     assert pred.shape == target.shape == (2, 32)
 
 
+def test_an_encoder_without_embed_dim_is_named_as_what_the_predictor_lacks(fresh_registry) -> None:
+    @jepa.register("encoder", "widthless")
+    class Widthless(torch.nn.Module):  # a plugin's encoder that forgot the contract's embed_dim
+        def __init__(self, input_dim: int = 4) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(input_dim, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.build("widthless", "mlp")
+    assert info.value.path == "encoder"
+    assert "encoder 'local:widthless' has no embed_dim" in str(info.value)
+    assert "set self.embed_dim in the encoder's __init__, or set predictor.params.hidden_dim" in str(info.value)
+    model = jepa.build("widthless", "mlp", predictor={"hidden_dim": 8})  # the width given by hand works
+    assert model(torch.randn(2, 4), torch.randn(2, 4))[0].shape == (2, 8)
+
+
 def _token_parts(
     encoder_tokens: int | None = 5, predictor_tokens: int | None = None
 ) -> tuple[torch.nn.Module, torch.nn.Module]:

@@ -210,6 +210,12 @@ def test_evaluating_a_config_whose_eval_train_holds_one_class_fails_instead_of_s
     assert table.splitlines()[1].startswith("model ") and "\njepa " not in table
     assert "note: raw probes at least as well as the model (" in table
     assert table.splitlines()[-1] == "note: nothing was trained: model is the model as its config builds it"
+    # beside a random_init row, the note says why two untrained models of one architecture differ
+    table = format_results({**results, "random_init": {"linear": 0.5, "knn": 0.5}})
+    assert table.splitlines()[-2:] == [
+        "note: nothing was trained: model is the model as its config builds it",
+        "note: random_init is that architecture with other random weights (train.seed + 1)",
+    ]
 
 
 # -- attentive probe (V-JEPA) --------------------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_new_plugin_refuses_every_name_jepa_owns(tmp_path) -> None:
 @pytest.mark.parametrize("name", ["jepa-", "acme_", "1acme", "my plugin"])
 def test_new_plugin_refuses_a_name_pip_would_not_install(name, tmp_path, capsys) -> None:
     assert main(["new-plugin", name, "--directory", str(tmp_path / "plugin")]) == 2
-    assert f"plugin name {name!r} must start with a letter, end with a letter or digit" in capsys.readouterr().err
+    assert f"distribution name {name!r} must start with a letter, end with a letter or digit" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

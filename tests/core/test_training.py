@@ -499,6 +499,8 @@ def test_an_unwritable_run_dir_and_an_existing_run_are_refused(tmp_path) -> None
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(TrainingError, match="cannot write to run directory"):
         train_run(spec, run_dir=tmp_path / "file" / "run")
+    with pytest.raises(TrainingError, match=r"run directory '.*file' is a file; give the run a directory"):
+        train_run(spec, run_dir=tmp_path / "file")
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     before = (run_dir / "metrics.jsonl").read_text()
     with pytest.raises(TrainingError, match=r"already holds a run \(a checkpoint at step 1\); pass --resume"):

@@ -28,6 +28,16 @@ def test_cnn_tokens_lie_on_the_downsampled_grid():
     assert encoder(torch.randn(3, 1, 16, 16), mask=keep).shape == (3, 3, 24)
 
 
+def test_cnn_given_other_inputs_than_images_says_what_to_change():
+    encoder = CNNEncoder(input_channels=1, hidden_dim=8, widths=(8,))
+    with pytest.raises(ValueError, match=r"got shape \(2, 3, 8, 8\); set encoder input_channels to the channel count"):
+        encoder(torch.randn(2, 3, 8, 8))
+    with pytest.raises(
+        ValueError, match=r"\(2, 1, 4, 8, 8\); clips \(batch, channels, frames, height, width\) need a video"
+    ):
+        encoder(torch.randn(2, 1, 4, 8, 8))  # its channel count is right: the frames are what it cannot take
+
+
 def test_cnn_rejects_a_size_its_stride_cannot_divide():
     with pytest.raises(jepa.SpecError, match="divisible by 4"):
         jepa.build("cnn", "attention", encoder={"image_size": 18, "widths": [8, 8, 8], "pool": "none"})

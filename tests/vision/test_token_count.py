@@ -27,6 +27,18 @@ def test_images_larger_than_image_size_name_the_image_size_to_set() -> None:
     assert torch.isfinite(model.step(torch.randn(2, 3, 8, 8)).loss), "images of the configured size train"
 
 
+def test_clips_of_another_length_than_num_frames_name_num_frames_to_set() -> None:
+    encoder = {"image_size": 8, "patch_size": 4, "num_frames": 4, "tubelet_size": 2, "hidden_dim": 16, "depth": 1}
+    model = jepa.build("vit", "attention", masker="tube", predictor={"depth": 1, "heads": 2}, encoder=encoder)
+    with pytest.raises(jepa.SpecError) as info:  # 8x8 frames as configured, but 2 of them, not 4
+        model.step(torch.randn(2, 3, 2, 8, 8))
+    assert info.value.path == "encoder.params.num_frames"
+    assert str(info.value).endswith(
+        "is set up for 8 (masks would point past its last token); set encoder.params.num_frames to 2"
+    )
+    assert torch.isfinite(model.step(torch.randn(2, 3, 4, 8, 8)).loss), "clips of the configured length train"
+
+
 def test_a_masker_on_another_grid_than_the_encoders_is_refused_naming_both() -> None:
     encoder = jepa.build_component(
         "encoder",

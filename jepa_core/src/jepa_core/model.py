@@ -415,6 +415,7 @@ _TOKEN_SETTINGS: dict[str, Callable[[Any, int], Any]] = {
     "num_tokens": lambda x, found: found,
     "image_size": lambda x, found: list(x.shape[-2:]) if isinstance(x, torch.Tensor) and x.dim() >= 3 else None,
     "seq_len": lambda x, found: x.shape[1] if isinstance(x, torch.Tensor) and x.dim() >= 2 else None,
+    "num_frames": lambda x, found: x.shape[2] if isinstance(x, torch.Tensor) and x.dim() == 5 else None,
 }
 
 
@@ -738,8 +739,10 @@ class JEPA(BaseModel):
         fields = record[0].params_model.model_fields if record is not None else {}
         params = record[1] if record is not None else {}
         x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
-        setting = next((field for field in _TOKEN_SETTINGS if field in fields), None)
-        value = _TOKEN_SETTINGS[setting](x, found) if setting is not None else None
+        suggested = [(field, _TOKEN_SETTINGS[field](x, found)) for field in _TOKEN_SETTINGS if field in fields]
+        # the setting the data disagrees with (a clip's frame count, not the frame size it matches)
+        differing = [(f, v) for f, v in suggested if v is not None and not _same_setting(params.get(f), v)]
+        setting, value = (differing or suggested)[0] if suggested else (None, None)
         if setting is None or (value is not None and _same_setting(params.get(setting), value)):
             # nothing to name, or the setting already holds what the data suggests
             make, like = example_maker(self.encoder), ""

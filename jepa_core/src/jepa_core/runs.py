@@ -1208,6 +1208,8 @@ def format_results(results: Mapping[str, Any]) -> str:
             lines.append(f"note: {name} probes at least as well as {model} ({'; '.join(behind)})")
     if not trained_here:
         lines.append("note: nothing was trained: model is the model as its config builds it")
+        if "random_init" in rows:  # two untrained rows of one architecture: why their scores differ
+            lines.append("note: random_init is that architecture with other random weights (train.seed + 1)")
     if errors:
         lines.append("errors:")
         lines.extend(f"  {name}: {message}" for name, message in errors.items())

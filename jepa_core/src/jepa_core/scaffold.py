@@ -183,7 +183,7 @@ def scaffold_plugin(name: str, directory: str | Path | None = None) -> Path:
     ``plugins-`` prefixes); a name whose package or plugin name is jepa's own is refused."""
     if not re.fullmatch(r"[A-Za-z]([A-Za-z0-9_-]*[A-Za-z0-9])?", name):  # what pip accepts as a project name
         raise SpecError(
-            f"plugin name {name!r} must start with a letter, end with a letter or digit and hold only letters, "
+            f"distribution name {name!r} must start with a letter, end with a letter or digit and hold only letters, "
             "digits, - and _"
         )
     package = re.sub(r"[-.]+", "_", name).lower()

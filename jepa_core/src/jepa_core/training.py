@@ -486,6 +486,10 @@ class Trainer:
                     f"({', '.join(leftovers)}); starting it over"
                 )
             clear_run(run_dir)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise TrainingError(
+                f"run directory {str(run_dir)!r} is a file; give the run a directory (run_dir, or --run-dir) of its own"
+            )
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
             probe = run_dir / ".write-test"

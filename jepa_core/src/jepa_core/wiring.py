@@ -106,7 +106,18 @@ def _create_wired(spec: ComponentSpec, key: str, encoder: Encoder, encoder_name:
                 "params to use the encoder's",
                 f"{key}.params.{field}",
             )
-    created = component.create(params, f"{key}.params")
+    try:
+        created = component.create(params, f"{key}.params")
+    except SpecError as exc:
+        if key == "predictor" and params.get("hidden_dim") is None and embedding_width(encoder) is None:
+            # the predictor's complaint would point at its own params, not at the encoder that lacks a width
+            raise WiringError(
+                f"encoder {encoder_name!r} has no embed_dim (the width of its embeddings), which predictor "
+                f"{component.qualname!r} takes as its hidden_dim: set self.embed_dim in the encoder's __init__, "
+                "or set predictor.params.hidden_dim",
+                "encoder",
+            ) from exc
+        raise
     if key == "predictor":
         problem = width_problem(encoder, created, repr(encoder_name), repr(component.qualname))
         if problem is not None:

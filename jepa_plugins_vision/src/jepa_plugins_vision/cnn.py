@@ -129,9 +129,16 @@ class CNNEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.input_channels:
+            fix = (
+                "set encoder input_channels to the channel count"
+                if x.dim() == 4
+                else "clips (batch, channels, frames, height, width) need a video encoder: vit with num_frames"
+                if x.dim() == 5
+                else "give it a batch of images, 4 dimensions"
+            )
             raise ValueError(
                 f"cnn encoder expects images (batch, {self.input_channels}, height, width), got shape "
-                f"{tuple(x.shape)}; set encoder input_channels to the channel count"
+                f"{tuple(x.shape)}; {fix}"
             )
         height, width = x.shape[-2:]
         if mask is not None and (height % self.stride or width % self.stride):

@@ -280,6 +280,12 @@ class CrossModalEncoder(nn.Module):
             if pad is not None and name == query and mask is not None:
                 pad = torch.gather(pad, 1, mask)
             padding[name] = pad.bool() if pad is not None and pad.shape[1] == z.shape[1] else None
+        sizes = {name: z.shape[0] for name, z in tokens.items()}
+        if len(set(sizes.values())) > 1:  # one item of each modality per sample: torch.cat would just fail
+            described = ", ".join(f"{name} {size}" for name, size in sizes.items())
+            raise ValueError(
+                f"cross_modal inputs hold different batch sizes ({described}); give every modality one item per sample"
+            )
         queries = tokens[query]
         others = [name for name in present if name != query]
         key_padding = None
