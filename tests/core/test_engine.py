@@ -234,6 +234,9 @@ def test_an_encoder_without_embed_dim_is_named_as_what_the_predictor_lacks(fresh
     assert info.value.path == "encoder"
     assert "encoder 'local:widthless' has no embed_dim" in str(info.value)
     assert "set self.embed_dim in the encoder's __init__, or set predictor.params.hidden_dim" in str(info.value)
+    with pytest.raises(jepa.SpecError) as info:  # a mistake of the predictor's own is still its own
+        jepa.build("widthless", "mlp", predictor={"depth": 0})
+    assert info.value.path == "predictor.params.depth"
     model = jepa.build("widthless", "mlp", predictor={"hidden_dim": 8})  # the width given by hand works
     assert model(torch.randn(2, 4), torch.randn(2, 4))[0].shape == (2, 8)
 

@@ -109,7 +109,8 @@ def _create_wired(spec: ComponentSpec, key: str, encoder: Encoder, encoder_name:
     try:
         created = component.create(params, f"{key}.params")
     except SpecError as exc:
-        if key == "predictor" and params.get("hidden_dim") is None and embedding_width(encoder) is None:
+        lacks_width = params.get("hidden_dim") is None and embedding_width(encoder) is None
+        if key == "predictor" and lacks_width and "hidden_dim" in str(exc):
             # the predictor's complaint would point at its own params, not at the encoder that lacks a width
             raise WiringError(
                 f"encoder {encoder_name!r} has no embed_dim (the width of its embeddings), which predictor "
