@@ -740,6 +740,8 @@ class JEPA(BaseModel):
         params = record[1] if record is not None else {}
         x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
         suggested = [(field, _TOKEN_SETTINGS[field](x, found)) for field in _TOKEN_SETTINGS if field in fields]
+        # a frame count is a setting to name only for clips (images give it no value)
+        suggested = [(f, v) for f, v in suggested if v is not None or f != "num_frames"]
         # the setting the data disagrees with (a clip's frame count, not the frame size it matches)
         differing = [(f, v) for f, v in suggested if v is not None and not _same_setting(params.get(f), v)]
         setting, value = (differing or suggested)[0] if suggested else (None, None)
