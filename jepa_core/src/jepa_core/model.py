@@ -410,12 +410,15 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 # Encoder parameters that fix how many tokens an input gives, and how to read their
-# value off a batch (None: no good guess), for the message that names what to set.
+# value off a batch (None: no good guess; _NOT_FOR_THIS_INPUT: the setting is not the
+# one to name for such an input, as a frame count for images), for the message that
+# names what to set.
+_NOT_FOR_THIS_INPUT = object()
 _TOKEN_SETTINGS: dict[str, Callable[[Any, int], Any]] = {
     "num_tokens": lambda x, found: found,
     "image_size": lambda x, found: list(x.shape[-2:]) if isinstance(x, torch.Tensor) and x.dim() >= 3 else None,
     "seq_len": lambda x, found: x.shape[1] if isinstance(x, torch.Tensor) and x.dim() >= 2 else None,
-    "num_frames": lambda x, found: x.shape[2] if isinstance(x, torch.Tensor) and x.dim() == 5 else None,
+    "num_frames": lambda x, found: x.shape[2] if isinstance(x, torch.Tensor) and x.dim() == 5 else _NOT_FOR_THIS_INPUT,
 }
 
 
@@ -740,8 +743,7 @@ class JEPA(BaseModel):
         params = record[1] if record is not None else {}
         x = state.get("x", next(iter(state.values()), None)) if isinstance(state, Mapping) else state
         suggested = [(field, _TOKEN_SETTINGS[field](x, found)) for field in _TOKEN_SETTINGS if field in fields]
-        # a frame count is a setting to name only for clips (images give it no value)
-        suggested = [(f, v) for f, v in suggested if v is not None or f != "num_frames"]
+        suggested = [(f, v) for f, v in suggested if v is not _NOT_FOR_THIS_INPUT]
         # the setting the data disagrees with (a clip's frame count, not the frame size it matches)
         differing = [(f, v) for f, v in suggested if v is not None and not _same_setting(params.get(f), v)]
         setting, value = (differing or suggested)[0] if suggested else (None, None)
