@@ -174,8 +174,8 @@ def _close_process_group() -> None:
     left to interpreter shutdown, gloo's threads can be destroyed while still running
     and abort the process ("terminate called without an active exception"), after a
     run that succeeded. Under gloo every process first waits for the others (at most
-    ``CLOSE_WAIT``): one that tore down while another was still working aborted that
-    one at exit, now and then, in the tests' two-process runs."""
+    ``CLOSE_WAIT``), so none tears down while another is still working: the likely
+    cause of the rare aborts at exit seen in the tests' two-process runs."""
     if not dist.is_initialized():
         return
     if dist.get_backend() == "gloo":
