@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--problems", nargs="+", default=DEFAULT_PROBLEMS, help="UCR/UEA problem names (default: %(default)s)"
     )
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (train.seed)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (train.seed); default: 0")
     parser.add_argument(
         "--set",
         action="append",
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     )
     parser.add_argument("--path", help="a directory of .ts files (default: the problems aeon ships)")
     parser.add_argument("--run-root", help="where the runs go (default: a new temporary directory)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads; default: 1")
     parser.add_argument("--results", help="write the records to this JSON file (after every run)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

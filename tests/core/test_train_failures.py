@@ -222,6 +222,11 @@ def test_a_staged_run_counts_its_progress_to_the_runs_last_step(config, tmp_path
     code, err = train(capsys, *args, "--resume")
     assert code == 0, err
     assert "step 4/4" in err, err
+    assert f"jepa: resuming {str(run)!r} at step 2 of 4 (2 to go)" in err, err
+    code, err = train(capsys, *args, "--resume")  # a finished run says so rather than nothing
+    assert code == 0, err
+    assert "at step 4 of 4: it has trained them all, nothing is left to train" in err, err
+    assert steps_logged(run) == [1, 2, 3, 4]
 
 
 def test_resume_ignores_a_torn_last_metrics_line(config, tmp_path, capsys) -> None:

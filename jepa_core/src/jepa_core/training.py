@@ -935,6 +935,11 @@ class Trainer:
             )
         if _is_main(self.rank):
             self._truncate_metrics()
+            left = self.spec.steps - self.step
+            _note(
+                f"resuming {str(self.run_dir)!r} at step {self.step} of {self.spec.steps}"
+                + (f" ({left} to go)" if left > 0 else ": it has trained them all, nothing is left to train")
+            )
 
     @staticmethod
     def _cuda_rng_state() -> list[torch.Tensor]:
