@@ -241,6 +241,33 @@ def test_an_encoder_without_embed_dim_is_named_as_what_the_predictor_lacks(fresh
     assert model(torch.randn(2, 4), torch.randn(2, 4))[0].shape == (2, 8)
 
 
+def test_a_plugin_masker_whose_token_count_defaults_to_a_number_is_told_to_default_to_none(fresh_registry) -> None:
+    @jepa.register("masker", "halves")
+    class Halves:  # a plugin author's masker: num_tokens defaults to 8, so jepa.build cannot fill it in
+        def __init__(self, num_tokens: int = 8) -> None:
+            self.num_tokens = num_tokens
+
+        def __call__(self, batch_size: int, generator: torch.Generator | None = None) -> jepa.Masks:
+            ids = torch.arange(self.num_tokens).expand(batch_size, -1)
+            return jepa.Masks(context=ids[:, : self.num_tokens // 2], targets=(ids[:, self.num_tokens // 2 :],))
+
+    encoder = {"input_dim": 4, "hidden_dim": 16, "pool": "none", "num_tokens": 12}
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.build("transformer", "attention", masker="halves", encoder=encoder)
+    assert info.value.path == "masker.params.num_tokens"
+    assert str(info.value).endswith(
+        "has num_tokens=8 but encoder 'jepa:transformer' produces num_tokens=12; 8 is the masker's default, and "
+        "only a default of None is filled in from the encoder: declare `num_tokens: ... | None = None` in its "
+        "code, or set masker.params.num_tokens=12"
+    )
+    with pytest.raises(jepa.WiringError, match="remove num_tokens from the masker params to use the encoder's"):
+        jepa.build("transformer", "attention", masker={"name": "halves", "params": {"num_tokens": 6}}, encoder=encoder)
+    model = jepa.build(
+        "transformer", "attention", masker={"name": "halves", "params": {"num_tokens": 12}}, encoder=encoder
+    )
+    assert model.masker.num_tokens == 12
+
+
 def _token_parts(
     encoder_tokens: int | None = 5, predictor_tokens: int | None = None
 ) -> tuple[torch.nn.Module, torch.nn.Module]:

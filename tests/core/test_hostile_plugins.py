@@ -211,6 +211,37 @@ def test_another_distribution_cannot_load_under_a_first_party_or_disputed_plugin
     assert text.count("[refused]") == 3
 
 
+def test_switching_one_claimant_of_a_name_off_lets_the_other_load_even_in_strict_mode(
+    installed_plugins, monkeypatch
+) -> None:
+    installed_plugins("impostor", "clash_a")
+    monkeypatch.setenv("JEPA_STRICT_PLUGINS", "1")
+    with pytest.raises(jepa.PluginError, match="skip this plugin with JEPA_DISABLE_PLUGINS=jepa-fixture-"):
+        jepa.list_components()  # refused: the error names the distribution, which skips it alone
+    # the impostor shares 'vision' with the vision plugin and 'clash_a' with clash-a: switching it
+    # off by its distribution name settles both, as the strict error says
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "jepa-fixture-impostor")
+    get_registry().reset()
+    assert jepa.list_components("encoder", "clash_a:*"), "clash-a now owns its name alone"
+    assert get_registry().resolve("encoder", "vision:cnn").distribution == "jepa-plugins-vision"
+    by_owner = {(p.name, p.distribution): p.status for p in get_registry().plugins}
+    assert by_owner["clash_a", "jepa-fixture-impostor"] == by_owner["vision", "jepa-fixture-impostor"] == "blocked"
+    assert by_owner["clash_a", "jepa-fixture-clash-a"] == "loaded"
+
+
+def test_a_name_a_refused_plugin_might_have_provided_says_it_was_refused(installed_plugins) -> None:
+    installed_plugins("impostor", "clash_a")
+    with pytest.raises(jepa.SpecError) as bare:
+        jepa.build_component("encoder", "no_such_encoder")
+    assert "note: plugin 'clash_a' (jepa-fixture-clash-a) was refused its name: the plugin name 'clash_a'" in str(
+        bare.value
+    )
+    with pytest.raises(jepa.SpecError) as qualified:
+        jepa.build_component("encoder", "clash_a:anything")
+    assert "its plugin 'clash_a' was refused: the plugin name 'clash_a' is also used by" in str(qualified.value)
+    assert "is loaded" not in str(qualified.value)
+
+
 def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsys) -> None:
     installed_plugins("grabber", "good")
     registry = get_registry()

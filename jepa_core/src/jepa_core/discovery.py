@@ -24,7 +24,8 @@ plugin failed (a real Ctrl-C from the user still stops the program). How long
 each plugin took to load is recorded; ``jepa plugins`` flags the slow ones.
 A plugin name belongs to one distribution: the first-party names (``vision``,
 ``text``, ``timeseries``) to ours, the reserved ``jepa`` and ``local`` to the core,
-and a name that two other distributions both use to neither of them.
+and a name that two other distributions both use to neither of them (unless the
+switches turn all but one of them off).
 """
 
 from __future__ import annotations
@@ -108,29 +109,24 @@ class PluginLoader:
             same.append((entry_point, record))
             registry.plugins.append(record)
         for name, claimants in claims.items():
-            distributions = sorted({record.distribution or "an unnamed distribution" for _, record in claimants})
+            everyone = sorted({record.distribution or "an unnamed distribution" for _, record in claimants})
+            # the switches come first: switching one claimant of a disputed name off settles the dispute
+            # (and in strict mode is the way to skip a refused plugin, as its error says)
+            on = {id(record) for _, record in claimants if _switched_on(record, allow, block)}
+            distributions = sorted({r.distribution or "an unnamed distribution" for _, r in claimants if id(r) in on})
             for entry_point, record in claimants:
+                if id(record) not in on:
+                    if _ownership_problem(name, record, everyone) is None:
+                        registry._owners[name] = record.distribution or ""  # switched off, still its name
+                    continue
                 problem = _ownership_problem(name, record, distributions)
                 if problem is not None:
                     self._fail(record, problem, status="refused")
                     continue
                 registry._owners[name] = record.distribution or ""
-                names = {_normalize(record.name), _normalize(record.distribution or "")}
-                if allow is not None and not names & allow:
-                    # set but empty loads no plugin at all, which is easy to do by accident (`JEPA_PLUGINS= cmd`)
-                    record.status = "not allowed"
-                    record.error = (
-                        f"not listed in {ALLOW_ENV} (add it there to load it)"
-                        if allow
-                        else f"{ALLOW_ENV} is set but empty, which loads no plugin (unset it to load every one, or "
-                        "list this one there)"
-                    )
-                elif names & block:
-                    record.status, record.error = "blocked", f"listed in {BLOCK_ENV} (take it out to load it)"
-                else:
-                    self.pending[name] = (entry_point, record)
-            if len(distributions) > 1 and name not in registry._owners and name not in RESERVED_SCOPES:
-                registry._owners[name] = " and ".join(distributions)  # nobody may take the disputed name
+                self.pending[name] = (entry_point, record)
+            if len(everyone) > 1 and name not in registry._owners and name not in RESERVED_SCOPES:
+                registry._owners[name] = " and ".join(everyone)  # nobody may take the disputed name
         known = {_normalize(name) for r in registry.plugins for name in (r.name, r.distribution or "")}
         known |= {_normalize(scope) for scope in RESERVED_SCOPES} | {_normalize(CORE_DISTRIBUTION)}
         for variable, listed in ((ALLOW_ENV, allow or set()), (BLOCK_ENV, block)):
@@ -199,10 +195,31 @@ class PluginLoader:
             raise _strict_error(record, f"plugin {record.name!r} ({record.distribution}): {message}") from exc
 
 
+def _switched_on(record: PluginRecord, allow: set[str] | None, block: set[str]) -> bool:
+    """Whether ``JEPA_PLUGINS`` / ``JEPA_DISABLE_PLUGINS`` let ``record`` load; if not, say why on it."""
+    names = {_normalize(record.name), _normalize(record.distribution or "")}
+    if allow is not None and not names & allow:
+        # set but empty loads no plugin at all, which is easy to do by accident (`JEPA_PLUGINS= cmd`)
+        record.status = "not allowed"
+        record.error = (
+            f"not listed in {ALLOW_ENV} (add it there to load it)"
+            if allow
+            else f"{ALLOW_ENV} is set but empty, which loads no plugin (unset it to load every one, or "
+            "list this one there)"
+        )
+        return False
+    if names & block:
+        record.status, record.error = "blocked", f"listed in {BLOCK_ENV} (take it out to load it)"
+        return False
+    return True
+
+
 def _strict_error(record: PluginRecord, message: str) -> PluginError:
     """Strict mode's error: the plugin's problem, and how to get past it."""
+    # a plugin refused its name shares it with another: only its distribution's name skips it alone
+    skip = record.distribution if record.status == "refused" and record.distribution else record.name
     return PluginError(
-        f"{message} ({STRICT_ENV} is set: skip this plugin with {BLOCK_ENV}={record.name}, or unset "
+        f"{message} ({STRICT_ENV} is set: skip this plugin with {BLOCK_ENV}={skip}, or unset "
         f"{STRICT_ENV} to load the others and see every plugin's state with `jepa plugins`)"
     )
 

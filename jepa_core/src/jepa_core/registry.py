@@ -669,10 +669,11 @@ class Registry:
             off = plugin.status in ("blocked", "not allowed") and plugin.name not in FIRST_PARTY_SCOPES
             if plugin is not provider and distribution is None and off:
                 message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) is {plugin.status}: {plugin.error}"
-            if plugin is not provider and plugin.status in ("failed", "incompatible"):
+            if plugin is not provider and plugin.status in _NOT_LOADED:
                 detail = f": {plugin.error}" if plugin.error else ""
-                state = "failed to load" if plugin.status == "failed" else "cannot load"
-                message += f"; note: plugin {plugin.name!r} ({plugin.distribution}) {state}{detail}"
+                message += (
+                    f"; note: plugin {plugin.name!r} ({plugin.distribution}) {_NOT_LOADED[plugin.status]}{detail}"
+                )
         if not close and distribution is None and provider is None and (not components or not scope):
             message += f"; `jepa list {kind}` shows what is installed"
         return message
@@ -713,7 +714,15 @@ class Registry:
             # listing several of them says it once (SpecError drops a repeated clause)
             switched = f"its plugin {record.name!r}, installed here, is {record.status}{detail}"
             return f"{what} comes with {installed}; {switched}"
-        return f"{what}: plugin {record.name!r} ({installed}) is loaded"
+        if record.status == "refused":
+            return (
+                f"{what} comes with {installed}, which is installed but its plugin {record.name!r} was refused{detail}"
+            )
+        return f"{what}: plugin {record.name!r} ({installed}) is {record.status}"
+
+
+# how an unknown-name error notes a plugin that might have provided the name but did not load
+_NOT_LOADED = {"failed": "failed to load", "incompatible": "cannot load", "refused": "was refused its name"}
 
 
 def _new_loader(registry: Registry) -> Any:

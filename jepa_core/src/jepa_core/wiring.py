@@ -100,10 +100,17 @@ def _create_wired(spec: ComponentSpec, key: str, encoder: Encoder, encoder_name:
         if params.get(field) is None:
             params[field] = provided
         elif _normal(params[field]) != _normal(provided):
+            default = component.params_model.model_fields[field].default
+            fix = (  # the spec's params hold the defaults: one that is not None is never wired
+                f"{short_repr(params[field])} is the {key}'s default, and only a default of None is filled in "
+                f"from the encoder: declare `{field}: ... | None = None` in its code, or set {key}.params.{field}="
+                f"{short_repr(provided)}"
+                if _normal(params[field]) == _normal(default)
+                else f"remove {field} from the {key} params to use the encoder's"
+            )
             raise WiringError(
                 f"{key} {component.qualname!r} has {field}={short_repr(params[field])} but encoder "
-                f"{encoder_name!r} produces {attribute}={short_repr(provided)}; remove {field} from the {key} "
-                "params to use the encoder's",
+                f"{encoder_name!r} produces {attribute}={short_repr(provided)}; {fix}",
                 f"{key}.params.{field}",
             )
     try:
