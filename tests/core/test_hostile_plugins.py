@@ -238,7 +238,9 @@ def test_a_name_a_refused_plugin_might_have_provided_says_it_was_refused(install
     )
     with pytest.raises(jepa.SpecError) as qualified:
         jepa.build_component("encoder", "clash_a:anything")
-    assert "its plugin 'clash_a' was refused: the plugin name 'clash_a' is also used by" in str(qualified.value)
+    assert "its plugin 'clash_a' was refused its name: the plugin name 'clash_a' is also used by" in str(
+        qualified.value
+    )
     assert "is loaded" not in str(qualified.value)
 
 

@@ -704,8 +704,8 @@ class Registry:
             return f"{what} comes with {distribution}: {command}"
         installed = f"{record.distribution or 'an unnamed distribution'} {record.version or ''}".strip()
         detail = f": {record.error}" if record.error else ""
-        if record.status in ("failed", "incompatible"):
-            failure = "failed to load" if record.status == "failed" else "cannot load"
+        if record.status in _NOT_LOADED:
+            failure = _NOT_LOADED[record.status]
             return f"{what} comes with {installed}, which is installed but its plugin {record.name!r} {failure}{detail}"
         if record.status in ("blocked", "not allowed"):
             # installed here but switched off by JEPA_PLUGINS / JEPA_DISABLE_PLUGINS: no pip command
@@ -714,14 +714,10 @@ class Registry:
             # listing several of them says it once (SpecError drops a repeated clause)
             switched = f"its plugin {record.name!r}, installed here, is {record.status}{detail}"
             return f"{what} comes with {installed}; {switched}"
-        if record.status == "refused":
-            return (
-                f"{what} comes with {installed}, which is installed but its plugin {record.name!r} was refused{detail}"
-            )
         return f"{what}: plugin {record.name!r} ({installed}) is {record.status}"
 
 
-# how an unknown-name error notes a plugin that might have provided the name but did not load
+# how an error about a missing name tells of a plugin that might have provided it but did not load
 _NOT_LOADED = {"failed": "failed to load", "incompatible": "cannot load", "refused": "was refused its name"}
 
 
