@@ -39,7 +39,7 @@ EXPECTED = {
     "grabber_import": (
         "failed",
         "import failed: PluginError: plugin 'grabber_import' (jepa-fixture-grabber) "
-        "asked for a registrar of scope 'local'",
+        "used @jepa.register (scope 'local'); a plugin adds components only through the registrar",
     ),
     "grabber": ("loaded", None),
     "broken_import": ("failed", "import failed: RuntimeError: this plugin is broken on purpose"),
@@ -261,7 +261,7 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     )
     assert refused[1].startswith("asked for a registrar of scope 'good'")
     assert refused[2].startswith("tried to set its registrar's 'scope' to 'jepa'")
-    assert refused[3].startswith("asked for a registrar of scope 'local'")
+    assert refused[3].startswith("used @jepa.register (scope 'local'); a plugin adds")  # what its author wrote
     assert refused[4].startswith("tried to add starter config 'sequences', which 'jepa' already provides")
     # a starter that is not YAML is refused when registered (`jepa init` met it as a raw traceback)
     assert refused[5].startswith("tried to add starter config 'broken_starter', but its YAML does not parse")

@@ -384,9 +384,15 @@ class Registry:
         its own plugin. Plugin code asking for any registrar is refused and recorded.
         """
         if self._active is not None:
+            # @jepa.register is what a plugin author writes; it asks for this registrar behind the scenes
+            asked = (
+                f"used @jepa.register (scope {LOCAL_SCOPE!r})"
+                if scope == LOCAL_SCOPE and replace
+                else f"asked for a registrar of scope {scope!r}" + (" (replace=True)" if replace else "")
+            )
             self._refuse(
-                f"asked for a registrar of scope {scope!r} (replace={replace}); a plugin adds components only "
-                f"through the registrar its jepa_register hook receives, to its own scope {self._active.name!r}"
+                f"{asked}; a plugin adds components only through the registrar its jepa_register hook receives, "
+                f"to its own scope {self._active.name!r}"
             )
         if not isinstance(scope, str) or not scope or ":" in scope:
             raise ValueError(f"a scope is a non-empty name without ':', got {scope!r}")
