@@ -7,6 +7,7 @@ import json
 import jepa
 import pytest
 import torch
+from jepa_plugins_vision.vit import ConvStem
 
 from jepa_plugins_vision import CNNEncoder, VisionTransformer
 
@@ -101,6 +102,22 @@ def _context_is_blind_to_targets(encoder: torch.nn.Module, x: torch.Tensor, patc
 def test_masked_vit_never_uses_target_tokens():
     encoder = VisionTransformer(image_size=16, patch_size=4, input_channels=1, **TINY_VIT)
     _context_is_blind_to_targets(encoder, torch.randn(2, 1, 16, 16), patch=4)
+
+
+def test_masked_conv_stem_vit_never_uses_target_tokens():
+    # the stem's 3x3 convs cross patch borders: dropped patches must be blanked before each one
+    encoder = VisionTransformer(image_size=16, patch_size=4, input_channels=1, stem="conv", **TINY_VIT)
+    _context_is_blind_to_targets(encoder, torch.randn(2, 1, 16, 16), patch=4)
+
+
+def test_conv_stem_vit_tokens_and_its_limits():
+    encoder = VisionTransformer(image_size=8, patch_size=2, input_channels=1, stem="conv", **TINY_VIT)
+    assert encoder(torch.randn(3, 1, 8, 8)).shape == (3, 16, 32)
+    assert isinstance(encoder.patch_embed, ConvStem)
+    with pytest.raises(ValueError, match="patch_size must be a power of 2"):
+        VisionTransformer(image_size=12, patch_size=6, stem="conv", **TINY_VIT)
+    with pytest.raises(ValueError, match="video .* uses stem='patch'"):
+        VisionTransformer(image_size=16, patch_size=4, num_frames=4, stem="conv", **TINY_VIT)
 
 
 def test_masked_cnn_never_uses_target_tokens():

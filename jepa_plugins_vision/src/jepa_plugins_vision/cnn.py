@@ -27,7 +27,22 @@ from torch import nn
 from jepa_plugins_vision._types import ImageSize, pair
 
 
-def _group_norm(channels: int, groups: int) -> nn.GroupNorm:
+def keep_map(mask: torch.Tensor, rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, 1, rows, cols)`` with 1 at the kept cells of the token grid (``mask``: kept indices)."""
+    keep = torch.zeros(mask.shape[0], rows * cols, device=mask.device, dtype=dtype)
+    keep.scatter_(1, mask, 1.0)
+    return keep.view(-1, 1, rows, cols)
+
+
+def zero_dropped(features: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """``features`` with every dropped cell zeroed: the keep map repeated up to their resolution."""
+    if keep is None:
+        return features
+    scale = features.shape[-1] // keep.shape[-1]
+    return features * keep.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+
+
+def group_norm(channels: int, groups: int) -> nn.GroupNorm:
     # the largest group count <= groups that divides the channels
     count = max(g for g in range(1, min(groups, channels) + 1) if channels % g == 0)
     return nn.GroupNorm(count, channels)
@@ -39,9 +54,9 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int, groups: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
-        self.norm1 = _group_norm(channels, groups)
+        self.norm1 = group_norm(channels, groups)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
-        self.norm2 = _group_norm(channels, groups)
+        self.norm2 = group_norm(channels, groups)
         nn.init.zeros_(self.norm2.weight)  # each block starts as the identity (Goyal et al., 2017)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +70,7 @@ class Downsample(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, groups: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False)
-        self.norm = _group_norm(out_channels, groups)
+        self.norm = group_norm(out_channels, groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.gelu(self.norm(self.conv(x)))
@@ -105,7 +120,7 @@ class CNNEncoder(nn.Module):
                 self.grid = (height // self.stride, width // self.stride)
                 self.num_tokens = self.grid[0] * self.grid[1]
         self.stem = nn.Sequential(
-            nn.Conv2d(input_channels, widths[0], 3, padding=1, bias=False), _group_norm(widths[0], groups), nn.GELU()
+            nn.Conv2d(input_channels, widths[0], 3, padding=1, bias=False), group_norm(widths[0], groups), nn.GELU()
         )
         self.stages = nn.ModuleList()
         previous = widths[0]
@@ -143,29 +158,15 @@ class CNNEncoder(nn.Module):
         height, width = x.shape[-2:]
         if mask is not None and (height % self.stride or width % self.stride):
             raise ValueError(f"masked cnn input sides must be divisible by {self.stride}, got {height}x{width}")
-        keep = None if mask is None else self._keep_map(mask, height // self.stride, width // self.stride, x.dtype)
+        keep = None if mask is None else keep_map(mask, height // self.stride, width // self.stride, x.dtype)
         x = x.contiguous(memory_format=torch.channels_last)  # oneDNN and cuDNN convolutions are faster on NHWC
-
-        def masked(features: torch.Tensor) -> torch.Tensor:
-            if keep is None:
-                return features
-            scale = features.shape[-1] // keep.shape[-1]
-            return features * keep.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
-
-        features = masked(self.stem(masked(x)))
+        features = zero_dropped(self.stem(zero_dropped(x, keep)), keep)
         for stage in self.stages:
             for layer in stage:
-                features = masked(layer(features))
+                features = zero_dropped(layer(features), keep)
         tokens = self.norm(self.project(features).flatten(2).transpose(1, 2))  # (B, H'W', D)
         if mask is not None:
             tokens = gather_tokens(tokens, mask)
         if self.pool == "none":
             return tokens
         return tokens.mean(dim=1)
-
-    @staticmethod
-    def _keep_map(mask: torch.Tensor, rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
-        """``(B, 1, rows, cols)`` with 1 at the kept cells of the token grid."""
-        keep = torch.zeros(mask.shape[0], rows * cols, device=mask.device, dtype=dtype)
-        keep.scatter_(1, mask, 1.0)
-        return keep.view(-1, 1, rows, cols)
