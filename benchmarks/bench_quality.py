@@ -10,7 +10,7 @@ thread counts compare fairly.
 * digits: ``jepa init vision`` (I-JEPA on scikit-learn's 8x8 digits), 10-shot probes
   averaged over 10 draws of the labelled images: linear on the whole token grid,
   linear on the mean-pooled tokens (``jepa eval --set eval.features=mean``), and the
-  attentive probe.
+  attentive probe. ``jepa init vision-vit``, the same recipe with a ViT, gives the same rows.
 * sequences: ``jepa init sequences``, the core's own starter (sinusoids by frequency
   band), 10-shot linear and k-NN probes.
 * UCR/UEA problems: the ``jepa init timeseries`` starter with the same settings for
@@ -190,12 +190,14 @@ DIGITS_ROWS = {
     ),
     "digits (vision starter): attentive probe": ("10-shot attentive", "attentive", []),
 }
+VIT_DIGITS_ROWS = {label.replace("vision starter", "vision-vit starter"): row for label, row in DIGITS_ROWS.items()}
 SEQUENCES_ROWS = {
     "sinusoids (core sequences starter): linear": ("10-shot linear", "linear", []),
     "sinusoids (core sequences starter): k-NN": ("10-shot k-NN", "knn", []),
 }
 RECIPES = [
     Recipe("digits (vision starter)", 2, starter("vision", DIGITS_ROWS, 2)),
+    Recipe("digits (vision-vit starter)", 2, starter("vision-vit", VIT_DIGITS_ROWS, 2)),
     Recipe("sinusoids (core sequences starter)", 2, starter("sequences", SEQUENCES_ROWS, 2)),
     *(
         Recipe(f"{problem} (timeseries starter)", 1, ucr(problem))

@@ -172,9 +172,10 @@ def test_masked_cnn_and_video_vit_train_a_step():
     assert torch.isfinite(out.loss)
 
 
-def test_digits_recipe_config_smoke_run(tmp_path):
-    """`jepa init vision` writes the digits recipe; it trains and evaluates end to end
-    (a few steps here; the full run is the proof)."""
+@pytest.mark.parametrize("starter", ["vision", "vision-vit"])
+def test_digits_recipe_config_smoke_run(tmp_path, starter):
+    """`jepa init vision` (and `vision-vit`) write the digits recipe; it trains and
+    evaluates end to end (a few steps here; the full run is the proof)."""
     pytest.importorskip("sklearn")
     import yaml
     from jepa_core.registry import get_registry
@@ -182,7 +183,7 @@ def test_digits_recipe_config_smoke_run(tmp_path):
 
     registry = get_registry()
     registry.ensure_loaded()
-    config = yaml.safe_load(registry.templates["vision"][1])
+    config = yaml.safe_load(registry.templates[starter][1])
     spec = load_run_spec(
         config,
         [

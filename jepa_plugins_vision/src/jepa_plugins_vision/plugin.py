@@ -32,4 +32,5 @@ def jepa_register(registry) -> None:
     registry.add("dataset", "video_folder", video.video_folder)
     templates = files("jepa_plugins_vision").joinpath("templates")
     registry.add_template("vision", templates.joinpath("vision.yaml").read_text())
+    registry.add_template("vision-vit", templates.joinpath("vision-vit.yaml").read_text())
     registry.add_template("video", templates.joinpath("video.yaml").read_text())
