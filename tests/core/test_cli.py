@@ -97,6 +97,25 @@ def test_describe_shows_docstring_literals_as_a_terminal_reads_them() -> None:
     assert '`pool="none"` returns the tokens' in out
 
 
+def test_describe_shows_sphinx_roles_as_literals() -> None:
+    from jepa_core.cli import _terminal_literals
+
+    assert _terminal_literals("uses :class:`ConvStem` and :func:`~jepa.layers.gather_tokens`, ``x``") == (
+        "uses `ConvStem` and `jepa.layers.gather_tokens`, `x`"
+    )
+
+
+def test_describe_finds_the_kind_of_a_name_only_one_kind_has() -> None:
+    assert run("describe", "vicreg").stdout.startswith("loss jepa:vicreg  (jepa-core ")
+    several = run("describe", "mlp", check=False)
+    assert several.returncode == 2
+    assert "'jepa describe encoder mlp' or 'jepa describe predictor mlp'" in several.stderr
+    missing = run("describe", "nosuch", check=False)
+    assert missing.returncode == 2 and "no component named 'nosuch' is installed" in missing.stderr
+    kind_alone = run("describe", "loss", check=False)
+    assert kind_alone.returncode == 2 and "give the loss's name too" in kind_alone.stderr
+
+
 @pytest.mark.parametrize(
     ("argv", "usage"),
     [

@@ -154,8 +154,9 @@ def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
 
 
 def _terminal_literals(text: str) -> str:
-    """reST ``literals`` as Markdown's `literals`, the way a terminal reader expects them."""
-    return text.replace("``", "`")
+    """reST ``literals`` and roles (:class:`Name`) as Markdown's `literals`, the way a
+    terminal reader expects them."""
+    return re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", text).replace("``", "`")
 
 
 def _doc_summary(doc: str) -> str:
@@ -180,7 +181,20 @@ def _describe(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
     from jepa_core.api import describe
 
-    info = describe(args.kind, args.name)
+    kind, name = args.kind, args.name
+    if name is None:  # `jepa describe vit`: the kind left out, found if one kind has the name
+        if kind in KINDS:
+            args.command_parser.error(f"give the {kind}'s name too, e.g. jepa describe {kind} NAME")
+        kinds = [each for each in KINDS if _resolves(each, kind)]
+        if len(kinds) != 1:
+            found = " or ".join(f"'jepa describe {each} {kind}'" for each in kinds)
+            args.command_parser.error(
+                f"{kind!r} names a component of several kinds: say which, {found}"
+                if kinds
+                else f"no component named {kind!r} is installed (of any kind); `jepa list` shows what is"
+            )
+        kind, name = kinds[0], kind
+    info = describe(kind, name)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -195,6 +209,14 @@ def _describe(args: argparse.Namespace) -> int:
         default = "required" if name in info["required"] else f"default {json.dumps(info['defaults'].get(name))}"
         print(f"  {name}: {_type_of(schema)}  ({default})")
     return 0
+
+
+def _resolves(kind: str, name: str) -> bool:
+    try:
+        get_registry().resolve(kind, name)
+    except JEPAError:
+        return False
+    return True
 
 
 def _type_of(schema: dict[str, Any]) -> str:
@@ -506,12 +528,13 @@ def make_parser() -> argparse.ArgumentParser:
         ),
         epilog=_examples(
             ("jepa describe encoder transformer", ""),
+            ("jepa describe vit", "the kind may be left out where only one kind has the name"),
             ("jepa describe encoder vision:cnn", ""),
             ("jepa describe loss smooth_l1 --json", "the JSON schema"),
         ),
     )
-    describe.add_argument("kind", help=f"one of {', '.join(KINDS)}")
-    describe.add_argument("name", help="bare or qualified (plugin:name) component name")
+    describe.add_argument("kind", help=f"one of {', '.join(KINDS)} (may be left out when one kind has the name)")
+    describe.add_argument("name", nargs="?", help="bare or qualified (plugin:name) component name")
     describe.add_argument("--json", action="store_true", help="machine-readable output")
     describe.set_defaults(run=_describe)
 

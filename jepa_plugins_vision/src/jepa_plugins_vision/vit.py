@@ -79,9 +79,10 @@ class VisionTransformer(nn.Module):
     ``size`` picks a preset (tiny 192x12, small 384x12, base 768x12: width x
     depth); ``hidden_dim``, ``depth`` and ``heads`` override it for free sizes.
     ``pool="none"`` (default) returns tokens ``(B, N, D)`` as masked training
-    needs; ``pool="mean"`` returns ``(B, D)``. ``stem="conv"`` embeds images with
-    :class:`ConvStem` instead of one linear map per patch (images only, patch sizes
-    that are powers of 2): on small images and few of them it learns far better.
+    needs; ``pool="mean"`` returns ``(B, D)``. ``stem="conv"`` embeds images with a
+    few 3x3 convolutions (early convolutions, Xiao et al., 2021) instead of one linear
+    map per patch (images only, patch sizes that are powers of 2): on small images and
+    few of them it learns far better.
     """
 
     def __init__(
