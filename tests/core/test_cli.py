@@ -71,6 +71,23 @@ def test_plugins_warns_about_names_a_core_or_first_party_component_takes(install
     assert text.count("    warning: ") == 3
 
 
+def test_list_says_which_component_a_shared_bare_name_builds(installed_plugins) -> None:
+    installed_plugins("shadow", "clash_a", "clash_b")
+    lines = run("list", "encoder", "mlp").stdout.splitlines()
+    [core] = [line for line in lines if " jepa:mlp " in line]
+    [shadow] = [line for line in lines if " shadow:mlp " in line]
+    assert "[the bare name" not in core, "the winner needs no note"
+    assert "[the bare name 'mlp' means jepa:mlp] " in shadow
+    twins = [line for line in run("list", "encoder", "twin").stdout.splitlines() if line]
+    assert len(twins) == 2
+    for line in twins:
+        qualname = line.split()[1]
+        assert f"[the bare name 'twin' is ambiguous: write {qualname}] " in line
+    listed = {c["name"]: c["bare_name_means"] for c in json.loads(run("list", "--json", "encoder").stdout)}
+    assert listed["shadow:mlp"] == listed["jepa:mlp"] == "jepa:mlp"
+    assert listed["clash_a:twin"] is None and listed["shadow:shadow_own"] == "shadow:shadow_own"
+
+
 def test_list_by_kind_and_pattern() -> None:
     lines = run("list", "predictor").stdout.splitlines()
     assert all(line.split()[0] == "predictor" for line in lines)

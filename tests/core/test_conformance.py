@@ -230,3 +230,20 @@ def test_the_suite_says_a_masker_must_return_masks(fresh_registry) -> None:
     suite = conformance_suite("local")()
     with pytest.raises(pytest.fail.Exception, match=r"it returned a tuple; a masker returns jepa.Masks"):
         suite.test_masker_draws_disjoint_in_range_seeded_masks(get_registry().resolve("masker", "tuple_masker"))
+
+
+def test_the_suite_fails_a_starter_config_that_names_a_parameter_its_component_lacks(fresh_registry) -> None:
+    import pytest
+    from jepa_core.registry import get_registry
+
+    get_registry().ensure_loaded()
+    starter = get_registry().templates["sequences"][1]
+    registrar = fresh_registry.registrar("mine")
+    registrar.add_template("mine", starter.replace("hidden_dim: 64", "hiden_dim: 64"))
+    with pytest.raises(pytest.fail.Exception) as failed:
+        conformance_suite("mine")().test_starter_configs_are_run_configs()
+    message = str(failed.value)
+    assert "starter config 'mine' of plugin 'mine' (jepa init mine) is not a valid run config" in message
+    assert "hiden_dim" in message
+    fresh_registry.registrar("fixed").add_template("fixed", starter)  # spelled right: passes
+    conformance_suite("fixed")().test_starter_configs_are_run_configs()

@@ -38,6 +38,7 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("testing", "test_schema_is_json", "api"),
     ("testing", "test_encoder_save_load_round_trip", "api"),
     ("testing", "test_encoder_save_load_round_trip", "model"),
+    ("testing", "test_starter_configs_are_run_configs", "runs"),
 }
 
 

@@ -119,13 +119,36 @@ def _list(args: argparse.Namespace) -> int:
                 print(f"(a lone word is read as a name; the kinds are {', '.join(KINDS)})")
         return 0
     rows = [
-        (c.kind, c.qualname, f"{c.distribution or 'this process'} {c.version or ''}".strip(), _doc_summary(c.doc))
+        (
+            c.kind,
+            c.qualname,
+            f"{c.distribution or 'this process'} {c.version or ''}".strip(),
+            _bare_name_note(c) + _doc_summary(c.doc),
+        )
         for c in components
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip())
     return 0
+
+
+def _bare_name_means(component: Any) -> str | None:
+    """The qualified name of what ``component``'s bare name resolves to (None: ambiguous)."""
+    try:
+        return get_registry().resolve(component.kind, component.name).qualname
+    except SpecError:  # several third-party plugins share the name, or its first-party owner is missing
+        return None
+
+
+def _bare_name_note(component: Any) -> str:
+    """Where two components share a bare name, which one that name builds."""
+    means = _bare_name_means(component)
+    if means == component.qualname:
+        return ""
+    if means is None:
+        return f"[the bare name {component.name!r} is ambiguous: write {component.qualname}] "
+    return f"[the bare name {component.name!r} means {means}] "
 
 
 def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
@@ -174,6 +197,7 @@ def _summary(component: Any) -> dict[str, Any]:
         "distribution": component.distribution,
         "version": component.version,
         "summary": _doc_summary(component.doc),
+        "bare_name_means": _bare_name_means(component),
     }
 
 

@@ -41,6 +41,8 @@ loss                        returns a finite scalar (or a dict with one under ``
 masker                      context and targets are disjoint, in range, equal-length per
                             batch, and the same generator seed draws the same masks
 dataset                     has a length; items are ``x``, ``(x, label)`` or a mapping
+starter configs             each one the plugin adds validates as a run config (its
+                            components and their parameters exist)
 ==========================  ==========================================================
 """
 
@@ -170,6 +172,29 @@ class ConformanceSuite:
                     f"conformance_suite({argument}=...) has the key {key!r}, but plugin {self.plugin!r} registers "
                     f"no component of that name (keys are qualified names: scope:name); its components: "
                     f"{', '.join(names) or 'none'}{hint}",
+                    pytrace=False,
+                )
+
+    def test_starter_configs_are_run_configs(self) -> None:
+        """A starter config (``jepa init NAME``) that names a component or parameter
+        that does not exist would fail only on a user's first ``jepa train``."""
+        import yaml
+
+        # run configs pull in the trainer's and evaluator's specs: only for this rule
+        from jepa_core.runs import load_run_spec
+
+        registry = _registry()
+        registry.ensure_loaded()
+        starters = sorted(name for name, (owner, _) in registry.templates.items() if owner == self.plugin)
+        if not starters:
+            pytest.skip(f"plugin {self.plugin!r} adds no starter config")
+        for name in starters:
+            try:
+                load_run_spec(yaml.safe_load(registry.templates[name][1]))
+            except Exception as exc:
+                pytest.fail(
+                    f"starter config {name!r} of plugin {self.plugin!r} (jepa init {name}) is not a valid run "
+                    f"config: {type(exc).__name__}: {exc}",
                     pytrace=False,
                 )
 
