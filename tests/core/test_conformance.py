@@ -247,3 +247,16 @@ def test_the_suite_fails_a_starter_config_that_names_a_parameter_its_component_l
     assert "hiden_dim" in message
     fresh_registry.registrar("fixed").add_template("fixed", starter)  # spelled right: passes
     conformance_suite("fixed")().test_starter_configs_are_run_configs()
+
+
+def test_the_suite_fails_a_plugin_that_was_refused_what_it_tried_to_add(installed_plugins) -> None:
+    import pytest
+
+    installed_plugins("grabber", "good")  # grabber takes the core's starter name, adds one that is not YAML, ...
+    with pytest.raises(AssertionError) as failed:
+        conformance_suite("grabber")().test_plugin_is_loaded()
+    message = str(failed.value)
+    assert message.startswith("plugin 'grabber' was refused: ")
+    assert "tried to add starter config 'sequences', which 'jepa' already provides; give it another name" in message
+    assert "tried to add starter config 'broken_starter', but its YAML does not parse" in message
+    conformance_suite("good")().test_plugin_is_loaded()  # a plugin refused nothing passes

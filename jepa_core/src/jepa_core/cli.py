@@ -505,7 +505,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="installed plugins, their components and load status",
         description=_wrap(
             "The installed plugin distributions: version, load status (loaded, failed, incompatible, "
-            "blocked, not allowed), the error of one that did not load, and the components of each."
+            "refused, blocked, not allowed), the error of one that did not load, what a loaded one was "
+            "refused, and the components of each."
         ),
         epilog=_examples(
             ("jepa plugins", ""),

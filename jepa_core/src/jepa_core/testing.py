@@ -16,6 +16,9 @@ method. Each failure names the component and the rule it breaks.
 Rules:
 
 ==========================  ==========================================================
+the plugin                  loads, registers a component, and is refused nothing it
+                            tries (a starter name another plugin has, a starter that
+                            is not YAML, another scope's registrar)
 all components              build from their default spec; the parameter schema is JSON;
                             the bare name is not one the core or a first-party plugin
                             uses (theirs win bare lookups, so users would have to type
@@ -155,6 +158,9 @@ class ConformanceSuite:
         assert records, f"no plugin named {self.plugin!r} is installed (entry point group jepa.plugins)"
         record = records[0]
         assert record.status == "loaded", f"plugin {self.plugin!r} is {record.status}: {record.error}"
+        # a refused attempt (a starter name another plugin has, a starter that is not YAML, another
+        # scope's registrar) leaves the plugin loaded without what it tried to add
+        assert not record.refused, f"plugin {self.plugin!r} was refused: {'; '.join(record.refused)}"
         assert record.components, f"plugin {self.plugin!r} registers no component"
 
     def test_params_and_inputs_name_its_components(self) -> None:
@@ -189,12 +195,15 @@ class ConformanceSuite:
         if not starters:
             pytest.skip(f"plugin {self.plugin!r} adds no starter config")
         for name in starters:
+            problem = None
             try:
                 load_run_spec(yaml.safe_load(registry.templates[name][1]))
             except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem is not None:  # failed outside the handler: the report shows the message once
                 pytest.fail(
                     f"starter config {name!r} of plugin {self.plugin!r} (jepa init {name}) is not a valid run "
-                    f"config: {type(exc).__name__}: {exc}",
+                    f"config: {problem}",
                     pytrace=False,
                 )
 
