@@ -291,10 +291,17 @@ def test_init_of_a_first_party_starter_says_which_distribution_to_install() -> N
         "plugin (unset it to load every one, or list this one there)"
     )  # no pip command: the distribution is installed, the switch is what to change
     listed = run("init", env=NO_PLUGINS).stdout.splitlines()
-    assert listed[0] == "starter configs: sequences"
+    assert listed[:2] == [
+        "starter configs (jepa init NAME writes NAME.yaml):",
+        "  sequences  jepa-core  A temporal JEPA on multichannel sequences, with the core's components only.",
+    ]
     assert any(
         "the 'vision' starter comes with jepa-plugins-vision" in line and "JEPA_PLUGINS is set but empty" in line
-        for line in listed[1:]
+        for line in listed[2:]
+    )
+    everything = run("init").stdout
+    assert re.search(
+        r"^  vision-vit +jepa-plugins-vision +I-JEPA with a ViT on scikit-learn's 8x8 digits", everything, re.M
     )
     assert "did you mean 'sequences'?" in run("init", "sequence", check=False).stderr
 

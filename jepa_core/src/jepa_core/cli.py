@@ -397,13 +397,36 @@ def _init(args: argparse.Namespace) -> int:
     from jepa_core.runs import template_names, write_template
 
     if args.name is None:
-        print("starter configs: " + ", ".join(template_names()))
+        rows = _starter_rows(template_names())
+        print("starter configs (jepa init NAME writes NAME.yaml):" if rows else "no starter configs installed")
+        widths = [max((len(row[i]) for row in rows), default=0) for i in range(2)]
+        for name, source, summary in rows:
+            print(f"  {name:<{widths[0]}}  {source:<{widths[1]}}  {summary}".rstrip())
         for hint in _missing_starter_hints():
             print(hint)
         return 0
     path = write_template(args.name, args.output, args.force)
     print(f"wrote {path}; train it with: jepa train {path}")
     return 0
+
+
+def _starter_rows(names: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(name, distribution, summary)`` of each starter; the summary is the first
+    sentence of the comment block that opens its YAML."""
+    registry = get_registry()
+    rows = []
+    for name in names:
+        scope, text = registry.templates[name]
+        record = None if scope == "jepa" else registry.plugin_record(scope)
+        source = "jepa-core" if scope == "jepa" else (record.distribution if record and record.distribution else scope)
+        comments = []
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                break
+            comments.append(line.lstrip("#").strip())
+        summary = re.split(r"(?<=\.)\s", " ".join(comments), maxsplit=1)[0]
+        rows.append((name, source, summary))
+    return rows
 
 
 def _missing_starter_hints() -> list[str]:
