@@ -24,12 +24,13 @@ from jepa_core.evaluation import (
     fit_attentive_probe,
     knn_accuracy,
     linear_probe,
+    pool_tokens,
     predict_attentive,
     raw_features,
     ridge_probe,
     svm_accuracy,
 )
-from jepa_core.runs import evaluate, format_results, load_run_spec, train_run
+from jepa_core.runs import evaluate, evaluate_path, format_results, load_run_spec, train_run
 
 TOKEN_MODEL = {
     "encoder": {
@@ -311,6 +312,38 @@ def test_nan_padded_series_embed_without_their_padding() -> None:
     torch.testing.assert_close(model.embed(series, tokens="mean")[1], tokens[1, :6].mean(0))
     grid, padding, _ = embed_tokens(model, [(s, 0) for s in series])
     assert padding[1].tolist() == [False] * 6 + [True] * 4 and not padding[0].any()
+
+
+def test_a_pool_window_averages_the_pooled_stretches_of_each_series() -> None:
+    tokens = torch.randn(4, 10, 3)
+    padding = torch.zeros(4, 10, dtype=torch.bool)
+    padding[1, 7:] = True  # 7 real tokens: stretches of 4 and 3 with window 4
+    padding[2, 4:] = True  # 4 real tokens: one stretch, pooled as without a window
+    padding[3] = True  # nothing real: zeros
+    tokens[padding] = float("nan")
+    windowed = pool_tokens(tokens, padding, "max", window=4)
+    # 10 tokens, ceil(10 / 4) = 3 stretches of equal length: 4, 3 and 3 tokens
+    expected = torch.stack([tokens[0, :4].amax(0), tokens[0, 4:7].amax(0), tokens[0, 7:].amax(0)]).mean(0)
+    torch.testing.assert_close(windowed[0], expected)
+    torch.testing.assert_close(windowed[1], (tokens[1, :4].amax(0) + tokens[1, 4:7].amax(0)) / 2)
+    torch.testing.assert_close(windowed[2], pool_tokens(tokens, padding, "max")[2])
+    assert torch.equal(windowed[3], torch.zeros(3))
+    means = pool_tokens(tokens, padding, "mean", window=4)
+    torch.testing.assert_close(means[1], (tokens[1, :4].mean(0) + tokens[1, 4:7].mean(0)) / 2)
+    assert torch.equal(pool_tokens(tokens, padding, "max", window=10), pool_tokens(tokens, padding, "max"))
+    with pytest.raises(ValueError, match="'mean' or 'max'"):
+        pool_tokens(tokens, padding, "flatten", window=4)
+
+
+def test_eval_pool_window_reaches_the_probes_and_is_refused_with_flatten(tmp_path) -> None:
+    spec = load_run_spec(tiny_run(probes=["linear"], features="max", pool_window=3))
+    run_dir = train_run(spec, run_dir=tmp_path / "run")
+    results = json.loads((run_dir / "eval.json").read_text())
+    assert results["protocol"]["pool_window"] == 3
+    whole = evaluate_path(run_dir, overrides=["eval.pool_window=null"])
+    assert "pool_window" not in whole["protocol"]
+    with pytest.raises(SpecError, match="eval.pool_window pools stretches of tokens, and features 'flatten'"):
+        load_run_spec(tiny_run(features="flatten", pool_window=3))
 
 
 def test_any_iterable_of_items_embeds_like_a_list_of_them() -> None:

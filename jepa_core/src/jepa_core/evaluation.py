@@ -72,18 +72,29 @@ def token_padding(inputs: Any, tokens: torch.Tensor) -> torch.Tensor:
     return torch.zeros(batch, count, dtype=torch.bool, device=tokens.device)
 
 
-def pool_tokens(tokens: torch.Tensor, padding: torch.Tensor | None, how: str) -> torch.Tensor:
+def pool_tokens(
+    tokens: torch.Tensor, padding: torch.Tensor | None, how: str, window: int | None = None
+) -> torch.Tensor:
     """Pool ``(B, N, D)`` tokens to one vector per sample, leaving padded tokens out.
 
     ``how``: ``"mean"`` or ``"max"`` over the unpadded tokens (``(B, D)``; a sample
     with no unpadded token pools to zeros), ``"flatten"`` (``(B, N*D)``, padded
     tokens zeroed) or ``"none"`` (the tokens, unchanged). ``(B, D)`` input is
     returned as it is.
+
+    ``window`` (mean and max): a sample's ``L`` unpadded tokens are cut into
+    ``ceil(L / window)`` consecutive stretches of equal length, each is pooled, and
+    the stretches' vectors are averaged; a sample of at most ``window`` tokens pools
+    as without it.
     """
     if how not in TOKEN_POOLS:
         raise ValueError(f"tokens must be one of {', '.join(map(repr, TOKEN_POOLS))}, got {how!r}")
+    if window is not None and (how not in ("mean", "max") or window < 1):
+        raise ValueError(f"window={window!r} pools stretches of tokens: a positive count, with 'mean' or 'max'")
     if tokens.dim() != 3 or how == "none":
         return tokens
+    if window is not None and tokens.shape[1] > window:
+        return _pool_stretches(tokens, padding, how, window)
     if padding is None or not padding.any():
         if how == "max":
             return tokens.amax(dim=1)
@@ -97,6 +108,26 @@ def pool_tokens(tokens: torch.Tensor, padding: torch.Tensor | None, how: str) ->
     if how == "flatten":
         return kept.flatten(1)
     return kept.sum(1) / keep.sum(1, keepdim=True).clamp_min(1).to(tokens.dtype)
+
+
+def _pool_stretches(tokens: torch.Tensor, padding: torch.Tensor | None, how: str, window: int) -> torch.Tensor:
+    batch, _, width = tokens.shape
+    keep = torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device) if padding is None else ~padding.bool()
+    lengths = keep.sum(1)
+    counts = ((lengths + window - 1) // window).clamp_min(1)
+    # the i-th of a sample's L kept tokens falls in stretch floor(i * count / L)
+    rank = keep.long().cumsum(1) - 1
+    stretch = (rank * counts.unsqueeze(1)) // lengths.clamp_min(1).unsqueeze(1)
+    most = int(counts.max())
+    stretch = torch.where(keep, stretch, most)  # padded tokens go to a slot that is dropped
+    values = torch.where(keep.unsqueeze(-1), tokens, torch.zeros((), dtype=tokens.dtype, device=tokens.device))
+    start = torch.zeros(batch, most + 1, width, dtype=tokens.dtype, device=tokens.device)
+    reduce = "amax" if how == "max" else "mean"
+    index = stretch.unsqueeze(-1).expand(-1, -1, width)
+    pooled = start.scatter_reduce(1, index, values, reduce=reduce, include_self=False)[:, :most]
+    real = (torch.arange(most, device=tokens.device) < counts.unsqueeze(1)) & (lengths > 0).unsqueeze(1)
+    pooled = torch.where(real.unsqueeze(-1), pooled, torch.zeros((), dtype=tokens.dtype, device=tokens.device))
+    return pooled.sum(1) / counts.unsqueeze(1).to(tokens.dtype)
 
 
 # -- embedding datasets ----------------------------------------------------------------------------
@@ -182,6 +213,7 @@ def embed_dataset(
     batch_size: int = 256,
     encoder: str = "auto",
     tokens: str = "mean",
+    window: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Pooled embeddings ``(N, D)`` of a map-style dataset or any iterable of items,
     in order, and their labels ``(N,)`` when items are labelled (``(x, y)``, or a
@@ -190,7 +222,7 @@ def embed_dataset(
     ``model`` is a :class:`~jepa_core.model.JEPA` (``encoder`` picks which of its
     encoders, as in :meth:`~jepa_core.model.JEPA.embed`) or an encoder module.
     ``tokens`` pools token grids: ``"mean"``, ``"max"`` or ``"flatten"`` (see
-    :func:`pool_tokens`); padded tokens are left out.
+    :func:`pool_tokens`, as is ``window``); padded tokens are left out.
     """
     if tokens not in ("mean", "max", "flatten"):
         raise ValueError(
@@ -198,7 +230,7 @@ def embed_dataset(
         )
     features, labels = [], []
     for x, z, y in _batches(model, data, batch_size, encoder):
-        pooled = pool_tokens(z, token_padding(x, z), tokens) if z.dim() == 3 else z
+        pooled = pool_tokens(z, token_padding(x, z), tokens, window) if z.dim() == 3 else z
         features.append(pooled.float().cpu())
         if y is not None:
             labels.append(torch.as_tensor(y).cpu())

@@ -132,6 +132,12 @@ class EvalSpec(SpecModel):
         description="token encoders: average or max-pool the tokens, or keep the whole token grid "
         "(the attentive probe always reads the token grid)",
     )
+    pool_window: PositiveInt | None = Field(
+        None,
+        description="mean and max features of a long sequence: its tokens cut into ceil(length / pool_window) "
+        "equal stretches, each pooled, the stretches averaged (the scale of a recipe trained on crops of that "
+        "length); unset: all tokens at once",
+    )
     knn_k: PositiveInt = 5
     weight_decay: Annotated[float, Field(ge=0)] = Field(1e-2, description="L2 strength of the linear probe")
     attentive: AttentiveSpec = Field(default_factory=AttentiveSpec)
@@ -160,6 +166,15 @@ class EvalSpec(SpecModel):
             raise ValueError(
                 "shots draws labelled examples per class, and a regression target has no classes; leave "
                 "eval.shots unset with the ridge probe (it fits on the whole of eval.train)"
+            )
+        return self
+
+    @pydantic.model_validator(mode="after")
+    def _window_pools(self) -> EvalSpec:
+        if self.pool_window is not None and self.features == "flatten":
+            raise ValueError(
+                "eval.pool_window pools stretches of tokens, and features 'flatten' keeps every token: set "
+                "eval.features to 'mean' or 'max', or leave eval.pool_window unset"
             )
         return self
 
@@ -1008,7 +1023,9 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
     device = getattr(model, "device", torch.device("cpu"))
     sets = (("eval.train", train_data), ("eval.test", test_data))
     if "attentive" not in spec.probes:
-        embed = functools.partial(ev.embed_dataset, model, batch_size=spec.batch_size, tokens=spec.features)
+        embed = functools.partial(
+            ev.embed_dataset, model, batch_size=spec.batch_size, tokens=spec.features, window=spec.pool_window
+        )
         (train_x, train_y), (test_x, test_y) = (_in_eval_set(f, functools.partial(embed, data)) for f, data in sets)
         return _Features(
             (train_x, labelled(train_y, "eval.train")), (test_x, labelled(test_y, "eval.test")), device=device
@@ -1020,8 +1037,8 @@ def _embedded(model: Any, train_data: Any, test_data: Any, spec: EvalSpec) -> _F
     ]
     (train_t, train_p, train_y), (test_t, test_p, test_y) = grids
     return _Features(
-        (ev.pool_tokens(train_t, train_p, spec.features), labelled(train_y, "eval.train")),
-        (ev.pool_tokens(test_t, test_p, spec.features), labelled(test_y, "eval.test")),
+        (ev.pool_tokens(train_t, train_p, spec.features, spec.pool_window), labelled(train_y, "eval.train")),
+        (ev.pool_tokens(test_t, test_p, spec.features, spec.pool_window), labelled(test_y, "eval.test")),
         tokens=((train_t, train_p), (test_t, test_p)),
         device=device,
     )
@@ -1121,6 +1138,8 @@ def evaluate(
         "train": evaluation.train.to_dict(),
         "test": evaluation.test.to_dict(),
     }
+    if evaluation.pool_window is not None:
+        protocol["pool_window"] = evaluation.pool_window
     if not trained:
         protocol["trained"] = False
     if "attentive" in evaluation.probes:
