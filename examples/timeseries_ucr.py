@@ -9,7 +9,8 @@ then runs it exactly as ``jepa train`` does
 (:func:`jepa.train_run`):
 
 1. pretrain the masked time-series JEPA on the train split, labels unused;
-2. freeze the encoder, max-pool its tokens into one embedding per series;
+2. freeze the encoder, max-pool its tokens into one embedding per series (a
+   series longer than the 96-step crop in stretches of at most 96 steps, averaged);
 3. fit an RBF SVM on the train embeddings with ``C`` by 5-fold grid search, and
    report test accuracy; the same for the raw series (zero-padded) and for the
    encoder with its random initial weights.
@@ -125,9 +126,10 @@ def validation_scores(model: Any, spec: jepa.RunSpec, halves: int = 20) -> dict[
         half = [svm_accuracy(x[fit], y[fit], x[held], y[held])[0] for fit, held in split.split(x, y)]
         return {"cv": float(search.fit(x, y).best_score_), "half": float(np.mean(half))}
 
-    result = {"jepa": scores(*embed_dataset(model, data, tokens=spec.eval.features))}
+    pooled = {"tokens": spec.eval.features, "window": spec.eval.pool_window}
+    result = {"jepa": scores(*embed_dataset(model, data, **pooled))}
     torch.manual_seed(spec.train.seed + 1)  # as the core's random_init baseline
-    result["random_init"] = scores(*embed_dataset(jepa.build(spec.model), data, tokens=spec.eval.features))
+    result["random_init"] = scores(*embed_dataset(jepa.build(spec.model), data, **pooled))
     result["raw"] = scores(*raw_features(data)[0])
     return result
 
@@ -179,6 +181,8 @@ def protocol(spec: jepa.RunSpec, overrides: Sequence[str], validate: bool) -> li
     """What the table's numbers are, from the settings the runs used (``--set`` included)."""
     assert spec.eval is not None
     tokens = f"{POOLS[spec.eval.features]} frozen tokens"
+    if spec.eval.pool_window is not None and spec.eval.features != "flatten":
+        tokens += f" (a longer series in stretches of at most {spec.eval.pool_window} steps, averaged)"
     probe = spec.eval.probes[0]
     if validate:  # validation_scores fits the SVM, or ridge for a regression
         fitted, over = ("ridge", "median") if probe == "ridge" else ("SVM", "mean")

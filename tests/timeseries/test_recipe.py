@@ -266,7 +266,10 @@ def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_p
     assert set(records[1]["test"]) == {"jepa", "random_init", "raw"}
     assert json.loads(results.read_text())["records"] == records
     printed = capsys.readouterr().out
-    assert "TS2Vec protocol: max-pooled frozen tokens, RBF SVM, C by 5-fold CV on train; test accuracy" in printed
+    assert (
+        "TS2Vec protocol: max-pooled frozen tokens (a longer series in stretches of at most 96 steps, averaged), "
+        "RBF SVM, C by 5-fold CV on train; test accuracy"
+    ) in printed
     assert f"recipe: the timeseries starter with --set {' '.join(FAST)} (2 steps of 8" in printed
 
 
@@ -284,14 +287,14 @@ def test_the_example_exits_nonzero_when_a_run_failed_or_an_override_is_wrong(tin
 
 def test_the_summary_reports_the_settings_the_overrides_chose(example, tiny_problem, tmp_path, capsys):
     argv = ["--problems", "Tiny", "--path", str(tiny_problem), "--run-root", str(tmp_path / "runs")]
-    overrides = [*FAST, "eval.probes=[linear]", "eval.features=mean"]
+    overrides = [*FAST, "eval.probes=[linear]", "eval.features=mean", "eval.pool_window=null"]
     for assignment in overrides:
         argv += ["--set", assignment]
     (record,) = example.main(argv)
     assert record["probe"] == "linear" and set(record["test"]) == {"jepa", "random_init", "raw"}
     assert all(0.0 <= value <= 1.0 for value in record["test"].values())
     printed = capsys.readouterr().out
-    assert "mean-pooled frozen tokens, linear probe; test accuracy" in printed
+    assert "mean-pooled frozen tokens, linear probe; test accuracy" in printed  # no stretches: the whole series
     assert "TS2Vec" not in printed and "SVM" not in printed
     assert f"recipe: the timeseries starter with --set {' '.join(overrides)} (2 steps of 8, lr 0.001" in printed
     with pytest.raises(SystemExit) as refused:  # refused before any run, as a usage error
