@@ -86,6 +86,8 @@ def test_list_says_which_component_a_shared_bare_name_builds(installed_plugins) 
     listed = {c["name"]: c["bare_name_means"] for c in json.loads(run("list", "--json", "encoder").stdout)}
     assert listed["shadow:mlp"] == listed["jepa:mlp"] == "jepa:mlp"
     assert listed["clash_a:twin"] is None and listed["shadow:shadow_own"] == "shadow:shadow_own"
+    without_vision = run("list", "encoder", "cnn", env={"JEPA_DISABLE_PLUGINS": "vision"}).stdout
+    assert "[the bare name 'cnn' is jepa-plugins-vision's: write shadow:cnn] " in without_vision
 
 
 def test_list_by_kind_and_pattern() -> None:

@@ -146,9 +146,12 @@ def _bare_name_note(component: Any) -> str:
     means = _bare_name_means(component)
     if means == component.qualname:
         return ""
-    if means is None:
-        return f"[the bare name {component.name!r} is ambiguous: write {component.qualname}] "
-    return f"[the bare name {component.name!r} means {means}] "
+    if means is not None:
+        return f"[the bare name {component.name!r} means {means}] "
+    owner = FIRST_PARTY.get((component.kind, component.name))
+    if owner is not None:  # its first-party owner is not loaded: the name still never means this one
+        return f"[the bare name {component.name!r} is {owner}'s: write {component.qualname}] "
+    return f"[the bare name {component.name!r} is ambiguous: write {component.qualname}] "
 
 
 def _missing_plugin_hint(kind: str | None, pattern: str | None) -> str | None:
