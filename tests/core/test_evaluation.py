@@ -331,18 +331,21 @@ def test_a_pool_window_averages_the_pooled_stretches_of_each_series() -> None:
     means = pool_tokens(tokens, padding, "mean", window=4)
     torch.testing.assert_close(means[1], (tokens[1, :4].mean(0) + tokens[1, 4:7].mean(0)) / 2)
     assert torch.equal(pool_tokens(tokens, padding, "max", window=10), pool_tokens(tokens, padding, "max"))
-    with pytest.raises(ValueError, match="'mean' or 'max'"):
+    with pytest.raises(ValueError, match="'mean' or 'max'; 'flatten' takes no window"):
         pool_tokens(tokens, padding, "flatten", window=4)
+    with pytest.raises(ValueError, match="a whole number of at least 1; got 2.5"):
+        pool_tokens(tokens, padding, "max", window=2.5)
 
 
-def test_eval_pool_window_reaches_the_probes_and_is_refused_with_flatten(tmp_path) -> None:
+def test_eval_pool_window_reaches_the_probes_and_is_refused_with_flatten(tmp_path, capsys) -> None:
     spec = load_run_spec(tiny_run(probes=["linear"], features="max", pool_window=3))
     run_dir = train_run(spec, run_dir=tmp_path / "run")
+    assert "jepa: probing (linear on max over stretches of at most 3 tokens; " in capsys.readouterr().err
     results = json.loads((run_dir / "eval.json").read_text())
     assert results["protocol"]["pool_window"] == 3
     whole = evaluate_path(run_dir, overrides=["eval.pool_window=null"])
     assert "pool_window" not in whole["protocol"]
-    with pytest.raises(SpecError, match="eval.pool_window pools stretches of tokens, and features 'flatten'"):
+    with pytest.raises(SpecError, match=r"pool_window pools stretches of tokens, and features 'flatten'.*--set eval"):
         load_run_spec(tiny_run(features="flatten", pool_window=3))
 
 

@@ -83,14 +83,16 @@ def pool_tokens(
     returned as it is.
 
     ``window`` (mean and max): a sample's ``L`` unpadded tokens are cut into
-    ``ceil(L / window)`` consecutive stretches of equal length, each is pooled, and
-    the stretches' vectors are averaged; a sample of at most ``window`` tokens pools
-    as without it.
+    ``ceil(L / window)`` consecutive stretches of near-equal length (at most ``window``
+    tokens each), each is pooled, and the stretches' vectors are averaged; a sample of
+    at most ``window`` tokens pools as without it.
     """
     if how not in TOKEN_POOLS:
         raise ValueError(f"tokens must be one of {', '.join(map(repr, TOKEN_POOLS))}, got {how!r}")
-    if window is not None and (how not in ("mean", "max") or window < 1):
-        raise ValueError(f"window={window!r} pools stretches of tokens: a positive count, with 'mean' or 'max'")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise ValueError(f"window is a number of tokens, a whole number of at least 1; got {window!r}")
+    if window is not None and how not in ("mean", "max"):
+        raise ValueError(f"window pools stretches of tokens with 'mean' or 'max'; {how!r} takes no window")
     if tokens.dim() != 3 or how == "none":
         return tokens
     if window is not None and tokens.shape[1] > window:

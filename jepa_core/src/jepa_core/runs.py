@@ -173,8 +173,8 @@ class EvalSpec(SpecModel):
     def _window_pools(self) -> EvalSpec:
         if self.pool_window is not None and self.features == "flatten":
             raise ValueError(
-                "eval.pool_window pools stretches of tokens, and features 'flatten' keeps every token: set "
-                "eval.features to 'mean' or 'max', or leave eval.pool_window unset"
+                "pool_window pools stretches of tokens, and features 'flatten' keeps every token: set features "
+                "to 'mean' or 'max', or drop the window (--set eval.pool_window=null)"
             )
         return self
 
@@ -477,8 +477,11 @@ def train_and_evaluate(
         _frame_average_model(spec, run_dir, save=True)
     if evaluation is not None and rank == 0:
         baselines = f"; baselines: {', '.join(evaluation.baselines)}" if evaluation.baselines else ""
+        window = evaluation.pool_window
+        pooled = f" on {evaluation.features} over stretches of at most {window} tokens" if window else ""
         print(  # probing takes a while and prints nothing until its table: say what is running
-            f"jepa: probing ({', '.join(evaluation.probes)}; {_draws(evaluation)}{baselines}); skip: --set eval=null",
+            f"jepa: probing ({', '.join(evaluation.probes)}{pooled}; {_draws(evaluation)}{baselines}); "
+            "skip: --set eval=null",
             file=sys.stderr,
             flush=True,
         )
