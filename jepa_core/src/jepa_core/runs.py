@@ -135,8 +135,8 @@ class EvalSpec(SpecModel):
     pool_window: PositiveInt | None = Field(
         None,
         description="mean and max features of a long sequence: its tokens cut into ceil(length / pool_window) "
-        "equal stretches, each pooled, the stretches averaged (the scale of a recipe trained on crops of that "
-        "length); unset: all tokens at once",
+        "near-equal stretches (at most pool_window each), each pooled, the stretches averaged (the scale of a "
+        "recipe trained on crops of that length); unset: all tokens at once",
     )
     knn_k: PositiveInt = 5
     weight_decay: Annotated[float, Field(ge=0)] = Field(1e-2, description="L2 strength of the linear probe")
