@@ -26,14 +26,16 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 
 
-def machine() -> dict[str, str]:
-    return {
+def machine(rows: list[dict]) -> str:
+    described = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "platform": platform.platform(),
         "cpu cores": str(os.cpu_count()),
-        "torch threads": str(torch.get_num_threads()),
     }
+    if not all("threads" in row for row in rows):  # rows that ran in their own processes name their threads
+        described["torch threads"] = str(torch.get_num_threads())
+    return ", ".join(f"{key} {value}" for key, value in described.items())
 
 
 def markdown(suites: dict[str, dict]) -> str:
@@ -74,7 +76,6 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     previous = RESULTS / "results.json"
     suites: dict[str, dict] = json.loads(previous.read_text())["suites"] if previous.is_file() else {}
-    described = ", ".join(f"{key} {value}" for key, value in machine().items())
     for path in modules:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
@@ -93,7 +94,7 @@ def main() -> None:
             "title": module.TITLE,
             "notes": getattr(module, "NOTES", ""),
             "rows": rows,
-            "machine": described,
+            "machine": machine(rows),
             "date": datetime.date.today().isoformat(),
         }
         # written after every module, so an interrupted run keeps what it measured
