@@ -95,10 +95,21 @@ def test_the_conformance_suite_fails_the_same_losses(fresh_registry) -> None:
         def forward(self, pred, target):
             return {"loss": (pred - target).abs().mean(), "per_sample": (pred - target).abs().flatten(1).mean(1)}
 
+    class PerElement(nn.Module):
+        def forward(self, pred, target):
+            return (pred - target).abs()
+
+    class NoLossKey(nn.Module):
+        def forward(self, pred, target):
+            return {"l1": (pred - target).abs().mean()}
+
     suite = conformance_suite("local")()
     for name, loss, says in (
         ("detached", Detached, "the value has no gradient"),
         ("per_sample_term", PerSampleTerm, "its dict's 'per_sample' is shape"),
+        # the shape and what to do, as training says, not the whole tensor
+        ("per_element", PerElement, r"returned shape \(8, 4, 16\); a loss returns a scalar tensor \(reduce it"),
+        ("no_loss_key", NoLossKey, "returned a dict without 'loss'; a loss returns a scalar tensor"),
     ):
         jepa.register("loss", name)(loss)
         with pytest.raises(pytest.fail.Exception, match=says):

@@ -44,7 +44,7 @@ EXPECTED = {
     "grabber": ("loaded", None),
     "broken_import": ("failed", "import failed: RuntimeError: this plugin is broken on purpose"),
     "broken_register": ("failed", "registration failed: ValueError: registration fails on purpose"),
-    "not_a_component": ("failed", "the factory must be a class or function, got 42"),
+    "not_a_component": ("loaded", None),  # its one component is refused (below), not the plugin
     "future_api": (
         "incompatible",
         "plugin 'future_api' (jepa-fixture-future-api 1.2.3) needs jepa plugin API >=2,<3, but jepa-core",
@@ -70,6 +70,7 @@ def test_every_hostile_plugin_is_reported_and_the_rest_works(installed_plugins) 
         assert records[name].status == status, f"{name}: {records[name].error}"
         if error is not None:
             assert error in records[name].error, records[name].error
+    assert "the factory must be a class or function, got 42" in records["not_a_component"].refused[0]
     assert [p.name for p in get_registry().plugins].count("good") == 1, "two copies of one distribution load once"
     assert len(jepa.list_components("encoder", "good:tiny")) == 1
 
@@ -254,7 +255,7 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert registry.resolve("encoder", "grabber:own").distribution == "jepa-fixture-grabber"
     records = {p.name: p for p in registry.plugins}
     refused = records["grabber"].refused
-    assert records["grabber"].status == "loaded" and len(refused) == 6, refused
+    assert records["grabber"].status == "loaded" and len(refused) == 7, refused
     assert refused[0].startswith(
         "asked for a registrar of scope 'jepa' (replace=True); a plugin adds components "
         "only through the registrar its jepa_register hook receives"
@@ -266,6 +267,11 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     # a starter that is not YAML is refused when registered (`jepa init` met it as a raw traceback)
     assert refused[5].startswith("tried to add starter config 'broken_starter', but its YAML does not parse")
     assert "broken_starter" not in registry.templates
+    # a loss function registered where its class belongs: refused alone, at the plugin's own line;
+    # the component it adds next loads (above)
+    assert refused[6].startswith("loss 'bare_l1': l1(pred, target) is the loss itself; register a class")
+    assert refused[6].endswith("jepa_fixture_grabber/plugin.py:40)"), refused[6]
+    assert not jepa.list_components("loss", "grabber:*")
     failed = records["grabber_uncaught"]
     assert failed.status == "failed" and failed.refused and not jepa.list_components("encoder", "grabber_uncaught:*")
     kept = sys.modules["jepa_fixture_grabber.plugin"].kept[0]
@@ -274,7 +280,7 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert main(["plugins"]) == 0
     text = capsys.readouterr().out
     assert "    refused: asked for a registrar of scope 'jepa' (replace=True)" in text
-    assert text.count("    refused: ") == 8  # grabber's six, grabber_uncaught's and grabber_import's
+    assert text.count("    refused: ") == 9  # grabber's seven, grabber_uncaught's and grabber_import's
 
 
 def test_a_starter_that_does_not_load_here_names_its_plugin(fresh_registry, tmp_path) -> None:

@@ -111,15 +111,15 @@ def test_scaffolded_plugin_installs_lists_tests_and_builds(tmp_path) -> None:
         ("vision", "plugin name 'vision' (its entry point and scope) is reserved for jepa-plugins-vision"),
         (
             "jepa-text",
-            "plugin name 'text' (the entry point and scope 'jepa-text' gives) is reserved for jepa-plugins-text",
+            "plugin name 'text' (from 'jepa-text': its entry point and scope) is reserved for jepa-plugins-text",
         ),
-        ("Plugins-Timeseries", "plugin name 'timeseries' (the entry point and scope 'Plugins-Timeseries' gives)"),
+        ("Plugins-Timeseries", "plugin name 'timeseries' (from 'Plugins-Timeseries': its entry point and scope)"),
         # the core's reserved scopes
         (
             "jepa-local",
-            "plugin name 'local' (the entry point and scope 'jepa-local' gives) is reserved for jepa itself",
+            "plugin name 'local' (from 'jepa-local': its entry point and scope) is reserved for jepa itself",
         ),
-        ("jepa-jepa", "plugin name 'jepa' (the entry point and scope 'jepa-jepa' gives) is reserved for jepa itself"),
+        ("jepa-jepa", "plugin name 'jepa' (from 'jepa-jepa': its entry point and scope) is reserved for jepa itself"),
         # a package that would shadow one of ours
         ("jepa", "import package 'jepa' (from 'jepa') would shadow jepa-core's: import jepa would load the plugin"),
         ("jepa-core", "import package 'jepa_core' (from 'jepa-core') would shadow jepa-core's"),

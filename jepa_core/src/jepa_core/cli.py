@@ -678,8 +678,8 @@ def make_parser() -> argparse.ArgumentParser:
             "registered encoder to start from, and the conformance tests every component must pass."
         ),
         epilog=_examples(
-            ("jepa new-plugin jepa-myencoders", ""),
-            ('pip install -e "jepa-myencoders[test]" && pytest jepa-myencoders/tests', "then"),
+            ("jepa new-plugin jepa-myencoders", "write ./jepa-myencoders"),
+            ('pip install -e "jepa-myencoders[test]" && pytest jepa-myencoders/tests', "install it, run its tests"),
         ),
     )
     new_plugin.add_argument("name", help="distribution name, e.g. jepa-myencoders")

@@ -56,6 +56,8 @@ from jepa_core.registry import (
 )
 from jepa_core.registry import normalize_name as _normalize
 
+_CORE_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
 ALLOW_ENV = "JEPA_PLUGINS"
 BLOCK_ENV = "JEPA_DISABLE_PLUGINS"
 STRICT_ENV = "JEPA_STRICT_PLUGINS"
@@ -336,7 +338,9 @@ def _register_module(manager: pluggy.PluginManager, module: ModuleType, registra
 
 def _describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    # the plugin's own line: the innermost frame outside jepa_core (its registry.add call, say)
+    outside = [frame for frame in frames if not frame.filename.startswith(_CORE_DIRECTORY)] or frames
+    where = f" ({outside[-1].filename}:{outside[-1].lineno})" if outside else ""
     if isinstance(exc, SystemExit):
         return f"SystemExit: the plugin called sys.exit({exc.code!r}){where}"
     if isinstance(exc, KeyboardInterrupt):

@@ -9,7 +9,7 @@ from typing import Any
 from jepa_core.devices import resolve_device
 from jepa_core.errors import SpecError, short_repr
 from jepa_core.model import JEPA, build_model
-from jepa_core.specs import ModelSpec, is_file
+from jepa_core.specs import ComponentSpec, ModelSpec, is_file
 
 
 def build(
@@ -59,6 +59,15 @@ def build(
             "encoder": _component_input(spec_or_encoder, options.pop("encoder", None), "encoder"),
             "predictor": _component_input(predictor, options.pop("predictor", None), "predictor"),
         }
+        for key in ("loss", "masker"):
+            part = options.get(key)
+            if part is not None and not isinstance(part, (str, Mapping, ComponentSpec)):
+                raise SpecError(
+                    f"build's {key}= takes a registered {key}'s name or {{'name': ..., 'params': {{...}}}}, got "
+                    f"{short_repr(part)}; to train with a {key} object, pass it to jepa.JEPA(encoder, predictor, "
+                    f"{key}=...) (saving such a model needs its class registered: @jepa.register({key!r}, 'a_name'))",
+                    key,
+                )
         data.update(options)
         spec = ModelSpec.parse(data)
     model = build_model(spec)

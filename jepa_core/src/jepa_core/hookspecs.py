@@ -48,5 +48,9 @@ def jepa_register(registry: PluginRegistrar) -> None:
     ``dataset``; ``factory`` is a class or function whose typed keyword
     parameters become the component's spec (see :func:`jepa.describe`).
     Called once per process, the first time any registry query is made. An
-    exception here disables this plugin only; ``jepa plugins`` shows it.
+    exception here disables this plugin only; ``jepa plugins`` shows it. A
+    component ``registry.add`` cannot take (an unknown kind, a name with ``:``, a
+    loss function where its class belongs) is refused alone, with this hook's
+    line: ``jepa plugins`` lists it, the conformance suite fails on it, and the
+    plugin's other components load.
     """

@@ -15,6 +15,7 @@ the encoder (e.g. ``{"x": x, "padding_mask": m}``).
 from __future__ import annotations
 
 import copy
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,7 +327,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             expects = ""
     return SpecError(
         f"{what} does not fit encoder {part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
-        f"{expects}; the encoder's error: {short_message(exc)}. Make {field} give inputs of the shape the "
+        f"{expects}; the encoder's error: {short_message(exc).rstrip('.')}. Make {field} give inputs of the shape the "
         "encoder takes" + (", or set the encoder up for this data" if field == "data" else ""),
         field,
     )
@@ -1019,6 +1020,15 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
             "@jepa.capture_arguments (in a plugin module, directly above `class`; in a notebook or script "
             "that uses @jepa.register, below it), or build it by its registered name (jepa.build, "
             "jepa.build_component)",
+            kind,
+        )
+    if record is None and isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        name = getattr(obj, "__name__", "function")
+        raise SpecError(
+            f"{kind} {name} is a function, not a registered component, so a saved model could not be rebuilt "
+            f"from its config; write a class whose instances are called as it is (an nn.Module whose forward "
+            f"returns {name}(...)) and register that class: in a plugin, with registry.add({kind!r}, 'a_name', "
+            f"TheClass) in its jepa_register hook; in a notebook or script, with @jepa.register({kind!r}, 'a_name')",
             kind,
         )
     if record is None:

@@ -271,12 +271,38 @@ class PluginRegistrar:
         *,
         params: type[pydantic.BaseModel] | None = None,
         doc: str | None = None,
-    ) -> Component:
+    ) -> Component | None:
         """Register ``factory`` as component ``scope:name`` of ``kind``.
 
         ``params`` is the pydantic model of the factory's keyword arguments; by
-        default it is derived from the factory's typed signature.
+        default it is derived from the factory's typed signature. In a plugin's hook,
+        a component that cannot be registered (an unknown kind, a bad name, a loss
+        function given where its class belongs, type hints that do not resolve) is
+        refused alone: recorded on the plugin with the plugin's line (``jepa
+        plugins`` lists it, the conformance suite fails on it) while the plugin's other
+        components load; the call returns None. Outside a hook it raises.
         """
+        grant = self._grant()
+        try:
+            component = self._component(kind, name, factory, params, doc, grant)
+            self._registry._insert(component, replace=grant.replace)
+        except (TypeError, ValueError) as exc:
+            if grant.record is None:
+                raise
+            grant.record.refused.append(f"{short_message(exc)} ({_calling_line()})")
+            return None
+        self.added.append(component)
+        return component
+
+    @staticmethod
+    def _component(
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        params: type[pydantic.BaseModel] | None,
+        doc: str | None,
+        grant: _Grant,
+    ) -> Component:
         if kind not in KINDS:
             raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
         if not isinstance(name, str) or not name or ":" in name:
@@ -290,9 +316,8 @@ class PluginRegistrar:
                 "instances are called on (pred, target) (e.g. an nn.Module with that forward), or a function "
                 "of the loss's settings that returns one"
             )
-        grant = self._grant()
         model = params if params is not None else params_model_for(factory, f"{grant.scope}:{name}")
-        component = Component(
+        return Component(
             kind=kind,
             name=name,
             scope=grant.scope,
@@ -302,9 +327,6 @@ class PluginRegistrar:
             distribution=grant.distribution,
             version=grant.version,
         )
-        self._registry._insert(component, replace=grant.replace)
-        self.added.append(component)
-        return component
 
 
 class Registry:
@@ -811,6 +833,15 @@ def _required(function: Callable[..., Any]) -> set[str]:
         if parameter.default is inspect.Parameter.empty
         and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     }
+
+
+def _calling_line() -> str:
+    """``file:line`` of the innermost frame outside this module: the plugin's own
+    ``registry.add(...)`` line when a plugin's hook is registering."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 def _build_warning_at_callers_line(factory: Callable[..., Any], params: dict[str, Any]) -> Any:

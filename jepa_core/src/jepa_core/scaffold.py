@@ -172,7 +172,7 @@ def _taken(name: str, package: str, scope: str) -> str | None:
                 f"both refused, and models saved with either stop loading; {instead}"
             )
         return None
-    given = "its entry point and scope" if scope == name else f"the entry point and scope {name!r} gives"
+    given = "its entry point and scope" if scope == name else f"from {name!r}: its entry point and scope"
     return f"plugin name {scope!r} ({given}) is reserved for {owner}; {instead}"
 
 

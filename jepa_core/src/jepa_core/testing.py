@@ -449,9 +449,19 @@ class ConformanceSuite:
                 pred = torch.randn(*shape, requires_grad=True)
                 extra = {"context": torch.randn(*context_shape, requires_grad=True)} if takes_context else {}
                 result = loss(pred, torch.randn(*shape), **extra)
-                value = result["loss"] if isinstance(result, Mapping) else result
+                value = result.get("loss") if isinstance(result, Mapping) else result
                 where = f"for predictions of shape {shape}" + (" with context" if takes_context else "")
-                assert isinstance(value, torch.Tensor) and value.dim() == 0, f"{where}: got {value!r}, not a scalar"
+                got = (
+                    "a dict without 'loss'"
+                    if isinstance(result, Mapping) and value is None
+                    else f"shape {tuple(value.shape)}"
+                    if isinstance(value, torch.Tensor)
+                    else f"a {type(value).__name__}"
+                )
+                assert isinstance(value, torch.Tensor) and value.dim() == 0, (
+                    f"{where}: returned {got}; a loss returns a scalar tensor (reduce it, e.g. with .mean()) or a "
+                    "dict whose 'loss' is one"
+                )
                 assert torch.isfinite(value), f"{where}: got {value}"
                 for name, term in result.items() if isinstance(result, Mapping) else ():
                     got = f"shape {tuple(term.shape)}" if isinstance(term, torch.Tensor) else type(term).__name__

@@ -396,6 +396,8 @@ class Trainer:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             self.step_module = nn.parallel.DistributedDataParallel(self.step_module, device_ids=device_ids)
         self._check_first_batch()
+        if self.run_dir is not None and isinstance(self.model, JEPA):
+            _ = self.model.spec  # a part no checkpoint could describe fails now, not at the first save
         if self.run_dir is not None and _is_main(self.rank):
             self._prepare_run_dir(resume, restart)
         if resume:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pydantic
 import torch
 
 from jepa_core.contracts import Encoder, embedding_width, token_count, token_drop_support, token_grid
@@ -78,7 +79,7 @@ def _token_hint(spec: ComponentSpec) -> str:
     """What to set on *this* encoder so that it returns a fixed number of tokens."""
     fields = spec.resolve().params_model.model_fields
     settings = []
-    if "pool" in fields and spec.params.get("pool") != "none":
+    if "pool" in fields and spec.params.get("pool") != "none" and _accepts(fields["pool"].annotation, "none"):
         settings.append("pool='none'")
     settings += [name for name in TOKEN_COUNT_FIELDS if name in fields and spec.params.get(name) is None]
     command = describe_command("encoder", spec.name)
@@ -88,6 +89,16 @@ def _token_hint(spec: ComponentSpec) -> str:
             "lists its parameters)"
         )
     return f"; set {' and '.join(settings)} in its params ({command} explains them)"
+
+
+def _accepts(annotation: Any, value: Any) -> bool:
+    """Whether a parameter of this type takes ``value`` (the first-party ``pool`` does
+    take 'none'; a plugin's own ``pool`` may be a bool)."""
+    try:
+        pydantic.TypeAdapter(annotation).validate_python(value, strict=True)
+    except Exception:  # not that type, or a type pydantic cannot check on its own: no hint then
+        return False
+    return True
 
 
 def _create_wired(spec: ComponentSpec, key: str, encoder: Encoder, encoder_name: str) -> Any:
