@@ -184,6 +184,20 @@ def test_csv_errors_name_the_line(tmp_path):
     assert len(series_csv(str(path), series_column="id", label_column="label", delimiter=";")) == 1
 
 
+def test_a_csv_quote_that_never_closes_names_the_line_it_opens_on(tmp_path):
+    path = tmp_path / "quoted.csv"
+    rows = ["id,label,v", *(f"s{i // 10},a,{i}" for i in range(30000))]
+    rows[4] = 's0,"a,3'  # the quote swallows every line after it
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"quoted.csv:5: .*a quote that opens a cell must close it"):
+        series_csv(str(path), series_column="id", label_column="label")
+
+
+def test_a_window_longer_than_every_series_warns_it_is_mostly_padding():
+    with pytest.warns(UserWarning, match=r"window is 12 steps, longer than every series \(the longest has 5\): each "):
+        SeriesDataset([ramp(5), ramp(3)], window=12, normalize="none")
+
+
 def test_csv_long_recording_as_forecast_windows(tmp_path):
     path = tmp_path / "load.csv"
     path.write_text("load\n" + "\n".join(str(v) for v in range(20)) + "\n")
@@ -213,6 +227,23 @@ def test_ucr_from_a_directory(tmp_path):
     assert data.classes == ("a", "b") and data.length == 3
     with pytest.raises(FileNotFoundError, match="Toy_TRAIN.ts"):
         ucr("Toy", path=str(tmp_path))
+
+
+def test_a_ts_file_given_as_path_must_be_the_split_asked_for(tmp_path, monkeypatch):
+    (tmp_path / "Toy_TRAIN.ts").write_text("@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n")
+    (tmp_path / "Toy_TEST.ts").write_text("@classLabel true a b\n@data\n6,7,8:b\n")
+    train_file, test_file = str(tmp_path / "Toy_TRAIN.ts"), str(tmp_path / "Toy_TEST.ts")
+    # an eval.test copied from data would score on the train series
+    with pytest.raises(ValueError, match=r"is a train file, but split is 'test'; give path the directory"):
+        ucr("Toy", split="test", path=train_file)
+    assert len(ucr("Toy", split="test", path=test_file)) == 1
+    # the test file standardised by the train file beside it
+    assert ucr("Toy", split="test", path=test_file, normalize="train")[0][0][0, 0].item() == pytest.approx(
+        (6 - 3) / np.std([1.0, 2, 3, 4, 5])
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no file or directory 'Toy_TRAN.ts' \(relative to the current dir"):
+        ucr("Toy", path="Toy_TRAN.ts")
 
 
 def test_train_normalisation_uses_the_train_splits_statistics_for_both_splits(tmp_path):

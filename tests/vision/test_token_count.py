@@ -80,3 +80,49 @@ def test_jepa_train_checks_the_eval_sets_against_the_model_before_training(tmp_p
     assert not run_dir.exists(), "nothing was trained or written"
     code = main(["train", str(config), "--run-dir", str(run_dir), "--set", "eval.test.params.image_size=12"])
     assert code == 2 and "jepa: error: eval.test: an item of eval.test gives 36 tokens" in capsys.readouterr().err
+
+
+def test_a_conv_net_that_shrinks_its_image_to_one_cell_is_refused_before_masked_training() -> None:
+    # the 8x8 starter's image_size left in place after adding stages for 32x32 images
+    encoder = {"image_size": 8, "pool": "none", "widths": [8, 16, 16, 16], "hidden_dim": 16, "groups": 4}
+    with pytest.raises(jepa.WiringError) as info:
+        jepa.build("cnn", "attention", masker="multiblock", predictor={"depth": 1, "heads": 2}, encoder=encoder)
+    assert info.value.path == "masker"
+    assert "needs at least 2 tokens (a context and a target), but encoder 'vision:cnn' gives 1 (grid (1, 1))" in str(
+        info.value
+    )
+    assert jepa.build("cnn", "mlp", encoder={**encoder, "image_size": 32}).encoder.grid == (4, 4)
+
+
+def test_images_a_masked_conv_net_cannot_take_name_the_size_it_is_set_up_for(tmp_path) -> None:
+    from jepa_core.runs import load_run_spec, train_run
+
+    spec = {
+        "model": {
+            "encoder": {
+                "name": "cnn",
+                "params": {
+                    "image_size": 16,
+                    "pool": "none",
+                    "widths": [8, 16, 16, 16],
+                    "hidden_dim": 16,
+                    "groups": 4,
+                    "input_channels": 1,
+                },
+            },
+            "predictor": {"name": "attention", "params": {"depth": 1, "heads": 2}},
+            "masker": "multiblock",
+        },
+        "data": {
+            "name": "digits",
+            "params": {"split": "train", "image_size": 12},
+        },  # 2x2 cells too, but not a multiple of 8
+        "train": {"steps": 1, "batch_size": 8},
+    }
+    with pytest.raises(jepa.SpecError) as info:
+        train_run(load_run_spec(spec), run_dir=tmp_path / "run")
+    assert info.value.path == "data"
+    message = str(info.value)
+    assert "does not fit encoder 'vision:cnn' in masked training" in message
+    assert "but the encoder takes inputs like shape (8, 1, 16, 16)" in message
+    assert "looks like labels" not in message, "a masked model reads no state_t1: no paired-mode advice"

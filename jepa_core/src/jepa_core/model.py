@@ -313,22 +313,24 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     except Exception:  # the encoder refuses it: say what it is given and what it takes
         pass
     else:
+        if _raised_in(encoder, exc):  # the encoder took it whole, but not masked (a masked conv net's sides)
+            return SpecError(
+                f"{what} does not fit encoder {part_name(encoder)} in masked training: a batch from {field} holds "
+                f"{_shapes(state)}{_expected_input(encoder, state)}; the encoder's error: "
+                f"{short_message(exc).rstrip('.')}. Make {field} give inputs of the size the encoder is set up "
+                "for" + (", or set the encoder up for this data" if field == "data" else ""),
+                field,
+            )
         return SpecError(
             f"a batch from the data does not fit the model (the encoder takes its inputs, {_shapes(state)}, "
             f"but the rest of the model does not): {short_message(exc)}{_labels_as_state_t1(batch)}",
             field,
         )
-    expects = ""
-    make = example_maker(encoder)
-    if make is not None:
-        try:
-            expects = f" but the encoder takes inputs like {_shapes(make(_batch_size(state)))} (its example_input)"
-        except Exception:  # an example_input that fails itself: the encoder's own message remains
-            expects = ""
     return SpecError(
         f"{what} does not fit encoder {part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
-        f"{expects}; the encoder's error: {short_message(exc).rstrip('.')}. Make {field} give inputs of the shape the "
-        "encoder takes" + (", or set the encoder up for this data" if field == "data" else ""),
+        f"{_expected_input(encoder, state)}; the encoder's error: {short_message(exc).rstrip('.')}. Make {field} "
+        "give inputs of the shape the encoder takes"
+        + (", or set the encoder up for this data" if field == "data" else ""),
         field,
     )
 
@@ -356,6 +358,27 @@ def failing_part(model: Any, exc: BaseException) -> tuple[str, str] | None:
             found = parts[id(owner)]
         trace = trace.tb_next
     return (found[0], part_name(found[1])) if found is not None else None
+
+
+def _expected_input(encoder: nn.Module, state: Any) -> str:
+    """`` but the encoder takes inputs like ...`` from its example_input, or nothing."""
+    make = example_maker(encoder)
+    if make is None:
+        return ""
+    try:
+        return f" but the encoder takes inputs like {_shapes(make(_batch_size(state)))} (its example_input)"
+    except Exception:  # an example_input that fails itself: the encoder's own message remains
+        return ""
+
+
+def _raised_in(module: nn.Module, exc: BaseException) -> bool:
+    """Whether a method of ``module`` itself is on ``exc``'s traceback."""
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_locals.get("self") is module:
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def _float_dtype_mismatch(encoder: nn.Module, state: Any) -> tuple[str, str] | None:

@@ -619,7 +619,8 @@ def _params_hint(spec: RunSpec, section: ComponentSpec, field: str) -> str:
     differ = [
         f"{field}.params.{key} is {short_repr(own[key])} where data.params has {short_repr(trained.get(key))}"
         for key in own
-        if key not in ("split", "seed", "label") and own[key] != trained.get(key)
+        # crop is pretraining's random window: an eval set reads whole items, so it is no fix
+        if key not in ("split", "seed", "label", "crop") and own[key] != trained.get(key)
     ]
     return f" ({'; '.join(differ)})" if differ else ""
 

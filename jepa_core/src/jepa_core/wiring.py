@@ -41,10 +41,20 @@ def build_parts(spec: ModelSpec) -> tuple[Any, Any, Any, Any]:
         problem = token_drop_problem(encoder)
         if problem is not None:
             raise WiringError(f"encoder {spec.encoder.name!r} {problem}", "masker")
-        if token_count(encoder) is None:
+        tokens = token_count(encoder)
+        if tokens is None:
             raise WiringError(
                 f"masked training needs a token encoder with a fixed number of tokens, but encoder "
                 f"{spec.encoder.name!r} has num_tokens=None{_token_hint(spec.encoder)}",
+                "masker",
+            )
+        if tokens < 2:  # e.g. a conv net whose stages shrink a small image to one cell
+            grid = token_grid(encoder)
+            raise WiringError(
+                f"masked training needs at least 2 tokens (a context and a target), but encoder "
+                f"{spec.encoder.name!r} gives {tokens}{f' (grid {grid})' if grid else ''}: give it "
+                f"more tokens, e.g. a larger input size or fewer downsampling stages "
+                f"({describe_command('encoder', spec.encoder.name)} lists its parameters)",
                 "masker",
             )
         masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)

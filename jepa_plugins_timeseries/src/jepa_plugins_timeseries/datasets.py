@@ -19,6 +19,8 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
+import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -142,7 +144,15 @@ class SeriesDataset(Dataset):
         self.window = window
         self.horizon = horizon
         self.labels, self.classes = self._encode_labels(labels, classes, len(self.series))
-        self.span = (window + (horizon or 0)) if window is not None else max(len(s) for s in self.series)
+        longest = max(len(s) for s in self.series)
+        self.span = (window + (horizon or 0)) if window is not None else longest
+        if window is not None and short == "pad" and window > longest:
+            warnings.warn(
+                f"window is {window} steps, longer than every series (the longest has {longest}): each item is "
+                f"at least {1 - longest / window:.0%} padding; use a "
+                "shorter window, or crop (which reads a series shorter than it whole)",
+                stacklevel=2,
+            )
         self.crop = min(crop, self.span) if crop is not None else None
         if self.crop is not None:
             self.span = self.crop
@@ -373,8 +383,8 @@ def series_csv(
     if not file.is_file():
         raise FileNotFoundError(f"no CSV file at {path!r}{_relative_to_cwd(file)}; give path= a .csv file")
     with file.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
+        reader = _csv_rows(csv.reader(handle, delimiter=delimiter), path)
+        header = next(reader, (1, None))[1]
         if header is None:
             raise ValueError(f"{path!r} is empty; it needs a header row naming the columns")
         header = [name.strip() for name in header]
@@ -394,7 +404,7 @@ def series_csv(
         positions = [header.index(name) for name in chosen]
         rows: dict[str, list[list[float]]] = {}
         labels: dict[str, str] = {}
-        for line, row in enumerate(reader, start=2):
+        for line, row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
@@ -429,6 +439,22 @@ def series_csv(
         max_missing=max_missing,
         crop=crop,
     )
+
+
+def _csv_rows(reader: Any, path: str) -> Any:
+    """``(line, row)`` for each row of a CSV reader, the line where the row starts; a
+    row the csv module cannot parse is an error naming that line."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValueError(
+                f"{path}:{start}: {exc} (a quote that opens a cell must close it: check that line's quotes)"
+            ) from exc
+        yield start, row
 
 
 def _cell(text: str, column: str, path: str, line: int) -> float:
@@ -476,12 +502,21 @@ def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
     """The ``.ts`` file of problem ``name``'s ``split`` (train/test)."""
     file_name = f"{name}_{split.upper()}.ts"
     if path is not None:
-        given = Path(path)
+        given = Path(path).expanduser()
         if given.is_file():
+            other = "test" if split == "train" else "train"
+            if given.name.upper().endswith(f"_{other.upper()}.TS"):  # eval.test reading the train file, say
+                raise ValueError(
+                    f"path {path!r} is a {other} file, but split is {split!r}; give path the directory that holds "
+                    f"both {name}_TRAIN.ts and {name}_TEST.ts (split then picks the file), or the {split} file"
+                )
             return given
         for candidate in (given / file_name, given / name / file_name):
             if candidate.is_file():
                 return candidate
+        if not given.exists():
+            where = "" if given.is_absolute() else f" (relative to the current directory, {os.getcwd()!r})"
+            raise FileNotFoundError(f"no file or directory {path!r}{where}; give path a .ts file or a folder of them")
         raise FileNotFoundError(f"no {file_name} in {path!r} (nor in {str(given / name)!r})")
     candidate = bundled_ucr_directory() / name / file_name
     if not candidate.is_file():
@@ -490,6 +525,22 @@ def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
             "give path= to a directory of .ts files"
         )
     return candidate
+
+
+def _train_file(name: str, path: str | None) -> Path:
+    """The train split's file, which ``normalize="train"`` reads for the test split's numbers."""
+    if path is not None and Path(path).expanduser().is_file():
+        given = Path(path).expanduser()
+        if not given.name.upper().endswith("_TEST.TS"):
+            return given  # one file holds the problem: its own numbers
+        beside = given.with_name(given.name[: -len("_TEST.ts")] + "_TRAIN.ts")
+        if not beside.is_file():
+            raise FileNotFoundError(
+                f"normalize: train standardises by the train split, but there is no {beside.name} beside {path!r}; "
+                "give path the directory holding both files"
+            )
+        return beside
+    return find_ucr_file(name, "train", path)
 
 
 def ucr(
@@ -525,7 +576,7 @@ def ucr(
     """
     data = read_ts(find_ucr_file(name, split, path))
     if normalize == "train":
-        reference = data if split == "train" else read_ts(find_ucr_file(name, "train", path))
+        reference = data if split == "train" else read_ts(_train_file(name, path))
         data.series = _standardised_by(reference.series, data.series)
         normalize = "none"
     if data.labels is None:
