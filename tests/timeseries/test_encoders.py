@@ -41,8 +41,12 @@ def test_univariate_series_may_omit_the_channel_axis():
 
 @pytest.mark.parametrize("cls", ENCODERS)
 def test_wrong_channel_count_is_a_clear_error(cls):
-    with pytest.raises(ValueError, match=r"set input_dim to the number of channels \(4\)"):
+    with pytest.raises(
+        ValueError, match=r"give it 3-channel series, or, when the data is right, set input_dim to its 4 channels"
+    ):
         small(cls)(torch.randn(2, 10, 4))
+    with pytest.raises(ValueError, match=r"it looks like \(batch, channels, time\): give \(batch, time, channels\)"):
+        small(cls)(torch.randn(2, 3, 10))  # a (N, C, T) layout read as (N, T, C)
 
 
 @pytest.mark.parametrize("cls", ENCODERS)

@@ -466,7 +466,7 @@ def _cell(text: str, column: str, path: str, line: int) -> float:
     except ValueError:
         raise ValueError(
             f"{path}:{line}: column {column!r} holds {token!r}, not a number (choose the value columns "
-            "with columns=[...])"
+            f"with columns=[...]; if {column!r} holds the labels, set label_column: {column})"
         ) from None
 
 

@@ -164,9 +164,16 @@ class VisionTransformer(nn.Module):
         expected = 4 if self.num_frames is None else 5
         if x.dim() != expected or x.shape[1] != self.input_channels:
             layout = "(batch, channels, height, width)" if expected == 4 else "(batch, channels, frames, height, width)"
+            fix = (
+                "; set num_frames for video input"
+                if x.dim() == 5 and expected == 4
+                else f"; give it {self.input_channels}-channel input, or set encoder input_channels to "
+                f"{x.shape[1]} when the data is right"
+                if x.dim() == expected
+                else ""
+            )
             raise ValueError(
-                f"vit encoder expects {layout} with channels={self.input_channels}, got shape {tuple(x.shape)}"
-                + ("; set num_frames for video input" if x.dim() == 5 and expected == 4 else "")
+                f"vit encoder expects {layout} with channels={self.input_channels}, got shape {tuple(x.shape)}{fix}"
             )
         spatial = self._spatial_grid(tuple(x.shape[-2:]))
         if expected == 5 and x.shape[2] % self.tubelet_size:
