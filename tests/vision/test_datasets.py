@@ -207,6 +207,25 @@ def test_an_unreadable_image_stops_training_with_one_line_naming_the_file(tmp_pa
     assert ("--resume continues from it" in message) or ("running it again starts over" in message)
 
 
+def test_image_folder_skips_unreadable_files_when_asked_and_names_them(tmp_path):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (8, 8), 40 * i).save(tmp_path / "images" / name / f"{i}.png")
+    (tmp_path / "images" / "b" / "1.png").write_bytes(b"not a png")  # and one cut short
+    good = (tmp_path / "images" / "a" / "2.png").read_bytes()
+    (tmp_path / "images" / "a" / "2.png").write_bytes(good[: len(good) // 2])
+    params = {"root": str(tmp_path / "images"), "image_size": 8, "channels": 1}
+    with pytest.raises(ValueError, match=r"cannot read image .*a/2\.png.*or set skip_unreadable: true"):
+        [item for item in _dataset("image_folder", **params)]
+    with pytest.warns(UserWarning, match=r"image_folder skipped 2 unreadable of 6 images"):
+        data = _dataset("image_folder", **params, skip_unreadable=True)
+    assert sorted(path.name for path in data.skipped) == ["1.png", "2.png"]
+    assert len(data) == 4 and sorted(int(label) for _, label in data) == [0, 0, 1, 1]
+
+
 def test_an_image_folder_left_at_its_default_size_is_named_as_a_fix(tmp_path, capsys):
     from jepa_core.cli import main
 

@@ -160,25 +160,33 @@ class ImageFolderDataset(_SeededImages):
     ) -> None:
         self.files = list(files)
         self.mode = mode
+        self.skipped: list[Path] = []  # files image_folder(skip_unreadable=True) left out
         super().__init__(labels, transform, seed, classes)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def _image(self, index: int) -> torch.Tensor:
-        from PIL import Image, UnidentifiedImageError
+        return read_image(self.files[index], self.mode)
 
-        path = self.files[index]
-        try:
-            with Image.open(path) as image:
-                if image.mode in WIDE_INTEGER_MODES or image.mode == "F":
-                    tensor = _wide_pixels(image, path, self.mode)
-                else:
-                    array = np.asarray(image.convert(self.mode), dtype=np.uint8)
-                    tensor = torch.from_numpy(array.copy()).float().div_(255.0)
-        except (OSError, UnidentifiedImageError) as exc:
-            raise ValueError(f"cannot read image {str(path)!r}: {exc}; remove or replace the file") from exc
-        return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
+
+def read_image(path: Path, mode: str) -> torch.Tensor:
+    """The image file at ``path`` as floats ``(C, H, W)`` in [0, 1], converted to ``mode``
+    ("L" or "RGB"); a file Pillow cannot decode is a ValueError naming it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.mode in WIDE_INTEGER_MODES or image.mode == "F":
+                tensor = _wide_pixels(image, path, mode)
+            else:
+                array = np.asarray(image.convert(mode), dtype=np.uint8)
+                tensor = torch.from_numpy(array.copy()).float().div_(255.0)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ValueError(
+            f"cannot read image {str(path)!r}: {exc}; remove or replace the file, or set skip_unreadable: true"
+        ) from exc
+    return tensor[None] if tensor.dim() == 2 else tensor.permute(2, 0, 1)
 
 
 def _wide_pixels(image: Any, path: Path, mode: str) -> torch.Tensor:
@@ -427,6 +435,7 @@ def image_folder(
     normalize: bool = True,
     mean: ChannelValues | None = None,
     std: ChannelValues | None = None,
+    skip_unreadable: bool = False,
     split: Split = "all",
     test_fraction: TestFraction = 0.2,
     seed: Seed = 0,
@@ -434,9 +443,33 @@ def image_folder(
     """Images under ``root``: either class sub-folders (``root/cat/1.png``: labelled,
     classes in sorted order) or image files directly in ``root`` (unlabelled).
     ``augment`` crops randomly (and flips when ``flip``); otherwise the centre crop.
-    ``split`` draws ``test_fraction`` of the images with ``seed``, of each class when
-    labelled."""
+    A file that cannot be decoded raises an error naming it when it is read;
+    ``skip_unreadable: true`` decodes every file once here, drops the unreadable ones
+    and warns with their count (listed in ``dataset.skipped``). ``split`` draws
+    ``test_fraction`` of the images with ``seed``, of each class when labelled."""
     files, labels, classes = scan_folder(root, IMAGE_SUFFIXES, "images")
+    skipped: list[Path] = []
+    if skip_unreadable:  # before the split, so train and test draw from the same readable files
+        mode = "L" if channels == 1 else "RGB"
+        readable = []
+        for path in files:
+            try:
+                read_image(path, mode)
+                readable.append(True)
+            except ValueError:
+                readable.append(False)
+                skipped.append(path)
+        if skipped:
+            warnings.warn(
+                f"image_folder skipped {len(skipped)} unreadable of {len(files)} images in {root!r} "
+                f"(e.g. {skipped[0].name!r}); see dataset.skipped",
+                stacklevel=2,
+            )
+        if labels is not None:
+            labels = [label for label, ok in zip(labels, readable, strict=True) if ok]
+        files = [path for path, ok in zip(files, readable, strict=True) if ok]
+        if not files:
+            raise ValueError(f"no readable images in {root!r}: all {len(skipped)} failed to decode")
     warn_split_of_a_split(root, split, test_fraction)
     keep = split_indices(len(files), split, test_fraction, seed, labels)
     size = pair(image_size)
@@ -449,9 +482,11 @@ def image_folder(
         tail = image_transform(size, mean=norm_mean, std=norm_std).transforms[1:]
         transform = Compose([CenterCropResize(size), *tail])
     label_tensor = torch.tensor(labels)[keep] if labels is not None else None
-    return ImageFolderDataset(
+    dataset = ImageFolderDataset(
         [files[i] for i in keep.tolist()], label_tensor, transform, seed, classes, "L" if channels == 1 else "RGB"
     )
+    dataset.skipped = skipped
+    return dataset
 
 
 def digits(
