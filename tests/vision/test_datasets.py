@@ -240,7 +240,7 @@ def test_an_image_folder_left_at_its_default_size_is_named_as_a_fix(tmp_path, ca
         err = capsys.readouterr().err
         assert err.startswith("jepa: error: model.encoder.params.image_size: the data gives 12544 tokens")
         assert "set model.encoder.params.image_size to [224, 224]" in err
-        assert "or, if the encoder's size is the one you want, set data.params.image_size (now 224) to 8" in err
+        assert "or, if the encoder's image_size is the one you want, set data.params.image_size (now 224) to 8" in err
         assert not (tmp_path / "run").exists()
 
 

@@ -264,6 +264,23 @@ def test_video_starter_trains_and_probes_motion_direction(tmp_path: Path):
     assert load_run_spec(json.loads((run_dir / "run.json").read_text())).eval == spec.eval  # run.json round trip
 
 
+def test_clips_longer_than_the_encoders_num_frames_name_both_settings(tmp_path: Path):
+    import yaml
+    from jepa_core.runs import load_run_spec, train_run
+
+    registry = get_registry()
+    registry.ensure_loaded()
+    config = yaml.safe_load(registry.templates["video"][1])
+    spec = load_run_spec(config, ["data.params.frames_per_clip=16", "eval=null", "train.steps=1"])
+    with pytest.raises(jepa.SpecError) as info:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert info.value.path == "model.encoder.params.num_frames"
+    assert str(info.value).endswith(
+        "set model.encoder.params.num_frames to 16; or, if the encoder's num_frames is the one you want, "
+        "set data.params.frames_per_clip (now 16) to 8"
+    )
+
+
 def test_frame_average_baseline_trains_under_torchrun(tmp_path: Path):
     """Two real torchrun processes: the frame_average baseline's image model trains with
     both (rank 0 alone would wait on the other forever), then rank 0 probes it."""

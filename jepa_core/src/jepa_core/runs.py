@@ -506,21 +506,28 @@ def train_and_evaluate(
     return run_dir, results
 
 
+# the data parameter that sets what an encoder parameter must match (images, clips)
+_DATA_FIELD_FOR = {"image_size": "image_size", "num_frames": "frames_per_clip"}
+
+
 def _or_resize_the_data(exc: TokenCountError, spec: RunSpec) -> TokenCountError:
-    """An encoder built for another image size than the data's: the fix may be the
-    data's ``image_size`` (e.g. left at its default) as much as the encoder's."""
-    if exc.path != "model.encoder.params.image_size":
+    """An encoder built for another image size (or clip length) than the data's: the fix
+    may be the data's ``image_size`` / ``frames_per_clip`` (e.g. left at its default) as
+    much as the encoder's."""
+    encoder_field = exc.path.removeprefix("model.encoder.params.")
+    data_field = _DATA_FIELD_FOR.get(encoder_field)
+    if data_field is None or exc.path == encoder_field:
         return exc
     component = spec.data.resolve()
-    field = component.params_model.model_fields.get("image_size")
-    wanted = spec.model.encoder.params.get("image_size")
+    field = component.params_model.model_fields.get(data_field)
+    wanted = spec.model.encoder.params.get(encoder_field)
     if field is None or wanted is None:
         return exc
-    now = spec.data.params.get("image_size")
+    now = spec.data.params.get(data_field)
     current = f"now {short_repr(now)}" if now is not None else f"now its default, {short_repr(field.default)}"
     message = (
-        f"{exc.issues[0][1]}; or, if the encoder's size is the one you want, "
-        f"set data.params.image_size ({current}) to {short_repr(wanted)}"
+        f"{exc.issues[0][1]}; or, if the encoder's {encoder_field} is the one you want, "
+        f"set data.params.{data_field} ({current}) to {short_repr(wanted)}"
     )
     return TokenCountError(message, exc.path)
 
