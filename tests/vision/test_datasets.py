@@ -226,6 +226,30 @@ def test_image_folder_skips_unreadable_files_when_asked_and_names_them(tmp_path)
     assert len(data) == 4 and sorted(int(label) for _, label in data) == [0, 0, 1, 1]
 
 
+def test_eval_sets_that_would_read_the_files_pretraining_skips_are_warned_of_before_training(tmp_path):
+    from jepa_core.runs import load_run_spec, train_run
+
+    config = _grey_folder_run(
+        tmp_path,
+        ("a", "b"),
+        6,
+        "image_size: 8, channels: 1, skip_unreadable: true",
+        "steps: 1, batch_size: 4, warmup_steps: 0",
+    )
+    folder = f"{{name: image_folder, params: {{root: {tmp_path / 'images'}, image_size: 8, channels: 1"
+    overrides = [
+        f"eval={{train: {folder}, split: train, skip_unreadable: true}}}}, test: {folder}, split: test}}}}, "
+        "probes: [linear], baselines: []}",
+        "train.steps=1",
+    ]
+    spec = load_run_spec(str(config), overrides)
+    with pytest.warns(
+        UserWarning, match=r"eval.test reads the same folder without it: an unreadable file there"
+    ) as seen:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert not any("eval.train reads" in str(w.message) for w in seen), "eval.train skips them too"
+
+
 def test_an_image_folder_left_at_its_default_size_is_named_as_a_fix(tmp_path, capsys):
     from jepa_core.cli import main
 

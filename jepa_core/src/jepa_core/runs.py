@@ -642,6 +642,23 @@ def _encode_or_explain(model: Any, encoder: torch.nn.Module, batch: Any, state: 
         raise data_error(encoder, batch, exc, field) from exc
 
 
+def _warn_eval_sets_read_unreadable_files(spec: RunSpec) -> None:
+    """Pretraining data that skips unreadable files (the folder datasets' ``skip_unreadable``)
+    and an eval set of the same folder that does not: its first unreadable file would stop
+    the probes, after training. Said before training."""
+    if spec.eval is None or not spec.data.params.get("skip_unreadable"):
+        return
+    for field, section in (("eval.train", spec.eval.train), ("eval.test", spec.eval.test)):
+        same_folder = section.resolve().qualname == spec.data.resolve().qualname and section.params.get(
+            "root"
+        ) == spec.data.params.get("root")
+        if same_folder and not section.params.get("skip_unreadable"):
+            warn(
+                f"data.params.skip_unreadable is true but {field} reads the same folder without it: an unreadable "
+                f"file there would stop the probes after training; set {field}.params.skip_unreadable: true"
+            )
+
+
 def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     """Before training: one item of ``eval.train`` and one of ``eval.test`` through the
     model's encoder, so that eval data the trained model cannot take fails now, as a
@@ -674,6 +691,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
                     model.check_token_count(int(tokens.shape[1]), state)
                 except TokenCountError as exc:
                     raise _or_resize_the_data(exc.in_run_config(), spec) from None
+        _warn_eval_sets_read_unreadable_files(spec)
         datasets = []
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
