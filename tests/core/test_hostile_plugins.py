@@ -281,6 +281,11 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     text = capsys.readouterr().out
     assert "    refused: asked for a registrar of scope 'jepa' (replace=True)" in text
     assert text.count("    refused: ") == 9  # grabber's seven, grabber_uncaught's and grabber_import's
+    assert main(["list", "loss"]) == 0  # a listing that lacks the refused loss says where to look
+    err = capsys.readouterr().err
+    assert "plugin 'grabber' (jepa-fixture-grabber) was refused 7 thing(s) it tried to add" in err
+    assert "plugin 'grabber_uncaught' (jepa-fixture-grabber) did not load" in err
+    assert err.rstrip().endswith("`jepa plugins` says why")
 
 
 def test_a_starter_that_does_not_load_here_names_its_plugin(fresh_registry, tmp_path) -> None:

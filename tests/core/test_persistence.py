@@ -207,6 +207,31 @@ def test_registering_a_class_leaves_it_unchanged_and_saving_a_direct_instance_sa
     assert jepa.load(tmp_path / "direct").spec.encoder.params["hidden_dim"] == 6
 
 
+def test_loss_classes_that_inherit_their_constructor_save_when_constructed_directly(fresh_registry, tmp_path) -> None:
+    # what the advice for a loss function leads to: a class with only a forward
+    @jepa.register("loss", "stateless_mse")
+    class StatelessMSE(torch.nn.Module):
+        def forward(self, pred, target):
+            return (pred - target).pow(2).mean()
+
+    # a subclass that changes forward only: its inherited constructor's arguments are remembered
+    @jepa.register("loss", "double_smooth_l1")
+    @jepa.capture_arguments
+    class DoubleSmoothL1(torch.nn.SmoothL1Loss):
+        def forward(self, pred, target):
+            return 2 * super().forward(pred, target)
+
+    encoder = jepa.TransformerEncoder(**TOKEN_ENCODER)
+    for loss, name, params in (
+        (StatelessMSE(), "local:stateless_mse", {}),
+        (DoubleSmoothL1(beta=0.5), "local:double_smooth_l1", {"beta": 0.5}),
+    ):
+        model = jepa.JEPA(encoder, jepa.AttentionPredictor(hidden_dim=8, depth=1, heads=2), loss=loss)
+        model.save_pretrained(tmp_path / name.split(":")[1])
+        saved = jepa.load(tmp_path / name.split(":")[1]).spec.loss
+        assert saved.name == name and params.items() <= saved.params.items()
+
+
 # -- a saved model whose masker or loss cannot be rebuilt here ---------------------------------
 
 TOKENS = 6

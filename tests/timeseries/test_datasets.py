@@ -241,6 +241,9 @@ def test_a_ts_file_given_as_path_must_be_the_split_asked_for(tmp_path, monkeypat
     assert ucr("Toy", split="test", path=test_file, normalize="train")[0][0][0, 0].item() == pytest.approx(
         (6 - 3) / np.std([1.0, 2, 3, 4, 5])
     )
+    (tmp_path / "copy.ts").write_bytes((tmp_path / "Toy_TEST.ts").read_bytes())  # which train split? none known
+    with pytest.raises(ValueError, match=r"is a single file not named like a test split"):
+        ucr("Toy", split="test", path=str(tmp_path / "copy.ts"), normalize="train")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"no file or directory 'Toy_TRAN.ts' \(relative to the current dir"):
         ucr("Toy", path="Toy_TRAN.ts")

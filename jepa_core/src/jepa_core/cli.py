@@ -130,7 +130,22 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip())
+    _note_missing_components()
     return 0
+
+
+def _note_missing_components() -> None:
+    """On stderr, under a listing: the plugins whose components it lacks (one failed to load,
+    or was refused some of what it tried to add), so a missing name is not a mystery."""
+    notes = []
+    for record in get_registry().plugins:
+        if record.status in ("failed", "incompatible", "refused"):
+            notes.append(f"plugin {record.name!r} ({record.distribution}) did not load")
+        elif record.refused:
+            count = len(record.refused)
+            notes.append(f"plugin {record.name!r} ({record.distribution}) was refused {count} thing(s) it tried to add")
+    if notes:
+        print(f"note: {'; '.join(notes)}; `jepa plugins` says why", file=sys.stderr)
 
 
 def _bare_name_means(component: Any) -> str | None:

@@ -1036,6 +1036,8 @@ def component_spec(obj: Any, kind: str, *, architecture: bool = False) -> Compon
     registry = get_registry()
     record = registry.record_of(obj)
     registered = registry.component_of_class(type(obj)) if record is None else None
+    if registered is not None and not registered.params_model.model_fields:
+        return ComponentSpec(name=registered.qualname, params={}, kind=kind)  # no arguments to remember
     if registered is not None:
         raise SpecError(
             f"{kind} {type(obj).__name__} (registered as {registered.qualname!r}) was constructed directly and "

@@ -798,9 +798,12 @@ def capture_arguments(cls: type) -> type:
     constructs them directly (components built by name remember theirs anyway).
     Registration leaves classes as they are: a component class opts in with this
     decorator, which is idempotent."""
-    init = cls.__dict__.get("__init__")
-    if init is None or getattr(init, "_jepa_captures", False):
+    own = cls.__dict__.get("__init__")
+    if own is not None and getattr(own, "_jepa_captures", False):
         return cls
+    # a class that inherits its __init__ (a stateless nn.Module loss, a subclass that only
+    # changes forward) wraps the inherited one, so its own instances record their arguments too
+    init = own if own is not None else next(vars(base)["__init__"] for base in cls.__mro__ if "__init__" in vars(base))
     signature = inspect.signature(init)
 
     @functools.wraps(init)

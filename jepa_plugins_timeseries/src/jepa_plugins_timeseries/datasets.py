@@ -531,8 +531,12 @@ def _train_file(name: str, path: str | None) -> Path:
     """The train split's file, which ``normalize="train"`` reads for the test split's numbers."""
     if path is not None and Path(path).expanduser().is_file():
         given = Path(path).expanduser()
-        if not given.name.upper().endswith("_TEST.TS"):
-            return given  # one file holds the problem: its own numbers
+        if not given.name.upper().endswith("_TEST.TS"):  # no way to tell which file is its train split
+            raise ValueError(
+                f"normalize: train standardises the test split by the train split's numbers, but path {path!r} "
+                f"is a single file not named like a test split (NAME_TEST.ts); give path the directory holding "
+                f"{name}_TRAIN.ts and {name}_TEST.ts, or the _TEST.ts file with its _TRAIN.ts beside it"
+            )
         beside = given.with_name(given.name[: -len("_TEST.ts")] + "_TRAIN.ts")
         if not beside.is_file():
             raise FileNotFoundError(
