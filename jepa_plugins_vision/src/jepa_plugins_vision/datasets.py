@@ -11,7 +11,7 @@ at each epoch for fresh crops (a loop of your own calls it itself).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -425,6 +425,35 @@ def _warn_split_folders(base: Path, classes: Sequence[str], files: Sequence[Path
     )
 
 
+def drop_unreadable(
+    files: Sequence[Path], labels: list[int] | None, read: Callable[[Path], Any], dataset: str, root: str
+) -> tuple[list[Path], list[int] | None, list[Path]]:
+    """``(files, labels, skipped)``: the files ``read`` decodes (it raises ValueError on one
+    it cannot), their labels, and the others, with a warning that counts them. No
+    readable file at all is an error."""
+    readable = []
+    for path in files:
+        try:
+            read(path)
+            readable.append(True)
+        except ValueError:
+            readable.append(False)
+    skipped = [path for path, ok in zip(files, readable, strict=True) if not ok]
+    what = "images" if dataset == "image_folder" else "videos"
+    if skipped:
+        warnings.warn(
+            f"{dataset} skipped {len(skipped)} unreadable of {len(files)} {what} in {root!r} "
+            f"(e.g. {skipped[0].name!r}); see dataset.skipped",
+            stacklevel=3,
+        )
+    kept = [path for path, ok in zip(files, readable, strict=True) if ok]
+    if not kept:
+        raise ValueError(f"no readable {what} in {root!r}: all {len(skipped)} failed to decode")
+    if labels is not None:
+        labels = [label for label, ok in zip(labels, readable, strict=True) if ok]
+    return kept, labels, skipped
+
+
 def image_folder(
     root: str,
     image_size: ImageSize = 224,
@@ -451,25 +480,9 @@ def image_folder(
     skipped: list[Path] = []
     if skip_unreadable:  # before the split, so train and test draw from the same readable files
         mode = "L" if channels == 1 else "RGB"
-        readable = []
-        for path in files:
-            try:
-                read_image(path, mode)
-                readable.append(True)
-            except ValueError:
-                readable.append(False)
-                skipped.append(path)
-        if skipped:
-            warnings.warn(
-                f"image_folder skipped {len(skipped)} unreadable of {len(files)} images in {root!r} "
-                f"(e.g. {skipped[0].name!r}); see dataset.skipped",
-                stacklevel=2,
-            )
-        if labels is not None:
-            labels = [label for label, ok in zip(labels, readable, strict=True) if ok]
-        files = [path for path, ok in zip(files, readable, strict=True) if ok]
-        if not files:
-            raise ValueError(f"no readable images in {root!r}: all {len(skipped)} failed to decode")
+        files, labels, skipped = drop_unreadable(
+            files, labels, lambda path: read_image(path, mode), "image_folder", root
+        )
     warn_split_of_a_split(root, split, test_fraction)
     keep = split_indices(len(files), split, test_fraction, seed, labels)
     size = pair(image_size)

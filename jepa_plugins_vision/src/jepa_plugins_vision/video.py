@@ -24,6 +24,7 @@ from jepa_plugins_vision._types import ImageSize, PositiveInt, pair
 from jepa_plugins_vision.datasets import (
     TestFraction,
     _normalisation,
+    drop_unreadable,
     item_generator,
     scan_folder,
     split_indices,
@@ -411,32 +412,15 @@ def video_folder(
     checks every file once here, drops the unreadable ones and warns with their count
     (listed in ``dataset.skipped``). ``split`` draws ``test_fraction`` of the files with
     ``seed``, of each class when labelled. Needs ``pip install 'jepa-plugins-vision[video]'``."""
-    import warnings
 
     _import_av()
     files, labels, classes = scan_folder(root, VIDEO_SUFFIXES, "videos")
     base = Path(root).expanduser()
     skipped: list[Path] = []
     if skip_unreadable:
-        readable = []
-        for path in files:
-            try:
-                read_frames(path, "gray")
-                readable.append(True)
-            except ValueError:
-                readable.append(False)
-                skipped.append(path)
-        if skipped:
-            warnings.warn(
-                f"video_folder skipped {len(skipped)} unreadable of {len(files)} videos in {str(base)!r} "
-                f"(e.g. {skipped[0].name!r}); see dataset.skipped",
-                stacklevel=2,
-            )
-        if labels is not None:
-            labels = [label for label, ok in zip(labels, readable, strict=True) if ok]
-        files = [path for path, ok in zip(files, readable, strict=True) if ok]
-        if not files:
-            raise ValueError(f"no readable videos in {str(base)!r}: all {len(skipped)} failed to decode")
+        files, labels, skipped = drop_unreadable(
+            files, labels, lambda path: read_frames(path, "gray"), "video_folder", str(base)
+        )
     warn_split_of_a_split(root, split, test_fraction)
     keep = split_indices(len(files), split, test_fraction, seed, labels)
     norm_mean, norm_std = _normalisation(normalize, channels, mean, std)
