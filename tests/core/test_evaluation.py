@@ -707,6 +707,19 @@ def test_eval_test_the_same_data_as_eval_train_is_warned_about(tmp_path) -> None
         train_run(load_run_spec(config), run_dir=tmp_path / "run")
 
 
+def test_a_run_trained_from_python_is_probed_with_a_config(tmp_path) -> None:
+    config = tiny_run()
+    parts = {key: TOKEN_MODEL[key]["params"] for key in ("encoder", "predictor")}
+    model = jepa.build("transformer", "attention", masker="random", **parts)
+    data = jepa.build_component("dataset", config["data"])
+    jepa.Trainer(model, data, TRAIN, run_dir=tmp_path / "run").fit()  # no run_spec: no run.json
+    with pytest.raises(jepa.SpecError, match=r"holds a trained model \(final/\) but no run.json .* --config CONFIG"):
+        evaluate_path(tmp_path / "run")
+    (tmp_path / "probes.json").write_text(json.dumps(config))
+    results = evaluate_path(tmp_path / "run", config=tmp_path / "probes.json")
+    assert 0.0 <= results["jepa"]["linear"] <= 1.0
+
+
 def test_a_run_without_an_eval_section_says_so_when_a_set_changes_one(tmp_path) -> None:
     from jepa_core.runs import evaluate_path
 
@@ -744,6 +757,10 @@ def test_embed_is_deterministic_with_dropout_and_leaves_the_mode_alone() -> None
     model.eval()
     first = model.embed(x)
     assert not model.training and torch.equal(first, model.embed(x))
+    with pytest.raises(TypeError, match=r"given float64 values but the encoder's weights are float32: give float32"):
+        model.embed(x.double())
+    with pytest.raises(TypeError, match=r"takes a tensor .*, got a numpy.ndarray: convert it, torch.from_numpy"):
+        model.embed(x.numpy())
 
 
 def test_real_valued_labels_are_refused_as_a_regression_target() -> None:

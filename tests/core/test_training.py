@@ -96,6 +96,31 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path) -> N
         assert torch.equal(a, b), name
 
 
+def test_a_shuffled_dataloader_resumes_exactly_and_other_data_is_refused(tmp_path) -> None:
+    series = torch.randn(40, 8, 2)
+
+    def trainer(run: str, data: torch.Tensor = series, **kwargs) -> Trainer:
+        torch.manual_seed(0)
+        model = jepa.build(
+            "transformer", "attention", masker="random", loss="smooth_l1",
+            encoder={"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
+            predictor={"depth": 1, "heads": 2},
+        )  # fmt: skip
+        # no generator of its own: its order is drawn from the global random stream each epoch
+        loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True)
+        spec = {"steps": 8, "checkpoint_every": 3, "progress": False, "plot": False}
+        return Trainer(model, loader, spec, run_dir=tmp_path / run, **kwargs)
+
+    whole = [m["loss"] for m in trainer("whole").fit()]
+    staged = trainer("staged").fit(max_steps=3)  # part-way through the first epoch of 5 batches
+    staged += trainer("staged", resume=True).fit()  # and on into the second
+    assert [m["loss"] for m in staged] == whole, "the resumed epoch's order or masks differ"
+    with pytest.raises(
+        TrainingError, match=r"other data: it holds 32 items, the run was trained on 40; .*restart=True"
+    ):
+        trainer("staged", data=series[:32], resume=True)
+
+
 def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> None:
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run")
     assert json.loads((tmp_path / "run" / "run.json").read_text())["train"]["steps"] == 3
@@ -131,6 +156,10 @@ def test_resuming_from_python_with_another_set_up_is_refused_too(tmp_path) -> No
     with pytest.raises(TrainingError, match=r"train.batch_size: 8 -> 16; train.lr: 0.001 -> 0.1"):
         trainer(steps=6, batch_size=16, lr=0.1)
     assert len(trainer(steps=5).fit()) == 2, "more steps: allowed"
+    with pytest.raises(
+        jepa.SpecError, match=r"settings \(its third argument\) are a dict or a jepa.TrainSpec, not int 5"
+    ):
+        Trainer(jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}), jepa_data(), 5)
 
 
 def test_keep_checkpoints_deletes_all_but_the_latest_and_the_run_still_resumes(tmp_path) -> None:
@@ -370,6 +399,7 @@ def test_labelled_items_given_to_a_paired_model_are_named_as_labels() -> None:
     assert "second part, shape (8,) of integers, looks like labels, and a paired model reads it as state_t1" in str(
         info.value
     )
+    assert "input_dim" not in str(info.value), "the encoder's input_dim is right: no advice to change it"
     pairs = torch.utils.data.TensorDataset(torch.randn(16, 6, 4), torch.randn(16, 6, 3))  # a wrong state_t1
     with pytest.raises(jepa.SpecError) as info:
         Trainer(model, pairs, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})

@@ -45,8 +45,11 @@ def test_wrong_channel_count_is_a_clear_error(cls):
         ValueError, match=r"give it 3-channel series, or, when the data is right, set input_dim to its 4 channels"
     ):
         small(cls)(torch.randn(2, 10, 4))
-    with pytest.raises(ValueError, match=r"it looks like \(batch, channels, time\): give \(batch, time, channels\)"):
+    with pytest.raises(
+        ValueError, match=r"it looks like \(batch, channels, time\): give \(batch, time, channels\)"
+    ) as info:
         small(cls)(torch.randn(2, 3, 10))  # a (N, C, T) layout read as (N, T, C)
+    assert "set input_dim" not in str(info.value), "the data's channel count is right: only its layout is not"
 
 
 @pytest.mark.parametrize("cls", ENCODERS)

@@ -31,8 +31,29 @@ def test_cnn_tokens_lie_on_the_downsampled_grid():
 
 def test_cnn_given_other_inputs_than_images_says_what_to_change():
     encoder = CNNEncoder(input_channels=1, hidden_dim=8, widths=(8,))
-    with pytest.raises(ValueError, match=r"got shape \(2, 3, 8, 8\); set encoder input_channels to the channel count"):
+    with pytest.raises(
+        ValueError, match=r"got shape \(2, 3, 8, 8\); give it 1-channel input, or set encoder input_channels to 3"
+    ):
         encoder(torch.randn(2, 3, 8, 8))
+    for layout, given, fix in [
+        ("channels-last", (2, 8, 8, 1), r"channels-last \(batch, height, width, channels\): x.permute\(0, 3, 1, 2\)"),
+        ("channels-last clips", (2, 4, 8, 8, 1), r"x.permute\(0, 4, 1, 2, 3\)"),
+        ("frames first", (2, 4, 1, 8, 8), r"\(batch, frames, channels, height, width\): x.permute\(0, 2, 1, 3, 4\)"),
+    ]:
+        vit = VisionTransformer(
+            image_size=8,
+            patch_size=2,
+            input_channels=1,
+            size="tiny",
+            depth=1,
+            num_frames=4 if len(given) == 5 else None,
+        )
+        for name, model in (("cnn", encoder), ("vit", vit)):
+            if name == "cnn" and len(given) == 5:
+                continue  # the cnn takes no clips: it says so (below)
+            with pytest.raises(ValueError, match=fix) as info:
+                model(torch.randn(*given))
+            assert "input_channels to" not in str(info.value), f"{name}, {layout}: only the layout is wrong"
     with pytest.raises(
         ValueError, match=r"\(2, 1, 4, 8, 8\); clips \(batch, channels, frames, height, width\) need a video"
     ):

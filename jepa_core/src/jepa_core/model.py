@@ -321,9 +321,10 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
                 "for" + (", or set the encoder up for this data" if field == "data" else ""),
                 field,
             )
+        labels = _labels_as_state_t1(batch)
         return SpecError(
             f"a batch from the data does not fit the model (the encoder takes its inputs, {_shapes(state)}, "
-            f"but the rest of the model does not): {short_message(exc)}{_labels_as_state_t1(batch)}",
+            f"but the rest of the model does not): {labels or short_message(exc)}",
             field,
         )
     return SpecError(
@@ -420,7 +421,7 @@ def _labels_as_state_t1(batch: Any) -> str:
         second = batch[1]
         if isinstance(second, torch.Tensor) and second.dim() == 1 and not second.is_floating_point():
             return (
-                f". The batch's second part, {_shapes(second)} of integers, looks like labels, and a paired "
+                f"the batch's second part, {_shapes(second)} of integers, looks like labels, and a paired "
                 "model reads it as state_t1: for (x, label) items build the model with a masker (masked "
                 "mode ignores the labels), or give the data (state_t, state_t1) pairs"
             )
@@ -948,6 +949,20 @@ class JEPA(BaseModel):
         if encoder == "target" and self.target_encoder is None:
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
+        if not isinstance(x, (torch.Tensor, Mapping, tuple, list)):
+            kind = f"{type(x).__module__}.{type(x).__name__}".removeprefix("builtins.")
+            raise TypeError(
+                f"model.embed takes a tensor (or a mapping of tensors), got a {kind}: convert it, "
+                "torch.from_numpy(array).float()"
+                if kind == "numpy.ndarray"
+                else f"model.embed takes a tensor (or a mapping of tensors), got a {kind}"
+            )
+        wrong_dtype = _float_dtype_mismatch(module, x)
+        if wrong_dtype is not None:
+            raise TypeError(
+                f"model.embed was given {wrong_dtype[0]} values but the encoder's weights are {wrong_dtype[1]}: "
+                f"give {wrong_dtype[1]} input (x.to(torch.{wrong_dtype[1]}); numpy's default is float64)"
+            )
         x = _move(x, self.device)
         training = module.training
         module.eval()

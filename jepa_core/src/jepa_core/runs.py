@@ -1322,6 +1322,12 @@ def evaluate_path(
             spec = load_run_spec(recorded, overrides)
         except SpecError as exc:  # e.g. a part's plugin not installed: its checkpoints say which
             raise with_saved_distributions(exc, path) from None
+    elif is_dir(path / FINAL):  # trained from Python: jepa.Trainer writes run.json only given run_spec=
+        raise SpecError(
+            f"{short_repr(str(path), 200)} holds a trained model ({FINAL}/) but no run.json to take probes and data "
+            f"from (jepa.Trainer writes one only when given run_spec=): give them in a config with an eval section, "
+            f"jepa eval {path} --config CONFIG"
+        )
     else:
         raise SpecError(
             f"{short_repr(str(path), 200)} is not a run directory (no run.json); pass --config with an eval section"

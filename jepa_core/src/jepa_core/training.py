@@ -37,10 +37,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sized
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pydantic
 import torch
@@ -327,6 +327,13 @@ class Trainer:
         misplaced = (
             sorted({"run_dir", "run_spec", "resume", "restart"} & set(spec or {})) if isinstance(spec, Mapping) else []
         )
+        if spec is not None and not isinstance(spec, (TrainSpec, Mapping)):
+            raise SpecError(
+                f"jepa.Trainer's settings (its third argument) are a dict or a jepa.TrainSpec, not "
+                f"{type(spec).__name__} {short_repr(spec)}: e.g. jepa.Trainer(model, data, {{'steps': 1000, "
+                "'batch_size': 64}})",
+                "train",
+            )
         if misplaced:
             raise SpecError(
                 f"{misplaced[0]} is an argument of jepa.Trainer ({misplaced[0]}=...), not a training setting; "
@@ -378,6 +385,7 @@ class Trainer:
         self._first_spread: float | None = None  # context_std at this process's first step
         self._stop_requested = False  # Ctrl-C: stop after the current step
         self._last_batches: list[Any] = []  # the step's micro-batches, kept until the next step
+        self._epoch_rng: torch.Tensor | None = None  # the random stream as a DataLoader's epoch began
         self.optimizer = torch.optim.AdamW(
             parameter_groups(self.model),
             lr=self.spec.lr,
@@ -523,11 +531,11 @@ class Trainer:
         if self.run_dir is None or checkpoint is None:
             return
         try:
+            state = torch.load(checkpoint / TRAINER_STATE, map_location="cpu", weights_only=True)
             if self.run_spec is not None:
                 saved = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
                 given = self.run_spec
             else:
-                state = torch.load(checkpoint / TRAINER_STATE, map_location="cpu", weights_only=True)
                 saved = {"model": read_config(checkpoint / "model")["spec"], "train": state.get("train")}
                 given = {"model": self.model.spec.to_dict(), "train": self.spec.model_dump(mode="json")}
                 if saved["train"] is None:  # written before checkpoints kept their settings
@@ -547,6 +555,14 @@ class Trainer:
                 f"cannot resume the run in {str(self.run_dir)!r} with another set-up ({listed}{more}): a resumed "
                 "run goes on as it was trained, and only train.steps, how it is watched and saved, and the eval "
                 f"section may change; undo these changes, or {how}, or choose another run directory"
+            )
+        trained_on, items = state.get("data_items"), _item_count(self.data)
+        if trained_on is not None and items is not None and trained_on != items:
+            how = "--restart" if self.run_spec is not None else "restart=True"
+            raise TrainingError(
+                f"cannot resume the run in {str(self.run_dir)!r} with other data: it holds {items} items, the run "
+                f"was trained on {trained_on}; a resumed run goes on with the data it was trained on. Give it that "
+                f"data, or {how}, or choose another run directory"
             )
         reached = _step_of(checkpoint)
         if self.spec.steps < reached:
@@ -597,9 +613,20 @@ class Trainer:
         for part in _epoch_aware_parts(self.data):
             part.set_epoch(epoch)  # fresh augmentations / sampler order per epoch, repeatable on resume
         if not self._owns_order():
+            # A DataLoader draws its shuffle order and its workers' seeds from the global
+            # random stream as an epoch begins: an epoch resumed part-way replays them from
+            # the stream the epoch began with, then goes on with the checkpoint's.
+            now = torch.get_rng_state()
+            replay = self._epoch_rng if position > 0 else None
+            if replay is not None:
+                torch.set_rng_state(replay)
+            else:
+                self._epoch_rng = now
             iterator = iter(self.data)
             for _ in range(position):
                 next(iterator)
+            if replay is not None:
+                torch.set_rng_state(now)
             yield from iterator
             return
         order = BatchOrder(len(self.data), self.local_batch, self.world, self.rank, self.spec.seed, epoch, position)
@@ -854,7 +881,7 @@ class Trainer:
     def save_checkpoint(self) -> Path | None:
         """Write ``checkpoints/step_N/`` atomically (rank 0); all ranks wait for it."""
         path = None
-        mine = (torch.get_rng_state(), self._cuda_rng_state())
+        mine = (torch.get_rng_state(), self._cuda_rng_state(), self._epoch_rng)
         streams: list[Any] = [mine]
         if self.world > 1 and self.run_dir is not None:  # every process's random stream, for an exact resume
             streams = [None] * self.world
@@ -864,8 +891,10 @@ class Trainer:
                 "step": self.step,
                 "optimizer": self.optimizer.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "rng": [cpu for cpu, _ in streams],  # by rank
-                "cuda_rng": [cuda for _, cuda in streams],
+                "rng": [cpu for cpu, _, _ in streams],  # by rank
+                "cuda_rng": [cuda for _, cuda, _ in streams],
+                "epoch_rng": [epoch for _, _, epoch in streams],
+                "data_items": _item_count(self.data),
                 "processes": self.world,
                 "train": self.spec.model_dump(mode="json"),  # what a resume from Python is checked against
             }
@@ -924,6 +953,10 @@ class Trainer:
                 self.scaler.load_state_dict(state["scaler"])
             self.step = int(state["step"])
             self._restore_rng(state["rng"], state.get("cuda_rng"))
+            epochs = state.get("epoch_rng") or []
+            self._epoch_rng = (
+                epochs[self.rank].cpu() if self.rank < len(epochs) and epochs[self.rank] is not None else None
+            )
             trained_with = int(state.get("processes", self.world))
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise self._bad_checkpoint(
@@ -1123,6 +1156,17 @@ def _split_across_processes(data: Any) -> bool:
         return True
     samplers = (data.sampler, getattr(data.batch_sampler, "sampler", None))
     return any(isinstance(sampler, torch.utils.data.DistributedSampler) for sampler in samplers)
+
+
+def _item_count(data: Any) -> int | None:
+    """How many items ``data`` holds (a DataLoader's dataset's), or None when it cannot say."""
+    held = data.dataset if isinstance(data, torch.utils.data.DataLoader) else data
+    if not _is_map_style(held):
+        return None
+    try:
+        return len(cast(Sized, held))
+    except TypeError:  # a Dataset whose __len__ is declared but not defined
+        return None
 
 
 def _is_map_style(data: Any) -> bool:

@@ -58,15 +58,14 @@ def as_series_batch(
     if x.dim() == 2 and input_dim == 1:
         x = x.unsqueeze(-1)
     if x.dim() == 3 and x.shape[-1] != input_dim:
-        swapped = (
-            "; it looks like (batch, channels, time): give (batch, time, channels) (a dataset's layout)"
+        fix = (
+            "it looks like (batch, channels, time): give (batch, time, channels), a dataset's layout "
+            "(x.transpose(1, 2))"
             if x.shape[1] == input_dim
-            else ""
+            else f"give it {input_dim}-channel series, or, when the data is right, set input_dim to its "
+            f"{x.shape[-1]} channels"
         )
-        raise ValueError(
-            f"{who} expects (batch, time, {input_dim}) series, got shape {tuple(x.shape)}{swapped}; give it "
-            f"{input_dim}-channel series, or, when the data is right, set input_dim to its {x.shape[-1]} channels"
-        )
+        raise ValueError(f"{who} expects (batch, time, {input_dim}) series, got shape {tuple(x.shape)}; {fix}")
     if x.dim() != 3:  # images or video, say: no input_dim makes those a series
         raise ValueError(
             f"{who} expects (batch, time, {input_dim}) series, got a {x.dim()}-D tensor of shape "

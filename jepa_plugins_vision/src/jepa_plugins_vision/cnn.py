@@ -42,6 +42,19 @@ def zero_dropped(features: torch.Tensor, keep: torch.Tensor | None) -> torch.Ten
     return features * keep.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
 
 
+def channel_fix(x: torch.Tensor, channels: int) -> str:
+    """What to do about images or clips ``x`` whose dimension 1 is not ``channels``:
+    permute a channels-last layout, else give that many channels or set the encoder up
+    for the data's."""
+    if x.dim() == 4 and x.shape[-1] == channels:
+        return "it looks like channels-last (batch, height, width, channels): x.permute(0, 3, 1, 2)"
+    if x.dim() == 5 and x.shape[-1] == channels:
+        return "it looks like channels-last (batch, frames, height, width, channels): x.permute(0, 4, 1, 2, 3)"
+    if x.dim() == 5 and x.shape[2] == channels:
+        return "it looks like (batch, frames, channels, height, width): x.permute(0, 2, 1, 3, 4)"
+    return f"give it {channels}-channel input, or set encoder input_channels to {x.shape[1]} when the data is right"
+
+
 def group_norm(channels: int, groups: int) -> nn.GroupNorm:
     # the largest group count <= groups that divides the channels
     count = max(g for g in range(1, min(groups, channels) + 1) if channels % g == 0)
@@ -145,7 +158,7 @@ class CNNEncoder(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.input_channels:
             fix = (
-                "set encoder input_channels to the channel count"
+                channel_fix(x, self.input_channels)
                 if x.dim() == 4
                 else "clips (batch, channels, frames, height, width) need a video encoder: vit with num_frames"
                 if x.dim() == 5

@@ -25,7 +25,7 @@ from jepa.limits import Depth, Heads, ImageSide, MLPRatio, Width
 from torch import nn
 
 from jepa_plugins_vision._types import Dropout, ImageSize, pair
-from jepa_plugins_vision.cnn import group_norm, keep_map, zero_dropped
+from jepa_plugins_vision.cnn import channel_fix, group_norm, keep_map, zero_dropped
 
 #: (width, depth, heads) of the standard sizes (DeiT / ViT papers).
 PRESETS: dict[str, tuple[int, int, int]] = {
@@ -167,8 +167,7 @@ class VisionTransformer(nn.Module):
             fix = (
                 "; set num_frames for video input"
                 if x.dim() == 5 and expected == 4
-                else f"; give it {self.input_channels}-channel input, or set encoder input_channels to "
-                f"{x.shape[1]} when the data is right"
+                else f"; {channel_fix(x, self.input_channels)}"
                 if x.dim() == expected
                 else ""
             )
