@@ -360,3 +360,22 @@ def test_random_bad_specs_raise_only_spec_errors(spec) -> None:
         jepa.build(spec)
     except jepa.SpecError:
         pass
+
+
+def test_keys_indented_one_level_too_little_are_pointed_out(tmp_path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "model:\n"
+        "  encoder: {name: mlp, params: {input_dim: 4, hidden_dim: 8}}\n"
+        "  predictor:\n"
+        "  name: mlp\n"  # meant under predictor
+        "  params: {depth: 1}\n"
+        "data: {name: sinusoids, params: {channels: 4}}\n"
+    )
+    from jepa_core.runs import load_run_spec
+
+    with pytest.raises(
+        jepa.SpecError, match=r"model.predictor: .*\(got None\); name, params sit beside it at model: indent them under"
+    ) as info:
+        load_run_spec(config)
+    assert info.value.path == "model.predictor"

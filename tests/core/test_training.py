@@ -130,7 +130,11 @@ def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> Non
     scores.write_text('{"jepa": {"linear": 0.5}}')  # what `jepa eval` wrote for the 3-step model
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run", resume=True)
     assert scores.is_file(), "nothing trained: the scores still describe the model"
-    with pytest.warns(UserWarning, match=r"removed .*eval.json: it scored the model before steps 4-5; jepa eval "):
+    # this run has no eval section for `jepa eval RUN_DIR` to read: the command says where one comes from
+    with pytest.warns(
+        UserWarning,
+        match=r"removed .*eval.json: it scored the model before steps 4-5; jepa eval .*run --config CONFIG ",
+    ):
         train_run(load_run_spec(MASKED_RUN, ["train.steps=5"]), run_dir=tmp_path / "run", resume=True)
     assert not scores.exists(), "the 3-step model's scores are not left beside the 5-step model"
     assert [m["step"] for m in read_metrics(tmp_path / "run")] == [1, 2, 3, 4, 5]
@@ -415,6 +419,32 @@ def test_overrides_are_validated_with_their_path() -> None:
     assert info.value.path == "train.learning_rate" and "unknown field" in str(info.value)
     spec = load_run_spec(MASKED_RUN, ["model.encoder.params.depth=2", "train.betas=[0.9, 0.95]"])
     assert spec.model.encoder.params["depth"] == 2 and spec.train.betas == (0.9, 0.95)
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [  # in the words of the YAML a user writes, not pydantic's class names
+        ("model.target=[ema]", r"model.target: Input should be a mode \(ema, shared or none\), or a mapping \{mode: "),
+        ("data=[sinusoids]", r"data: Input should be a name, or a mapping \{name: ..., params: \{...\}\} \(got"),
+        ("train=[10]", r"train: Input should be a mapping of settings \{key: value, ...\} \(got \[10\]\)"),
+        (
+            "model.encoder.name=attention",
+            r"no encoder named 'attention' is available; 'attention' is a predictor, not an",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_form_is_named_as_a_config_writes_it(override: str, says: str) -> None:
+    with pytest.raises(jepa.SpecError, match=says) as info:
+        load_run_spec(MASKED_RUN, [override])
+    assert "Spec" not in str(info.value)
+
+
+def test_one_probe_given_where_a_list_belongs_is_shown_as_a_list() -> None:
+    run = {**MASKED_RUN, "eval": {"train": MASKED_RUN["data"], "test": MASKED_RUN["data"]}}
+    with pytest.raises(
+        jepa.SpecError, match=r"eval.probes: Input should be a valid list \(got 'linear'\); .*\[linear\]"
+    ):
+        load_run_spec(run, ["eval.probes=linear"])
 
 
 def test_a_config_for_a_plugin_that_is_not_installed(monkeypatch) -> None:

@@ -307,6 +307,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             f"data ({convert})",
             field,
         )
+    or_encoder = ", or set the encoder up for this data" if field == "data" else ""
     try:
         with torch.no_grad():
             encode_state(encoder, state)
@@ -318,7 +319,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
                 f"{what} does not fit encoder {part_name(encoder)} in masked training: a batch from {field} holds "
                 f"{_shapes(state)}{_expected_input(encoder, state)}; the encoder's error: "
                 f"{short_message(exc).rstrip('.')}. Make {field} give inputs of the size the encoder is set up "
-                "for" + (", or set the encoder up for this data" if field == "data" else ""),
+                f"for{or_encoder}",
                 field,
             )
         labels = _labels_as_state_t1(batch)
@@ -330,8 +331,7 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
     return SpecError(
         f"{what} does not fit encoder {part_name(encoder)}: a batch from {field} holds {_shapes(state)}"
         f"{_expected_input(encoder, state)}; the encoder's error: {short_message(exc).rstrip('.')}. Make {field} "
-        "give inputs of the shape the encoder takes"
-        + (", or set the encoder up for this data" if field == "data" else ""),
+        f"give inputs of the shape the encoder takes{or_encoder}",
         field,
     )
 

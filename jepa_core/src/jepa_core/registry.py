@@ -666,6 +666,17 @@ class Registry:
             ]
         if close and (scope or (kind, bare) not in FIRST_PARTY):  # a first-party name is no typo: say who has it
             message += f" (did you mean {', '.join(repr(c) for c in close[:3])}?)"
+        other_kinds = sorted(
+            {
+                c.kind
+                for other in KINDS
+                if other != kind
+                for c in self.list(other)
+                if c.name == bare and scope in ("", c.scope)
+            }
+        )
+        if other_kinds and not close:  # `encoder: attention`: the name is right, the section is not
+            message += f"; {bare!r} is a {' and a '.join(other_kinds)}, not a{'n' if kind[0] in 'aeiou' else ''} {kind}"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name
         distribution = SCOPES.get(scope) if scope else FIRST_PARTY.get((kind, bare))
         provider = self.plugin_record(scope) if scope else None

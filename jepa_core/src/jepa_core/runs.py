@@ -467,9 +467,9 @@ def train_and_evaluate(
     if trainer.step > start and rank == 0 and is_file(stale):  # the earlier scores no longer describe the model
         stale.unlink()
         if evaluation is None:
+            again = f"jepa eval {run_dir}" + (" --config CONFIG (an eval section)" if spec.eval is None else "")
             warn(
-                f"removed {stale}: it scored the model before steps {start + 1}-{trainer.step}; "
-                f"jepa eval {run_dir} scores it again"
+                f"removed {stale}: it scored the model before steps {start + 1}-{trainer.step}; {again} scores it again"
             )
     if evaluation is not None and world > 1 and "frame_average" in evaluation.baselines:
         # its image model trains with every process, as the run did (rank 0 alone would wait

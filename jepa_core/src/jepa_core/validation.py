@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -217,14 +218,47 @@ def spec_error_from_validation(
             message = short_message(inner)
         elif "input" in error:
             message += f" (got {short_repr(error['input'])})"
+            if error["type"] == "list_type" and isinstance(error["input"], (str, int, float)):
+                message += f"; one item is a list too: [{error['input']}]"
         issues.append((path, message))
+    issues = _under_an_empty_section(issues)
     return kind(issues[0][1], issues=issues, total=total)
+
+
+def _under_an_empty_section(issues: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A section left empty (``predictor:`` with nothing after it) beside unknown fields
+    of its own (``name``, ``params``) one level up: the YAML indented them too little."""
+    unknown = {path for path, message in issues if message.startswith("unknown field")}
+    said = []
+    for path, message in issues:
+        parent, _, _ = path.rpartition(".")
+        stray = [p.rpartition(".")[2] for p in unknown if p.rpartition(".")[0] == parent]
+        if message.endswith("(got None)") and stray:
+            message += (
+                f"; {', '.join(sorted(stray))} sit{'s' if len(stray) == 1 else ''} beside it at "
+                f"{parent or 'the top level'}: indent {'it' if len(stray) == 1 else 'them'} under {path}"
+            )
+        said.append((path, message))
+    return said
+
+
+# what a config writes for a section pydantic calls "a valid dictionary or instance of <class>"
+_SECTION_FORMS = {
+    "ComponentSpec": "a name, or a mapping {name: ..., params: {...}}",
+    "TargetSpec": "a mode (ema, shared or none), or a mapping {mode: ..., momentum: ...}",
+}
 
 
 def _as_a_config_says_it(message: str) -> str:
     """pydantic's words for a Python type, in those of the YAML a user wrote (a tuple field
-    takes a list there, and `jepa describe` calls it an array)."""
-    return message.replace("a valid tuple", "a list ([a, b, ...])")
+    takes a list there, and `jepa describe` calls it an array; a section is a mapping, not
+    a class the docs never name)."""
+    message = message.replace("a valid tuple", "a list ([a, b, ...])")
+    return re.sub(
+        r"a valid dictionary or instance of (\w+)",
+        lambda found: _SECTION_FORMS.get(found[1], "a mapping of settings {key: value, ...}"),
+        message,
+    )
 
 
 def _is_union_member(part: Any) -> bool:
