@@ -439,6 +439,18 @@ def test_a_value_of_the_wrong_form_is_named_as_a_config_writes_it(override: str,
     assert "Spec" not in str(info.value)
 
 
+def test_a_set_inside_a_section_an_earlier_set_emptied_is_warned_about() -> None:
+    run = {**MASKED_RUN, "eval": {"train": MASKED_RUN["data"], "test": MASKED_RUN["data"]}}
+    with pytest.warns(
+        UserWarning, match=r"--set 'eval.probes=\[knn\]' starts the eval section anew: the earlier --set 'eval=null'"
+    ):
+        with pytest.raises(jepa.SpecError, match=r"eval.train: field required"):
+            load_run_spec(run, ["eval=null", "eval.probes=[knn]"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_run_spec(run, ["eval.probes=[knn]"])  # the config's own section, changed: nothing to say
+
+
 def test_one_probe_given_where_a_list_belongs_is_shown_as_a_list() -> None:
     run = {**MASKED_RUN, "eval": {"train": MASKED_RUN["data"], "test": MASKED_RUN["data"]}}
     with pytest.raises(

@@ -306,6 +306,18 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
                 f"--set {short_repr(lost[0], 200)} wrote into it; to keep both, give the section first, then the "
                 "values inside it"
             )
+        emptied = [
+            (inner, given)
+            for inner, given in earlier.items()
+            if key.startswith(inner + ".") and given.partition("=")[2].strip() in ("null", "Null", "NULL", "~", "")
+        ]
+        if emptied:
+            inner, given = emptied[-1]
+            warn(
+                f"--set {short_repr(assignment, 200)} starts the {inner} section anew: the earlier --set "
+                f"{short_repr(given, 200)} emptied it, so it holds only what later --set give; to change the "
+                f"config's own {inner} section, leave out --set {short_repr(given, 200)}"
+            )
         earlier[key] = str(assignment)
         before = _named_section(data, assignment)
         apply_override(data, assignment)
