@@ -555,6 +555,14 @@ def test_8_bit_integer_images_are_named_as_the_problem_not_their_shape() -> None
         match=r"^data: the data gives uint8 values but the encoder takes floats .*x.float\(\) / 255 for 8-bit images",
     ):
         Trainer(model, images, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    token_ids = torch.utils.data.TensorDataset(torch.randint(0, 256, (16, 32)), torch.randint(0, 2, (16,)))
+    with pytest.raises(
+        jepa.SpecError,
+        match=r"^data: the data gives int64 values, shape \(8, 32\) but the encoder takes inputs like shape "
+        r"\(8, 1, 8, 8\) .*: another kind of data \(token ids\?\) than encoder 'vision:cnn' takes. Give data of",
+    ) as info:
+        Trainer(model, token_ids, {"steps": 1, "batch_size": 8, "progress": False, "plot": False})
+    assert "x.float()" not in str(info.value), "floats of token ids are not images either"
 
 
 def test_a_batch_the_encoder_takes_but_the_predictor_does_not_is_not_blamed_on_the_encoder() -> None:

@@ -296,14 +296,21 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             field,
         )
     integers = _integer_input(encoder, state)
+    if integers is not None and not integers[1]:  # token ids for an image or series encoder, say
+        return SpecError(
+            f"{what} gives {integers[0]} values, {_shapes(state)}{_expected_input(encoder, state)}: another kind "
+            f"of data (token ids?) than encoder {part_name(encoder)} takes. Give "
+            f"{'' if field == 'data' else field + ' '}data of the kind the model reads",
+            field,
+        )
     if integers is not None:
         convert = (
             "x.float() / 255 for 8-bit images, normalised as the encoder expects"
-            if integers == "uint8"
+            if integers[0] == "uint8"
             else "x.float()"
         )
         return SpecError(
-            f"{what} gives {integers} values but the encoder takes floats (as its example_input is): give float "
+            f"{what} gives {integers[0]} values but the encoder takes floats (as its example_input is): give float "
             f"data ({convert})",
             field,
         )
@@ -394,18 +401,21 @@ def _float_dtype_mismatch(encoder: nn.Module, state: Any) -> tuple[str, str] | N
     return None
 
 
-def _integer_input(encoder: nn.Module, state: Any) -> str | None:
-    """The dtype of a state's integer tensor (8-bit images) given to an encoder whose
-    example input is floating: token encoders, whose inputs are integer ids, never match."""
+def _integer_input(encoder: nn.Module, state: Any) -> tuple[str, bool] | None:
+    """``(dtype, same rank)`` of a state's integer tensor (8-bit images, or token ids of
+    another modality when its rank differs) given to an encoder whose example input is
+    floating: token encoders, whose inputs are integer ids, never match."""
     make = example_maker(encoder)
     tensor = state.get("x") if isinstance(state, Mapping) else state
     if make is None or not isinstance(tensor, torch.Tensor) or tensor.is_floating_point() or tensor.is_complex():
         return None
     try:
-        floating = make(1).is_floating_point()
+        example = make(1)
     except Exception:  # an example_input that fails itself: nothing to compare with
         return None
-    return str(tensor.dtype).removeprefix("torch.") if floating else None
+    if not example.is_floating_point():
+        return None
+    return str(tensor.dtype).removeprefix("torch."), tensor.dim() == example.dim()
 
 
 def _note(exc: BaseException, text: str) -> None:
