@@ -249,6 +249,31 @@ def test_hf_encoder_from_a_directory_saves_its_config_and_loads_without_it(fresh
     torch.testing.assert_close(jepa.load(path).embed(batch), model.eval().embed(batch), rtol=0, atol=0)
 
 
+def test_hf_encoder_refuses_what_is_not_a_local_text_model_and_texts_longer_than_its_positions(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from jepa_plugins_text.encoders import HFEncoder
+
+    with pytest.raises(ValueError, match=r"path 'no-such-dir' is not a directory here .* nothing is downloaded"):
+        HFEncoder(path="no-such-dir")
+    (tmp_path / "images").mkdir()
+    with pytest.raises(ValueError, match=r"path '.*images' has no config.json: give a directory a transformers model"):
+        HFEncoder(path=str(tmp_path / "images"))
+    vit = {"model_type": "vit", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "image_size": 8}
+    transformers.ViTModel(
+        transformers.ViTConfig(**{k: v for k, v in vit.items() if k != "model_type"})
+    ).save_pretrained(tmp_path / "vit")
+    with pytest.raises(ValueError, match=r"holds a 'vit' model, which takes no token ids .* use hf_vision"):
+        HFEncoder(path=str(tmp_path / "vit"))
+    with pytest.raises(ValueError, match=r"num_tokens=128 is more than the model's max_position_embeddings=64"):
+        HFEncoder(config=TINY_BERT, pool="none", num_tokens=128)
+    encoder = HFEncoder(config=TINY_BERT, tokenizer="bytes")
+    with pytest.raises(
+        ValueError, match=r"got 200 tokens a sequence, more than the model's max_position_embeddings=64"
+    ):
+        encoder(["x" * 200])  # a byte a token
+    assert encoder(["x" * 64]).shape == (1, 32), "a text that fills the table exactly is taken"
+
+
 def test_a_batch_of_texts_trains_a_paired_model_and_is_explained_to_a_masked_one() -> None:
     import jepa
     import numpy as np

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import torch
@@ -345,7 +346,8 @@ class HFEncoder(_TextInput, nn.Module):
         transformers = import_transformers(
             f"the hf encoder needs transformers: {install_command('jepa-plugins-text', 'hf')}"
         )
-        # a local directory only (local_files_only): nothing downloads
+        if path is not None:  # a local directory only (local_files_only): nothing downloads
+            _check_model_directory(path)
         self.model = load_model(
             transformers,
             path=path,
@@ -357,8 +359,22 @@ class HFEncoder(_TextInput, nn.Module):
         if getattr(self.model, "pooler", None) is not None:
             # jepa pools the token states itself: the model's own pooler would hold parameters no loss reaches
             self.model.pooler = None
-        self.tokenizer = make_tokenizer(tokenizer) if tokenizer is not None else None
         model_vocab = getattr(self.model.config, "vocab_size", None)
+        if model_vocab is None:  # an image or video backbone: no token ids to embed
+            raise ValueError(
+                f"{path or 'the config'} holds a {self.model.config.model_type!r} model, which takes no token ids "
+                "(its config has no vocab_size): the hf encoder wraps text models such as BERT; for image and "
+                "video backbones use hf_vision from jepa-plugins-vision[hf]"
+            )
+        # a learned position table (BERT's) holds so many positions; rotary models have none to run out of
+        table = getattr(getattr(self.model, "embeddings", None), "position_embeddings", None)
+        self.max_positions = table.num_embeddings if isinstance(table, nn.Embedding) else None
+        if num_tokens is not None and self.max_positions is not None and num_tokens > self.max_positions:
+            raise ValueError(
+                f"num_tokens={num_tokens} is more than the model's max_position_embeddings={self.max_positions}: "
+                f"give it at most {self.max_positions} tokens (and the data max_length={self.max_positions})"
+            )
+        self.tokenizer = make_tokenizer(tokenizer) if tokenizer is not None else None
         self.vocab_size = int(model_vocab) if model_vocab is not None else None
         if self.tokenizer is not None and model_vocab is not None and model_vocab < self.tokenizer.vocab_size:
             raise ValueError(
@@ -387,6 +403,12 @@ class HFEncoder(_TextInput, nn.Module):
         padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         ids, padding_mask = self._ids_and_padding(x, padding_mask, self.model.device)
+        if self.max_positions is not None and ids.shape[1] > self.max_positions:
+            raise ValueError(
+                f"hf encoder got {ids.shape[1]} tokens a sequence, more than the model's "
+                f"max_position_embeddings={self.max_positions}: cut the texts to at most {self.max_positions} "
+                "tokens (the data's max_length, or the tokenizer's when calling the encoder on strings)"
+            )
         positions = torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
         if mask is not None:
             if not self._takes_positions:
@@ -408,6 +430,22 @@ class HFEncoder(_TextInput, nn.Module):
         if self.pool == "none":
             return _fill_padding_with_mean(tokens, padding_mask)
         return masked_mean(tokens, padding_mask)
+
+
+def _check_model_directory(path: str) -> None:
+    """A clear error for a ``path`` that is not a saved ``transformers`` model (this
+    encoder never reads the hub, so no hub id is tried)."""
+    local = Path(path).expanduser()
+    if not local.is_dir():
+        raise ValueError(
+            f"hf encoder path {path!r} is not a directory here (cwd {Path.cwd()}): give a local directory a "
+            "transformers model was saved to (model.save_pretrained(directory)); nothing is downloaded"
+        )
+    if not (local / "config.json").is_file():
+        raise ValueError(
+            f"hf encoder path {path!r} has no config.json: give a directory a transformers model was saved to "
+            "(model.save_pretrained(directory))"
+        )
 
 
 def _forward_parameters(model: nn.Module) -> Mapping[str, Any]:
