@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import tokenizers
 from jepa.testing import conformance_suite
+
+
+def tiny_wordpiece_json() -> str:
+    """A checkpoint's tokenizer.json, as `hf_tokenizer` reads it (made here: nothing downloads)."""
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b"]
+    backend = tokenizers.Tokenizer(tokenizers.models.WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    backend.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    backend.add_special_tokens(words[:4])
+    return backend.to_str()
+
 
 TestTextConformance = conformance_suite(
     "text",
@@ -29,6 +40,7 @@ TestTextConformance = conformance_suite(
             "pool": "none",
             "num_tokens": 12,
         },
+        "text:hf_tokenizer": {"tokenizer_json": tiny_wordpiece_json()},
     },
 )
 

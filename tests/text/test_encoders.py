@@ -249,6 +249,44 @@ def test_hf_encoder_from_a_directory_saves_its_config_and_loads_without_it(fresh
     torch.testing.assert_close(jepa.load(path).embed(batch), model.eval().embed(batch), rtol=0, atol=0)
 
 
+def test_hf_encoder_reads_its_checkpoints_own_tokenizer_and_saves_it_with_the_model(fresh_registry, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "there", "hi", "##s", "how", "are", "you"]
+    backend = tokenizers.Tokenizer(tokenizers.models.WordPiece({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    backend.normalizer = tokenizers.normalizers.BertNormalizer()
+    backend.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = tokenizers.processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    backend.decoder = tokenizers.decoders.WordPiece()
+    backend.add_special_tokens(words[:4])  # as a BERT checkpoint's tokenizer.json marks them
+    checkpoint = tmp_path / "tiny-bert"
+    transformers.PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]").save_pretrained(checkpoint)
+    settings = {k: v for k, v in TINY_BERT.items() if k != "model_type"}
+    transformers.BertModel(transformers.BertConfig(**{**settings, "vocab_size": len(words)})).save_pretrained(
+        checkpoint
+    )
+
+    model = jepa.build(
+        "hf",
+        "mlp",
+        encoder={"path": str(checkpoint), "tokenizer": {"name": "hf_tokenizer", "params": {"path": str(checkpoint)}}},
+    )
+    tokenizer = model.encoder.tokenizer
+    batch = tokenizer(["Hello there", "hi"])
+    assert batch["x"].tolist() == [[2, 4, 5, 3], [2, 6, 3, 0]], "the checkpoint's ids, its [CLS]/[SEP], [PAD] pads"
+    assert batch["padding_mask"].tolist() == [[False] * 4, [False] * 3 + [True]]
+    assert tokenizer.decode(batch["x"][1]) == "hi"
+    saved = model.save_pretrained(tmp_path / "saved")
+    shutil.rmtree(checkpoint)  # the saved model holds the tokenizer's text, not its directory
+    loaded = jepa.load(saved)
+    assert loaded.encoder.tokenizer(["how are you"])["x"].tolist() == [[2, 8, 9, 10, 3]]
+    torch.testing.assert_close(loaded.embed(batch), model.eval().embed(batch), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"hf tokenizer path '.*tiny-bert' holds no tokenizer.json"):
+        jepa.build_component("tokenizer", {"name": "hf_tokenizer", "params": {"path": str(checkpoint)}})
+
+
 def test_hf_encoder_refuses_what_is_not_a_local_text_model_and_texts_longer_than_its_positions(tmp_path):
     transformers = pytest.importorskip("transformers")
     from jepa_plugins_text.encoders import HFEncoder

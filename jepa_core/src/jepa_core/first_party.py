@@ -39,6 +39,7 @@ FIRST_PARTY: dict[tuple[str, str], str] = {
     ("dataset", "video_folder"): _VISION,
     ("tokenizer", "bytes"): _TEXT,
     ("tokenizer", "bpe"): _TEXT,
+    ("tokenizer", "hf_tokenizer"): _TEXT,
     ("encoder", "text_transformer"): _TEXT,
     ("encoder", "hf"): _TEXT,
     ("masker", "span"): _TEXT,
@@ -63,6 +64,7 @@ EXTRAS: dict[tuple[str, str], str] = {
     ("dataset", "moving_digits"): "digits",
     ("dataset", "video_folder"): "video",
     ("tokenizer", "bpe"): "bpe",
+    ("tokenizer", "hf_tokenizer"): "bpe",
     ("encoder", "hf"): "hf",
     ("encoder", "hf_vision"): "hf",
 }

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
-from jepa import capture_arguments, install_command
+from jepa import capture_arguments, install_command, spec_of
 from jepa.hf import import_transformers, load_model, saved_config
 from jepa.layers import gather_tokens, init_weights, masked_mean
 from jepa.limits import MAX_DEPTH, MAX_FEATURES, Depth, Features, Heads, MLPRatio, Tokens, Width
@@ -392,9 +392,15 @@ class HFEncoder(_TextInput, nn.Module):
         """The model's config in place of ``path``: a saved model rebuilds the same
         network with no outside file (its weights are in ``model.safetensors``)."""
         settings = saved_config(import_transformers("transformers is missing"), self.model.config)
+        own_tokenizer = getattr(self.tokenizer, "architecture_params", None)
+        tokenizer = {}
+        if callable(own_tokenizer):  # the checkpoint's tokenizer: its text, not its directory
+            spec = spec_of(self.tokenizer)
+            assert spec is not None  # a registered tokenizer: built from its spec
+            tokenizer = {"tokenizer": {"name": spec.name, "params": {**spec.params, **own_tokenizer()}}}
         if settings is None:
-            return {"load_weights": False}  # remote code lives in the directory: it stays needed
-        return {"path": None, "config": settings}
+            return {"load_weights": False, **tokenizer}  # remote code lives in the directory: it stays needed
+        return {"path": None, "config": settings, **tokenizer}
 
     def forward(
         self,

@@ -19,6 +19,7 @@ JEPA_PLUGIN_API = ">=1,<2"
 def jepa_register(registry) -> None:
     registry.add("tokenizer", "bytes", tokenization.BytesTokenizer)
     registry.add("tokenizer", "bpe", tokenization.BPETokenizer)
+    registry.add("tokenizer", "hf_tokenizer", tokenization.HFTokenizer)
     registry.add("encoder", "text_transformer", encoders.TextTransformerEncoder)
     registry.add("encoder", "hf", encoders.HFEncoder)
     registry.add("masker", "span", maskers.SpanMasker)

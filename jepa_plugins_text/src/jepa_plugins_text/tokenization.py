@@ -1,6 +1,6 @@
 """Tokenizers: text <-> token ids, and padded batches for the encoders.
 
-Two registered tokenizers (component kind ``tokenizer``):
+Three registered tokenizers (component kind ``tokenizer``):
 
 * ``bytes``: the UTF-8 bytes of the text, shifted past the special tokens. No
   dependency, no training, and every Unicode string round-trips.
@@ -8,8 +8,10 @@ Two registered tokenizers (component kind ``tokenizer``):
   (``pip install 'jepa-plugins-text[bpe]'``). Its vocabulary and merges *are* its
   parameters, so a model whose encoder holds one saves it in ``config.json`` and
   a loaded model encodes text exactly as the saved one did.
+* ``hf_tokenizer``: a ``transformers`` checkpoint's own ``tokenizer.json``, for a pretrained
+  ``hf`` encoder; its ids and special tokens are the checkpoint's.
 
-Both share one id layout for the special tokens: pad 0, bos 1, eos 2, unk 3.
+``bytes`` and ``bpe`` share one id layout for the special tokens: pad 0, bos 1, eos 2, unk 3.
 The module is not called ``tokenizers`` so that it never shadows that package.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -223,6 +226,63 @@ class BPETokenizer(Tokenizer):
     def token(self, token_id: int) -> str:
         """The vocabulary string of one id (byte-level alphabet, e.g. ``'Ġthe'``)."""
         return self._backend.id_to_token(token_id)
+
+
+@capture_arguments
+class HFTokenizer(Tokenizer):
+    """A ``transformers`` checkpoint's own fast tokenizer (its ``tokenizer.json``), so
+    that a pretrained text model (the ``hf`` encoder) reads the ids it was trained on.
+
+    Give ``path``, a local directory holding ``tokenizer.json`` (what a fast
+    tokenizer's ``save_pretrained`` writes beside the model), or ``tokenizer_json``,
+    that file's text; nothing is downloaded. A saved ``hf`` encoder records the text, so
+    it loads without the directory. The checkpoint's own special tokens are added as
+    its post-processor adds them (BERT's ``[CLS] ... [SEP]``), its padding token pads
+    (``[PAD]``, ``<pad>``), and ``decode`` drops them. Needs ``pip install
+    'jepa-plugins-text[bpe]'`` (the ``tokenizers`` package).
+    """
+
+    def __init__(self, path: str | None = None, tokenizer_json: str | None = None) -> None:
+        super().__init__()
+        if (path is None) == (tokenizer_json is None):
+            raise ValueError("give exactly one of path (a directory with tokenizer.json) or tokenizer_json (its text)")
+        if path is not None:
+            file = Path(path).expanduser() / "tokenizer.json"
+            if not file.is_file():
+                raise ValueError(
+                    f"hf tokenizer path {path!r} holds no tokenizer.json (cwd {Path.cwd()}): give the directory a "
+                    "fast tokenizer was saved to (AutoTokenizer.from_pretrained(...).save_pretrained(directory))"
+                )
+            tokenizer_json = file.read_text(encoding="utf-8")
+        assert tokenizer_json is not None  # exactly one of the two, checked above
+        self.tokenizer_json = tokenizer_json
+        self._backend = _import_tokenizers().Tokenizer.from_str(tokenizer_json)
+        self._backend.no_padding()
+        self._backend.no_truncation()  # cutting and padding are the base class's, as for every tokenizer
+        self.vocab_size = self._backend.get_vocab_size(with_added_tokens=True)
+        found = (self._backend.token_to_id(token) for token in ("[PAD]", "<pad>", "<|pad|>", "<|padding|>"))
+        pad = next((i for i in found if i is not None), None)
+        if pad is None:
+            raise ValueError("the hf tokenizer has no padding token ([PAD] or <pad>) to pad batches with")
+        self.pad_id = pad
+
+    def architecture_params(self) -> dict[str, Any]:
+        """The tokenizer's text in place of ``path``: rebuilt with no outside file."""
+        return {"path": None, "tokenizer_json": self.tokenizer_json}
+
+    def encode(self, text: str) -> list[int]:
+        return self._backend.encode(_check_text(text)).ids
+
+    def encode_many(self, texts: Iterable[str]) -> list[list[int]]:
+        return [e.ids for e in self._backend.encode_batch([_check_text(text) for text in texts])]
+
+    def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
+        if isinstance(ids, torch.Tensor):
+            ids = ids.tolist()
+        for i in ids:
+            if not 0 <= int(i) < self.vocab_size:
+                raise ValueError(f"token id {i} is outside this tokenizer's vocabulary of {self.vocab_size}")
+        return self._backend.decode([int(i) for i in ids], skip_special_tokens=True)
 
 
 def _import_tokenizers() -> Any:
