@@ -715,9 +715,11 @@ def test_a_run_trained_from_python_is_probed_with_a_config(tmp_path) -> None:
     jepa.Trainer(model, data, TRAIN, run_dir=tmp_path / "run").fit()  # no run_spec: no run.json
     with pytest.raises(jepa.SpecError, match=r"holds a trained model \(final/\) but no run.json .* --config CONFIG"):
         evaluate_path(tmp_path / "run")
-    (tmp_path / "probes.json").write_text(json.dumps(config))
+    (tmp_path / "probes.json").write_text(json.dumps({"eval": config["eval"]}))  # the eval section alone
     results = evaluate_path(tmp_path / "run", config=tmp_path / "probes.json")
     assert 0.0 <= results["jepa"]["linear"] <= 1.0
+    (tmp_path / "whole.json").write_text(json.dumps(config))  # or the config the run was made from
+    assert evaluate_path(tmp_path / "run", config=tmp_path / "whole.json")["jepa"] == results["jepa"]
 
 
 def test_a_run_without_an_eval_section_says_so_when_a_set_changes_one(tmp_path) -> None:

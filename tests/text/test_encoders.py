@@ -278,6 +278,11 @@ def test_hf_encoder_reads_its_checkpoints_own_tokenizer_and_saves_it_with_the_mo
     assert batch["x"].tolist() == [[2, 4, 5, 3], [2, 6, 3, 0]], "the checkpoint's ids, its [CLS]/[SEP], [PAD] pads"
     assert batch["padding_mask"].tolist() == [[False] * 4, [False] * 3 + [True]]
     assert tokenizer.decode(batch["x"][1]) == "hi"
+    bytes_ids = jepa.build_component("tokenizer", "bytes")(["hi"])  # another tokenizer's ids
+    with pytest.raises(
+        ValueError, match=r"token id 109 is outside vocab_size=11: .* encoder's tokenizer \(text:hf_tok"
+    ):
+        model.encoder(bytes_ids)
     saved = model.save_pretrained(tmp_path / "saved")
     shutil.rmtree(checkpoint)  # the saved model holds the tokenizer's text, not its directory
     loaded = jepa.load(saved)

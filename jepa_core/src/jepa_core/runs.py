@@ -393,6 +393,19 @@ def _named_section(data: Mapping[str, Any], assignment: object) -> tuple[str, st
     return section, node["name"]
 
 
+def _around_the_trained_model(config: str | os.PathLike[str], path: Path) -> dict[str, Any]:
+    """A config given to probe a trained model: a file of an ``eval`` section alone
+    takes the trained model's own ``model`` section, and its ``eval.train`` stands for
+    the pretraining ``data`` (which only the frame_average baseline reads)."""
+    data = read_spec_file(config)
+    if isinstance(data, dict) and isinstance(data.get("eval"), dict):
+        if "model" not in data:
+            data["model"] = read_config(path / FINAL if is_dir(path / FINAL) else path)["spec"]
+        if "data" not in data and "train" in data["eval"]:
+            data["data"] = data["eval"]["train"]
+    return data
+
+
 def _kept_params_hint(exc: SpecError, renamed: Mapping[str, tuple[str, str]]) -> SpecError:
     """--set SECTION.name=NEW keeps the params written for the old component; when
     they are what fails, say so and how to replace the section whole."""
@@ -1319,7 +1332,7 @@ def evaluate_path(
             str(trained_only[0]).partition("=")[0].strip(),
         )
     if config is not None:
-        spec = load_run_spec(config, overrides)
+        spec = load_run_spec(_around_the_trained_model(config, path), overrides)
     elif is_file(path / "run.json"):
         recorded = json.loads((path / "run.json").read_text())
         changes_eval = any(override.startswith("eval.") for override in overrides)
@@ -1337,8 +1350,8 @@ def evaluate_path(
     elif is_dir(path / FINAL):  # trained from Python: jepa.Trainer writes run.json only given run_spec=
         raise SpecError(
             f"{short_repr(str(path), 200)} holds a trained model ({FINAL}/) but no run.json to take probes and data "
-            f"from (jepa.Trainer writes one only when given run_spec=): give them in a config with an eval section, "
-            f"jepa eval {path} --config CONFIG"
+            f"from (jepa.Trainer writes one only when given run_spec=): give them in a config with an eval section "
+            f"(that section alone will do), jepa eval {path} --config CONFIG"
         )
     else:
         raise SpecError(

@@ -129,6 +129,13 @@ class _TextInput:
             padding_mask = x == self.pad_id
         elif padding_mask is not None and padding_mask.shape != x.shape:
             raise ValueError(f"padding_mask shape {tuple(padding_mask.shape)} does not match ids {tuple(x.shape)}")
+        if self.vocab_size and x.numel() and int(x.max()) >= self.vocab_size:
+            own = spec_of(self.tokenizer) if self.tokenizer is not None else None
+            raise ValueError(
+                f"token id {int(x.max())} is outside vocab_size={self.vocab_size}: the ids come from another "
+                "tokenizer than the encoder's; give the data the encoder's tokenizer"
+                + (f" ({own.name})" if own is not None else "")
+            )
         return x, padding_mask
 
     def tokenize(self, texts: str | Sequence[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
@@ -275,8 +282,6 @@ class TextTransformerEncoder(_TextInput, nn.Module):
         engine's target branch) gives the ``target_layers`` average when it is set."""
         target = target and self.target_layers is not None
         ids, padding_mask = self._ids_and_padding(x, padding_mask, self.token_embedding.weight.device)
-        if self.vocab_size and ids.numel() and int(ids.max()) >= self.vocab_size:
-            raise ValueError(f"token id {int(ids.max())} is outside vocab_size={self.vocab_size}")
         tokens = self.token_embedding(ids)
         positions = torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
         if mask is not None:
