@@ -41,6 +41,7 @@ class Tokenizer:
     bos_id = BOS_ID
     eos_id = EOS_ID
     unk_id = UNK_ID
+    first_ordinary_id = NUM_SPECIAL  # decode drops the ids below it (the specials)
     vocab_size: int
 
     def __init__(self, add_bos: bool = False, add_eos: bool = False) -> None:
@@ -74,7 +75,7 @@ class Tokenizer:
         for i in ids:
             if not 0 <= int(i) < self.vocab_size:
                 raise ValueError(f"token id {i} is outside this tokenizer's vocabulary of {self.vocab_size}")
-        return self._decode_ids([int(i) for i in ids if int(i) >= NUM_SPECIAL])
+        return self._decode_ids([int(i) for i in ids if int(i) >= self.first_ordinary_id])
 
     def __call__(
         self,
@@ -242,6 +243,8 @@ class HFTokenizer(Tokenizer):
     'jepa-plugins-text[bpe]'`` (the ``tokenizers`` package).
     """
 
+    first_ordinary_id = 0  # the checkpoint's specials lie anywhere: its backend knows and drops them
+
     def __init__(self, path: str | None = None, tokenizer_json: str | None = None) -> None:
         super().__init__()
         if (path is None) == (tokenizer_json is None):
@@ -276,13 +279,8 @@ class HFTokenizer(Tokenizer):
     def encode_many(self, texts: Iterable[str]) -> list[list[int]]:
         return [e.ids for e in self._backend.encode_batch([_check_text(text) for text in texts])]
 
-    def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
-        for i in ids:
-            if not 0 <= int(i) < self.vocab_size:
-                raise ValueError(f"token id {i} is outside this tokenizer's vocabulary of {self.vocab_size}")
-        return self._backend.decode([int(i) for i in ids], skip_special_tokens=True)
+    def _decode_ids(self, ids: list[int]) -> str:
+        return self._backend.decode(ids, skip_special_tokens=True)
 
 
 def _import_tokenizers() -> Any:
