@@ -763,6 +763,11 @@ def test_embed_is_deterministic_with_dropout_and_leaves_the_mode_alone() -> None
         model.embed(x.double())
     with pytest.raises(TypeError, match=r"takes a tensor .*, got a numpy.ndarray: convert it, torch.from_numpy"):
         model.embed(x.numpy())
+    with pytest.raises(
+        TypeError,
+        match=r"given int64 values, shape \(4, 6, 3\), but the encoder takes inputs like .*, which are floats",
+    ):
+        model.embed(x.long())
 
 
 def test_real_valued_labels_are_refused_as_a_regression_target() -> None:

@@ -959,19 +959,22 @@ class JEPA(BaseModel):
         if encoder == "target" and self.target_encoder is None:
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
-        if not isinstance(x, (torch.Tensor, Mapping, tuple, list)):
-            kind = f"{type(x).__module__}.{type(x).__name__}".removeprefix("builtins.")
+        if type(x).__module__ == "numpy":  # an encoder may take anything else (text, say), but not arrays
             raise TypeError(
-                f"model.embed takes a tensor (or a mapping of tensors), got a {kind}: convert it, "
+                f"model.embed takes a tensor (or a mapping of tensors), got a numpy.{type(x).__name__}: convert it, "
                 "torch.from_numpy(array).float()"
-                if kind == "numpy.ndarray"
-                else f"model.embed takes a tensor (or a mapping of tensors), got a {kind}"
             )
         wrong_dtype = _float_dtype_mismatch(module, x)
         if wrong_dtype is not None:
             raise TypeError(
                 f"model.embed was given {wrong_dtype[0]} values but the encoder's weights are {wrong_dtype[1]}: "
                 f"give {wrong_dtype[1]} input (x.to(torch.{wrong_dtype[1]}); numpy's default is float64)"
+            )
+        integers = _integer_input(module, x)
+        if integers is not None:  # token ids, or 8-bit images, for an encoder of floats
+            raise TypeError(
+                f"model.embed was given {integers[0]} values, {_shapes(x)},{_expected_input(module, x)}, which are "
+                "floats" + (": x.float() / 255 for 8-bit images" if integers[0] == "uint8" else "")
             )
         x = _move(x, self.device)
         training = module.training
