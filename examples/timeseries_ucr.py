@@ -71,7 +71,7 @@ def problem_spec(problem: str, seed: int = 0, overrides: Sequence[str] = (), pat
     channel count, ``num_tokens``, and the batch size when the train split has fewer
     series than a batch), and the training seed.
 
-    ``path``: a directory of ``.ts`` files (default: the problems aeon ships).
+    ``path``: a directory of ``.ts`` or UCR archive 2018 ``.tsv`` files (default: the problems aeon ships).
     """
     from jepa_plugins_timeseries.datasets import ucr
 
@@ -238,7 +238,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         help="score on the train split only: an SVM fitted on half of it, scored on the other half "
         "(20 halves; the table); the SVM's 5-fold CV too (in --results); no test split is read",
     )
-    parser.add_argument("--path", help="a directory of .ts files (default: the problems aeon ships)")
+    parser.add_argument(
+        "--path",
+        help="a directory of .ts files, or of the UCR archive 2018's .tsv files (UCRArchive_2018: "
+        "NAME/NAME_TRAIN.tsv); "
+        "default: the problems aeon ships",
+    )
     parser.add_argument("--run-root", help="where the runs go (default: a new temporary directory)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads; default: 1")
     parser.add_argument("--results", help="write the records to this JSON file (after every run)")
@@ -259,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             parser.error(
                 f"{', '.join(map(repr, unknown))}: not among the problems aeon ships ({', '.join(bundled_ucr_names())})"
                 + (f"; did you mean {', '.join(map(repr, close))}?" if close else ";")
-                + " --path DIR reads a directory of .ts files"
+                + " --path DIR reads a directory of .ts or .tsv files"
             )
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 

@@ -249,6 +249,44 @@ def test_a_ts_file_given_as_path_must_be_the_split_asked_for(tmp_path, monkeypat
         ucr("Toy", path="Toy_TRAN.ts")
 
 
+def test_ucr_reads_the_ucr_archive_2018_tsv_layout(tmp_path):
+    problem = tmp_path / "UCRArchive_2018" / "Toy"
+    problem.mkdir(parents=True)
+    (problem / "Toy_TRAIN.tsv").write_text("1\t100\t200\tNaN\n2\t300\t400\t500\n")
+    (problem / "Toy_TEST.tsv").write_text("3\t600\t700\t800\n1\t900\tNaN\tNaN\n")  # class 3: test only
+    archive = str(tmp_path / "UCRArchive_2018")
+    train = ucr("Toy", path=archive)
+    test = ucr("Toy", split="test", path=archive)
+    assert train.classes == test.classes == ("1", "2", "3")  # one numbering for both splits
+    assert [int(train[i][1]) for i in range(2)] == [0, 1] and [int(test[i][1]) for i in range(2)] == [2, 0]
+    assert train.length == 3 and torch.isnan(train[0][0][2, 0])  # NaN padding read as padding
+    by_file = ucr("Toy", split="test", path=str(problem / "Toy_TEST.tsv"), normalize="train")
+    observed = [100.0, 200, 300, 400, 500]  # the train file's values, beside the test file
+    assert by_file[0][0][0, 0].item() == pytest.approx((600 - np.mean(observed)) / np.std(observed))
+    with pytest.raises(ValueError, match="is a train file, but split is 'test'"):
+        ucr("Toy", split="test", path=str(problem / "Toy_TRAIN.tsv"))
+    with pytest.raises(FileNotFoundError, match=r"no Other_TRAIN.ts nor Other_TRAIN.tsv in"):
+        ucr("Other", path=archive)
+
+
+def test_a_tsv_copy_of_a_ts_problem_reads_the_same(tmp_path):
+    from jepa_plugins_timeseries.datasets import bundled_ucr_directory
+    from jepa_plugins_timeseries.ts_format import read_ts
+
+    for split in ("TRAIN", "TEST"):  # unequal lengths (29 to 361 steps), NaN-padded in the .tsv
+        source = read_ts(bundled_ucr_directory() / "PickupGestureWiimoteZ" / f"PickupGestureWiimoteZ_{split}.ts")
+        cases = zip(source.labels, source.to_array(), strict=True)
+        rows = ["\t".join([label, *map(str, values[:, 0])]) for label, values in cases]
+        (tmp_path / f"PickupGestureWiimoteZ_{split}.tsv").write_text("\n".join(rows) + "\n")
+    for split in ("train", "test"):
+        ts = ucr("PickupGestureWiimoteZ", split=split, normalize="train")
+        tsv = ucr("PickupGestureWiimoteZ", split=split, normalize="train", path=str(tmp_path))
+        assert ts.classes == tsv.classes and len(ts) == len(tsv) == 50
+        for i in range(len(ts)):
+            torch.testing.assert_close(ts[i][0], tsv[i][0], equal_nan=True)
+            assert int(ts[i][1]) == int(tsv[i][1])
+
+
 def test_train_normalisation_uses_the_train_splits_statistics_for_both_splits(tmp_path):
     (tmp_path / "Counts_TRAIN.ts").write_text("@classLabel true a b\n@data\n100,200:a\n300,?:b\n")
     (tmp_path / "Counts_TEST.ts").write_text("@classLabel true a b\n@data\n400,200:a\n")

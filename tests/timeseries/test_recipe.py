@@ -273,6 +273,28 @@ def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_p
     assert f"recipe: the timeseries starter with --set {' '.join(FAST)} (2 steps of 8" in printed
 
 
+def test_the_example_runs_a_problem_of_the_ucr_archive_2018_as_it_unpacks(example, tmp_path):
+    """UCRArchive_2018/NAME/NAME_TRAIN.tsv: label first, tab-separated, NaN padding at the end."""
+    pytest.importorskip("sklearn")
+    problem = tmp_path / "UCRArchive_2018" / "Waves"
+    problem.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split in ("TRAIN", "TEST"):
+        rows = []
+        for i in range(12):
+            label = (-1, 1)[i % 2]
+            wave = np.sin(np.arange(9 + i) * (0.3 if label < 0 else 1.3)) + 0.1 * rng.standard_normal(9 + i)
+            rows.append("\t".join([str(label), *map(str, wave), *["NaN"] * (11 - i)]))
+        (problem / f"Waves_{split}.tsv").write_text("\n".join(rows) + "\n")
+    argv = ["--problems", "Waves", "--path", str(tmp_path / "UCRArchive_2018"), "--run-root", str(tmp_path / "runs")]
+    for assignment in FAST:
+        argv += ["--set", assignment]
+    (record,) = example.main(argv)
+    assert "error" not in record and set(record["test"]) == {"jepa", "random_init", "raw"}
+    spec = load_run_spec(tmp_path / "runs" / "Waves" / "seed0" / "run.json")
+    assert spec.model.encoder.params["input_dim"] == 1 and spec.model.encoder.params["num_tokens"] == 20
+
+
 def test_the_example_exits_nonzero_when_a_run_failed_or_an_override_is_wrong(tiny_problem, tmp_path):
     """A script (or CI) must see failure: every run failing used to exit 0."""
     script = [sys.executable, str(ROOT / "examples" / "timeseries_ucr.py"), "--path", str(tiny_problem)]
@@ -304,7 +326,7 @@ def test_the_summary_reports_the_settings_the_overrides_chose(example, tiny_prob
         example.main(["--problems", "GunPoint", "GunPont", "--run-root", str(tmp_path / "none")])
     said = capsys.readouterr().err
     assert unknown.value.code == 2 and "'GunPont': not among the problems aeon ships (ACSF1, " in said
-    assert "; did you mean 'GunPoint'? --path DIR reads a directory of .ts files" in said.replace("\n", " ")
+    assert "; did you mean 'GunPoint'? --path DIR reads a directory of .ts or .tsv files" in said.replace("\n", " ")
     assert not (tmp_path / "none").exists()
 
 

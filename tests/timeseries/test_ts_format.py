@@ -1,4 +1,4 @@
-"""The ``.ts`` reader: good files, malformed files (errors with line numbers), and
+"""The ``.ts`` and UCR ``.tsv`` readers: good files, malformed files (errors with line numbers), and
 agreement with aeon's own loader on the files aeon ships."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from jepa_plugins_timeseries.datasets import bundled_ucr_directory
-from jepa_plugins_timeseries.ts_format import TSFormatError, parse_ts, read_ts
+from jepa_plugins_timeseries.ts_format import TSFormatError, parse_ts, parse_ucr_tsv, read_ts
 
 UNIVARIATE = """\
 # a comment before the header
@@ -166,3 +166,32 @@ def test_agrees_with_aeons_loader_on_the_files_it_ships(name):
         assert [str(v).lower() for v in ours.labels] == [str(v).lower() for v in labels]
     else:
         np.testing.assert_allclose(np.asarray(ours.labels), labels.astype(float))
+
+
+# -- the UCR archive 2018's .tsv layout ------------------------------------------------------------
+
+
+def test_ucr_tsv_rows_are_label_then_values_with_trailing_nan_padding_dropped():
+    data = parse_ucr_tsv(["2\t1.5\t2.5\t3.5\n", "-1\t4\tNaN\t6\tNaN\tNaN\n", "\n", "10.0\t7\t8\n"])
+    assert data.labels == ["2", "-1", "10"]  # 10.0 and 10 are one class
+    assert data.class_labels == ("-1", "2", "10")  # by value, not as text
+    assert data.lengths == [3, 3, 2] and data.num_channels == 1
+    np.testing.assert_array_equal(data.series[1][:, 0], [4.0, math.nan, 6.0])  # a gap inside stays missing
+    assert parse_ucr_tsv(["b,1,2\n", "a,3,4\n"]).class_labels == ("a", "b")  # commas and names work too
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        (["1\t2\t3\n", "2\t4\tfive\n"], 2, r"value 2: 'five', not a number"),
+        (["1\t2\n", "7\n"], 2, "expected a class label, then the values"),
+        (["NaN\t1\t2\n"], 1, "the class label, is empty or missing"),
+        (["1\tNaN\tNaN\n"], 1, "no value that is not NaN"),
+    ],
+)
+def test_malformed_ucr_tsv_lines_are_named(lines, line, message):
+    with pytest.raises(TSFormatError, match=message) as caught:
+        parse_ucr_tsv(lines, source="Toy_TRAIN.tsv")
+    assert caught.value.line == line and str(caught.value).startswith(f"Toy_TRAIN.tsv:{line}: ")
+    with pytest.raises(TSFormatError, match="holds no series"):
+        parse_ucr_tsv(["\n"])

@@ -1,5 +1,5 @@
-"""Series datasets: ``series_csv``, ``series_numpy`` and ``ucr`` (UCR/UEA ``.ts`` files,
-by default the ones that ship inside aeon).
+"""Series datasets: ``series_csv``, ``series_numpy`` and ``ucr`` (UCR/UEA ``.ts`` files or
+the UCR archive 2018's ``.tsv``, by default the ``.ts`` files that ship inside aeon).
 
 Each factory returns a :class:`SeriesDataset`, a map-style torch dataset whose items
 are ``x`` (a float32 ``(T, C)`` tensor), ``(x, label)`` when the series are labelled,
@@ -32,7 +32,7 @@ from jepa.limits import Tokens
 from pydantic import Field
 from torch.utils.data import Dataset
 
-from jepa_plugins_timeseries.ts_format import read_ts
+from jepa_plugins_timeseries.ts_format import TSData, read_ts, read_ucr_tsv, sorted_labels
 
 Normalize = Literal["series", "window", "none"]
 ShortSeries = Literal["pad", "drop"]
@@ -487,7 +487,7 @@ def bundled_ucr_directory() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             f"the bundled UCR/UEA series come with aeon: {install_command('jepa-plugins-timeseries', 'aeon')}, "
-            "or give ucr(path=...) a directory of .ts files"
+            "or give ucr(path=...) a directory of .ts or .tsv files"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
@@ -498,46 +498,73 @@ def bundled_ucr_names() -> list[str]:
     return sorted(d.name for d in root.iterdir() if (d / f"{d.name}_TRAIN.ts").is_file())
 
 
+_UCR_SUFFIXES = (".ts", ".tsv")  # the UEA/aeon layout, and the UCR archive 2018's
+
+
 def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
-    """The ``.ts`` file of problem ``name``'s ``split`` (train/test)."""
+    """The file of problem ``name``'s ``split`` (train/test): ``{name}_TRAIN.ts`` or, as
+    the UCR archive 2018 has it, ``{name}_TRAIN.tsv``."""
     file_name = f"{name}_{split.upper()}.ts"
     if path is not None:
         given = Path(path).expanduser()
         if given.is_file():
             other = "test" if split == "train" else "train"
-            if given.name.upper().endswith(f"_{other.upper()}.TS"):  # eval.test reading the train file, say
+            if _split_of(given) == other:  # eval.test reading the train file, say
                 raise ValueError(
                     f"path {path!r} is a {other} file, but split is {split!r}; give path the directory that holds "
-                    f"both {name}_TRAIN.ts and {name}_TEST.ts (split then picks the file), or the {split} file"
+                    f"both {name}_TRAIN and {name}_TEST files (split then picks the file), or the {split} file"
                 )
             return given
-        for candidate in (given / file_name, given / name / file_name):
-            if candidate.is_file():
-                return candidate
+        for folder in (given, given / name):
+            for suffix in _UCR_SUFFIXES:
+                candidate = folder / f"{name}_{split.upper()}{suffix}"
+                if candidate.is_file():
+                    return candidate
         if not given.exists():
             where = "" if given.is_absolute() else f" (relative to the current directory, {os.getcwd()!r})"
-            raise FileNotFoundError(f"no file or directory {path!r}{where}; give path a .ts file or a folder of them")
-        raise FileNotFoundError(f"no {file_name} in {path!r} (nor in {str(given / name)!r})")
+            raise FileNotFoundError(
+                f"no file or directory {path!r}{where}; give path a .ts or .tsv file or a folder of them"
+            )
+        raise FileNotFoundError(f"no {file_name} nor {file_name}v in {path!r} (nor in {str(given / name)!r})")
     candidate = bundled_ucr_directory() / name / file_name
     if not candidate.is_file():
         raise FileNotFoundError(
             f"{name!r} is not among the UCR/UEA problems aeon ships ({', '.join(bundled_ucr_names())}); "
-            "give path= to a directory of .ts files"
+            "give path= to a directory of .ts files (or of the UCR archive 2018's .tsv)"
         )
     return candidate
+
+
+def _split_of(file: Path) -> str | None:
+    """``"train"`` or ``"test"`` for a file named ``NAME_TRAIN.ts`` / ``NAME_TEST.tsv``, else None."""
+    stem = file.name.upper()
+    for suffix in _UCR_SUFFIXES:
+        if stem.endswith(suffix.upper()):
+            stem = stem[: -len(suffix)]
+            break
+    else:
+        return None
+    return next((split for split in ("train", "test") if stem.endswith(f"_{split.upper()}")), None)
+
+
+def _beside(file: Path, split: str) -> Path:
+    """The file of the other split named like ``file`` (``X_TEST.tsv`` -> ``X_TRAIN.tsv``)."""
+    other = "TEST" if split == "train" else "TRAIN"
+    cut = file.name.upper().rindex(f"_{other}")
+    return file.with_name(file.name[:cut] + f"_{split.upper()}" + file.name[cut + len(other) + 1 :])
 
 
 def _train_file(name: str, path: str | None) -> Path:
     """The train split's file, which ``normalize="train"`` reads for the test split's numbers."""
     if path is not None and Path(path).expanduser().is_file():
         given = Path(path).expanduser()
-        if not given.name.upper().endswith("_TEST.TS"):  # no way to tell which file is its train split
+        if _split_of(given) != "test":  # no way to tell which file is its train split
             raise ValueError(
                 f"normalize: train standardises the test split by the train split's numbers, but path {path!r} "
                 f"is a single file not named like a test split (NAME_TEST.ts); give path the directory holding "
                 f"{name}_TRAIN.ts and {name}_TEST.ts, or the _TEST.ts file with its _TRAIN.ts beside it"
             )
-        beside = given.with_name(given.name[: -len("_TEST.ts")] + "_TRAIN.ts")
+        beside = _beside(given, "train")
         if not beside.is_file():
             raise FileNotFoundError(
                 f"normalize: train standardises by the train split, but there is no {beside.name} beside {path!r}; "
@@ -545,6 +572,20 @@ def _train_file(name: str, path: str | None) -> Path:
             )
         return beside
     return find_ucr_file(name, "train", path)
+
+
+def _read_ucr(file: Path, split: str) -> TSData:
+    if file.suffix.lower() != ".tsv":
+        return read_ts(file)
+    data = read_ucr_tsv(file)
+    # a .tsv declares no classes: both splits number the labels of both files, so that
+    # one class has one index in train and test even where one file lacks it
+    other = "test" if split == "train" else "train"
+    beside = _beside(file, other) if _split_of(file) == split else None
+    if beside is not None and beside.is_file() and data.labels is not None:
+        with_other = read_ucr_tsv(beside).labels or []
+        data.class_labels = sorted_labels([*data.labels, *with_other])
+    return data
 
 
 def ucr(
@@ -564,8 +605,11 @@ def ucr(
     Without ``path`` the problem is one of those aeon ships (GunPoint,
     ItalyPowerDemand, BasicMotions, JapaneseVowels, ...; nothing is downloaded);
     ``path`` is a ``.ts`` file or a directory holding ``{name}_TRAIN.ts`` /
-    ``{name}_TEST.ts`` (directly or under ``{name}/``). Class indices follow the
-    order of the file's ``@classLabel`` tag, which the train and test files share.
+    ``{name}_TEST.ts`` (directly or under ``{name}/``), or the UCR archive 2018's
+    ``.tsv`` files laid out the same way (``UCRArchive_2018`` itself can be the
+    directory). Class indices follow the order of the file's ``@classLabel`` tag,
+    which the train and test files share; for ``.tsv`` files, the sorted labels of
+    both files (by value where they are numbers).
     ``normalize`` defaults to ``"none"``: most problems of the archives are
     z-normalised already. Not all: e.g. Chinatown (pedestrian counts in the
     hundreds), Covid3Month (cases, up to 20,000) and PickupGestureWiimoteZ. With
@@ -578,9 +622,10 @@ def ucr(
     ``crop`` serves each series as a random window of that many steps, drawn anew
     at every access (pretraining on long series; see :class:`SeriesDataset`).
     """
-    data = read_ts(find_ucr_file(name, split, path))
+    file = find_ucr_file(name, split, path)
+    data = _read_ucr(file, split)
     if normalize == "train":
-        reference = data if split == "train" else read_ts(_train_file(name, path))
+        reference = data if split == "train" else _read_ucr(_train_file(name, path), "train")
         data.series = _standardised_by(reference.series, data.series)
         normalize = "none"
     if data.labels is None:

@@ -16,6 +16,11 @@ The supported subset:
   padded with NaN); cases may differ in length unless ``@equalLength true``.
 
 Anything else is refused with a :class:`TSFormatError` naming the file and line.
+
+:func:`read_ucr_tsv` reads the other layout the univariate archive is published in
+(the UCR archive 2018's ``NAME_TRAIN.tsv``, which TS2Vec's scripts read): one series
+per line, the class label first, then the values, separated by tabs (or commas);
+``NaN`` pads a shorter series at the end and marks a missing value.
 """
 
 from __future__ import annotations
@@ -183,6 +188,67 @@ def parse_ts(lines: Iterable[str], source: str = "<string>") -> TSData:
     if not series:
         raise TSFormatError("@data is followed by no series", source)
     return TSData(series=series, labels=labels if has_label else None, class_labels=class_labels, metadata=metadata)
+
+
+def read_ucr_tsv(path: str | Path) -> TSData:
+    """Parse a UCR archive 2018 ``.tsv`` file at ``path`` (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no .tsv file at {str(path)!r}")
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return parse_ucr_tsv(handle, source=str(path))
+
+
+def parse_ucr_tsv(lines: Iterable[str], source: str = "<string>") -> TSData:
+    """Parse UCR ``.tsv`` content given as lines: per line a class label, then the values.
+
+    Trailing ``NaN`` (the archive's padding of a shorter series) is dropped; one inside a
+    series stays, a missing value. ``class_labels`` are the file's labels in sorted order
+    (by value where all are numbers, so ``-1, 1`` or ``1, 2, 10``), each written as the
+    file writes it, but a whole number without its ``.0``, so ``1`` and ``1.0`` are one class.
+    """
+    series: list[np.ndarray] = []
+    labels: list[str] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        fields = line.split("\t") if "\t" in line else line.split(",")
+        if len(fields) < 2:
+            raise TSFormatError(
+                "expected a class label, then the values, separated by tabs (the UCR archive's .tsv layout)",
+                source,
+                number,
+            )
+        label = fields[0].strip()
+        if not label or label.lower() in _MISSING_TOKENS:
+            raise TSFormatError("the first field, the class label, is empty or missing", source, number)
+        values = _values(",".join(fields[1:]), 0, source, number)
+        observed = np.flatnonzero(~np.isnan(values))
+        if len(observed) == 0:
+            raise TSFormatError("the series has no value that is not NaN", source, number)
+        series.append(values[: observed[-1] + 1, None])
+        labels.append(_canonical_label(label))
+    if not series:
+        raise TSFormatError("the file holds no series", source)
+    return TSData(series=series, labels=labels, class_labels=sorted_labels(labels), metadata={})
+
+
+def _canonical_label(label: str) -> str:
+    try:
+        value = float(label)
+    except ValueError:
+        return label
+    return str(int(value)) if value.is_integer() else label
+
+
+def sorted_labels(labels: Iterable[str]) -> tuple[str, ...]:
+    """Distinct class labels in sorted order, by value when every label is a number."""
+    distinct = set(labels)
+    try:
+        return tuple(sorted(distinct, key=float))
+    except ValueError:
+        return tuple(sorted(distinct))
 
 
 def _check_header(metadata: dict[str, Any], source: str, number: int) -> tuple[bool, bool, int | None]:
