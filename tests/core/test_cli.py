@@ -236,6 +236,14 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     assert "results written" not in unsaved.stderr, "nothing was written, so nothing is claimed"
     assert f"{tmp_path / 'run' / 'eval.json'} left as it was" in unsaved.stderr, "kept, and said so"
     assert json.loads((tmp_path / "run" / "eval.json").read_text()) == results
+    assert "records errors" not in unsaved.stderr
+    # a run whose evaluation failed (say, eval sets that could not be read), evaluated again without errors
+    failed = {**results, "errors": {"jepa": "eval.train: no such folder"}}
+    (tmp_path / "run" / "eval.json").write_text(json.dumps(failed))
+    fixed = run("eval", str(tmp_path / "run"), "--set", "eval.features=mean")
+    kept = tmp_path / "run" / "eval.json"
+    assert f"it records errors that this evaluation has not: -o {kept} replaces it" in fixed.stderr
+    (tmp_path / "run" / "eval.json").write_text(json.dumps(results))
     missing = run("eval", str(tmp_path / "nowhere"), check=False)
     assert missing.returncode == 2 and f"{str(tmp_path / 'nowhere')!r} does not exist" in missing.stderr
     (tmp_path / "unfinished").mkdir()

@@ -65,6 +65,18 @@ def test_image_folder_labels_come_from_class_folders(tmp_path):
     assert set(train.files).isdisjoint(test.files) and len(train) + len(test) == 6
 
 
+def test_image_folder_reads_nested_images_ignores_other_files_and_says_which_class_folder_is_empty(tmp_path):
+    for label in ("cat", "dog"):
+        (tmp_path / label / "more").mkdir(parents=True)
+        Image.new("L", (4, 4), 10).save(tmp_path / label / "0.PNG")  # any case
+        Image.new("L", (4, 4), 20).save(tmp_path / label / "more" / "1.jpg")
+        (tmp_path / label / "README.txt").write_text("not an image")
+    (tmp_path / "hexagon").mkdir()  # a class the user meant to fill
+    with pytest.warns(UserWarning, match=r"class folder\(s\) 'hexagon' hold no images .*left out of the classes"):
+        data = _dataset("image_folder", root=str(tmp_path), image_size=4)
+    assert data.classes == ["cat", "dog"] and len(data) == 4
+
+
 def test_labelled_splits_hold_every_class_in_proportion(tmp_path):
     # 12 cats, 4 dogs, 1 bird: an unstratified 25% draw can miss the dogs entirely
     for label, count in (("bird", 1), ("cat", 12), ("dog", 4)):
@@ -223,6 +235,8 @@ def test_image_folder_skips_unreadable_files_when_asked_and_names_them(tmp_path)
     with pytest.warns(UserWarning, match=r"image_folder skipped 2 unreadable of 6 images"):
         data = _dataset("image_folder", **params, skip_unreadable=True)
     assert sorted(path.name for path in data.skipped) == ["1.png", "2.png"]
+    with pytest.warns(UserWarning, match=r"\(e\.g\. 'a/2\.png'\)"):  # the class folder too: every class has a 2.png
+        _dataset("image_folder", **params, skip_unreadable=True)
     assert len(data) == 4 and sorted(int(label) for _, label in data) == [0, 0, 1, 1]
 
 

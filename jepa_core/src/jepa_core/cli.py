@@ -391,6 +391,15 @@ def _probe_status(results: dict[str, Any], failed: list[str], saved: str | None)
     return 0
 
 
+def _records_errors(path: str) -> bool:
+    """Whether the results file at ``path`` lists errors (an unreadable file counts as none)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return bool(json.load(handle).get("errors"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _eval(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
     from jepa_core.runs import evaluate_path, failed_probes, format_results, results_file
@@ -404,6 +413,8 @@ def _eval(args: argparse.Namespace) -> int:
     kept = os.path.join(args.path, "eval.json")  # a run's results as configured stay theirs
     save_hint = "" if saved is not None else "; -o FILE saves these results"
     if os.path.isfile(kept) and (saved is None or os.path.abspath(saved) != os.path.abspath(kept)):
+        if _records_errors(kept) and not failed_probes(results) and "errors" not in results:
+            save_hint += f"; it records errors that this evaluation has not: -o {kept} replaces it"
         print(f"{kept} left as it was (it holds the run's evaluation as configured){save_hint}", file=sys.stderr)
     elif saved is None:
         print(f"results not saved{save_hint}", file=sys.stderr)

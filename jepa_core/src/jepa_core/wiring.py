@@ -50,11 +50,14 @@ def build_parts(spec: ModelSpec) -> tuple[Any, Any, Any, Any]:
             )
         if tokens < 2:  # e.g. a conv net whose stages shrink a small image to one cell
             grid = token_grid(encoder)
+            # its size settings (image_size, patch_size, ...), the ones to hold against the data
+            given = ", ".join(f"{key}={value!r}" for key, value in spec.encoder.params.items() if "size" in key)
             raise WiringError(
                 f"masked training needs at least 2 tokens (a context and a target), but encoder "
-                f"{spec.encoder.name!r} gives {tokens}{f' (grid {grid})' if grid else ''}: give it "
-                f"more tokens, e.g. a larger input size or fewer downsampling stages "
-                f"({describe_command('encoder', spec.encoder.name)} lists its parameters)",
+                f"{spec.encoder.name!r}{f' ({given})' if given else ''} gives {tokens}"
+                f"{f' (grid {grid})' if grid else ''}: give it more tokens: an input size that is the data's "
+                f"(check the encoder's size parameter against your inputs), smaller patches, or fewer "
+                f"downsampling stages ({describe_command('encoder', spec.encoder.name)} lists its parameters)",
                 "masker",
             )
         masker = _create_wired(spec.masker, "masker", encoder, spec.encoder.name)

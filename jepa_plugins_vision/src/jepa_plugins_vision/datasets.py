@@ -342,12 +342,21 @@ def scan_folder(
         )
     else:
         files, labels, classes = [], [], []
+        empty = []
         for folder in class_dirs:
             found = sorted(p for p in folder.rglob("*") if wanted(p))
-            if found:  # an empty folder is no class
+            if found:
                 classes.append(folder.name)
                 files += found
                 labels += [len(classes) - 1] * len(found)
+            else:
+                empty.append(folder.name)
+        if empty and files:  # an empty folder is no class: say so, as the class count changes
+            warnings.warn(
+                f"{str(base)!r}: class folder(s) {', '.join(map(repr, empty))} hold no {what} "
+                f"({', '.join(suffixes)}); left out of the classes ({len(classes)} kept)",
+                stacklevel=3,
+            )
     if not files:
         raise ValueError(f"no {what} ({', '.join(suffixes)}) in {str(base)!r} or its class sub-folders")
     if classes is not None and len(classes) == 1:
@@ -425,6 +434,14 @@ def _warn_split_folders(base: Path, classes: Sequence[str], files: Sequence[Path
     )
 
 
+def _shown_path(path: Path, root: str) -> str:
+    """``path`` relative to ``root`` where it lies under it (``square/77.png``, not ``77.png``)."""
+    try:
+        return str(path.relative_to(Path(root).expanduser()))
+    except ValueError:
+        return str(path)
+
+
 def drop_unreadable(
     files: Sequence[Path], labels: list[int] | None, read: Callable[[Path], Any], dataset: str, root: str
 ) -> tuple[list[Path], list[int] | None, list[Path]]:
@@ -443,7 +460,7 @@ def drop_unreadable(
     if skipped:
         warnings.warn(
             f"{dataset} skipped {len(skipped)} unreadable of {len(files)} {what} in {root!r} "
-            f"(e.g. {skipped[0].name!r}); see dataset.skipped",
+            f"(e.g. {_shown_path(skipped[0], root)!r}); see dataset.skipped",
             stacklevel=3,
         )
     kept = [path for path, ok in zip(files, readable, strict=True) if ok]
@@ -470,7 +487,10 @@ def image_folder(
     seed: Seed = 0,
 ) -> ImageFolderDataset:
     """Images under ``root``: either class sub-folders (``root/cat/1.png``: labelled,
-    classes in sorted order) or image files directly in ``root`` (unlabelled).
+    classes in sorted order; each class folder is searched through its own sub-folders)
+    or image files directly in ``root`` (unlabelled). Images are the files ending in
+    .png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff or .webp, in any case; other files are
+    ignored, and a class folder holding no image is left out of the classes, with a warning.
     ``augment`` crops randomly (and flips when ``flip``); otherwise the centre crop.
     A file that cannot be decoded raises an error naming it when it is read;
     ``skip_unreadable: true`` decodes every file once here, drops the unreadable ones
