@@ -26,7 +26,7 @@ per line, the class label first, then the values, separated by tabs (or commas);
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,11 +90,14 @@ class TSData:
 
 def read_ts(path: str | Path) -> TSData:
     """Parse the ``.ts`` file at ``path``."""
-    path = Path(path)
+    return _read(Path(path), parse_ts, ".ts")
+
+
+def _read(path: Path, parse: Callable[[Iterable[str], str], TSData], kind: str) -> TSData:
     if not path.is_file():
-        raise FileNotFoundError(f"no .ts file at {str(path)!r}")
+        raise FileNotFoundError(f"no {kind} file at {str(path)!r}")
     with path.open(encoding="utf-8", errors="replace") as handle:
-        return parse_ts(handle, source=str(path))
+        return parse(handle, str(path))
 
 
 def parse_ts(lines: Iterable[str], source: str = "<string>") -> TSData:
@@ -192,11 +195,7 @@ def parse_ts(lines: Iterable[str], source: str = "<string>") -> TSData:
 
 def read_ucr_tsv(path: str | Path) -> TSData:
     """Parse a UCR archive 2018 ``.tsv`` file at ``path`` (see the module docstring)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no .tsv file at {str(path)!r}")
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        return parse_ucr_tsv(handle, source=str(path))
+    return _read(Path(path), parse_ucr_tsv, ".tsv")
 
 
 def parse_ucr_tsv(lines: Iterable[str], source: str = "<string>") -> TSData:
