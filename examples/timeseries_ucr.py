@@ -255,9 +255,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         parser.error(str(exc))
     if applied.eval is None:
         parser.error("--set eval=null: this script judges every run by its eval section; leave it in")
-    if args.path is None:  # before any run: a misspelt name would otherwise cost the runs before it
-        from jepa_plugins_timeseries.datasets import bundled_ucr_names
+    # before any run: a misspelt name would otherwise cost the runs before it
+    from jepa_plugins_timeseries.datasets import bundled_ucr_names, ucr_names_in, unknown_problem_hint
 
+    if args.path is None:
         unknown = [p for p in args.problems if p not in bundled_ucr_names()]
         if unknown:
             close = [m for p in unknown for m in difflib.get_close_matches(p, bundled_ucr_names(), n=1, cutoff=0.6)]
@@ -265,6 +266,14 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 f"{', '.join(map(repr, unknown))}: not among the problems aeon ships ({', '.join(bundled_ucr_names())})"
                 + (f"; did you mean {', '.join(map(repr, close))}?" if close else ";")
                 + " --path DIR reads a directory of .ts or .tsv files"
+            )
+    elif Path(args.path).expanduser().is_dir():
+        known = ucr_names_in(args.path)
+        unknown = [p for p in args.problems if p not in known]
+        if unknown:
+            parser.error(
+                f"{unknown[0]!r}: no {unknown[0]}_TRAIN.ts or .tsv in {args.path!r} (nor in a folder "
+                f"{unknown[0]}/ there){unknown_problem_hint(unknown[0], known)}"
             )
     root = Path(args.run_root or tempfile.mkdtemp(prefix="timeseries_ucr_"))
 

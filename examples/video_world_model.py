@@ -191,7 +191,9 @@ def plan(model: jepa.JEPA, clip_t, goal, action) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--pretrain-steps", type=int, default=1500, help="stage 1 (V-JEPA) steps")
     parser.add_argument("--encoder", help="a saved model directory (e.g. runs/video/final) instead of stage 1")
     parser.add_argument("--steps", type=int, default=STEPS, help="stage 2 (action-conditioned predictor) steps")

@@ -179,6 +179,11 @@ def test_every_probe_refuses_train_labels_of_one_class() -> None:
         assert 0.0 <= probe(torch.arange(12) % 2, torch.arange(6) % 2) <= 1.0  # two classes on both sides: scored
     with pytest.raises(jepa.SpecError, match="one class"):
         fit_attentive_probe(train_x, one_class, steps=2)
+    # with the class names (a UCR .tsv numbers the labels of both files): the label as the file writes it
+    with pytest.raises(
+        jepa.SpecError, match=r"hold class 2='5' that eval.train's labels lack \(those hold 0='-1', 1='1'\)"
+    ):
+        check_probe_labels(torch.arange(12) % 2, torch.tensor([0, 2]), names=("-1", "1", "5"))
 
 
 def test_evaluating_a_config_whose_eval_train_holds_one_class_fails_instead_of_scoring_one(tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jepa
 import pytest
@@ -56,6 +57,8 @@ def test_split_overflow_keeps_every_token(tmp_path, fresh_registry):
     assert texts == ["abcd", "efgh", "ij", "xy"]
     assert [data[i][1] for i in range(len(data))] == [1, 1, 1, 0]  # classes sorted: 1, 3
     assert data.classes == [1, 3]
+    Path(path).write_text(Path(path).read_text(), encoding="utf-8-sig")  # a byte-order mark first (Excel, Notepad)
+    assert len(build_dataset("jsonl", path=path, field="body", label_field="y", max_length=4)) == 2
 
 
 def test_packing_fills_every_block(fresh_registry):

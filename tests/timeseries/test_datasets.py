@@ -152,6 +152,8 @@ def test_csv_series_columns_labels_and_missing_cells(tmp_path):
     assert x[:, 0].tolist()[0] == 1.0 and torch.isnan(x[1, 0]) and torch.isnan(x[2, 1])
     x, _ = data[1]
     assert x[:2, 0].tolist() == [4.0, 5.0] and torch.isnan(x[2]).all()  # padded to the longest
+    path.write_text(path.read_text(), encoding="utf-8-sig")  # saved by Excel: a byte-order mark first
+    assert len(series_csv(str(path), columns=["a", "b"], series_column="id")) == 2  # the header's 'id', not '\ufeffid'
 
 
 def test_a_csv_label_column_of_numbers_with_fractions_is_a_real_valued_target(tmp_path):
@@ -265,8 +267,10 @@ def test_ucr_reads_the_ucr_archive_2018_tsv_layout(tmp_path):
     assert by_file[0][0][0, 0].item() == pytest.approx((600 - np.mean(observed)) / np.std(observed))
     with pytest.raises(ValueError, match="is a train file, but split is 'test'"):
         ucr("Toy", split="test", path=str(problem / "Toy_TRAIN.tsv"))
-    with pytest.raises(FileNotFoundError, match=r"no Other_TRAIN.ts nor Other_TRAIN.tsv in"):
+    with pytest.raises(FileNotFoundError, match=r"no Other_TRAIN.ts nor Other_TRAIN.tsv in .*the problems there: Toy$"):
         ucr("Other", path=archive)
+    with pytest.raises(FileNotFoundError, match=r"did you mean 'Toy'\?"):
+        ucr("Tyo", path=archive)
 
 
 def test_a_tsv_copy_of_a_ts_problem_reads_the_same(tmp_path):

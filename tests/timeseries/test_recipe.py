@@ -247,9 +247,11 @@ def test_test_classes_are_matched_to_train_classes_by_name_not_by_number(tmp_pat
 def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_path, capsys):
     pytest.importorskip("sklearn")
     results = tmp_path / "results.json"
+    for split in ("TRAIN", "TEST"):  # a problem whose files cannot be read: it fails once it is reached
+        (tiny_problem / f"Broken_{split}.ts").write_text("@classLabel true a b\n@data\n1,2,x:a\n")
     argv = [
         "--problems",
-        "Missing",
+        "Broken",
         "Tiny",
         "--path",
         str(tiny_problem),
@@ -261,8 +263,8 @@ def test_a_failing_problem_does_not_lose_the_others(example, tiny_problem, tmp_p
     for assignment in FAST:
         argv += ["--set", assignment]
     records = example.main(argv)
-    assert [r["problem"] for r in records] == ["Missing", "Tiny"]
-    assert "FileNotFoundError" in records[0]["error"]
+    assert [r["problem"] for r in records] == ["Broken", "Tiny"]
+    assert "TSFormatError" in records[0]["error"]
     assert set(records[1]["test"]) == {"jepa", "random_init", "raw"}
     assert json.loads(results.read_text())["records"] == records
     printed = capsys.readouterr().out
@@ -298,10 +300,16 @@ def test_the_example_runs_a_problem_of_the_ucr_archive_2018_as_it_unpacks(exampl
 def test_the_example_exits_nonzero_when_a_run_failed_or_an_override_is_wrong(tiny_problem, tmp_path):
     """A script (or CI) must see failure: every run failing used to exit 0."""
     script = [sys.executable, str(ROOT / "examples" / "timeseries_ucr.py"), "--path", str(tiny_problem)]
-    missing = subprocess.run(
-        [*script, "--problems", "Missing", "--run-root", str(tmp_path)], capture_output=True, text=True, timeout=300
+    for split in ("TRAIN", "TEST"):
+        (tiny_problem / f"Broken_{split}.ts").write_text("@classLabel true a b\n@data\n1,2,x:a\n")
+    broken = subprocess.run(
+        [*script, "--problems", "Broken", "--run-root", str(tmp_path)], capture_output=True, text=True, timeout=300
     )
-    assert missing.returncode == 1 and "FAILED: FileNotFoundError" in missing.stdout
+    assert broken.returncode == 1 and "FAILED: TSFormatError" in broken.stdout
+    # a misspelt problem of the --path directory stops it before any run, naming the one meant
+    misspelt = subprocess.run([*script, "--problems", "Tiny", "Tiyn"], capture_output=True, text=True, timeout=300)
+    assert misspelt.returncode == 2 and "'Tiyn': no Tiyn_TRAIN.ts or .tsv in" in misspelt.stderr
+    assert "did you mean 'Tiny'?" in misspelt.stderr and "Traceback" not in misspelt.stderr
     wrong = subprocess.run([*script, "--set", "train.stepz=3"], capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "error: train.stepz: unknown field; did you mean 'steps'?" in wrong.stderr
     assert "Traceback" not in wrong.stderr

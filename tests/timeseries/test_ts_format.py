@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from jepa_plugins_timeseries.datasets import bundled_ucr_directory
-from jepa_plugins_timeseries.ts_format import TSFormatError, parse_ts, parse_ucr_tsv, read_ts
+from jepa_plugins_timeseries.ts_format import TSFormatError, parse_ts, parse_ucr_tsv, read_ts, read_ucr_tsv
 
 UNIVARIATE = """\
 # a comment before the header
@@ -180,12 +180,21 @@ def test_ucr_tsv_rows_are_label_then_values_with_trailing_nan_padding_dropped():
     assert parse_ucr_tsv(["b,1,2\n", "a,3,4\n"]).class_labels == ("a", "b")  # commas and names work too
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_label(tmp_path):
+    (tmp_path / "Toy_TRAIN.tsv").write_text("1\t0.5\t0.7\r\n2\t1\t2\r\n", encoding="utf-8-sig")  # as Excel saves
+    assert read_ucr_tsv(tmp_path / "Toy_TRAIN.tsv").class_labels == ("1", "2")
+    (tmp_path / "Toy.ts").write_text(UNIVARIATE, encoding="utf-8-sig")
+    assert read_ts(tmp_path / "Toy.ts").class_labels == ("up", "down")
+
+
 @pytest.mark.parametrize(
     ("lines", "line", "message"),
     [
         (["1\t2\t3\n", "2\t4\tfive\n"], 2, r"value 2: 'five', not a number"),
         (["1\t2\n", "7\n"], 2, "expected a class label, then the values"),
         (["NaN\t1\t2\n"], 1, "the class label, is empty or missing"),
+        (["1\t2\t3\n", "\t0.5\t0.7\n"], 2, "the class label, is empty or missing"),  # not 0.5 as a label
+        (["label\tt0\tt1\n", "1\t2\t3\n"], 1, r"'t0', not a number \(write NaN .*has no header row: remove it"),
         (["1\tNaN\tNaN\n"], 1, "no value that is not NaN"),
     ],
 )

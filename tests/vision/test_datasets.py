@@ -454,7 +454,7 @@ def test_probing_a_one_class_folder_fails_instead_of_scoring_one(tmp_path, capsy
     said = [w for w in caught if "one level too high" in str(w.message)]
     assert len(said) == 1, "data, eval.train and eval.test share the root: one warning, not one each"
     error = capsys.readouterr().err
-    assert "eval.train: its labels hold one class (label 0) over 8 items" in error
+    assert "eval.train: its labels hold one class (label 0='my_images') over 8 items" in error
     assert "a probe needs at least two classes" in error
     assert not (tmp_path / "run" / "final").exists(), "refused before training"
 

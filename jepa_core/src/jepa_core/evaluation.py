@@ -519,7 +519,7 @@ def check_class_labels(labels: Any, field: str) -> None:
         )
 
 
-def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
+def check_probe_labels(train_y: Any, test_y: Any = None, *, names: Sequence[str] | None = None) -> None:
     """Refuse to probe with labels whose accuracy would measure nothing.
 
     ``train_y`` must hold at least two classes: with one, every prediction is that
@@ -528,14 +528,21 @@ def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
     must hold no class ``train_y`` lacks: a probe never predicts a class it was not
     fitted on. Labels that are real numbers (a regression target) are refused: every
     probe here classifies. A :class:`~jepa_core.errors.SpecError` located at
-    ``eval.train`` or ``eval.test`` says which, and what to do.
+    ``eval.train`` or ``eval.test`` says which, and what to do; with ``names`` (the
+    class names, by index) it names the classes too.
     """
+
+    def shown(indices: list[Any]) -> str:
+        if names is None:
+            return shown_classes(indices)
+        return shown_classes([f"{i}={names[i]!r}" if 0 <= int(i) < len(names) else i for i in indices])
+
     check_class_labels(train_y, "eval.train")
     if test_y is not None:
         check_class_labels(test_y, "eval.test")
     train = np.unique(_as_numpy(train_y).reshape(-1))
     if len(train) < 2:
-        held = f"one class (label {shown_classes(train.tolist())})" if len(train) else "no labels"
+        held = f"one class (label {shown(train.tolist())})" if len(train) else "no labels"
         raise SpecError(
             f"its labels hold {held} over {len(_as_numpy(train_y).reshape(-1))} items, and a probe needs at least "
             "two classes: with one, every prediction is right and the accuracy (1.000) measures nothing; give "
@@ -548,8 +555,8 @@ def check_probe_labels(train_y: Any, test_y: Any = None) -> None:
     unseen = np.setdiff1d(np.unique(_as_numpy(test_y).reshape(-1)), train)
     if len(unseen):
         raise SpecError(
-            f"its labels hold class{'es' if len(unseen) > 1 else ''} {shown_classes(unseen.tolist())} that "
-            f"eval.train's labels lack (those hold {shown_classes(train.tolist())}): a probe never predicts a "
+            f"its labels hold class{'es' if len(unseen) > 1 else ''} {shown(unseen.tolist())} that "
+            f"eval.train's labels lack (those hold {shown(train.tolist())}): a probe never predicts a "
             "class it was not fitted on, so those items would always count as wrong; give eval.train items of "
             "every class eval.test holds, and check that both read the same classes",
             "eval.test",

@@ -757,7 +757,7 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
             held = labels["eval.test"]
             if alignment is not None and held is not None:
                 held = alignment[held.long()]
-            ev.check_probe_labels(labels["eval.train"], held)
+            ev.check_probe_labels(labels["eval.train"], held, names=ev.class_names(datasets[0]))
     finally:
         encoder.train(was_training)
         torch.set_rng_state(rng)

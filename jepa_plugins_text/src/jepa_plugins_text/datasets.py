@@ -206,7 +206,7 @@ def jsonl(
     file = _existing_file(path)
     texts: list[str] = []
     labels: list[Any] = []
-    with file.open(encoding="utf-8") as handle:
+    with file.open(encoding="utf-8-sig") as handle:  # -sig: a byte-order mark is no part of line 1
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

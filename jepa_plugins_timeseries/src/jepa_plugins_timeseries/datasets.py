@@ -17,6 +17,7 @@ evaluation datasets leave it unset and serve whole series.
 from __future__ import annotations
 
 import csv
+import difflib
 import importlib.util
 import math
 import os
@@ -382,7 +383,7 @@ def series_csv(
         raise IsADirectoryError(f"{path!r} is a directory; give path= a CSV file")
     if not file.is_file():
         raise FileNotFoundError(f"no CSV file at {path!r}{_relative_to_cwd(file)}; give path= a .csv file")
-    with file.open(newline="", encoding="utf-8") as handle:
+    with file.open(newline="", encoding="utf-8-sig") as handle:  # -sig: a BOM is no part of the header
         reader = _csv_rows(csv.reader(handle, delimiter=delimiter), path)
         header = next(reader, (1, None))[1]
         if header is None:
@@ -498,6 +499,28 @@ def bundled_ucr_names() -> list[str]:
     return sorted(d.name for d in root.iterdir() if (d / f"{d.name}_TRAIN.ts").is_file())
 
 
+def ucr_names_in(folder: str | Path) -> list[str]:
+    """The problems with a train file (``NAME_TRAIN.ts`` or ``.tsv``) in ``folder`` or in a
+    sub-folder of their own name (``NAME/NAME_TRAIN.tsv``, the UCR archive's layout)."""
+    names = set()
+    for suffix in _UCR_SUFFIXES:
+        for file in Path(folder).expanduser().glob(f"*_TRAIN{suffix}"):
+            names.add(file.name[: -len(f"_TRAIN{suffix}")])
+        for file in Path(folder).expanduser().glob(f"*/*_TRAIN{suffix}"):
+            if file.name == f"{file.parent.name}_TRAIN{suffix}":
+                names.add(file.parent.name)
+    return sorted(names)
+
+
+def unknown_problem_hint(name: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'GunPoint'?"``, or the problems there are when none is close."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
+    return f"; the problems there: {shown}" if known else ""
+
+
 _UCR_SUFFIXES = (".ts", ".tsv")  # the UEA/aeon layout, and the UCR archive 2018's
 
 
@@ -525,7 +548,10 @@ def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
             raise FileNotFoundError(
                 f"no file or directory {path!r}{where}; give path a .ts or .tsv file or a folder of them"
             )
-        raise FileNotFoundError(f"no {file_name} nor {file_name}v in {path!r} (nor in {str(given / name)!r})")
+        raise FileNotFoundError(
+            f"no {file_name} nor {file_name}v in {path!r} (nor in {str(given / name)!r})"
+            + unknown_problem_hint(name, ucr_names_in(given))
+        )
     candidate = bundled_ucr_directory() / name / file_name
     if not candidate.is_file():
         raise FileNotFoundError(

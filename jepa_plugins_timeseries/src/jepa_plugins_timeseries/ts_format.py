@@ -26,7 +26,7 @@ per line, the class label first, then the values, separated by tabs (or commas);
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,8 @@ def read_ts(path: str | Path) -> TSData:
 def _read(path: Path, parse: Callable[[Iterable[str], str], TSData], kind: str) -> TSData:
     if not path.is_file():
         raise FileNotFoundError(f"no {kind} file at {str(path)!r}")
-    with path.open(encoding="utf-8", errors="replace") as handle:
+    # utf-8-sig: a byte-order mark (as Excel and Notepad write) is not part of the first line
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
         return parse(handle, str(path))
 
 
@@ -209,8 +210,10 @@ def parse_ucr_tsv(lines: Iterable[str], source: str = "<string>") -> TSData:
     series: list[np.ndarray] = []
     labels: list[str] = []
     for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line:
+        # only the end is trimmed: a line that starts with a tab has an empty label, not none
+        line = raw.lstrip("\ufeff") if number == 1 else raw
+        line = line.rstrip()
+        if not line.strip():
             continue
         fields = line.split("\t") if "\t" in line else line.split(",")
         if len(fields) < 2:
@@ -222,7 +225,14 @@ def parse_ucr_tsv(lines: Iterable[str], source: str = "<string>") -> TSData:
         label = fields[0].strip()
         if not label or label.lower() in _MISSING_TOKENS:
             raise TSFormatError("the first field, the class label, is empty or missing", source, number)
-        values = _values(",".join(fields[1:]), 0, source, number)
+        try:
+            values = _numbers(fields[1:], "value", "NaN", source, number)
+        except TSFormatError as error:
+            if series or not error.reason.startswith("value 1: "):
+                raise
+            raise TSFormatError(  # the first line, first value: a header row, which the layout has none of
+                f"{error.reason}; a .tsv of the UCR archive has no header row: remove it", source, number
+            ) from None
         observed = np.flatnonzero(~np.isnan(values))
         if len(observed) == 0:
             raise TSFormatError("the series has no value that is not NaN", source, number)
@@ -277,7 +287,11 @@ def _check_length(
 
 
 def _values(text: str, dimension: int, source: str, number: int) -> np.ndarray:
-    parts = text.split(",")
+    return _numbers(text.split(","), f"dimension {dimension + 1}, value", "'?'", source, number)
+
+
+def _numbers(parts: Sequence[str], where: str, missing: str, source: str, number: int) -> np.ndarray:
+    """The numbers of ``parts``; a missing one is NaN. ``where`` and ``missing`` word the error."""
     out = np.empty(len(parts))
     for i, part in enumerate(parts):
         token = part.strip()
@@ -289,7 +303,7 @@ def _values(text: str, dimension: int, source: str, number: int) -> np.ndarray:
         except ValueError:
             what = "an empty value" if not token else f"{_clip(token)!r}, not a number"
             raise TSFormatError(
-                f"dimension {dimension + 1}, value {i + 1}: {what} (write '?' for a missing value)", source, number
+                f"{where} {i + 1}: {what} (write {missing} for a missing value)", source, number
             ) from None
     return out
 
