@@ -499,6 +499,9 @@ def bundled_ucr_names() -> list[str]:
     return sorted(d.name for d in root.iterdir() if (d / f"{d.name}_TRAIN.ts").is_file())
 
 
+_UCR_SUFFIXES = (".ts", ".tsv")  # the UEA/aeon layout, and the UCR archive 2018's
+
+
 def ucr_names_in(folder: str | Path) -> list[str]:
     """The problems with a train file (``NAME_TRAIN.ts`` or ``.tsv``) in ``folder`` or in a
     sub-folder of their own name (``NAME/NAME_TRAIN.tsv``, the UCR archive's layout)."""
@@ -519,9 +522,6 @@ def unknown_problem_hint(name: str, known: Sequence[str]) -> str:
         return f"; did you mean {close[0]!r}?"
     shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
     return f"; the problems there: {shown}" if known else ""
-
-
-_UCR_SUFFIXES = (".ts", ".tsv")  # the UEA/aeon layout, and the UCR archive 2018's
 
 
 def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
@@ -587,7 +587,7 @@ def _train_file(name: str, path: str | None) -> Path:
         if _split_of(given) != "test":  # no way to tell which file is its train split
             raise ValueError(
                 f"normalize: train standardises the test split by the train split's numbers, but path {path!r} "
-                f"is a single file not named like a test split (NAME_TEST.ts); give path the directory holding "
+                f"is a single file not named like a test split (NAME_TEST.ts or .tsv); give path the directory holding "
                 f"{name}_TRAIN.ts and {name}_TEST.ts, or the _TEST.ts file with its _TRAIN.ts beside it"
             )
         beside = _beside(given, "train")
