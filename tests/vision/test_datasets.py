@@ -476,3 +476,17 @@ def test_a_test_folder_without_one_of_the_classes_is_scored_by_class_name(tmp_pa
     other = _dataset("image_folder", root=str(tmp_path / "other"), image_size=8, channels=1)
     with pytest.raises(SpecError, match=r"its classes 'd' are not among eval.train's \('a', 'b', 'c'\)"):
         aligned_labels(torch.tensor([0, 1]), train, other)
+
+
+def test_the_shapes_example_writes_a_seeded_folder_of_five_classes_image_folder_reads(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples"))
+    from shapes_folder import CLASSES, write_shapes
+
+    first = write_shapes(tmp_path / "a", per_class=3)
+    again = write_shapes(tmp_path / "b", per_class=3)
+    files = sorted(path.relative_to(first) for path in first.rglob("*.png"))
+    assert len(files) == 15 and all((first / f).read_bytes() == (again / f).read_bytes() for f in files)
+    data = _dataset("image_folder", root=str(first), image_size=32)
+    assert sorted(data.classes) == sorted(CLASSES) and data[0][0].shape == (3, 32, 32)
