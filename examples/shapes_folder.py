@@ -15,7 +15,8 @@ chance; the shape's outline is all there is. Seeded: the same folder every time.
         --set eval.shots=null --set model.encoder.params.input_channels=3 \\
         --set model.encoder.params.image_size=32 --set 'model.encoder.params.widths=[32,64,128,128]'
 
-(the changes the vision guide's "Your own images" names, nothing tuned for this data).
+(the changes the vision guide's "Your own images" names, nothing tuned for this data;
+``--set train.seed=S`` for another training seed).
 """
 
 from __future__ import annotations
