@@ -645,9 +645,15 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--restart",
         action="store_true",
-        help="discard the run already in the run directory (checkpoints, final model, metrics) and start over",
+        help="discard the run already in the run directory (checkpoints, final model, metrics, run.json, eval.json, "
+        "the plot) and start over",
     )
-    train.add_argument("--max-steps", type=_positive_int, help="stop after this step (checkpointed), for staged runs")
+    train.add_argument(
+        "--max-steps",
+        type=_positive_int,
+        help="stop after this step (checkpointed; the eval section runs once the run reaches train.steps), for staged "
+        "runs",
+    )
     train.set_defaults(run=_train)
 
     evaluate = sub.add_parser(
@@ -671,7 +677,9 @@ def make_parser() -> argparse.ArgumentParser:
         "config: its model as built, untrained (e.g. from pretrained weights)",
     )
     evaluate.add_argument("--config", help="run config whose eval section says how to probe")
-    evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value")
+    evaluate.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override an eval value (repeatable)"
+    )
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate.add_argument(
         "--output",

@@ -121,6 +121,14 @@ def memory_budget() -> int:
     return budget
 
 
+def memory_budget_words(budget: int) -> str:
+    """``budget`` as an error message names it: the machine's, or the environment's setting."""
+    configured = os.environ.get("JEPA_MAX_BUILD_BYTES", "").strip()
+    if configured.isdigit() and int(configured) == budget:
+        return f"the {format_bytes(budget)} JEPA_MAX_BUILD_BYTES allows"
+    return f"the {format_bytes(budget)} this machine can hold"
+
+
 def format_bytes(count: int | float) -> str:
     """``1.2 GB`` style (powers of 1000, as memory is sold)."""
     for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):

@@ -56,7 +56,7 @@ from jepa_core.errors import (
 )
 from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
-from jepa_core.limits import MAX_NAME_LENGTH, format_bytes, memory_budget
+from jepa_core.limits import MAX_NAME_LENGTH, format_bytes, memory_budget, memory_budget_words
 from jepa_core.validation import check_spec_shape, params_model_for, validate_spec
 
 KINDS: tuple[str, ...] = ("encoder", "predictor", "loss", "masker", "dataset", "tokenizer")
@@ -164,7 +164,7 @@ class Component:
         if needed > budget:
             raise SpecError(
                 f"{self.kind} {self.qualname} would need {format_bytes(needed)} for its {elements:,} parameters "
-                f"and buffers, more than the {format_bytes(budget)} this machine can hold; use smaller sizes "
+                f"and buffers, more than {memory_budget_words(budget)}; use smaller sizes "
                 "(widths, depth, token count)",
                 path,
             )

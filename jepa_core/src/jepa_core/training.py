@@ -127,7 +127,9 @@ class TrainSpec(SpecModel):
     )
     num_workers: Annotated[int, Field(ge=0, le=1024, description="data-loading processes")] = 0
     progress: bool = Field(True, description="show a progress bar on stderr")
-    tensorboard: bool = Field(False, description="also log the metrics for TensorBoard (in run_dir/tensorboard)")
+    tensorboard: bool = Field(
+        False, description="also log the metrics for TensorBoard (in run_dir/tensorboard; needs jepa-core[tensorboard])"
+    )
     plot: bool = Field(True, description="draw training.png (loss, spread, RankMe) at the end (needs matplotlib)")
     collapse_rankme: NonNegative = Field(
         1.5,
@@ -842,7 +844,9 @@ class Trainer:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:
-            raise TrainingError("train.tensorboard needs the tensorboard package: pip install tensorboard") from exc
+            raise TrainingError(
+                "train.tensorboard needs the tensorboard package: pip install 'jepa-core[tensorboard]'"
+            ) from exc
         return SummaryWriter(str(self.run_dir / "tensorboard"))
 
     def _log(self, metrics: dict[str, float], writer: Any, started: float, stop: int) -> None:

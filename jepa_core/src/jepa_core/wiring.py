@@ -15,7 +15,7 @@ import torch
 
 from jepa_core.contracts import Encoder, embedding_width, token_count, token_drop_support, token_grid
 from jepa_core.errors import SpecError, WiringError, short_repr
-from jepa_core.limits import format_bytes, memory_budget
+from jepa_core.limits import format_bytes, memory_budget, memory_budget_words
 from jepa_core.registry import describe_command
 from jepa_core.specs import ComponentSpec, ModelSpec
 
@@ -67,7 +67,7 @@ def build_parts(spec: ModelSpec) -> tuple[Any, Any, Any, Any]:
         if needed > budget:
             raise SpecError(
                 f"the encoder, its EMA target copy and the predictor would need {format_bytes(needed)}, more "
-                f"than the {format_bytes(budget)} this machine can hold; use a smaller encoder, or "
+                f"than {memory_budget_words(budget)}; use a smaller encoder, or "
                 "target='shared' (no copy)",
                 "target",
             )
