@@ -115,16 +115,21 @@ def memory_budget() -> int:
                 budget = min(budget, soft)
     except (ImportError, AttributeError, ValueError, OSError):
         pass
-    configured = os.environ.get("JEPA_MAX_BUILD_BYTES", "").strip()
-    if configured.isdigit():
-        budget = min(budget, int(configured))
+    configured = _configured_budget()
+    if configured is not None:
+        budget = min(budget, configured)
     return budget
+
+
+def _configured_budget() -> int | None:
+    """``JEPA_MAX_BUILD_BYTES`` as a number of bytes, or None when it is unset or not one."""
+    configured = os.environ.get("JEPA_MAX_BUILD_BYTES", "").strip()
+    return int(configured) if configured.isdigit() else None
 
 
 def memory_budget_words(budget: int) -> str:
     """``budget`` as an error message names it: the machine's, or the environment's setting."""
-    configured = os.environ.get("JEPA_MAX_BUILD_BYTES", "").strip()
-    if configured.isdigit() and int(configured) == budget:
+    if _configured_budget() == budget:
         return f"the {format_bytes(budget)} JEPA_MAX_BUILD_BYTES allows"
     return f"the {format_bytes(budget)} this machine can hold"
 
