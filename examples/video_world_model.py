@@ -263,4 +263,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except jepa.JEPAError as error:  # e.g. --encoder names no saved model, or one for other data
+        raise SystemExit(f"error: {error}") from None

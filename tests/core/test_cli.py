@@ -244,13 +244,26 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     kept = tmp_path / "run" / "eval.json"
     assert f"it records errors that this evaluation has not: -o {kept} replaces it" in fixed.stderr
     (tmp_path / "run" / "eval.json").write_text(json.dumps(results))
+    # a results file that cannot be written is refused before the probes run, not after
+    for output, why in (
+        (tmp_path, "it is a directory; give a file"),
+        (config / "x.json", "is a file, not a directory"),
+    ):
+        refused = run("eval", str(tmp_path / "run"), "-o", str(output), check=False)
+        assert refused.returncode == 2 and refused.stdout == "" and why in refused.stderr
+        assert "probing" not in refused.stderr and refused.stderr.startswith("jepa: error: cannot write the results")
     missing = run("eval", str(tmp_path / "nowhere"), check=False)
     assert missing.returncode == 2 and f"{str(tmp_path / 'nowhere')!r} does not exist" in missing.stderr
     (tmp_path / "unfinished").mkdir()
     (tmp_path / "unfinished" / "run.json").write_text((tmp_path / "run" / "run.json").read_text())
     unfinished = run("eval", str(tmp_path / "unfinished"), check=False)
     assert unfinished.returncode == 2 and "has no final model yet" in unfinished.stderr
-    assert "--resume" in unfinished.stderr
+    assert "--resume" in unfinished.stderr and "checkpoint" not in unfinished.stderr
+    shutil.copytree(tmp_path / "run" / "final", tmp_path / "unfinished" / "checkpoints" / "step_0000001" / "model")
+    unfinished = run("eval", str(tmp_path / "unfinished"), check=False)
+    command = unfinished.stderr.strip().rpartition("probe its latest checkpoint as it is: jepa ")[2]
+    assert command.startswith(f"eval {tmp_path / 'unfinished' / 'checkpoints' / 'step_0000001' / 'model'} --config ")
+    assert "jepa" in run(*shlex.split(command), "--set", "eval.probes=[knn]").stdout, "the command it gives works"
     # more shots than the 48 labelled series hold: said before any probe runs
     failed = run("eval", str(tmp_path / "run"), "--set", "eval.shots=100", check=False)
     assert failed.returncode == 2 and failed.stdout == "", failed.stderr

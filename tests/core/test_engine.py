@@ -145,6 +145,18 @@ def test_ema_update_matches_a_hand_computation() -> None:
     assert not any(p.requires_grad for p in model.target_encoder.parameters())
 
 
+def test_the_ema_target_gives_the_same_targets_in_training_mode_however_much_dropout() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 16, "dropout": 0.5}).train()
+    assert model.training and model.encoder.training, "the online encoder trains with its dropout"
+    assert not model.target_encoder.training, "the target encoder stays in eval mode"
+    x, y = torch.randn(8, 4), torch.randn(8, 4)
+    _, first = model(x, y)
+    _, second = model(x, y)
+    assert torch.equal(first, second), "targets take no dropout"
+    assert not torch.equal(model.encoder(y), model.encoder(y)), "while the online encoder does"
+    assert not copy.deepcopy(model).target_encoder.training and not model.eval().target_encoder.training
+
+
 def test_momentum_schedule_goes_from_start_to_end() -> None:
     model = jepa.build("mlp", "mlp", target={"mode": "ema", "momentum": 0.996, "final_momentum": 1.0})
     assert model.target_momentum(0.0) == pytest.approx(0.996)

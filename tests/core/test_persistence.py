@@ -11,7 +11,7 @@ from pathlib import Path
 import jepa
 import pytest
 import torch
-from jepa_core.persistence import atomic_write_dir
+from jepa_core.persistence import atomic_write_bytes, atomic_write_dir
 
 # where the fixture plugin is pip-installed from (on no index): the install command names it
 GOOD_FOLDER = Path(__file__).parents[1] / "fixtures" / "plugins" / "good"
@@ -104,6 +104,16 @@ def test_weights_that_do_not_fit_the_config_are_refused(tmp_path) -> None:
         jepa.load(path)
 
 
+def test_weights_cut_short_are_called_damaged_not_a_misfit(tmp_path) -> None:
+    path = trained_masked_model().save_pretrained(tmp_path / "model")
+    weights = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(jepa.CheckpointError) as info:
+        jepa.load(path)
+    assert str(info.value).startswith(f"{str(path / 'model.safetensors')!r} is damaged (")
+    assert "save the model again" in str(info.value) and "do not fit" not in str(info.value)
+
+
 def saved_good_model(installed_plugins, tmp_path) -> tuple:
     """A model saved with the fixture plugin ``good`` installed: (its path, the plugin's site)."""
     sites = installed_plugins("good")
@@ -170,6 +180,20 @@ def test_saving_is_atomic(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no temporary directory is left"
     model.save_pretrained(path)  # overwriting a checkpoint works
     assert jepa.load(path).spec.to_dict() == model.spec.to_dict()
+
+
+def test_a_save_the_file_system_refuses_names_the_path_asked_for(tmp_path) -> None:
+    model = trained_masked_model()
+    (tmp_path / "notes.txt").write_text("a file where a folder would go")
+    with pytest.raises(OSError, match=r"cannot write '.*notes\.txt/model': '.*notes\.txt' is a file, not a directory"):
+        model.save_pretrained(tmp_path / "notes.txt" / "model")
+    with pytest.raises(OSError, match=r"cannot write '.*notes\.txt/run\.json': '.*notes\.txt' is a file"):
+        atomic_write_bytes(tmp_path / "notes.txt" / "run.json", b"{}")
+    (tmp_path / "results").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"cannot write '.*results': Is a directory") as info:
+        atomic_write_bytes(tmp_path / "results", b"{}")
+    assert ".tmp" not in str(info.value), "the temp file is ours, not the user's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "results"], "nothing left behind"
 
 
 def test_registering_a_class_leaves_it_unchanged_and_saving_a_direct_instance_says_what_to_add(tmp_path) -> None:

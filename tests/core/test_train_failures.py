@@ -252,9 +252,11 @@ def test_a_corrupt_or_hostile_checkpoint_is_named_with_what_to_do(config, tmp_pa
         "run and start over"
     )
 
-    state.write_bytes(b"PK\x03\x04 not really a zip")
-    line = one_error(*train(capsys, *args, "--resume"))
-    assert line.startswith(f"jepa: error: cannot resume from {str(state)!r}: it is damaged") and line.endswith(todo)
+    for damaged in (b"PK\x03\x04 not really a zip", b"garbage"):  # cut short, or overwritten
+        state.write_bytes(damaged)
+        line = one_error(*train(capsys, *args, "--resume"))
+        assert line.startswith(f"jepa: error: cannot resume from {str(state)!r}: it is damaged"), line
+        assert line.endswith(todo)
 
     torch.save({"step": 4, "optimizer": {}, "rng": torch.get_rng_state(), "payload": Path("/")}, state)
     line = one_error(*train(capsys, *args, "--resume"))
@@ -332,7 +334,7 @@ def test_eval_data_the_encoder_cannot_take_fails_before_training(config, tmp_pat
         "jepa: error: eval.test: eval.test does not fit encoder 'jepa:mlp': a batch from eval.test holds "
         "shape (1, 16, 3) but the encoder takes inputs like shape (1, 96) (its example_input); the encoder's error: "
     ), line
-    assert line.endswith("Make eval.test give inputs of the shape the encoder takes")
+    assert line.endswith("Make eval.test give inputs of the shape the encoder takes, like the data it trains on")
     assert not run_dir.exists(), "refused before anything was trained or written"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jepa
 import numpy as np
 import pytest
@@ -262,6 +264,32 @@ def test_eval_sets_that_would_read_the_files_pretraining_skips_are_warned_of_bef
     ) as seen:
         train_run(spec, run_dir=tmp_path / "run")
     assert not any("eval.train reads" in str(w.message) for w in seen), "eval.train skips them too"
+
+
+def test_a_command_says_each_skipped_files_warning_once(tmp_path):
+    from jepa_core.cli import main
+
+    config = _grey_folder_run(
+        tmp_path, ("a", "b"), 6, "image_size: 8, channels: 1, skip_unreadable: true", "steps: 2, batch_size: 4"
+    )
+    (tmp_path / "images" / "a" / "5.png").write_bytes(b"not a png")
+    folder = (
+        f"{{name: image_folder, params: {{root: {tmp_path / 'images'}, image_size: 8, channels: 1, "
+        "skip_unreadable: true, test_fraction: 0.25, seed: 0"
+    )
+    evaluation = f"eval={{train: {folder}, split: train}}}}, test: {folder}, split: test}}}}, probes: [linear]}}"
+    run = tmp_path / "run"
+    # the folder is read for the data, the check of each eval set, the probes and each baseline
+    for command in (["train", str(config), "--run-dir", str(run), "--set", evaluation], ["eval", str(run)]):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            assert main(command) == 0
+        skipped = [str(w.message) for w in seen if "unreadable" in str(w.message)]
+        assert skipped == [
+            "image_folder skipped 1 unreadable of 12 images in "
+            + repr(str(tmp_path / "images"))
+            + " (e.g. 'a/5.png'); see dataset.skipped"
+        ], command
 
 
 def test_an_image_folder_left_at_its_default_size_is_named_as_a_fix(tmp_path, capsys):

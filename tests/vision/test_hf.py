@@ -267,6 +267,8 @@ def test_a_path_that_holds_no_model_is_named_in_the_error(tmp_path):
     # a mistyped relative directory fails at once, not after the hub's network retries
     with pytest.raises(jepa.SpecError, match="no directory 'tiny-ijepaa' here, and it is not a hub id"):
         jepa.build("hf_vision", "attention", encoder={"path": "tiny-ijepaa"})
+    with pytest.raises(jepa.SpecError, match="no directory 'models/tiny/ijepa' here, and it is not a hub id"):
+        jepa.build("hf_vision", "attention", encoder={"path": "models/tiny/ijepa"})
     with pytest.raises(jepa.SpecError, match="give exactly one of path"):
         jepa.build("hf_vision", "attention", encoder={})
 

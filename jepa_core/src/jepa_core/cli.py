@@ -734,6 +734,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning  # a user reads what happened, not which line warned
     if os.environ.get("RANK", "0") != "0":  # under torchrun every process meets the same warnings: one says them
         warnings.simplefilter("ignore")
+    # A command meets some warnings more than once (`jepa eval` builds its datasets for the
+    # check, the probes and each baseline): each is said once. The "once" filter cannot do
+    # it, as every component build records warnings and so resets the filters' memory.
+    shown: set[tuple[str, type[Warning]]] = set()
+    show = warnings.showwarning
+
+    def show_once(
+        message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+    ) -> None:
+        if (str(message), category) not in shown:
+            shown.add((str(message), category))
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_once
+    try:
+        return _run_command(argv)
+    finally:
+        warnings.showwarning = show
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
     parser = make_parser()
     args, stray = parser.parse_known_args(argv)
     if stray:

@@ -314,7 +314,8 @@ def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = 
             f"data ({convert})",
             field,
         )
-    or_encoder = ", or set the encoder up for this data" if field == "data" else ""
+    # an eval set is read by the encoder the data trains: the eval set is the part to change
+    or_encoder = ", or set the encoder up for this data" if field == "data" else ", like the data it trains on"
     try:
         with torch.no_grad():
             encode_state(encoder, state)
@@ -575,7 +576,7 @@ class JEPA(BaseModel):
         self.normalize_targets = normalize_targets
         self.target_encoder: nn.Module | None = None
         if self.target_spec.mode == "ema":
-            self.target_encoder = copy.deepcopy(encoder)
+            self.target_encoder = copy.deepcopy(encoder).eval()
             self.target_encoder.requires_grad_(False)
         self._predictor_keywords = accepted_keywords(predictor)
         # not to an encoder that takes **inputs: a composite would hand `target` on as an input
@@ -586,6 +587,15 @@ class JEPA(BaseModel):
         if self.masker is not None:
             self._check_masked_support(contract)
         self._masks_checked = False
+
+    def train(self, mode: bool = True) -> Self:
+        """Set training mode, leaving the EMA target encoder in eval mode: its targets are
+        regressed as they are, so they take no dropout (and batch norm uses its running
+        statistics, the online encoder's, copied at every EMA step)."""
+        super().train(mode)
+        if self.target_encoder is not None:
+            self.target_encoder.eval()
+        return self
 
     def check_masks(self, masks: Masks, num_tokens: int) -> None:
         """Raise a :class:`SpecError` at ``masker``, naming it, when ``masks`` break the

@@ -27,6 +27,7 @@ the next save or load of the same path.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -40,7 +41,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,7 @@ def load(
     """The model saved in the directory ``path``, rebuilt as ``cls`` through the registry
     by name, with its weights, in eval mode (on ``device`` when given). ``check_class``
     refuses a directory that another class saved (``jepa.load`` knows only ``cls``)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_model  # see save
 
     from jepa_core.devices import resolve_device  # imports torch, which the atomic writers here do not need
@@ -137,9 +139,15 @@ def load(
         if _caused_by_import_error(exc):  # the spec is fine: an optional dependency is not installed here
             raise CheckpointError(f"the model saved in {str(path)!r} needs a package missing here: {exc}") from exc
         raise CheckpointError(f"the spec in {str(path)!r} is invalid: {exc}") from exc
+    weights = Path(path) / WEIGHTS_NAME
     try:
-        missing, unexpected = load_model(model, str(Path(path) / WEIGHTS_NAME), strict=False)
-    except Exception as exc:  # corrupt file, wrong shapes
+        missing, unexpected = load_model(model, str(weights), strict=False)
+    except SafetensorError as exc:  # not a safetensors file (any more): cut short or overwritten
+        raise CheckpointError(
+            f"{str(weights)!r} is damaged ({exc}); save the model again, or load a checkpoint's "
+            "copy (a run's checkpoints/step_*/model)"
+        ) from exc
+    except Exception as exc:  # wrong shapes
         raise CheckpointError(f"{str(path)!r}: the weights do not fit the model in its config: {exc}") from exc
     if missing or unexpected:
         raise CheckpointError(
@@ -274,21 +282,35 @@ def atomic_write_dir(path: str | os.PathLike[str], write: Callable[[Path], None]
     path = Path(path)
     if path.is_symlink():
         path = path.resolve()
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    with _naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_dir():
         raise CheckpointError(f"{str(path)!r} exists and is not a directory; choose another path")
     tidy_leftovers(path)
     tmp = _sibling(path, "tmp")
-    tmp.mkdir()
+    with _naming(path):
+        tmp.mkdir()
     try:
         write(tmp)
-        _fsync_tree(tmp)
-        _swap_into(tmp, path)
+        with _naming(path):
+            _fsync_tree(tmp)
+            _swap_into(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OSError inside names ``path``, the one asked for, rather than the temp sibling
+    or the parent that failed: ``cannot write 'a/b.json': 'a' is a file, not a directory``."""
+    try:
+        yield
+    except OSError as exc:
+        blocked = exc.filename is not None and Path(exc.filename) in path.parents
+        reason = f"{str(exc.filename)!r} is a file, not a directory" if blocked else exc.strerror
+        raise OSError(exc.errno, f"cannot write {str(path)!r}: {reason}") from exc
 
 
 def _swap_into(tmp: Path, path: Path) -> None:
@@ -455,15 +477,17 @@ def tidy_leftovers(path: str | os.PathLike[str]) -> None:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     tidy_leftovers(path)
     tmp = _sibling(path, "tmp")
     try:
-        with open(tmp, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        with _naming(path):
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -12,6 +12,7 @@ import difflib
 import functools
 import json
 import os
+import shlex
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence, Sized
@@ -969,6 +970,22 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
     return spec.model_copy(update={"model": spec.model.model_copy(update={"encoder": encoder_spec})})
 
 
+def check_results_path(path: Path) -> None:
+    """Refuse a results file that cannot be written: a directory, or a path through a file."""
+    shown = short_repr(str(path), 200)
+    if path.is_dir():
+        raise SpecError(
+            f"cannot write the results to {shown}: it is a directory; give a file, e.g. {path / 'eval.json'}"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SpecError(f"cannot write the results to {shown}: {str(parent)!r} is a file, not a directory")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise SpecError(f"cannot write the results to {shown}: {str(parent)!r} is not writable")
+            return
+
+
 def _results_writer(path: Path) -> Callable[[Mapping[str, Any]], None]:
     def write(results: Mapping[str, Any]) -> None:
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
@@ -1305,6 +1322,8 @@ def evaluate_path(
     configured, so that probing it another way never replaces its own results."""
     model: BaseModel  # built from the config (a JEPA), or loaded from a model directory
     path = Path(path)
+    if output is not None:  # before the probes run, not after them: their results would be lost
+        check_results_path(Path(output))
     if not is_file(path) and not is_dir(path):
         raise SpecError(
             f"{short_repr(str(path), 200)} does not exist; give a run directory (jepa train writes one), "
@@ -1358,9 +1377,17 @@ def evaluate_path(
             f"{short_repr(str(path), 200)} is not a run directory (no run.json); pass --config with an eval section"
         )
     if is_file(path / "run.json") and not is_dir(path / FINAL):
+        checkpoints = sorted((path / "checkpoints").glob("step_*/model"))
+        latest = (
+            f", or probe its latest checkpoint as it is: jepa eval {shlex.quote(str(checkpoints[-1]))} "
+            f"--config {shlex.quote(str(path / 'run.json'))}"
+            if checkpoints
+            else ""
+        )
         raise SpecError(
             f"run {short_repr(str(path), 200)} has no final model yet: its training is running or stopped "
-            f"before the last step; finish it with jepa train CONFIG --run-dir {path} --resume, then evaluate it"
+            f"before the last step; finish it with jepa train CONFIG --run-dir {shlex.quote(str(path))} --resume, "
+            f"then evaluate it{latest}"
         )
     model_dir = path / FINAL if is_dir(path / FINAL) else path
     model = load(model_dir)

@@ -37,6 +37,7 @@ import signal
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator, Mapping, Sized
 from datetime import timedelta
 from pathlib import Path
@@ -943,6 +944,8 @@ class Trainer:
         try:
             state = torch.load(trainer_file, map_location=self.device, weights_only=True)
         except pickle.UnpicklingError as exc:  # weights_only refuses anything but tensors and plain containers
+            if not zipfile.is_zipfile(trainer_file):  # not what torch.save writes: bytes, not objects
+                raise self._bad_checkpoint(trainer_file, "it is damaged (not a torch checkpoint file)") from None
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise self._bad_checkpoint(
                 trainer_file,

@@ -125,7 +125,7 @@ def _check_local(path: str) -> None:
             )
     elif local.exists() or local.is_absolute() or path.startswith((".", "~")):
         raise ValueError(f"{path!r} is not a directory: give a local model directory or a hub id")
-    elif "/" not in path:  # a mistyped directory: fail now, not after the hub's retries time out
+    elif path.count("/") != 1:  # a mistyped directory: fail now, not after the hub's retries time out
         raise ValueError(
             f"no directory {path!r} here, and it is not a hub id (those read organisation/name, e.g. "
             "facebook/ijepa_vith14_1k): check the path"
