@@ -164,6 +164,9 @@ def test_unknown_fields_of_specs_and_run_configs_suggest_the_closest(fresh_regis
 
     assert message(trian={}) == "trian: unknown field; did you mean 'train'?"
     assert message(train={"stpes": 3}) == "train.stpes: unknown field; did you mean 'steps'?"
+    # what other trainers call a setting leads to ours, though the spelling is closer to another
+    assert message(train={"grad_accum": 2}) == "train.grad_accum: unknown field; did you mean 'accumulate'?"
+    assert message(train={"learning_rate": 1e-3}) == "train.learning_rate: unknown field; did you mean 'lr'?"
     assert message(data={"name": "sinusoids", "parms": {}}) == "data.parms: unknown field; did you mean 'params'?"
     assert message(data={"name": "sinusoids", "params": {"sise": 3}}) == (
         "data.params.sise: unknown field; did you mean 'size', 'noise'? (`jepa describe dataset jepa:sinusoids` "

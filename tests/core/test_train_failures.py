@@ -14,6 +14,7 @@ import time
 import warnings
 from pathlib import Path
 
+import jepa
 import numpy as np
 import pytest
 import torch
@@ -158,6 +159,19 @@ def test_nan_in_the_data_fails_before_the_run_directory_exists(tmp_path, capsys)
     assert line.startswith("jepa: error: the loss is nan on the first batch, before any training step")
     assert "the batch holds NaN or Inf values; clean the data" in line
     assert not (tmp_path / "run").exists()
+
+
+def test_a_micro_batch_of_one_for_a_loss_of_batch_statistics_names_the_settings(tmp_path) -> None:
+    model = jepa.build("mlp", "mlp", loss="vicreg", encoder={"input_dim": 4, "hidden_dim": 8})
+    data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 4))
+    spec = {"steps": 2, "batch_size": 4, "accumulate": 4, "warmup_steps": 0, "progress": False}
+    with pytest.raises(jepa.TrainingError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's own about var() of one item
+        jepa.Trainer(model, data, spec).fit()
+    assert "a micro-batch of 1 item: loss 'jepa:vicreg' or the model's batch statistics need two or more" in str(
+        info.value
+    )
+    assert "train.batch_size 4 over 1 process(es) x 4 accumulation step(s); raise train.batch_size" in str(info.value)
 
 
 # -- a run directory is never stranded ----------------------------------------------------------------

@@ -121,6 +121,40 @@ def test_a_shuffled_dataloader_resumes_exactly_and_other_data_is_refused(tmp_pat
         trainer("staged", data=series[:32], resume=True)
 
 
+class RandomCrops(torch.utils.data.Dataset):
+    """Windows of 8 steps at a random start in series of 12, drawn from torch's global
+    generator on access (as a dataset's random crop is): in a DataLoader worker, from the
+    worker's own stream."""
+
+    def __init__(self) -> None:
+        self.series = torch.randn(40, 12, 2)
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        start = int(torch.randint(0, 5, ()))
+        return self.series[index, start : start + 8]
+
+
+def test_a_run_whose_workers_draw_random_crops_resumes_exactly(tmp_path) -> None:
+    def trainer(run: str, **kwargs) -> Trainer:
+        torch.manual_seed(0)
+        model = jepa.build(
+            "transformer", "attention", masker="random", loss="smooth_l1",
+            encoder={"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
+            predictor={"depth": 1, "heads": 2},
+        )  # fmt: skip
+        spec = {"steps": 7, "batch_size": 8, "warmup_steps": 2, "num_workers": 2, "checkpoint_every": 3}
+        spec |= {"progress": False, "plot": False}
+        return Trainer(model, RandomCrops(), spec, run_dir=tmp_path / run, **kwargs)
+
+    whole = [m["loss"] for m in trainer("whole").fit()]
+    staged = trainer("staged").fit(max_steps=3)  # part-way through the first epoch of 5 batches
+    staged += trainer("staged", resume=True).fit()  # and on into the second
+    assert [m["loss"] for m in staged] == whole, "the workers' crops differ after resuming"
+
+
 def test_a_resumed_run_with_more_steps_records_them_in_run_json(tmp_path) -> None:
     train_run(load_run_spec(MASKED_RUN, ["train.steps=3"]), run_dir=tmp_path / "run")
     assert json.loads((tmp_path / "run" / "run.json").read_text())["train"]["steps"] == 3

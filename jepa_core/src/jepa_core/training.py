@@ -91,7 +91,9 @@ class TrainSpec(SpecModel):
     """Training settings (the ``train:`` section of a run config)."""
 
     steps: PositiveInt = Field(1000, description="optimiser steps to train for (the schedules span them)")
-    batch_size: PositiveInt = Field(64, description="global batch size (all processes together)")
+    batch_size: PositiveInt = Field(
+        64, description="global batch size (all processes together); a DataLoader given as the data keeps its own"
+    )
     lr: Positive = Field(1e-3, description="peak learning rate of AdamW, reached after the warmup")
     min_lr: NonNegative = Field(1e-6, description="learning rate at the last step (the cosine ends here)")
     warmup_steps: NonNegativeInt = Field(100, description="steps of linear warmup from 0 to lr; keep it below steps")
@@ -126,7 +128,17 @@ class TrainSpec(SpecModel):
         description="keep the latest N checkpoints, deleting older ones after each save (each holds the model "
         "and the optimiser state); null: keep every one",
     )
-    num_workers: Annotated[int, Field(ge=0, le=1024, description="data-loading processes")] = 0
+    num_workers: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=1024,
+            description="data-loading processes (a DataLoader given as the data keeps its own, and its own "
+            "batch size). A dataset that draws from torch's global generator on access (the timeseries "
+            "crop) draws other values with another worker count; image and video datasets draw per item "
+            "and do not",
+        ),
+    ] = 0
     progress: bool = Field(True, description="show a progress bar on stderr")
     tensorboard: bool = Field(
         False, description="also log the metrics for TensorBoard (in run_dir/tensorboard; needs jepa-core[tensorboard])"
@@ -477,6 +489,17 @@ class Trainer:
                     f"the loss is {loss} on the first batch, before any training step: the batch holds NaN or Inf "
                     "values; clean the data (or mark missing values the way the dataset documents)"
                 )
+            if _leading_size(batch, self.local_batch) == 1:  # a spread over one item is no number
+                where = (
+                    f"train.batch_size {self.spec.batch_size} over {self.world} process(es) x "
+                    f"{self.spec.accumulate} accumulation step(s); raise train.batch_size or lower train.accumulate"
+                    if self._owns_order()
+                    else "the DataLoader's batch_size; give it a larger one"
+                )
+                raise TrainingError(
+                    f"the loss is {loss} on the first batch, a micro-batch of 1 item: loss "
+                    f"{part_name(self.model.criterion)} or the model's batch statistics need two or more ({where})"
+                )
             raise TrainingError(
                 f"the loss is {loss} on the first batch, before any training step, though the batch is finite: "
                 f"the encoder, the predictor or loss {part_name(self.model.criterion)} gives NaN/Inf on finite "
@@ -556,8 +579,8 @@ class Trainer:
             how = "--restart" if self.run_spec is not None else "restart=True"
             raise TrainingError(
                 f"cannot resume the run in {str(self.run_dir)!r} with another set-up ({listed}{more}): a resumed "
-                "run goes on as it was trained, and only train.steps, how it is watched and saved, and the eval "
-                f"section may change; undo these changes, or {how}, or choose another run directory"
+                "run goes on as it was trained, and only train.steps, how it is watched and saved, where it runs "
+                f"(device, num_workers, compile) and the eval section may change; undo these changes, or {how}, or choose another run directory"
             )
         trained_on, items = state.get("data_items"), _item_count(self.data)
         if trained_on is not None and items is not None and trained_on != items:
@@ -632,7 +655,14 @@ class Trainer:
                 torch.set_rng_state(now)
             yield from iterator
             return
-        order = BatchOrder(len(self.data), self.local_batch, self.world, self.rank, self.spec.seed, epoch, position)
+        # Workers draw (a random crop, say) from their own random streams, seeded as the epoch
+        # begins and advanced by each batch they load, and batch i goes to worker i % workers:
+        # an epoch resumed part-way loads its earlier batches again and drops them, so each
+        # worker meets the batches it would have. (In-process, the checkpoint holds the stream.)
+        skip = position if self.spec.num_workers > 0 else 0
+        order = BatchOrder(
+            len(self.data), self.local_batch, self.world, self.rank, self.spec.seed, epoch, position - skip
+        )
         loader = torch.utils.data.DataLoader(
             self.data,
             batch_sampler=order,
@@ -640,7 +670,10 @@ class Trainer:
             generator=torch.Generator().manual_seed(self.spec.seed + epoch),  # leaves the global RNG alone
             pin_memory=self.device.type == "cuda",
         )
-        yield from loader
+        batches = iter(loader)
+        for _ in range(skip):
+            next(batches)
+        yield from batches
 
     def _micro_batches(self, start_micro: int) -> Iterator[Any]:
         per_epoch = self.batches_per_epoch()

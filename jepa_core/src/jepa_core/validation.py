@@ -270,13 +270,35 @@ def _is_union_member(part: Any) -> bool:
 _SCALAR_TAGS = frozenset({"int", "float", "str", "bool", "none", "bytes"})
 
 
+#: What other trainers (transformers, Lightning, timm) call a setting, and its name here:
+#: spelling does not lead from one to the other (grad_accum is closest to grad_clip).
+_OTHER_TRAINERS_NAMES = {
+    "grad_accum": "accumulate",
+    "gradient_accumulation_steps": "accumulate",
+    "accumulate_grad_batches": "accumulate",
+    "accumulation_steps": "accumulate",
+    "learning_rate": "lr",
+    "max_steps": "steps",
+    "epochs": "steps",
+    "workers": "num_workers",
+    "dataloader_num_workers": "num_workers",
+    "mixed_precision": "precision",
+    "amp": "precision",
+    "max_grad_norm": "grad_clip",
+    "clip_grad": "grad_clip",
+    "gradient_clip_val": "grad_clip",
+    "warmup": "warmup_steps",
+}
+
+
 def _unknown_field_message(loc: tuple[Any, ...], model: Any, describe: str | None) -> str:
     """``unknown field; did you mean 'depth'?`` and where the valid fields are listed."""
     known = _fields_at(model, loc[:-1]) if model is not None and loc else None
     if not known:
         return "unknown field (check the spelling)"
     message = "unknown field"
-    close = difflib.get_close_matches(str(loc[-1]), known, n=3, cutoff=0.6)
+    other_name = _OTHER_TRAINERS_NAMES.get(str(loc[-1]).lower())
+    close = [other_name] if other_name in known else difflib.get_close_matches(str(loc[-1]), known, n=3, cutoff=0.6)
     if close:
         message += f"; did you mean {', '.join(repr(name) for name in close)}?"
     if describe is not None and len(loc) == 1:  # the component's own parameters
