@@ -580,7 +580,8 @@ class Trainer:
             raise TrainingError(
                 f"cannot resume the run in {str(self.run_dir)!r} with another set-up ({listed}{more}): a resumed "
                 "run goes on as it was trained, and only train.steps, how it is watched and saved, where it runs "
-                f"(device, num_workers, compile) and the eval section may change; undo these changes, or {how}, or choose another run directory"
+                f"(device, num_workers, compile) and the eval section may change; undo these changes, or {how}, "
+                "or choose another run directory"
             )
         trained_on, items = state.get("data_items"), _item_count(self.data)
         if trained_on is not None and items is not None and trained_on != items:
