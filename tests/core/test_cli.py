@@ -246,10 +246,11 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     (tmp_path / "run" / "eval.json").write_text(json.dumps(results))
     # a results file that cannot be written is refused before the probes run, not after
     for output, why in (
-        (tmp_path, "it is a directory; give a file"),
-        (config / "x.json", "is a file, not a directory"),
+        (str(tmp_path), "it names a directory; give a file"),
+        (f"{tmp_path / 'new'}/", "it names a directory; give a file"),
+        (str(config / "x.json"), "is a file, not a directory"),
     ):
-        refused = run("eval", str(tmp_path / "run"), "-o", str(output), check=False)
+        refused = run("eval", str(tmp_path / "run"), "-o", output, check=False)
         assert refused.returncode == 2 and refused.stdout == "" and why in refused.stderr
         assert "probing" not in refused.stderr and refused.stderr.startswith("jepa: error: cannot write the results")
     missing = run("eval", str(tmp_path / "nowhere"), check=False)

@@ -779,5 +779,8 @@ def _run_command(argv: Sequence[str] | None) -> int:
     except OSError as exc:  # the file system refused (a path, a permission, a full disk): say so, no traceback
         if isinstance(exc, BrokenPipeError):  # `jepa list | head`
             return 0
-        print(f"jepa: error: {short_message(exc, limit=2000)}", file=sys.stderr)
+        # what the system said and the path, without the "[Errno 2]" a user has no use for
+        said = exc.strerror if exc.strerror else str(exc)
+        said += f": {exc.filename!r}" if exc.filename is not None else ""
+        print(f"jepa: error: {short_message(OSError(said), limit=2000)}", file=sys.stderr)
         return 1

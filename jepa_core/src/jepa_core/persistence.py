@@ -308,8 +308,8 @@ def _naming(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        blocked = exc.filename is not None and Path(exc.filename) in path.parents
-        reason = f"{str(exc.filename)!r} is a file, not a directory" if blocked else exc.strerror
+        blocking = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{str(blocking)!r} is a file, not a directory" if blocking is not None else exc.strerror
         raise OSError(exc.errno, f"cannot write {str(path)!r}: {reason}") from exc
 
 

@@ -970,12 +970,21 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
     return spec.model_copy(update={"model": spec.model.model_copy(update={"encoder": encoder_spec})})
 
 
-def check_results_path(path: Path) -> None:
+def _run_json_has_eval(path: Path) -> bool:
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("eval"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_results_path(output: str | os.PathLike[str]) -> None:
     """Refuse a results file that cannot be written: a directory, or a path through a file."""
-    shown = short_repr(str(path), 200)
-    if path.is_dir():
+    path, shown = Path(output), short_repr(str(output), 200)
+    if not str(output):
+        raise SpecError("the results file is named '': give a file, e.g. eval.json")
+    if str(output).endswith(("/", os.sep)) or path.is_dir():
         raise SpecError(
-            f"cannot write the results to {shown}: it is a directory; give a file, e.g. {path / 'eval.json'}"
+            f"cannot write the results to {shown}: it names a directory; give a file, e.g. {path / 'eval.json'}"
         )
     for parent in path.parents:
         if parent.exists():
@@ -1323,7 +1332,7 @@ def evaluate_path(
     model: BaseModel  # built from the config (a JEPA), or loaded from a model directory
     path = Path(path)
     if output is not None:  # before the probes run, not after them: their results would be lost
-        check_results_path(Path(output))
+        check_results_path(output)
     if not is_file(path) and not is_dir(path):
         raise SpecError(
             f"{short_repr(str(path), 200)} does not exist; give a run directory (jepa train writes one), "
@@ -1378,9 +1387,11 @@ def evaluate_path(
         )
     if is_file(path / "run.json") and not is_dir(path / FINAL):
         checkpoints = sorted((path / "checkpoints").glob("step_*/model"))
+        with_eval = _run_json_has_eval(path / "run.json")  # trained with eval=null: a config that has one
+        config_hint = shlex.quote(str(path / "run.json")) if with_eval else "CONFIG (a run config with an eval section)"
         latest = (
             f", or probe its latest checkpoint as it is: jepa eval {shlex.quote(str(checkpoints[-1]))} "
-            f"--config {shlex.quote(str(path / 'run.json'))}"
+            f"--config {config_hint}"
             if checkpoints
             else ""
         )
