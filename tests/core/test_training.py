@@ -53,6 +53,16 @@ def test_schedules_follow_warmup_cosine_and_weight_decay_ramp() -> None:
     assert weight_decay(spec, 0) == pytest.approx(0.04) and weight_decay(spec, 99) == pytest.approx(0.4)
 
 
+def test_a_batch_that_accumulation_does_not_divide_names_both_settings() -> None:
+    model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
+    with pytest.raises(jepa.SpecError) as info:
+        Trainer(model, jepa_data(), {"batch_size": 16, "accumulate": 32})
+    assert info.value.path == "train.batch_size"
+    assert str(info.value).endswith(
+        "over 1 processes x 32 accumulation steps; make it a multiple of 32, or change train.accumulate"
+    )
+
+
 def test_norms_and_biases_get_no_weight_decay() -> None:
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
     trainer = Trainer(model, jepa_data(), {"steps": 1, "batch_size": 8, "progress": False})
@@ -611,8 +621,11 @@ def test_a_batch_the_encoder_takes_but_the_predictor_does_not_is_not_blamed_on_t
 def test_an_unwritable_run_dir_and_an_existing_run_are_refused(tmp_path) -> None:
     spec = load_run_spec(MASKED_RUN, ["train.steps=1"])
     (tmp_path / "file").write_text("not a directory")
-    with pytest.raises(TrainingError, match="cannot write to run directory"):
-        train_run(spec, run_dir=tmp_path / "file" / "run")
+    for deep in ("run", "runs/mine"):  # the part of the path that is a file is named
+        with pytest.raises(
+            TrainingError, match=rf"cannot write to run directory '.*file/{deep}': '[^']*file' is a file"
+        ):
+            train_run(spec, run_dir=tmp_path / "file" / deep)
     with pytest.raises(TrainingError, match=r"run directory '.*file' is a file; give the run a directory"):
         train_run(spec, run_dir=tmp_path / "file")
     run_dir = train_run(spec, run_dir=tmp_path / "run")

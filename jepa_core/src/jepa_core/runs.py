@@ -40,7 +40,7 @@ from jepa_core.errors import (
 from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS, install_command
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, explain_unknown, read_config
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, blocking_file, explain_unknown, read_config
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
     ComponentSpec,
@@ -986,13 +986,12 @@ def check_results_path(output: str | os.PathLike[str]) -> None:
         raise SpecError(
             f"cannot write the results to {shown}: it names a directory; give a file, e.g. {path / 'eval.json'}"
         )
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise SpecError(f"cannot write the results to {shown}: {str(parent)!r} is a file, not a directory")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise SpecError(f"cannot write the results to {shown}: {str(parent)!r} is not writable")
-            return
+    blocking = blocking_file(path)
+    if blocking is not None:
+        raise SpecError(f"cannot write the results to {shown}: {str(blocking)!r} is a file, not a directory")
+    existing = next(parent for parent in path.parents if parent.exists())  # where the folders start
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError(f"cannot write the results to {shown}: {str(existing)!r} is not writable")
 
 
 def _results_writer(path: Path) -> Callable[[Mapping[str, Any]], None]:

@@ -53,7 +53,7 @@ from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA, data_error, failing_part, part_name
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, read_config
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, blocking_file, read_config
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
 
@@ -370,7 +370,9 @@ class Trainer:
                 f"; the run in {str(run_dir)!r} was trained with {trained_with} process(es) and its batch_size "
                 f"cannot change on resume: resume it with {trained_with} (torchrun --nproc_per_node={trained_with})"
                 if trained_with is not None and trained_with != self.world
-                else ""
+                else f"; make it a multiple of {self.world * self.spec.accumulate}, or change train.accumulate"
+                if self.spec.accumulate > 1
+                else f"; make it a multiple of {self.world}"
             )
             raise SpecError(
                 f"batch_size {self.spec.batch_size} must divide evenly over {self.world} processes x "
@@ -545,7 +547,9 @@ class Trainer:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {exc.strerror or exc}") from None
+            blocking = blocking_file(run_dir)
+            reason = f"{str(blocking)!r} is a file, not a directory" if blocking else exc.strerror or exc
+            raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {reason}") from None
         if not (resume and checkpoint is not None):  # a resumed run rewrites it once its checkpoint has loaded
             self._write_run_spec()
 
