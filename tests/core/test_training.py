@@ -106,16 +106,21 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path) -> N
         assert torch.equal(a, b), name
 
 
+def tiny_masked_sequence_model() -> jepa.JEPA:
+    """A masked transformer JEPA over 8 steps of 2 channels, from seed 0."""
+    torch.manual_seed(0)
+    return jepa.build(
+        "transformer", "attention", masker="random", loss="smooth_l1",
+        encoder={"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
+        predictor={"depth": 1, "heads": 2},
+    )  # fmt: skip
+
+
 def test_a_shuffled_dataloader_resumes_exactly_and_other_data_is_refused(tmp_path) -> None:
     series = torch.randn(40, 8, 2)
 
     def trainer(run: str, data: torch.Tensor = series, **kwargs) -> Trainer:
-        torch.manual_seed(0)
-        model = jepa.build(
-            "transformer", "attention", masker="random", loss="smooth_l1",
-            encoder={"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
-            predictor={"depth": 1, "heads": 2},
-        )  # fmt: skip
+        model = tiny_masked_sequence_model()
         # no generator of its own: its order is drawn from the global random stream each epoch
         loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True)
         spec = {"steps": 8, "checkpoint_every": 3, "progress": False, "plot": False}
@@ -149,12 +154,7 @@ class RandomCrops(torch.utils.data.Dataset):
 
 def test_a_run_whose_workers_draw_random_crops_resumes_exactly(tmp_path) -> None:
     def trainer(run: str, **kwargs) -> Trainer:
-        torch.manual_seed(0)
-        model = jepa.build(
-            "transformer", "attention", masker="random", loss="smooth_l1",
-            encoder={"input_dim": 2, "hidden_dim": 16, "depth": 1, "heads": 2, "pool": "none", "num_tokens": 8},
-            predictor={"depth": 1, "heads": 2},
-        )  # fmt: skip
+        model = tiny_masked_sequence_model()
         spec = {"steps": 7, "batch_size": 8, "warmup_steps": 2, "num_workers": 2, "checkpoint_every": 3}
         spec |= {"progress": False, "plot": False}
         return Trainer(model, RandomCrops(), spec, run_dir=tmp_path / run, **kwargs)
