@@ -308,15 +308,14 @@ def _naming(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        blocking = blocking_file(path)
-        reason = f"{str(blocking)!r} is a file, not a directory" if blocking is not None else exc.strerror
-        raise OSError(exc.errno, f"cannot write {str(path)!r}: {reason}") from exc
+        raise OSError(exc.errno, f"cannot write {str(path)!r}: {blocked_by_file(path) or exc.strerror}") from exc
 
 
-def blocking_file(path: Path) -> Path | None:
-    """The folder of ``path`` (nearest the root) that is a file, so nothing can be made
-    under it; None when there is none."""
-    return next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+def blocked_by_file(path: Path) -> str | None:
+    """``"'a' is a file, not a directory"`` for the folder of ``path`` (nearest the root)
+    that is a file, so nothing can be made under it; None when there is none."""
+    blocking = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+    return None if blocking is None else f"{str(blocking)!r} is a file, not a directory"
 
 
 def _swap_into(tmp: Path, path: Path) -> None:

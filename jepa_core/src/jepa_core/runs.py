@@ -40,7 +40,7 @@ from jepa_core.errors import (
 from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS, install_command
 from jepa_core.limits import Heads, Seed
 from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, blocking_file, explain_unknown, read_config
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, blocked_by_file, explain_unknown, read_config
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
     ComponentSpec,
@@ -977,7 +977,7 @@ def _run_json_has_eval(path: Path) -> bool:
         return False
 
 
-def check_results_path(output: str | os.PathLike[str]) -> None:
+def _check_results_path(output: str | os.PathLike[str]) -> None:
     """Refuse a results file that cannot be written: a directory, or a path through a file."""
     path, shown = Path(output), short_repr(str(output), 200)
     if not str(output):
@@ -986,9 +986,9 @@ def check_results_path(output: str | os.PathLike[str]) -> None:
         raise SpecError(
             f"cannot write the results to {shown}: it names a directory; give a file, e.g. {path / 'eval.json'}"
         )
-    blocking = blocking_file(path)
-    if blocking is not None:
-        raise SpecError(f"cannot write the results to {shown}: {str(blocking)!r} is a file, not a directory")
+    blocked = blocked_by_file(path)
+    if blocked is not None:
+        raise SpecError(f"cannot write the results to {shown}: {blocked}")
     existing = next(parent for parent in path.parents if parent.exists())  # where the folders start
     if not os.access(existing, os.W_OK | os.X_OK):
         raise SpecError(f"cannot write the results to {shown}: {str(existing)!r} is not writable")
@@ -1331,7 +1331,7 @@ def evaluate_path(
     model: BaseModel  # built from the config (a JEPA), or loaded from a model directory
     path = Path(path)
     if output is not None:  # before the probes run, not after them: their results would be lost
-        check_results_path(output)
+        _check_results_path(output)
     if not is_file(path) and not is_dir(path):
         raise SpecError(
             f"{short_repr(str(path), 200)} does not exist; give a run directory (jepa train writes one), "

@@ -53,7 +53,7 @@ from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
 from jepa_core.model import JEPA, data_error, failing_part, part_name
-from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, blocking_file, read_config
+from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, blocked_by_file, read_config
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
 
@@ -547,8 +547,7 @@ class Trainer:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            blocking = blocking_file(run_dir)
-            reason = f"{str(blocking)!r} is a file, not a directory" if blocking else exc.strerror or exc
+            reason = blocked_by_file(run_dir) or exc.strerror or exc
             raise TrainingError(f"cannot write to run directory {str(run_dir)!r}: {reason}") from None
         if not (resume and checkpoint is not None):  # a resumed run rewrites it once its checkpoint has loaded
             self._write_run_spec()
