@@ -249,6 +249,7 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
         (str(tmp_path), "it names a directory; give a file"),
         (f"{tmp_path / 'new'}/", "it names a directory; give a file"),
         (str(config / "x.json"), "is a file, not a directory"),
+        *([("/proc/eval.json", "'/proc' refuses a new file")] if Path("/proc/self").is_dir() else []),
     ):
         refused = run("eval", str(tmp_path / "run"), "-o", output, check=False)
         assert refused.returncode == 2 and refused.stdout == "" and why in refused.stderr

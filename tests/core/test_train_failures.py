@@ -5,6 +5,7 @@ strands a run directory: Ctrl-C checkpoints, a rerun or --restart starts over,
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import signal
@@ -165,13 +166,34 @@ def test_a_micro_batch_of_one_for_a_loss_of_batch_statistics_names_the_settings(
     model = jepa.build("mlp", "mlp", loss="vicreg", encoder={"input_dim": 4, "hidden_dim": 8})
     data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 4))
     spec = {"steps": 2, "batch_size": 4, "accumulate": 4, "warmup_steps": 0, "progress": False}
-    with pytest.raises(jepa.TrainingError) as info, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch's own about var() of one item
+    with pytest.raises(jepa.TrainingError) as info, warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         jepa.Trainer(model, data, spec).fit()
     assert "a micro-batch of 1 item: loss 'jepa:vicreg' or the model's batch statistics need two or more" in str(
         info.value
     )
     assert "train.batch_size 4 over 1 process(es) x 4 accumulation step(s); raise train.batch_size" in str(info.value)
+    assert [str(warning.message) for warning in said] == []  # not torch's var() warning first
+
+
+def test_micro_batches_of_one_item_log_their_spread_as_null_in_strict_json(tmp_path) -> None:
+    # a loss without batch statistics trains on one item at a time; the spread of one item is no number
+    model = jepa.build("mlp", "mlp", loss="smooth_l1", encoder={"input_dim": 4, "hidden_dim": 8})
+    data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 4))
+    spec = {"steps": 2, "batch_size": 4, "accumulate": 4, "warmup_steps": 0, "progress": False}
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        jepa.Trainer(model, data, spec, run_dir=tmp_path / "run").fit()
+    assert [str(warning.message) for warning in said] == []
+
+    def no_nan(constant: str) -> None:
+        raise AssertionError(f"metrics.jsonl holds {constant}, which strict JSON readers refuse")
+
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    rows = [json.loads(line, parse_constant=no_nan) for line in lines]
+    assert [row["context_std"] for row in rows] == [None, None]
+    assert all(math.isfinite(row["loss"]) for row in rows)
+    assert (tmp_path / "run" / "training.png").is_file()
 
 
 # -- a run directory is never stranded ----------------------------------------------------------------

@@ -19,9 +19,12 @@ def embedding_std(embeddings: torch.Tensor) -> torch.Tensor:
     taken across the batch, so it is centred already: an offset every sample
     shares is no spread. Such an offset does make the normalised embeddings
     point alike, so a freshly initialised transformer reads far below ``1/sqrt(D)``
-    (the README's quick-start model about 0.006 of 0.18).
+    (the README's quick-start model about 0.006 of 0.18). A single sample has no
+    spread: NaN (a run's ``metrics.jsonl`` writes it as ``null``).
     """
     z = torch.nn.functional.normalize(pooled(embeddings).float(), dim=-1)
+    if z.shape[0] < 2:  # torch would warn of no degrees of freedom at every step
+        return z.new_full((), float("nan"))
     return z.std(dim=0).mean()
 
 

@@ -32,11 +32,12 @@ def plot_metrics(metrics_file: str | os.PathLike[str], out: str | os.PathLike[st
     panels = [(key, title) for key, title in panels if any(key in row for row in rows)]
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
     for axis, (key, title) in zip(axes[0], panels, strict=True):
-        axis.plot(steps, [row.get(key, float("nan")) for row in rows], linewidth=1.2)
+        values = [row.get(key) for row in rows]
+        axis.plot(steps, [float("nan") if value is None else value for value in values], linewidth=1.2)
         axis.set_title(title)
         axis.set_xlabel("step")
         axis.grid(alpha=0.3)
-        if key == "loss" and all(row.get("loss", 0) > 0 for row in rows):
+        if key == "loss" and all(value is None or value > 0 for value in values):
             axis.set_yscale("log")
     figure.tight_layout()
     out = Path(out)

@@ -15,6 +15,7 @@ import os
 import shlex
 import statistics
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -992,6 +993,16 @@ def _check_results_path(output: str | os.PathLike[str]) -> None:
     existing = next(parent for parent in path.parents if parent.exists())  # where the folders start
     if not os.access(existing, os.W_OK | os.X_OK):
         raise SpecError(f"cannot write the results to {shown}: {str(existing)!r} is not writable")
+    if existing == path.parent:  # a trial file: root passes os.access where the file system refuses (/proc)
+        try:
+            handle, trial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=existing)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise SpecError(
+                f"cannot write the results to {shown}: {str(existing)!r} refuses a new file ({why})"
+            ) from None
+        os.close(handle)
+        os.unlink(trial)
 
 
 def _results_writer(path: Path) -> Callable[[Mapping[str, Any]], None]:

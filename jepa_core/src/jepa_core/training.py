@@ -37,6 +37,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator, Mapping, Sized
 from datetime import timedelta
@@ -463,27 +464,31 @@ class Trainer:
         if batch is None:
             raise SpecError("the data gives no batch at all; check the dataset and train.batch_size", "data")
         rng = torch.get_rng_state()  # the check must not shift the run's random stream
-        try:
-            with torch.no_grad(), self._autocast():
-                out = self.model.step(batch, collapse_metrics=False)
-        except TokenCountError as exc:
-            if self.run_spec is None:
-                raise
-            raise exc.in_run_config() from None
-        except SpecError as exc:
-            if exc.path.split(".")[0] not in ("masker", "loss") or self.run_spec is None:
-                raise
-            raise exc.prefixed("model") from None  # where the run config names it
-        except (ValueError, RuntimeError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            role, name = failing_part(self.model, exc) or ("", "")
-            if role in ("masker", "loss"):  # the encoder took the batch: the part's own code failed
-                raise SpecError(
-                    f"{role} {name} failed on the first batch: {type(exc).__name__}: {short_message(exc)}",
-                    f"model.{role}" if self.run_spec is not None else role,
-                ) from exc
-            raise data_error(self.model.encoder, batch, exc) from exc
-        finally:
-            torch.set_rng_state(rng)
+        one_item = _leading_size(batch, self.local_batch) == 1
+        with warnings.catch_warnings():
+            if one_item:  # torch warns of a spread over one item before the error below says what to change
+                warnings.simplefilter("ignore")
+            try:
+                with torch.no_grad(), self._autocast():
+                    out = self.model.step(batch, collapse_metrics=False)
+            except TokenCountError as exc:
+                if self.run_spec is None:
+                    raise
+                raise exc.in_run_config() from None
+            except SpecError as exc:
+                if exc.path.split(".")[0] not in ("masker", "loss") or self.run_spec is None:
+                    raise
+                raise exc.prefixed("model") from None  # where the run config names it
+            except (ValueError, RuntimeError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                role, name = failing_part(self.model, exc) or ("", "")
+                if role in ("masker", "loss"):  # the encoder took the batch: the part's own code failed
+                    raise SpecError(
+                        f"{role} {name} failed on the first batch: {type(exc).__name__}: {short_message(exc)}",
+                        f"model.{role}" if self.run_spec is not None else role,
+                    ) from exc
+                raise data_error(self.model.encoder, batch, exc) from exc
+            finally:
+                torch.set_rng_state(rng)
         loss = float(out.loss.detach().float())
         if not math.isfinite(loss):
             if _holds_non_finite(batch):
@@ -491,7 +496,7 @@ class Trainer:
                     f"the loss is {loss} on the first batch, before any training step: the batch holds NaN or Inf "
                     "values; clean the data (or mark missing values the way the dataset documents)"
                 )
-            if _leading_size(batch, self.local_batch) == 1:  # a spread over one item is no number
+            if one_item:  # a spread over one item is no number
                 where = (
                     f"train.batch_size {self.spec.batch_size} over {self.world} process(es) x "
                     f"{self.spec.accumulate} accumulation step(s); raise train.batch_size or lower train.accumulate"
@@ -890,7 +895,12 @@ class Trainer:
     def _log(self, metrics: dict[str, float], writer: Any, started: float, stop: int) -> None:
         if self.run_dir is not None:
             with open(self.run_dir / METRICS, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(metrics) + "\n")
+                # strict JSON, which has no NaN: a metric with no value (a spread over one item) is null
+                row = {
+                    name: None if isinstance(value, float) and not math.isfinite(value) else value
+                    for name, value in metrics.items()
+                }
+                handle.write(json.dumps(row) + "\n")
         if writer is not None:
             for name, value in metrics.items():
                 if name != "step":
