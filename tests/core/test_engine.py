@@ -326,6 +326,12 @@ def test_a_masker_that_draws_for_another_token_count_than_the_data_is_named_with
     assert "encoder.params" not in message, "the encoder is not the part to change"
 
 
+def test_a_pair_of_states_of_two_batch_sizes_is_named_as_such() -> None:
+    model = jepa.build("transformer", "mlp", encoder={"input_dim": 8, "hidden_dim": 16, "depth": 1})
+    with pytest.raises(ValueError, match=r"^state_t holds 4 items and state_t1 3: the two states of a pair need the"):
+        model.step(torch.randn(4, 10, 8), torch.randn(3, 10, 8))
+
+
 def test_rankme_and_std_detect_collapse() -> None:
     torch.manual_seed(0)
     healthy = torch.randn(256, 32)
@@ -334,6 +340,10 @@ def test_rankme_and_std_detect_collapse() -> None:
     assert jepa.rankme(collapsed) < 3
     assert jepa.embedding_std(torch.ones(64, 32)) < 1e-6
     assert jepa.embedding_std(healthy) == pytest.approx(32**-0.5, rel=0.1)
+    assert jepa.embedding_std(healthy.numpy()) == jepa.embedding_std(healthy), "an array is read as a tensor"
+    for metric in (jepa.embedding_std, jepa.rankme):  # one vector is no batch: refused, not a number
+        with pytest.raises(ValueError, match=r"embeddings of shape \(32,\) are not a batch"):
+            metric(healthy[0])
 
 
 def test_rankme_ignores_a_common_offset_and_reads_one_point_as_rank_one() -> None:

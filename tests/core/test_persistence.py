@@ -182,6 +182,24 @@ def test_saving_is_atomic(tmp_path) -> None:
     assert jepa.load(path).spec.to_dict() == model.spec.to_dict()
 
 
+def test_a_save_never_deletes_what_else_a_directory_holds(tmp_path) -> None:
+    model = trained_masked_model()
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "train.py").write_text("print('mine')")
+    with pytest.raises(jepa.CheckpointError) as info:
+        model.save_pretrained(project)
+    assert str(info.value) == (
+        f"cannot save the model to {str(project)!r}: the directory holds 'data', 'train.py', and a save replaces "
+        "the whole directory; give a new or empty directory, or one that holds only a saved model"
+    )
+    assert sorted(p.name for p in project.iterdir()) == ["data", "train.py"], "nothing was touched"
+    # an empty directory, and a saved model, are replaced as before
+    (tmp_path / "empty").mkdir()
+    saved = model.save_pretrained(tmp_path / "empty")
+    assert jepa.load(model.save_pretrained(saved)).spec.to_dict() == model.spec.to_dict()
+
+
 def test_a_save_the_file_system_refuses_names_the_path_asked_for(tmp_path) -> None:
     model = trained_masked_model()
     (tmp_path / "notes.txt").write_text("a file where a folder would go")

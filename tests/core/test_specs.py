@@ -60,6 +60,9 @@ def test_spec_round_trips_through_json_and_yaml_to_an_identical_model(tmp_path, 
         for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
             assert torch.equal(a, b), name
     assert jepa.build(json.loads(spec.to_json())).spec == spec
+    assert jepa.ModelSpec.parse(spec.to_json()) == spec == jepa.ModelSpec.parse(spec.to_yaml()), "text round-trips"
+    with pytest.raises(jepa.SpecError, match="the spec text is not valid JSON"):
+        jepa.ModelSpec.parse(spec.to_json()[:-2])
 
 
 def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_registry) -> None:

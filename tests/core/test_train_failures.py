@@ -88,7 +88,9 @@ def test_an_empty_dataset_is_named_not_a_stop_iteration(tmp_path) -> None:
 
     model = jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8})
     empty = torch.utils.data.TensorDataset(torch.zeros(0, 4), torch.zeros(0, 4))
-    with pytest.raises(jepa.SpecError, match=r"^data: the dataset is empty \(0 items\)"):
+    with pytest.raises(
+        jepa.SpecError, match=r"^data: the dataset is empty \(0 items\); check what you passed as data$"
+    ):
         Trainer(model, empty, {"steps": 1, "batch_size": 4}, run_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
 

@@ -205,7 +205,8 @@ def test_resuming_from_python_with_another_set_up_is_refused_too(tmp_path) -> No
         trainer(steps=6, batch_size=16, lr=0.1)
     assert len(trainer(steps=5).fit()) == 2, "more steps: allowed"
     with pytest.raises(
-        jepa.SpecError, match=r"settings \(its third argument\) are a dict or a jepa.TrainSpec, not int 5"
+        jepa.SpecError,
+        match=r"TrainSpec, not int 5: e.g. jepa.Trainer\(model, data, \{'steps': 1000, 'batch_size': 64\}\)$",
     ):
         Trainer(jepa.build("mlp", "mlp", encoder={"input_dim": 4, "hidden_dim": 8}), jepa_data(), 5)
 

@@ -10,6 +10,17 @@ def pooled(embeddings: torch.Tensor) -> torch.Tensor:
     return embeddings.mean(dim=1) if embeddings.dim() == 3 else embeddings.reshape(embeddings.shape[0], -1)
 
 
+def _batch(embeddings: torch.Tensor) -> torch.Tensor:
+    """A tensor (a NumPy array is taken as one) of at least two dimensions: a batch."""
+    embeddings = torch.as_tensor(embeddings)
+    if embeddings.dim() < 2:
+        raise ValueError(
+            f"embeddings of shape {tuple(embeddings.shape)} are not a batch: give (batch, dim) or tokens "
+            "(batch, tokens, dim)"
+        )
+    return embeddings
+
+
 @torch.no_grad()
 def embedding_std(embeddings: torch.Tensor) -> torch.Tensor:
     """Mean over dimensions of the per-dimension std of L2-normalised embeddings.
@@ -22,7 +33,7 @@ def embedding_std(embeddings: torch.Tensor) -> torch.Tensor:
     (the README's quick-start model about 0.006 of 0.18). A single sample has no
     spread: NaN (a run's ``metrics.jsonl`` writes it as ``null``).
     """
-    z = torch.nn.functional.normalize(pooled(embeddings).float(), dim=-1)
+    z = torch.nn.functional.normalize(pooled(_batch(embeddings)).float(), dim=-1)
     if z.shape[0] < 2:  # torch would warn of no degrees of freedom at every step
         return z.new_full((), float("nan"))
     return z.std(dim=0).mean()
@@ -47,7 +58,7 @@ def rankme(embeddings: torch.Tensor, eps: float = 1e-7, min_energy: float = 1e-6
     point up to noise and this returns 1 rather than the rank of that noise. How
     far apart the samples are is :func:`jepa.embedding_std`'s to say.
     """
-    z = pooled(embeddings).float()
+    z = pooled(_batch(embeddings)).float()
     finite = torch.isfinite(z)
     # SVD fails on NaN/Inf; compute on zeros instead and let the NaN through the
     # result (0 * sum), which avoids a host sync to check first

@@ -262,6 +262,20 @@ def first_state(batch: Any) -> Any:
     return masked_input(batch)
 
 
+def leading_size(batch: Any, default: int) -> int:
+    """How many items ``batch`` holds: the first dimension of its first tensor (or its
+    length, for a list of texts); ``default`` when it holds neither."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else default
+    if isinstance(batch, Mapping):
+        batch = list(batch.values())
+    if isinstance(batch, (list, tuple)) and batch:
+        if all(isinstance(item, str) for item in batch):
+            return len(batch)
+        return leading_size(batch[0], default)
+    return default
+
+
 def part_name(part: Any) -> str:
     """A component's name for messages: its registered name, else its class's."""
     if isinstance(part, MissingComponent):
@@ -683,6 +697,12 @@ class JEPA(BaseModel):
         if state_t1 is not None:
             if masks is not None:
                 raise ValueError("masks= applies to masked mode (one input); got state_t1 as well")
+            sizes = leading_size(state_t, -1), leading_size(state_t1, -1)
+            if min(sizes) >= 0 and sizes[0] != sizes[1]:
+                raise ValueError(
+                    f"state_t holds {sizes[0]} items and state_t1 {sizes[1]}: the two states of a pair need the "
+                    "same batch size"
+                )
             context = encode_state(self.encoder, state_t)
             target = self._target_embeddings(state_t1)
             pred = self.predictor(context, **self._predictor_kwargs(action=action))

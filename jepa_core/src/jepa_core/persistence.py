@@ -85,7 +85,24 @@ def save(model: BaseModel, path: str | os.PathLike[str]) -> Path:
         save_model(model, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
         (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
+    _refuse_other_files(Path(path))
     return atomic_write_dir(path, write)
+
+
+def _refuse_other_files(path: Path) -> None:
+    """A save replaces the whole directory, so refuse one that holds more than a saved
+    model: a project folder or a run directory would lose everything in it."""
+    try:
+        names = sorted(entry.name for entry in path.iterdir()) if path.is_dir() else []
+    except OSError:
+        return  # unreadable: the write says why
+    others = [name for name in names if name not in (CONFIG_NAME, WEIGHTS_NAME)]
+    if others:
+        shown = ", ".join(map(repr, others[:3])) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise CheckpointError(
+            f"cannot save the model to {str(path)!r}: the directory holds {shown}, and a save replaces the whole "
+            "directory; give a new or empty directory, or one that holds only a saved model"
+        )
 
 
 def provenance(model: BaseModel) -> dict[str, Any]:

@@ -676,7 +676,8 @@ class Registry:
             }
         )
         if other_kinds and not close:  # `encoder: attention`: the name is right, the section is not
-            message += f"; {bare!r} is a {' and a '.join(other_kinds)}, not a{'n' if kind[0] in 'aeiou' else ''} {kind}"
+            kinds = " and ".join(f"{_article(other)} {other}" for other in other_kinds)
+            message += f"; {bare!r} is {kinds}, not {_article(kind)} {kind}"
         # who would provide it: the plugin a qualified name names, else the first-party owner of the name
         distribution = SCOPES.get(scope) if scope else FIRST_PARTY.get((kind, bare))
         provider = self.plugin_record(scope) if scope else None
@@ -903,3 +904,7 @@ REGISTRY = Registry()
 def get_registry() -> Registry:
     """The process-wide registry."""
     return REGISTRY
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"

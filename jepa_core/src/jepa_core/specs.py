@@ -125,10 +125,13 @@ class ModelSpec(SpecModel):
 
     @classmethod
     def parse(cls, data: Any) -> ModelSpec:
-        """Validate a dict, a ModelSpec, or a JSON/YAML file path; raise SpecError."""
+        """Validate a dict, a ModelSpec, a JSON/YAML file path, or the text of one (what
+        :meth:`to_json` and :meth:`to_yaml` write); raise SpecError."""
         if isinstance(data, ModelSpec):
             return data
-        if isinstance(data, (str, Path)):
+        if isinstance(data, str) and (data.lstrip().startswith("{") or "\n" in data):  # text: no path holds these
+            data = parse_spec_text(data, "JSON" if data.lstrip().startswith("{") else "YAML", "the spec text")
+        elif isinstance(data, (str, Path)):
             data = read_spec_file(data)
         if not isinstance(data, Mapping):
             raise SpecError(f"a model spec must be a mapping, got {type(data).__name__}")

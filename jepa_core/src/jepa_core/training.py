@@ -53,7 +53,7 @@ from torch import nn
 from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
-from jepa_core.model import JEPA, data_error, failing_part, part_name
+from jepa_core.model import JEPA, data_error, failing_part, leading_size, part_name
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, blocked_by_file, read_config
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
@@ -347,7 +347,7 @@ class Trainer:
             raise SpecError(
                 f"jepa.Trainer's settings (its third argument) are a dict or a jepa.TrainSpec, not "
                 f"{type(spec).__name__} {short_repr(spec)}: e.g. jepa.Trainer(model, data, {{'steps': 1000, "
-                "'batch_size': 64}})",
+                "'batch_size': 64})",
                 "train",
             )
         if misplaced:
@@ -464,7 +464,7 @@ class Trainer:
         if batch is None:
             raise SpecError("the data gives no batch at all; check the dataset and train.batch_size", "data")
         rng = torch.get_rng_state()  # the check must not shift the run's random stream
-        one_item = _leading_size(batch, self.local_batch) == 1
+        one_item = leading_size(batch, self.local_batch) == 1
         with warnings.catch_warnings():
             if one_item:  # torch warns of a spread over one item before the error below says what to change
                 warnings.simplefilter("ignore")
@@ -623,7 +623,8 @@ class Trainer:
     def batches_per_epoch(self) -> int:
         if self._owns_order():
             if len(self.data) == 0:
-                raise SpecError("the dataset is empty (0 items); check its file or size (the data section's)", "data")
+                where = "the data section's file or size" if self.run_spec is not None else "what you passed as data"
+                raise SpecError(f"the dataset is empty (0 items); check {where}", "data")
             count = len(self.data) // (self.local_batch * self.world)
             if count == 0:
                 raise SpecError(
@@ -708,7 +709,7 @@ class Trainer:
                 stop_now = bool(metrics.pop("_stop", 0.0))  # any rank's Ctrl-C, agreed by all ranks
                 metrics["seconds"] = time.perf_counter() - tick
                 # the items this step read (a DataLoader's batches need not be train.batch_size)
-                samples = sum(_leading_size(batch, self.local_batch) for batch in self._last_batches) * self.world
+                samples = sum(leading_size(batch, self.local_batch) for batch in self._last_batches) * self.world
                 metrics["samples_per_second"] = samples / max(metrics["seconds"], 1e-9)
                 self.step += 1
                 metrics = {"step": self.step, **metrics}
@@ -833,7 +834,7 @@ class Trainer:
 
     def _watch_collapse(self, metrics: dict[str, float]) -> None:
         # the step's smallest micro-batch: a loader's short last batch of 2 is a line whatever the model
-        batch = min((_leading_size(part, self.local_batch) for part in self._last_batches), default=self.local_batch)
+        batch = min((leading_size(part, self.local_batch) for part in self._last_batches), default=self.local_batch)
         spread = metrics.get("context_std")
         if spread is not None:
             # RankMe is centred and scale-free: embeddings shrinking towards one point keep their
@@ -1174,20 +1175,6 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, An
             found += differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key))
         return found
     return [] if old == new else [(prefix, old, new)]
-
-
-def _leading_size(batch: Any, default: int) -> int:
-    """How many items ``batch`` holds: the first dimension of its first tensor (or its
-    length, for a list of texts); ``default`` when it holds neither."""
-    if isinstance(batch, torch.Tensor):
-        return int(batch.shape[0]) if batch.dim() else default
-    if isinstance(batch, Mapping):
-        batch = list(batch.values())
-    if isinstance(batch, (list, tuple)) and batch:
-        if all(isinstance(item, str) for item in batch):
-            return len(batch)
-        return _leading_size(batch[0], default)
-    return default
 
 
 def _epoch_aware_parts(data: Any) -> list[Any]:
