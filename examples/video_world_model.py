@@ -24,11 +24,12 @@ on the ``val`` split (digits neither stage trains on) they retrieved the next cl
 of the time against 6.6% with shuffled actions, and planned 22%; in place, 77.8%
 against 20.3%, planning 97.6% (both on training seed 0's encoder of the L1 recipe).
 Stage 2's 2000 steps at lr 3e-3 were chosen on ``val`` too (1000 steps retrieved
-28-30%; 2000, 62-69%), and ``--eval-split val`` scores there.
+28-30%; 2000, 62-69%, on the encoders of the starter's earlier EMA momentum, 0.999),
+and ``--eval-split val`` scores there.
 
 On the test split, every training seed's world model uses the action: retrieval
-66.6% / 70.7% / 71.3% (seeds 0 / 1 / 2) against 12.1% / 23.7% / 14.1% with shuffled
-actions and 17-22% predicting no change; planning 95% / 61% / 93%. Stage 1 decides
+53.1% / 67.5% / 60.4% (seeds 0 / 1 / 2) against 9.5% / 22.4% / 16.8% with shuffled
+actions and 17-21% predicting no change; planning 93% / 59% / 84%. Stage 1 decides
 this: with the L1 loss alone (no SIGReg) in stage 1, seed 0 reached 78.8% but seeds 1
 and 2 stayed at their shuffled scores, below predicting no change. The video guide
 has the tables.
@@ -45,7 +46,7 @@ Judged on unseen digits:
   has to beat;
 * the action's effect: how much the prediction changes when the action is reversed.
 
-    python examples/video_world_model.py                       # both stages: about 14 CPU minutes
+    python examples/video_world_model.py                       # both stages: about 11 CPU minutes
     python examples/video_world_model.py --encoder runs/video/final   # reuse a `jepa train video.yaml` run
     python examples/video_world_model.py --pretrain-steps 5 --steps 5  # a smoke run
 """
