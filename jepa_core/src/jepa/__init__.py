@@ -42,7 +42,7 @@ from jepa_core.specs import (
     TargetSpec,
     component_field,
 )
-from jepa_core.training import Trainer, TrainingError, TrainingInterrupted, TrainSpec
+from jepa_core.training import Trainer, TrainingError, TrainingInterrupted, TrainSpec, read_metrics
 from jepa_core.validation import SpecModel
 
 # the public submodules (``import jepa.layers`` works too): what plugins build with
@@ -111,6 +111,7 @@ __all__ = [
     "list_components",
     "load",
     "rankme",
+    "read_metrics",
     "register",
     "resolve_device",
     "spec_of",

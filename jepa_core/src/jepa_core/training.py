@@ -1090,8 +1090,10 @@ class _null_context:
         return None
 
 
-def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, float]]:
-    """The JSON-lines metrics of a run directory (a line torn by a killed run is skipped, with a warning)."""
+def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The rows of a run directory's ``metrics.jsonl``, one dict per step (``step``, ``loss``, its
+    terms, ``context_std``, ``lr``, ...; a metric with no value, such as the spread of a one-item
+    batch, is None). A line torn by a killed run is skipped, with a warning."""
     return _parse_metrics(Path(run_dir) / METRICS)
 
 
