@@ -341,9 +341,23 @@ def test_rankme_and_std_detect_collapse() -> None:
     assert jepa.embedding_std(torch.ones(64, 32)) < 1e-6
     assert jepa.embedding_std(healthy) == pytest.approx(32**-0.5, rel=0.1)
     assert jepa.embedding_std(healthy.numpy()) == jepa.embedding_std(healthy), "an array is read as a tensor"
-    for metric in (jepa.embedding_std, jepa.rankme):  # one vector is no batch: refused, not a number
+    for metric in (jepa.embedding_std, jepa.rankme):  # one vector, or none, is no batch: refused, not a number
         with pytest.raises(ValueError, match=r"embeddings of shape \(32,\) are not a batch"):
             metric(healthy[0])
+        with pytest.raises(ValueError, match=r"embeddings of shape \(0, 32\) are not a batch"):
+            metric(healthy[:0])
+
+
+def test_sigreg_refuses_a_single_embedding_and_the_trainer_names_it_first() -> None:
+    model = jepa.build("mlp", "mlp", loss="sigreg", encoder={"input_dim": 4, "hidden_dim": 8})
+    data = torch.utils.data.TensorDataset(torch.randn(32, 4), torch.randn(32, 4))
+    spec = {"steps": 2, "batch_size": 4, "accumulate": 4, "warmup_steps": 0, "progress": False}
+    with pytest.raises(
+        jepa.SpecError, match=r"^loss: loss 'jepa:sigreg' failed on the first batch: ValueError: SIGReg"
+    ):
+        jepa.Trainer(model, data, spec).fit()
+    two = {**spec, "accumulate": 2}  # two items a micro-batch: a distribution to test
+    assert len(jepa.Trainer(model, data, two).fit()) == 2
 
 
 def test_rankme_ignores_a_common_offset_and_reads_one_point_as_rank_one() -> None:

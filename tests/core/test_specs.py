@@ -61,8 +61,19 @@ def test_spec_round_trips_through_json_and_yaml_to_an_identical_model(tmp_path, 
             assert torch.equal(a, b), name
     assert jepa.build(json.loads(spec.to_json())).spec == spec
     assert jepa.ModelSpec.parse(spec.to_json()) == spec == jepa.ModelSpec.parse(spec.to_yaml()), "text round-trips"
-    with pytest.raises(jepa.SpecError, match="the spec text is not valid JSON"):
+    with pytest.raises(jepa.SpecError, match="the spec text is not valid YAML"):
         jepa.ModelSpec.parse(spec.to_json()[:-2])
+    one_line = jepa.ModelSpec.parse("{encoder: {name: mlp}, predictor: {name: mlp}}")
+    assert one_line == jepa.ModelSpec.parse("encoder: {name: mlp}\npredictor: {name: mlp}")
+    with pytest.raises(jepa.SpecError, match="^the model spec is empty"):
+        jepa.ModelSpec.parse("")
+    # the files a user has next to a spec, which are not one: each says where the spec is
+    saved = model.save_pretrained(tmp_path / "model")
+    with pytest.raises(jepa.SpecError, match=r"^this is a saved model's config.json: jepa.load\(ITS_FOLDER\)"):
+        jepa.ModelSpec.parse(saved / "config.json")
+    (tmp_path / "run.json").write_text(json.dumps({"model": spec.to_dict(), "train": {"steps": 1}}))
+    with pytest.raises(jepa.SpecError, match=r"^this is a run config \(jepa train's\): its 'model' section"):
+        jepa.ModelSpec.parse(tmp_path / "run.json")
 
 
 def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_registry) -> None:

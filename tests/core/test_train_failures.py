@@ -200,6 +200,8 @@ def test_micro_batches_of_one_item_log_their_spread_as_null_in_strict_json(tmp_p
     )
     assert all(math.isfinite(row["loss"]) for row in rows)
     assert (tmp_path / "run" / "training.png").is_file()
+    with pytest.raises(FileNotFoundError, match=r"is not a run directory with metrics: no metrics.jsonl in it"):
+        jepa.read_metrics(tmp_path)
 
 
 # -- a run directory is never stranded ----------------------------------------------------------------

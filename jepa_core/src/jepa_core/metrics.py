@@ -13,10 +13,10 @@ def pooled(embeddings: torch.Tensor) -> torch.Tensor:
 def _batch(embeddings: torch.Tensor) -> torch.Tensor:
     """A tensor (a NumPy array is taken as one) of at least two dimensions: a batch."""
     embeddings = torch.as_tensor(embeddings)
-    if embeddings.dim() < 2:
+    if embeddings.dim() < 2 or embeddings.shape[0] == 0:
         raise ValueError(
             f"embeddings of shape {tuple(embeddings.shape)} are not a batch: give (batch, dim) or tokens "
-            "(batch, tokens, dim)"
+            "(batch, tokens, dim), with one item or more"
         )
     return embeddings
 

@@ -129,12 +129,24 @@ class ModelSpec(SpecModel):
         :meth:`to_json` and :meth:`to_yaml` write); raise SpecError."""
         if isinstance(data, ModelSpec):
             return data
-        if isinstance(data, str) and (data.lstrip().startswith("{") or "\n" in data):  # text: no path holds these
-            data = parse_spec_text(data, "JSON" if data.lstrip().startswith("{") else "YAML", "the spec text")
+        if isinstance(data, str) and not data.strip():
+            raise SpecError("the model spec is empty: give a dict, a YAML or JSON file, or the text of one")
+        if isinstance(data, str) and not is_file(data) and any(mark in data for mark in ("{", ": ", "\n")):
+            data = parse_spec_text(data, "YAML", "the spec text")  # JSON is YAML too
         elif isinstance(data, (str, Path)):
             data = read_spec_file(data)
         if not isinstance(data, Mapping):
             raise SpecError(f"a model spec must be a mapping, got {type(data).__name__}")
+        if data.get("format") == "jepa" and "spec" in data:  # a saved model's config.json
+            raise SpecError(
+                "this is a saved model's config.json: jepa.load(ITS_FOLDER) loads the model, and its "
+                "'spec' key holds the model spec (jepa.load(ITS_FOLDER).spec)"
+            )
+        if "model" in data and not {"encoder", "predictor"} & set(data):  # a run config
+            raise SpecError(
+                "this is a run config (jepa train's): its 'model' section is the model spec, and "
+                "jepa.load_run_spec reads the whole"
+            )
         check_spec_shape(data)
         return validate_spec(cls.model_validate, dict(data), model=cls)
 

@@ -1094,7 +1094,13 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The rows of a run directory's ``metrics.jsonl``, one dict per step (``step``, ``loss``, its
     terms, ``context_std``, ``lr``, ...; a metric with no value, such as the spread of a one-item
     batch, is None). A line torn by a killed run is skipped, with a warning."""
-    return _parse_metrics(Path(run_dir) / METRICS)
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{str(run_dir)!r} is not a run directory with metrics: no {METRICS} in it (jepa train "
+            "--run-dir DIR, or a Trainer given run_dir=DIR, writes one)"
+        )
+    return _parse_metrics(path)
 
 
 def _parse_metrics(path: Path) -> list[dict[str, Any]]:

@@ -214,6 +214,11 @@ class SIGRegLoss(nn.Module):
 
     def sigreg(self, embeddings: torch.Tensor) -> torch.Tensor:
         z = _rows(embeddings).float()
+        if z.shape[0] < 2:  # one point has no distribution to test: the statistic would be noise
+            raise ValueError(
+                "SIGReg tests the distribution of a micro-batch's embeddings and got one: give it micro-batches "
+                "of two or more items (or token embeddings)"
+            )
         directions = torch.randn(z.shape[1], self.num_slices, device=z.device, dtype=z.dtype)
         directions = directions / directions.norm(dim=0, keepdim=True)
         return epps_pulley(z @ directions, self.knots, self.t_max).mean()
