@@ -295,8 +295,8 @@ def test_listing_a_first_party_scope_or_name_says_which_distribution_to_install(
     listed = run("list", "timeseries:*", env=NO_PLUGINS)
     assert listed.stdout.splitlines() == [
         "no components match 'timeseries:*'",
-        f"plugin 'timeseries' comes with jepa-plugins-timeseries {version('jepa-plugins-timeseries')}; its "
-        "plugin 'timeseries', installed here, is not allowed: JEPA_PLUGINS is set but empty, which loads no plugin "
+        f"plugin 'timeseries' (jepa-plugins-timeseries {version('jepa-plugins-timeseries')}) is installed here but "
+        "not allowed: JEPA_PLUGINS is set but empty, which loads no plugin "
         "(unset it to load every one, or list this one there)",
     ]
     assert (

@@ -260,3 +260,35 @@ def test_the_suite_fails_a_plugin_that_was_refused_what_it_tried_to_add(installe
     assert "tried to add starter config 'sequences', which 'jepa' already provides; give it another name" in message
     assert "tried to add starter config 'broken_starter', but its YAML does not parse" in message
     conformance_suite("good")().test_plugin_is_loaded()  # a plugin refused nothing passes
+
+
+class PositionsMisused(torch.nn.Module):
+    """An encoder whose constructor calls a layer helper with the wrong argument."""
+
+    def __init__(self, hidden_dim: int = 8) -> None:
+        super().__init__()
+        from jepa.layers import sincos_1d
+
+        self.embed_dim = hidden_dim
+        self.positions = sincos_1d(4, hidden_dim)  # wants a tensor of positions: fails inside jepa
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return x
+
+
+def test_a_component_that_fails_to_build_is_reported_at_its_own_line(fresh_registry) -> None:
+    # the report has no traceback, so the line of the plugin's code is in the message
+    import inspect
+
+    import jepa
+    import pytest
+    from jepa_core.registry import get_registry
+
+    jepa.register("encoder", "positions_misused")(PositionsMisused)
+    line = inspect.getsourcelines(PositionsMisused.__init__)[1] + 5
+    with pytest.raises(pytest.fail.Exception) as info:
+        conformance_suite("local")().test_builds_from_its_default_spec(
+            get_registry().resolve("encoder", "positions_misused")
+        )
+    assert "breaks rule 'builds from its default spec'" in str(info.value)
+    assert str(info.value).endswith(f"(at {__file__}:{line})")

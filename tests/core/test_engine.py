@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import jepa
+import numpy as np
 import pytest
 import torch
 from jepa_core.components.losses import SIGRegLoss, VICRegLoss, epps_pulley, vicreg_variance
@@ -330,6 +331,11 @@ def test_a_pair_of_states_of_two_batch_sizes_is_named_as_such() -> None:
     model = jepa.build("transformer", "mlp", encoder={"input_dim": 8, "hidden_dim": 16, "depth": 1})
     with pytest.raises(ValueError, match=r"^state_t holds 4 items and state_t1 3: the two states of a pair need the"):
         model.step(torch.randn(4, 10, 8), torch.randn(3, 10, 8))
+    # what no float32 model takes says so, as model.embed does, rather than torch's matmul error
+    with pytest.raises(TypeError, match=r"^model.step was given float64 values but the encoder's weights are float32"):
+        model.step(torch.randn(4, 10, 8, dtype=torch.float64), torch.randn(4, 10, 8, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"^model.step takes a tensor .*, got a numpy.ndarray: convert it"):
+        model.step(np.zeros((4, 10, 8)), np.zeros((4, 10, 8)))
 
 
 def test_rankme_and_std_detect_collapse() -> None:

@@ -94,6 +94,17 @@ def test_every_cli_command_keeps_working_beside_hostile_plugins(installed_plugin
     assert "[incompatible]" in jepa_cli("plugins").stdout
 
 
+def test_a_listing_of_one_plugin_imports_no_other(installed_plugins, monkeypatch) -> None:
+    # the docs' promise: `jepa list encoder 'vision:*'` costs nothing for a broken unrelated plugin
+    installed_plugins("broken_import", "good")
+    monkeypatch.setenv("JEPA_STRICT_PLUGINS", "1")  # importing broken_import would be an error
+    for pattern in ("good:*", "good:tiny"):
+        result = jepa_cli("list", "encoder", pattern)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert "good:tiny" in result.stdout
+    assert jepa_cli("list", "encoder").returncode == 2, "listing everything does import it"
+
+
 @pytest.mark.parametrize("name", ["broken_import", "broken_register", "not_a_component", "future_api"])
 def test_strict_mode_raises_for_each_broken_plugin(installed_plugins, monkeypatch, name) -> None:
     installed_plugins(name, "good")

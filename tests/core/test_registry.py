@@ -318,6 +318,11 @@ def test_unknown_names_offer_close_matches(fresh_registry) -> None:
     assert "'jepa:transformer'" not in str(info.value)  # one spelling per suggestion
     with pytest.raises(jepa.UnknownComponentError, match=r"\(did you mean 'jepa:transformer'\?\)"):
         jepa.build("jepa:transfomer", "mlp")  # a qualified name: the names of that plugin, qualified
+    # a plugin not installed here: its own names are no typo of others', so none are offered
+    with pytest.raises(jepa.UnknownComponentError, match=r"'seqenc:blocks' is available; no plugin named 'seqenc'"):
+        jepa.build("mlp", "mlp", masker="seqenc:blocks")
+    with pytest.raises(jepa.UnknownComponentError, match=r"\(did you mean 'jepa:cosine'\?\); no plugin named 'jepq'"):
+        jepa.build("mlp", "mlp", loss="jepq:cosine_x")  # a misspelt scope still gets them
     with pytest.raises(jepa.UnknownComponentError, match="no encoder named 'zzz' is available; `jepa list encoder` "):
         jepa.build("zzz", "mlp")  # nothing close: where to look
 

@@ -338,5 +338,5 @@ def test_a_batch_of_texts_trains_a_paired_model_and_is_explained_to_a_masked_one
     ):
         masked.step(texts)  # once read as (x, label): the first text alone
     assert masked.step(masked.encoder.tokenizer(texts, max_length=16, padding="max_length")).loss.isfinite()
-    with pytest.raises(TypeError, match=r"got a ndarray; convert arrays and lists with torch.as_tensor"):
+    with pytest.raises(TypeError, match=r"got a numpy.ndarray: convert it, .*\(token ids: torch.as_tensor\(array\)\)"):
         masked.step(np.zeros((2, 16)))

@@ -118,12 +118,16 @@ def _list(args: argparse.Namespace) -> int:
             if kind is None:
                 print(f"(a lone word is read as a name; the kinds are {', '.join(KINDS)})")
         return 0
+    scope = pattern.partition(":")[0] if pattern and ":" in pattern else ""
+    # which component a bare name builds needs every plugin loaded: a listing of one plugin
+    # ('vision:*') imports that plugin alone, as the docs promise, and leaves the notes out
+    one_plugin = bool(scope) and not set(scope) & set("*?[")
     rows = [
         (
             c.kind,
             c.qualname,
             f"{c.distribution or 'this process'} {c.version or ''}".strip(),
-            _bare_name_note(c) + _doc_summary(c.doc),
+            ("" if one_plugin else _bare_name_note(c)) + _doc_summary(c.doc),
         )
         for c in components
     ]

@@ -276,6 +276,22 @@ def leading_size(batch: Any, default: int) -> int:
     return default
 
 
+def _check_input_type(encoder: nn.Module, state: Any, method: str) -> None:
+    """A TypeError for what no float encoder takes: a NumPy array, or floats of another
+    precision than its weights (NumPy's default float64, say)."""
+    if type(state).__module__ == "numpy":  # an encoder may take anything else (text, say), but not arrays
+        raise TypeError(
+            f"{method} takes a tensor (or a mapping of tensors), got a numpy.{type(state).__name__}: convert it, "
+            "torch.from_numpy(array).float() (token ids: torch.as_tensor(array))"
+        )
+    wrong_dtype = _float_dtype_mismatch(encoder, state)
+    if wrong_dtype is not None:
+        raise TypeError(
+            f"{method} was given {wrong_dtype[0]} values but the encoder's weights are {wrong_dtype[1]}: "
+            f"give {wrong_dtype[1]} input (x.to(torch.{wrong_dtype[1]}); numpy's default is float64)"
+        )
+
+
 def part_name(part: Any) -> str:
     """A component's name for messages: its registered name, else its class's."""
     if isinstance(part, MissingComponent):
@@ -903,6 +919,7 @@ class JEPA(BaseModel):
         as ``(state_t, state_t1[, action])`` or a mapping with ``"state_t"``,
         ``"state_t1"`` and optionally ``"action"``.
         """
+        _check_input_type(self.encoder, batch if state_t1 is not None else first_state(batch), "model.step")
         batch = _move(batch, self.device)
         if state_t1 is not None:  # two states, as in model(state_t, state_t1): paired
             state_t1, action = _move(state_t1, self.device), _move(action, self.device)
@@ -989,17 +1006,7 @@ class JEPA(BaseModel):
         if encoder == "target" and self.target_encoder is None:
             raise ValueError(f"this model has no target encoder (target mode {self.target_spec.mode!r})")
         module = self.encoder if encoder == "online" or self.target_encoder is None else self.target_encoder
-        if type(x).__module__ == "numpy":  # an encoder may take anything else (text, say), but not arrays
-            raise TypeError(
-                f"model.embed takes a tensor (or a mapping of tensors), got a numpy.{type(x).__name__}: convert it, "
-                "torch.from_numpy(array).float()"
-            )
-        wrong_dtype = _float_dtype_mismatch(module, x)
-        if wrong_dtype is not None:
-            raise TypeError(
-                f"model.embed was given {wrong_dtype[0]} values but the encoder's weights are {wrong_dtype[1]}: "
-                f"give {wrong_dtype[1]} input (x.to(torch.{wrong_dtype[1]}); numpy's default is float64)"
-            )
+        _check_input_type(module, x, "model.embed")
         integers = _integer_input(module, x)
         if integers is not None:  # token ids, or 8-bit images, for an encoder of floats
             raise TypeError(

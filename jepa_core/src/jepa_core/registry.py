@@ -664,6 +664,9 @@ class Registry:
                 c.qualname
                 for c in sorted((c for c in components if c.name in rank), key=lambda c: (rank[c.name], c.qualname))
             ]
+            scopes = sorted({c.scope for c in components} | set(SCOPES))
+            if bare not in names and not difflib.get_close_matches(scope, scopes, n=1, cutoff=0.6):
+                close = []  # another plugin's name, not installed here: other plugins' names would mislead
         if close and (scope or (kind, bare) not in FIRST_PARTY):  # a first-party name is no typo: say who has it
             message += f" (did you mean {', '.join(repr(c) for c in close[:3])}?)"
         other_kinds = sorted(
@@ -752,6 +755,8 @@ class Registry:
             # (the switch is the remedy; a missing extra, if any, is reported once it loads)
             # two clauses: the second is the same for every name the plugin has, so an error
             # listing several of them says it once (SpecError drops a repeated clause)
+            if what == f"plugin {record.name!r}":  # `seqenc:*`: the plugin itself, said once
+                return f"{what} ({installed}) is installed here but {record.status}{detail}"
             switched = f"its plugin {record.name!r}, installed here, is {record.status}{detail}"
             return f"{what} comes with {installed}; {switched}"
         return f"{what}: plugin {record.name!r} ({installed}) is {record.status}"

@@ -53,10 +53,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sysconfig
+import traceback
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pydantic
 import pytest
+import torch
 
 from jepa_core.contracts import (
     MASK_PARAMETER,
@@ -103,8 +109,37 @@ def _rule(component: Any, rule: str) -> Iterator[None]:
         raise
     except Exception as exc:
         broken = f"{component.kind} {component.qualname} breaks rule '{rule}': {type(exc).__name__}: {exc}"
+        broken += _plugin_line(exc)
     if broken is not None:  # failed outside the handler: the report shows the rule once, not chained to its cause
         pytest.fail(broken, pytrace=False)
+
+
+#: where library code lives: a failure's own line is the last frame outside these
+_LIBRARIES = tuple(
+    str(Path(path).resolve()) + os.sep
+    for path in (
+        Path(__file__).parent,
+        Path(__file__).parent.parent / "jepa",  # the public package, installed beside this one
+        Path(torch.__file__).parent,
+        Path(pydantic.__file__).parent,
+        Path(pytest.__file__).parent,
+        sysconfig.get_paths()["stdlib"],
+    )
+)
+
+
+def _plugin_line(exc: BaseException) -> str:
+    """`` (at FILE:LINE)``: the last line outside jepa, torch, pydantic and the standard
+    library where the innermost cause of ``exc`` passed, which is the component's own code
+    (the report shows no traceback, so this is the one place it is named); '' when none."""
+    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
+        exc = exc.__cause__ if exc.__cause__ is not None else exc.__context__  # type: ignore[assignment]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_LIBRARIES)
+    ]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def _kinds(*kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
