@@ -217,6 +217,18 @@ def test_paired_step_takes_two_states_like_the_model_itself() -> None:
         model.step((state_t, state_t1, action), action=action)
 
 
+def test_a_masked_model_given_paired_items_says_so_not_that_a_shape_is_wrong() -> None:
+    model = jepa.build(
+        "transformer", "attention", masker="random", encoder={"input_dim": 2, "pool": "none", "num_tokens": 8}
+    )
+    pair = {"state_t": torch.randn(4, 8, 2), "state_t1": torch.randn(4, 8, 2)}
+    with pytest.raises(jepa.SpecError, match=r"paired items \(state_t, state_t1\) but this model has a masker"):
+        model.step(pair)
+    with pytest.raises(jepa.SpecError, match="paired items") as info:
+        jepa.Trainer(model, torch.utils.data.DataLoader([pair] * 2, batch_size=None), {"steps": 1, "batch_size": 4})
+    assert info.value.path == "data"
+
+
 def test_a_model_built_from_parts_of_different_widths_names_both_and_the_setting() -> None:
     encoder = jepa.MLPEncoder(input_dim=4, hidden_dim=32)
     predictor = jepa.build_component("predictor", {"name": "mlp", "params": {"hidden_dim": 16}})

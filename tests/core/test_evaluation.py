@@ -118,7 +118,7 @@ def test_unlabelled_eval_data_and_too_many_shots_fail_before_training(tmp_path) 
     with pytest.raises(jepa.SpecError) as info:
         train_run(load_run_spec(config), run_dir=tmp_path / "run")
     assert info.value.path == "eval.test" and "not labelled" in str(info.value)
-    assert "`jepa describe dataset jepa:arrays` lists its parameters" in str(info.value)
+    assert "set eval.test.params.y_key (`jepa describe dataset jepa:arrays` lists its parameters)" in str(info.value)
     # 40 items of 4 classes: no class holds 30
     with pytest.raises(jepa.SpecError, match=r"fewer than shots=30; lower eval.shots") as info:
         train_run(load_run_spec(tiny_run(shots=30)), run_dir=tmp_path / "run")

@@ -88,8 +88,8 @@ def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_regist
 def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
     with pytest.raises(
         jepa.WiringError,
-        match=r"set pool='none' and num_tokens in its params \(`jepa describe "
-        r"encoder jepa:transformer` explains them\)",
+        match=r"set pool='none' and num_tokens in its params \(in a run config, jepa train measures num_tokens "
+        r"on the data when it is left out\) \(`jepa describe encoder jepa:transformer` explains them\)",
     ):
         jepa.build("transformer", "attention", masker="random")
     with pytest.raises(jepa.WiringError, match="none of its parameters sets a token count"):
@@ -186,7 +186,11 @@ def test_unknown_fields_of_specs_and_run_configs_suggest_the_closest(fresh_regis
         "data.params.sise: unknown field; did you mean 'size', 'noise'? (`jepa describe dataset jepa:sinusoids` "
         "lists the fields)"
     )
-    # nothing close: the fields that are valid there
+    # nothing close: the fields that are valid there, for a component's parameters too
+    assert message(data={"name": "sinusoids", "params": {"file": "x"}}) == (
+        "data.params.file: unknown field; the fields here are size, steps, channels, num_classes, noise, paired, "
+        "split, seed, max_gap (`jepa describe dataset jepa:sinusoids` explains them)"
+    )
     assert message(train={"xyzzy": 1}).startswith("train.xyzzy: unknown field; the fields here are steps, batch_size")
     with pytest.raises(jepa.SpecError, match=r"target.momentm: unknown field; did you mean 'momentum'"):
         jepa.build("mlp", "mlp", target={"momentm": 0.9})

@@ -130,3 +130,44 @@ def test_errors_name_the_file_line_and_field(tmp_path, fresh_registry):
         TextDataset([], "bytes", max_length=64, paired=True, pack=True)
     with pytest.raises(jepa.SpecError, match="max_length"):
         build_dataset("text_lines", path=str(lines), max_length=1)
+
+
+def test_a_labelled_text_that_is_empty_is_an_error_naming_its_line(tmp_path, fresh_registry):
+    lines = tmp_path / "labelled.tsv"
+    lines.write_text("pos\tfine\nneg\t\npos\tgood\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"labelled.tsv:2: label 'neg' has no text after it"):
+        build_dataset("text_lines", path=str(lines), label_separator="\t")
+    path = write_jsonl(tmp_path / "labelled.jsonl", [{"text": "ok", "y": "a"}, {"text": "", "y": "b"}])
+    with pytest.raises(ValueError, match=r"labelled.jsonl:2: field 'text' is empty"):
+        build_dataset("jsonl", path=path, label_field="y")
+    with pytest.raises(ValueError, match=r"text 1 \(label 'b'\) gives no tokens"):
+        TextDataset(["ok", ""], "bytes", labels=["a", "b"])
+    # unlabelled, an empty text is skipped: there is no label for the next items to be shifted off
+    unlabelled = write_jsonl(tmp_path / "plain.jsonl", [{"text": "ok"}, {"text": ""}, {"text": "fine"}])
+    assert len(build_dataset("jsonl", path=unlabelled)) == 2
+
+
+def test_a_missing_labelled_file_says_how_a_labelled_file_is_laid_out(tmp_path, fresh_registry):
+    with pytest.raises(jepa.SpecError, match=r"one text per line, its label first and '\\t' between them"):
+        build_dataset("text_lines", path=str(tmp_path / "trian.tsv"), label_separator="\t")
+    with pytest.raises(jepa.SpecError, match="one JSON object per line with a 'body' string and a 'y' label"):
+        build_dataset("jsonl", path=str(tmp_path / "trian.jsonl"), field="body", label_field="y")
+
+
+def test_data_tokenized_by_another_tokenizer_than_the_encoders_is_refused(bpe_tokenizer, fresh_registry):
+    texts = ["the quick brown fox jumps over the lazy dog, again and again"] * 8
+    model = jepa.build(
+        "text_transformer",
+        "mlp",
+        encoder={"tokenizer": bpe_tokenizer, "hidden_dim": 16, "heads": 2, "depth": 1},
+        loss="infonce",
+        target="none",
+    )
+    spec = {"steps": 1, "batch_size": 4, "warmup_steps": 0}
+    # byte ids are all below the BPE vocabulary's size, so nothing else would notice them
+    with pytest.raises(
+        jepa.SpecError, match=r"tokenized by 'text:bytes' \(260 token ids\) but encoder .* by 'text:bpe'"
+    ) as error:
+        jepa.Trainer(model, TextDataset(texts, "bytes", max_length=8, paired=True), spec)
+    assert error.value.path == "data"
+    jepa.Trainer(model, TextDataset(texts, jepa.spec_of(bpe_tokenizer), max_length=8, paired=True), spec)

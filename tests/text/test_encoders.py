@@ -340,3 +340,11 @@ def test_a_batch_of_texts_trains_a_paired_model_and_is_explained_to_a_masked_one
     assert masked.step(masked.encoder.tokenizer(texts, max_length=16, padding="max_length")).loss.isfinite()
     with pytest.raises(TypeError, match=r"got a numpy.ndarray: convert it, .*\(token ids: torch.as_tensor\(array\)\)"):
         masked.step(np.zeros((2, 16)))
+
+
+def test_an_empty_text_is_refused_rather_than_embedded_as_zeros():
+    encoder = small(pool="mean")
+    with pytest.raises(ValueError, match=r"the text at index 1 \(of 3\) gives no tokens"):
+        encoder(["a text", "", "another"])
+    with pytest.raises(ValueError, match=r"the texts at indices 0, 2 \(of 3\)"):
+        encoder.embed_text(["", "x", ""])

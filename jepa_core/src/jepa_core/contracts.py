@@ -9,7 +9,7 @@ the behaviour the types cannot say (shapes, masks, gradients, seeds).
 Some attributes are optional; the functions below the protocols read each of them,
 with its default, and are the only places that do: :func:`token_count`,
 :func:`token_grid`, :func:`embedding_width`, :func:`example_maker`,
-:func:`token_drop_support`, :func:`packs_target_blocks`, and, for the keywords a
+:func:`token_drop_support`, :func:`tokenizer_of`, :func:`packs_target_blocks`, and, for the keywords a
 call takes, :func:`accepted_keywords`, :func:`takes_mask` and
 :func:`required_parameters`.
 
@@ -165,6 +165,13 @@ def token_drop_support(encoder: object) -> tuple[bool, str | None]:
         return True, None
     reason = getattr(encoder, "token_drop_reason", None)
     return False, str(reason) if reason else None
+
+
+def tokenizer_of(component: object) -> Any:
+    """An encoder's or a dataset's ``tokenizer``: what turns text into the token ids it
+    takes or gives (optional, default None). When an encoder and its data both have one,
+    the engine checks they are the same tokenizer before training or probing."""
+    return getattr(component, "tokenizer", None)
 
 
 def packs_target_blocks(predictor: object) -> bool:

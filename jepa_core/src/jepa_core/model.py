@@ -38,6 +38,7 @@ from jepa_core.contracts import (
     takes_mask,
     token_count,
     token_grid,
+    tokenizer_of,
 )
 from jepa_core.devices import resolve_device
 from jepa_core.errors import CheckpointError, SpecError, TokenCountError, WiringError, short_message
@@ -298,6 +299,52 @@ def part_name(part: Any) -> str:
         return f"{part.spec.name!r} (not available here)"
     record = get_registry().record_of(part)
     return repr(record[0].qualname) if record is not None else type(part).__name__
+
+
+def check_tokenizer(encoder: nn.Module | None, data: Any, field: str) -> None:
+    """Token ids mean tokens only to the tokenizer that made them: when the encoder and
+    the dataset feeding it both have a ``tokenizer`` (see
+    :func:`~jepa_core.contracts.tokenizer_of`), refuse them unless they are the same
+    one (the same registered tokenizer with the same arguments), since the model would
+    otherwise train, or be probed, on ids it reads as other tokens. ``field`` is where
+    the dataset's tokenizer is set (``data.params.tokenizer``). Tokenizers the registry
+    cannot describe are not compared."""
+    data = getattr(data, "dataset", data)  # a DataLoader's dataset
+    ours, theirs = tokenizer_of(encoder), tokenizer_of(data)
+    if ours is None or theirs is None or ours is theirs:
+        return
+    registry = get_registry()
+    own, given = registry.record_of(ours), registry.record_of(theirs)
+    if own is None or given is None:
+        return
+    try:
+        same = own[0].qualname == given[0].qualname and own[1] == given[1]
+    except Exception:  # arguments that do not compare (tensors, say): nothing to say
+        return
+    if same:
+        return
+
+    def named(record: tuple[Any, dict[str, Any]], tokenizer: Any) -> str:
+        size = getattr(tokenizer, "vocab_size", None)
+        return f"{record[0].qualname!r}" + (f" ({size} token ids)" if isinstance(size, int) else "")
+
+    differing = sorted(key for key in {**own[1], **given[1]} if own[1].get(key) != given[1].get(key))
+    remedy = (
+        "the same tokenizer as model.encoder.params.tokenizer"
+        if field.endswith(".tokenizer")  # a run config's section
+        else "the encoder's own tokenizer object, or its spec: jepa.spec_of(model.encoder.tokenizer)"
+    )
+    if own[0].qualname == given[0].qualname:
+        what = (
+            f"the data is tokenized by {named(given, theirs)} as encoder {part_name(encoder)} is, but with another "
+            f"{', '.join(differing) or 'setting'}"
+        )
+    else:
+        what = f"the data is tokenized by {named(given, theirs)} but encoder {part_name(encoder)} by {named(own, ours)}"
+    raise SpecError(
+        f"{what}, so the encoder would read its ids as other tokens: give the data {remedy}",
+        field,
+    )
 
 
 def data_error(encoder: nn.Module, batch: Any, exc: BaseException, field: str = "data") -> SpecError:
@@ -925,6 +972,13 @@ class JEPA(BaseModel):
             state_t1, action = _move(state_t1, self.device), _move(action, self.device)
             pred, target, context = self.views(batch, state_t1, action=action, masks=masks)
         elif self.masker is not None or masks is not None:
+            if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:
+                raise SpecError(
+                    "the data gives paired items (state_t, state_t1) but this model has a masker, and masked "
+                    "training reads one input per item: give the data one input per item (a text dataset: "
+                    "paired=false), or build the model without a masker to train on the pairs",
+                    "data",
+                )
             pred, target, context = self.views(masked_input(batch), masks=masks, action=_move(action, self.device))
         else:
             if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:

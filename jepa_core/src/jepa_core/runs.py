@@ -40,7 +40,15 @@ from jepa_core.errors import (
 )
 from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS, install_command
 from jepa_core.limits import Heads, Seed
-from jepa_core.model import BaseModel, build_model, data_error, describe_state, first_state, masked_input
+from jepa_core.model import (
+    BaseModel,
+    build_model,
+    check_tokenizer,
+    data_error,
+    describe_state,
+    first_state,
+    masked_input,
+)
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, blocked_by_file, explain_unknown, read_config
 from jepa_core.registry import get_registry
 from jepa_core.specs import (
@@ -696,6 +704,8 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
     pretraining dataset) lets the message show the shape its items have. Fits no probe."""
     evaluation = spec.eval
     encoder = getattr(model, "encoder", None)
+    if data is not None and isinstance(encoder, torch.nn.Module):
+        check_tokenizer(encoder, data, "data.params.tokenizer")
     if evaluation is None or not isinstance(encoder, torch.nn.Module):
         return
     expected = token_count(encoder)
@@ -722,11 +732,12 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
         datasets = []
         for field, section in (("eval.train", evaluation.train), ("eval.test", evaluation.test)):
             dataset = section.resolve().create(section.params, f"{field}.params")
+            check_tokenizer(encoder, dataset, f"{field}.params.tokenizer")
             datasets.append(dataset)
             batch = _first_item(dataset, field)
             label = ev.split_item(batch)[1]
             if label is None:
-                raise _unlabelled(field, section.resolve().qualname)
+                raise _unlabelled(field, section)
             if regression:
                 _check_regression_data(dataset, label, field)
             elif isinstance(label, torch.Tensor):  # a regression target fails now, not as every probe's error
@@ -856,11 +867,15 @@ def _check_same_inputs(spec: RunSpec, states: Mapping[str, Any]) -> None:
         )
 
 
-def _unlabelled(field: str, dataset: str | None = None) -> SpecError:
-    where = f"jepa describe dataset {dataset}" if dataset else "jepa describe dataset NAME"
+def _unlabelled(field: str, section: ComponentSpec | None = None) -> SpecError:
+    """The probes need labels: name the dataset's parameters that read them, when it has some."""
+    component = section.resolve() if section is not None else None
+    where = f"jepa describe dataset {component.qualname}" if component else "jepa describe dataset NAME"
+    fields = component.params_model.model_fields if component is not None else {}
+    named = [f"{field}.params.{name}" for name in fields if "label" in name or name == "y_key"]
+    which = f"set {' or '.join(named)}" if named else "give the dataset the parameter that serves (x, label) items"
     return SpecError(
-        f"its items are not labelled, and the probes fit labels: give the dataset the parameter that "
-        f"serves (x, label) items (`{where}` lists its parameters)",
+        f"its items are not labelled, and the probes fit labels: {which} (`{where}` lists its parameters)",
         field,
     )
 

@@ -53,7 +53,7 @@ from torch import nn
 from jepa_core.devices import parse_device, resolve_device
 from jepa_core.errors import CheckpointError, JEPAError, SpecError, TokenCountError, short_message, short_repr, warn
 from jepa_core.limits import Seed
-from jepa_core.model import JEPA, data_error, failing_part, leading_size, part_name
+from jepa_core.model import JEPA, check_tokenizer, data_error, failing_part, leading_size, part_name
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, atomic_write_dir, blocked_by_file, read_config
 from jepa_core.plotting import plot_metrics
 from jepa_core.validation import SpecModel, validate_spec
@@ -453,6 +453,9 @@ class Trainer:
         if self._owns_order() or not hasattr(self.data, "__len__"):
             # an empty dataset, one smaller than a batch, or a generator: a SpecError saying what to give
             self.batches_per_epoch()
+        check_tokenizer(
+            getattr(self.model, "encoder", None), self.data, "data.params.tokenizer" if self.run_spec else "data"
+        )
         if not (self._owns_order() or isinstance(self.data, torch.utils.data.DataLoader)):
             return  # a one-shot iterable: do not consume a batch
         try:

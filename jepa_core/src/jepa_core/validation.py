@@ -304,10 +304,10 @@ def _unknown_field_message(loc: tuple[Any, ...], model: Any, describe: str | Non
     close = [other_name] if other_name in known else difflib.get_close_matches(str(loc[-1]), known, n=3, cutoff=0.6)
     if close:
         message += f"; did you mean {', '.join(repr(name) for name in close)}?"
-    if describe is not None and len(loc) == 1:  # the component's own parameters
-        return message + f" ({describe} lists the fields)"
     if not close:
         message += f"; the fields here are {', '.join(known)}"
+    if describe is not None and len(loc) == 1:  # the component's own parameters
+        message += f" ({describe} explains them)" if not close else f" ({describe} lists the fields)"
     return message
 
 

@@ -101,7 +101,12 @@ def _token_hint(spec: ComponentSpec) -> str:
             f"; none of its parameters sets a token count: use an encoder that returns tokens ({command} "
             "lists its parameters)"
         )
-    return f"; set {' and '.join(settings)} in its params ({command} explains them)"
+    measured = (
+        " (in a run config, jepa train measures num_tokens on the data when it is left out)"
+        if "num_tokens" in settings and len(settings) > 1
+        else ""
+    )
+    return f"; set {' and '.join(settings)} in its params{measured} ({command} explains them)"
 
 
 def _accepts(annotation: Any, value: Any) -> bool:

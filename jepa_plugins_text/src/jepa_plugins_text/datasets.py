@@ -80,6 +80,8 @@ class TextDataset(Dataset):
             pairs = [(i, i + 1) for i in range(len(segments) - 1)]
         else:
             for number, ids in enumerate(encoded):
+                if not ids and labels is not None:  # skipping it would shift every later item off its label
+                    raise ValueError(f"{source}: text {number} (label {labels[number]!r}) gives no tokens")
                 if not ids:
                     continue
                 cut = [ids[i : i + max_length] for i in range(0, len(ids), max_length)]
@@ -132,13 +134,12 @@ class TextDataset(Dataset):
         return state
 
 
-def _existing_file(path: str) -> Path:
+def _existing_file(path: str, layout: str = "one document per line") -> Path:
     file = Path(path)
     if not file.is_file():
         where = "" if file.is_absolute() else f" (relative to the current directory, {str(Path.cwd())!r})"
         raise FileNotFoundError(
-            f"text file {str(file)!r} does not exist{where}; put one document per line there, or give path= "
-            "another file"
+            f"text file {str(file)!r} does not exist{where}; put {layout} there, or give path= another file"
             if not file.exists()
             else f"{str(file)!r} is a directory; give path= a text file"
             if file.is_dir()
@@ -160,9 +161,15 @@ def text_lines(
     """A plain text file, one text per line (blank lines are skipped).
 
     With ``label_separator`` (e.g. ``"\\t"``) each line is ``label<sep>text`` and
-    items are ``(state, label)``.
+    items are ``(state, label)``, one per line; a labelled line with no text is an
+    error, so that item ``i`` stays the ``i``-th labelled line.
     """
-    file = _existing_file(path)
+    layout = (
+        "one document per line"
+        if label_separator is None
+        else f"one text per line, its label first and {label_separator!r} between them"
+    )
+    file = _existing_file(path, layout)
     try:
         lines = file.read_text(encoding=encoding).splitlines()
     except UnicodeDecodeError as exc:
@@ -176,6 +183,10 @@ def text_lines(
             label, separator, text = line.partition(label_separator)
             if not separator:
                 raise ValueError(f"{file}:{number}: no label separator {label_separator!r} in this line")
+            if not text:
+                raise ValueError(
+                    f"{file}:{number}: label {label!r} has no text after it; give the text or drop the line"
+                )
             labels.append(label)
             line = text
         texts.append(line)
@@ -202,8 +213,13 @@ def jsonl(
     paired: bool = False,
 ) -> TextDataset:
     """A JSON Lines file: the text is record[``field``]; with ``label_field`` items
-    are ``(state, label)``. Blank lines are skipped."""
-    file = _existing_file(path)
+    are ``(state, label)``, one per record, and a labelled record with an empty text
+    is an error. Blank lines are skipped, and so are unlabelled records with an empty
+    text."""
+    layout = f"one JSON object per line with a {field!r} string" + (
+        f" and a {label_field!r} label" if label_field is not None else ""
+    )
+    file = _existing_file(path, layout)
     texts: list[str] = []
     labels: list[Any] = []
     with file.open(encoding="utf-8-sig") as handle:  # -sig: a byte-order mark is no part of line 1
@@ -225,6 +241,8 @@ def jsonl(
             text = record[field]
             if not isinstance(text, str):
                 raise ValueError(f"{file}:{number}: field {field!r} must be a string, got {type(text).__name__}")
+            if label_field is not None and not text:
+                raise ValueError(f"{file}:{number}: field {field!r} is empty; give the text or drop the record")
             texts.append(text)
             if label_field is not None:
                 label = record[label_field]

@@ -113,7 +113,7 @@ class _TextInput:
                 )
             if padding_mask is not None:
                 raise ValueError("padding_mask goes with token ids; text is padded by the tokenizer")
-            batch = self.tokenizer(x)
+            batch = self.tokenize(x)
             return batch["x"].to(device), batch["padding_mask"].to(device)
         if isinstance(x, torch.Tensor) and x.is_floating_point():
             # the usual mix-up: the core's transformer takes (batch, time, features) floats
@@ -139,10 +139,20 @@ class _TextInput:
         return x, padding_mask
 
     def tokenize(self, texts: str | Sequence[str], max_length: int | None = None) -> dict[str, torch.Tensor]:
-        """``{"x", "padding_mask"}`` for ``texts`` with this encoder's tokenizer."""
+        """``{"x", "padding_mask"}`` for ``texts`` with this encoder's tokenizer; a text that gives
+        no tokens (an empty string) is an error, as it would embed as zeros."""
         if self.tokenizer is None:
             raise ValueError("this encoder has no tokenizer")
-        return self.tokenizer(texts, max_length=max_length)
+        batch = self.tokenizer(texts, max_length=max_length)
+        empty = batch["padding_mask"].all(dim=1).nonzero().flatten().tolist()
+        if empty:  # no token to embed: its embedding would be a meaningless zero vector
+            which = ", ".join(map(str, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+            at = f"the text at index {which}" if len(empty) == 1 else f"the texts at indices {which}"
+            raise ValueError(
+                f"{at} (of {len(batch['x'])}) gives no tokens (an empty string), so there is nothing to embed; "
+                "leave it out or give it some text"
+            )
+        return batch
 
 
 def rotary_tables(positions: torch.Tensor, head_dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
