@@ -9,6 +9,7 @@ own target directory) and puts the chosen ones on ``sys.path``, so that
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +19,12 @@ import pytest
 from jepa_core.registry import get_registry
 
 FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+
+# A suite started in the background (`make test &`) inherits an ignored SIGINT, which Python
+# then never turns into KeyboardInterrupt, here or in the commands the tests start (they
+# inherit it too): the Ctrl-C tests need Ctrl-C to be what it is at a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -834,3 +834,16 @@ def test_ridge_regresses_a_real_valued_target_and_refuses_class_labels(tmp_path)
     with pytest.raises(SpecError, match=r"its labels are classes \(4 classes\), not a real-valued target") as refused:
         train_run(load_run_spec(tiny_run(probes=["ridge"])), run_dir=tmp_path / "classes")
     assert refused.value.path == "eval.train"
+
+
+def test_class_names_on_one_side_only_are_refused_rather_than_matched_by_number() -> None:
+    from types import SimpleNamespace
+
+    from jepa.evaluation import aligned_labels
+
+    named, bare = SimpleNamespace(classes=["run", "sit", "walk"]), SimpleNamespace()
+    with pytest.raises(jepa.SpecError, match=r"eval.train names its classes \(run=0, sit=1, walk=2\) but eval.test"):
+        aligned_labels(torch.tensor([0, 1]), named, bare)
+    with pytest.raises(jepa.SpecError, match=r"eval.test names its classes \(run=0, sit=1, walk=2\) but eval.train"):
+        aligned_labels(torch.tensor([0, 1]), bare, named)
+    assert aligned_labels(torch.tensor([0, 1]), bare, bare).tolist() == [0, 1]

@@ -45,26 +45,30 @@ TestTextConformance = conformance_suite(
 )
 
 
-def test_starter_config_trains_on_a_corpus(tmp_path) -> None:
-    """`jepa init text` writes a config that trains on a plain text file."""
+def starter_spec(tmp_path, *changes: str):
+    """`jepa init text`'s config on a small corpus, with ``changes`` as --set would give them."""
     import yaml
     from jepa_core.registry import get_registry
-    from jepa_core.runs import load_run_spec, train_run
+    from jepa_core.runs import load_run_spec
 
     registry = get_registry()
     registry.ensure_loaded()
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(f"document {i}: the quick brown fox jumps over the lazy dog" for i in range(40)))
-    spec = load_run_spec(
-        yaml.safe_load(registry.templates["text"][1]),
-        [
-            f"data.params.path={corpus}",
-            "train.steps=2",
-            "train.batch_size=8",
-            "train.progress=false",
-            "train.plot=false",
-            "model.encoder.params.depth=1",
-        ],
+    return load_run_spec(yaml.safe_load(registry.templates["text"][1]), [f"data.params.path={corpus}", *changes])
+
+
+def test_starter_config_trains_on_a_corpus(tmp_path) -> None:
+    """`jepa init text` writes a config that trains on a plain text file."""
+    from jepa_core.runs import train_run
+
+    spec = starter_spec(
+        tmp_path,
+        "train.steps=2",
+        "train.batch_size=8",
+        "train.progress=false",
+        "train.plot=false",
+        "model.encoder.params.depth=1",
     )
     run_dir = train_run(spec, run_dir=tmp_path / "run")
     assert (run_dir / "final" / "config.json").is_file()
@@ -75,24 +79,17 @@ def test_a_run_config_whose_eval_data_another_tokenizer_made_is_refused_before_t
     import pytest
     import yaml
     from jepa_core.errors import SpecError
-    from jepa_core.registry import get_registry
-    from jepa_core.runs import load_run_spec, train_run
+    from jepa_core.runs import train_run
 
-    registry = get_registry()
-    registry.ensure_loaded()
-    corpus, labelled = tmp_path / "corpus.txt", tmp_path / "labelled.tsv"
-    corpus.write_text("\n".join(f"document {i}: the quick brown fox jumps over the lazy dog" for i in range(40)))
+    labelled = tmp_path / "labelled.tsv"
     labelled.write_text("".join(f"{i % 2}\tthe {'cat' if i % 2 else 'dog'} number {i}\n" for i in range(20)))
     eval_set = {"name": "text_lines", "params": {"path": str(labelled), "label_separator": "\t"}}
-    spec = load_run_spec(
-        yaml.safe_load(registry.templates["text"][1]),
-        [
-            f"data.params.path={corpus}",
-            "train.steps=1",
-            "model.encoder.params.tokenizer={name: bytes, params: {add_eos: true}}",
-            "data.params.tokenizer={name: bytes, params: {add_eos: true}}",
-            f"eval={yaml.safe_dump({'train': eval_set, 'test': eval_set, 'probes': ['knn']})}",
-        ],
+    spec = starter_spec(
+        tmp_path,
+        "train.steps=1",
+        "model.encoder.params.tokenizer={name: bytes, params: {add_eos: true}}",
+        "data.params.tokenizer={name: bytes, params: {add_eos: true}}",
+        f"eval={yaml.safe_dump({'train': eval_set, 'test': eval_set, 'probes': ['knn']})}",
     )
     with pytest.raises(
         SpecError, match=r"tokenized by 'text:bytes' .* as encoder .* is, but with another add_eos"

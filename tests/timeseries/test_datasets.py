@@ -83,6 +83,17 @@ def test_windows_with_too_many_missing_values_are_dropped():
     assert len(SeriesDataset([values], window=4, stride=2, max_missing=0.0)) == 1
 
 
+def test_a_series_with_no_observed_value_is_left_out_with_a_warning_that_counts_them():
+    blank = np.full((8, 1), np.nan)
+    with pytest.warns(UserWarning, match=r"2 of 3 series hold no observed value .* \(series 0, 2\)"):
+        data = SeriesDataset([blank, ramp(8), blank], labels=[0, 1, 0])
+    assert len(data) == 1 and int(data[0][1]) == 1
+    with pytest.raises(ValueError, match=r"no item left: every series holds no observed value \(all NaN or inf\)$"):
+        SeriesDataset([blank, blank])
+    with pytest.raises(ValueError, match=r"shorter than 16 steps \(short='drop'\) or holds no observed value"):
+        SeriesDataset([blank, ramp(8)], window=16, short="drop")
+
+
 def test_labels_names_indices_and_regression():
     names = SeriesDataset([ramp(3)] * 3, ["b", "a", "b"])
     assert names.classes == ("a", "b") and names.num_classes == 2
@@ -171,6 +182,10 @@ def test_csv_errors_name_the_line(tmp_path):
     path.write_text("a,b\n1,2\n3,oops\n")
     with pytest.raises(ValueError, match=r"bad.csv:3: column 'b' holds 'oops'"):
         series_csv(str(path))
+    # a column of words left among the values is likely a recording id or a label: name both settings
+    path.write_text("rec,x,activity\nr0,1,walk\nr0,2,walk\n")
+    with pytest.raises(ValueError, match=r"if it names the series each row belongs to, set series_column: rec\)"):
+        series_csv(str(path), label_column="activity")
     path.write_text("a,b\n1,2\n3\n")
     with pytest.raises(ValueError, match=r":3: 1 cells"):
         series_csv(str(path))
@@ -227,7 +242,9 @@ def test_ucr_from_a_directory(tmp_path):
     (tmp_path / "Toy" / "Toy_TEST.ts").write_text("@classLabel true a b\n@data\n1,2,3:a\n4,5:b\n")
     data = ucr("Toy", split="test", path=str(tmp_path))
     assert data.classes == ("a", "b") and data.length == 3
-    with pytest.raises(FileNotFoundError, match="Toy_TRAIN.ts"):
+    with pytest.raises(
+        FileNotFoundError, match=r"'Toy' has its TEST file there .* but no Toy_TRAIN.ts nor Toy_TRAIN.tsv"
+    ):
         ucr("Toy", path=str(tmp_path))
 
 

@@ -53,6 +53,22 @@ def test_wrong_channel_count_is_a_clear_error(cls):
 
 
 @pytest.mark.parametrize("cls", ENCODERS)
+def test_one_series_or_a_list_of_series_says_how_to_make_a_batch(cls):
+    with pytest.raises(ValueError, match=r"got shape \(24, 3\), one series: add the batch axis"):
+        small(cls)(torch.randn(24, 3))
+    with pytest.raises(TypeError, match=r"got a list: stack the series into one, NaN-padding"):
+        small(cls)([torch.randn(24, 3), torch.randn(20, 3)])
+
+
+def test_embed_series_given_a_whole_model_says_to_pass_its_encoder():
+    from jepa_plugins_timeseries.evaluation import embed_series
+
+    model = jepa.build("tcn", "mlp", encoder={"input_dim": 3, "hidden_dim": 16, "depth": 1})
+    with pytest.raises(TypeError, match="pass model.encoder"):
+        embed_series(model, [torch.randn(24, 3)])
+
+
+@pytest.mark.parametrize("cls", ENCODERS)
 def test_video_or_images_are_refused_without_an_input_dim_hint(cls):
     with pytest.raises(ValueError, match=r"5-D tensor of shape \(2, 4, 3, 8, 8\)") as info:
         small(cls)(torch.randn(2, 4, 3, 8, 8))

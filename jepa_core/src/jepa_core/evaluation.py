@@ -477,9 +477,21 @@ def class_alignment(train_data: Any, test_data: Any) -> torch.Tensor | None:
     """When both datasets list their class names and number them differently (each
     folder or file numbering the classes it holds: a test folder without one of
     train's classes), the index in train's numbering of each test class index; None
-    when the numberings agree or a dataset lists no names. A test class that train
-    lacks raises a :class:`~jepa_core.errors.SpecError` at ``eval.test`` naming it."""
+    when the numberings agree or neither dataset lists names. A test class that train
+    lacks raises a :class:`~jepa_core.errors.SpecError` at ``eval.test`` naming it, and
+    so do class names on one side only: the other side's bare numbers could mean any
+    class, so the probes would score a numbering, not the representation."""
     train_names, test_names = class_names(train_data), class_names(test_data)
+    if (train_names is None) != (test_names is None) and (train_names or test_names):
+        named, bare = ("eval.train", "eval.test") if train_names else ("eval.test", "eval.train")
+        names = train_names or test_names or ()
+        order = ", ".join(f"{name}={index}" for index, name in enumerate(names[:4]))
+        raise SpecError(
+            f"{named} names its classes ({order}{', ...' if len(names) > 4 else ''}) "
+            f"but {bare} gives bare class numbers, which need not mean the same classes; give both the same kind "
+            "of labels: names in both, or numbers in both",
+            "eval.test",
+        )
     if train_names is None or test_names is None or test_names == train_names[: len(test_names)]:
         return None
     lookup = {name: index for index, name in enumerate(train_names)}

@@ -97,7 +97,9 @@ class SeriesDataset(Dataset):
             nothing of the future leaks into the input; ``"none"`` leaves values.
         short: a series shorter than ``window + horizon`` gives one NaN-padded
             item (``"pad"``) or none (``"drop"``).
-        max_missing: items with a larger fraction of missing values are dropped.
+        max_missing: items with a larger fraction of missing values are dropped;
+            a series with no observed value at all is always left out, with a
+            warning that counts them.
         crop: serve each whole series as a random window of ``crop`` steps (or of
             the longest series' length, if shorter), drawn anew at every access
             from torch's global random generator: the Trainer seeds it with
@@ -158,10 +160,31 @@ class SeriesDataset(Dataset):
         if self.crop is not None:
             self.span = self.crop
         self.index = self._build_index(stride, short, max_missing)
+        # a series with no observed value has nothing to embed (it would embed as zeros)
+        unobserved = [position for position, values in enumerate(self.series) if not np.isfinite(values).any()]
         if not self.index:
+            reasons = []
+            if short == "drop":
+                reasons.append(f"is shorter than {self.span} steps (short='drop')")
+            if max_missing < 1.0:
+                reasons.append(f"has more than max_missing={max_missing} of its values missing")
+            reasons.append("holds no observed value (all NaN or inf)")
             raise ValueError(
-                f"no item left: every series is shorter than {self.span} steps (short='drop') "
-                f"or has more than max_missing={max_missing} of its values missing"
+                "no item left: every series "
+                + (
+                    "holds no observed value (all NaN or inf)"
+                    if len(unobserved) == len(self.series)
+                    else " or ".join(reasons)
+                )
+            )
+        if unobserved:
+            shown = ", ".join(map(str, unobserved[:5])) + (
+                f" and {len(unobserved) - 5} more" if len(unobserved) > 5 else ""
+            )
+            warnings.warn(
+                f"{len(unobserved)} of {len(self.series)} series hold no observed value (all NaN or inf) and are left "
+                f"out (series {shown}); scores on this dataset count the others only",
+                stacklevel=2,
             )
 
     @staticmethod
@@ -403,6 +426,10 @@ def series_csv(
         if not chosen:
             raise ValueError(f"{path!r} has no value columns")
         positions = [header.index(name) for name in chosen]
+        # what a column of words may be instead of values: the settings still unset
+        roles = [
+            role for role, value in (("series_column", series_column), ("label_column", label_column)) if value is None
+        ]
         rows: dict[str, list[list[float]]] = {}
         labels: dict[str, str] = {}
         for line, row in reader:
@@ -412,7 +439,7 @@ def series_csv(
                 raise ValueError(f"{path}:{line}: {len(row)} cells, but the header names {len(header)} columns")
             series_id = row[header.index(series_column)].strip() if series_column else ""
             rows.setdefault(series_id, []).append(
-                [_cell(row[i], name, path, line) for i, name in zip(positions, chosen, strict=True)]
+                [_cell(row[i], name, path, line, roles) for i, name in zip(positions, chosen, strict=True)]
             )
             if label_column is not None:
                 label = row[header.index(label_column)].strip()
@@ -458,16 +485,20 @@ def _csv_rows(reader: Any, path: str) -> Any:
         yield start, row
 
 
-def _cell(text: str, column: str, path: str, line: int) -> float:
+_ROLE_MEANINGS = {"series_column": "the series each row belongs to", "label_column": "the labels"}
+
+
+def _cell(text: str, column: str, path: str, line: int, roles: Sequence[str] = ()) -> float:
     token = text.strip()
     if token.lower() in _MISSING_CELLS:
         return math.nan
     try:
         return float(token)
     except ValueError:
+        instead = "".join(f"; if it names {_ROLE_MEANINGS[role]}, set {role}: {column}" for role in roles)
         raise ValueError(
             f"{path}:{line}: column {column!r} holds {token!r}, not a number (choose the value columns "
-            f"with columns=[...]; if {column!r} holds the labels, set label_column: {column})"
+            f"with columns=[...]{instead})"
         ) from None
 
 
@@ -547,6 +578,21 @@ def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
             where = "" if given.is_absolute() else f" (relative to the current directory, {os.getcwd()!r})"
             raise FileNotFoundError(
                 f"no file or directory {path!r}{where}; give path a .ts or .tsv file or a folder of them"
+            )
+        other_split = "TEST" if split.upper() == "TRAIN" else "TRAIN"
+        found = next(
+            (
+                folder / f"{name}_{other_split}{suffix}"
+                for folder in (given, given / name)
+                for suffix in _UCR_SUFFIXES
+                if (folder / f"{name}_{other_split}{suffix}").is_file()
+            ),
+            None,
+        )
+        if found is not None:  # the problem is there, only this split's file is missing
+            raise FileNotFoundError(
+                f"{name!r} has its {other_split} file there ({str(found)!r}) but no {file_name} nor {file_name}v: "
+                f"add the {split} file beside it, or give split the one there is"
             )
         raise FileNotFoundError(
             f"no {file_name} nor {file_name}v in {path!r} (nor in {str(given / name)!r})"

@@ -26,6 +26,11 @@ def embed_series(
     ``pool`` overrides the encoder's pooling (``"max"``, ``"mean"``...); token
     outputs are otherwise mean-pooled.
     """
+    if hasattr(encoder, "encoder") and hasattr(encoder, "predictor"):  # a whole JEPA, not its encoder
+        raise TypeError(
+            "embed_series takes an encoder, got a whole model: pass model.encoder, or use "
+            "jepa.evaluation.embed_dataset(model, data) for the embeddings the probes read"
+        )
     was_training = encoder.training
     encoder.eval()
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)

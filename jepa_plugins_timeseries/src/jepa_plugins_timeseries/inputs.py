@@ -55,6 +55,12 @@ def as_series_batch(
     who: str = "encoder",
 ) -> SeriesBatch:
     """Check the shape of ``x`` and split it into values and observed flags."""
+    if not isinstance(x, torch.Tensor):  # a list of series, say: they need stacking, NaN-padded to one length
+        raise TypeError(
+            f"{who} takes a (batch, time, {input_dim}) tensor, got a {type(x).__name__}: stack the series into "
+            "one, NaN-padding shorter ones at the end (torch.nn.utils.rnn.pad_sequence(series, batch_first=True, "
+            "padding_value=float('nan')))"
+        )
     if x.dim() == 2 and input_dim == 1:
         x = x.unsqueeze(-1)
     if x.dim() == 3 and x.shape[-1] != input_dim:
@@ -66,6 +72,11 @@ def as_series_batch(
             f"{x.shape[-1]} channels"
         )
         raise ValueError(f"{who} expects (batch, time, {input_dim}) series, got shape {tuple(x.shape)}; {fix}")
+    if x.dim() == 2 and x.shape[-1] == input_dim:  # one series of (time, channels): the batch axis is missing
+        raise ValueError(
+            f"{who} expects (batch, time, {input_dim}) series, got shape {tuple(x.shape)}, one series: add the "
+            "batch axis (x.unsqueeze(0), or x[None])"
+        )
     if x.dim() != 3:  # images or video, say: no input_dim makes those a series
         raise ValueError(
             f"{who} expects (batch, time, {input_dim}) series, got a {x.dim()}-D tensor of shape "
