@@ -45,8 +45,9 @@ TestTextConformance = conformance_suite(
 )
 
 
-def starter_spec(tmp_path, *changes: str):
-    """`jepa init text`'s config on a small corpus, with ``changes`` as --set would give them."""
+def starter_spec(tmp_path, *changes: str, tokenizer=None):
+    """`jepa init text`'s config on a small corpus, with ``changes`` as --set would give them
+    (and ``tokenizer``, a spec dict, for the encoder and the data)."""
     import yaml
     from jepa_core.registry import get_registry
     from jepa_core.runs import load_run_spec
@@ -55,7 +56,10 @@ def starter_spec(tmp_path, *changes: str):
     registry.ensure_loaded()
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(f"document {i}: the quick brown fox jumps over the lazy dog" for i in range(40)))
-    return load_run_spec(yaml.safe_load(registry.templates["text"][1]), [f"data.params.path={corpus}", *changes])
+    config = yaml.safe_load(registry.templates["text"][1])
+    if tokenizer is not None:
+        config["model"]["encoder"]["params"]["tokenizer"] = config["data"]["params"]["tokenizer"] = tokenizer
+    return load_run_spec(config, [f"data.params.path={corpus}", *changes])
 
 
 def test_starter_config_trains_on_a_corpus(tmp_path) -> None:
@@ -74,8 +78,10 @@ def test_starter_config_trains_on_a_corpus(tmp_path) -> None:
     assert (run_dir / "final" / "config.json").is_file()
 
 
-def test_a_run_config_whose_eval_data_another_tokenizer_made_is_refused_before_training(tmp_path) -> None:
-    """Ids from another tokenizer than the encoder's would train and probe without any error, as other tokens."""
+def test_a_run_config_whose_eval_data_another_tokenizer_made_is_refused_before_training(tmp_path, bpe_tokenizer):
+    """Ids from another tokenizer than the encoder's would train and probe without any error, as other tokens:
+    the eval sets below are left on the default bytes, whose ids are all valid ids of the BPE vocabulary."""
+    import jepa
     import pytest
     import yaml
     from jepa_core.errors import SpecError
@@ -87,13 +93,32 @@ def test_a_run_config_whose_eval_data_another_tokenizer_made_is_refused_before_t
     spec = starter_spec(
         tmp_path,
         "train.steps=1",
-        "model.encoder.params.tokenizer={name: bytes, params: {add_eos: true}}",
-        "data.params.tokenizer={name: bytes, params: {add_eos: true}}",
         f"eval={yaml.safe_dump({'train': eval_set, 'test': eval_set, 'probes': ['knn']})}",
+        tokenizer=jepa.spec_of(bpe_tokenizer).to_dict(),
     )
     with pytest.raises(
-        SpecError, match=r"tokenized by 'text:bytes' .* as encoder .* is, but with another add_eos"
+        SpecError, match=r"tokenized by 'text:bytes' \(260 token ids\) but encoder .* by 'text:bpe' \(400 token ids\)"
     ) as error:
         train_run(spec, run_dir=tmp_path / "run")
     assert error.value.path == "eval.train.params.tokenizer"
     assert not (tmp_path / "run").exists()
+
+
+def test_a_masked_run_config_on_paired_data_says_the_data_is_paired(tmp_path) -> None:
+    """The starter's `paired: true` left on under a masked model: the data is what is wrong, not a shape."""
+    import pytest
+    from jepa_core.errors import SpecError
+    from jepa_core.runs import train_run
+
+    spec = starter_spec(
+        tmp_path,
+        "train.steps=1",
+        "model.masker=span",
+        "model.encoder.params.pool=none",
+        "model.predictor=attention",
+        "model.loss=smooth_l1",
+        "model.target={mode: ema}",
+    )
+    with pytest.raises(SpecError, match=r"paired items \(state_t, state_t1\) .* paired=false") as error:
+        train_run(spec, run_dir=tmp_path / "run")
+    assert error.value.path == "data"

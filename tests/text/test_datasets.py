@@ -10,7 +10,7 @@ import pytest
 import torch
 from jepa_core.specs import ComponentSpec
 
-from jepa_plugins_text import BytesTokenizer, TextDataset
+from jepa_plugins_text import BPETokenizer, BytesTokenizer, TextDataset
 
 
 def build_dataset(name: str, **params):
@@ -171,3 +171,9 @@ def test_data_tokenized_by_another_tokenizer_than_the_encoders_is_refused(bpe_to
         jepa.Trainer(model, TextDataset(texts, "bytes", max_length=8, paired=True), spec)
     assert error.value.path == "data"
     jepa.Trainer(model, TextDataset(texts, jepa.spec_of(bpe_tokenizer), max_length=8, paired=True), spec)
+    # an end-of-text mark added to the data changes no id's meaning: the same vocabulary
+    with_eos = {"name": "bpe", "params": {**jepa.spec_of(bpe_tokenizer).params, "add_eos": True}}
+    jepa.Trainer(model, TextDataset(texts, with_eos, max_length=8, paired=True), spec)
+    other = BPETokenizer.train(texts * 20, vocab_size=300)
+    with pytest.raises(jepa.SpecError, match=r"tokenized by 'text:bpe' .* as encoder .* is, but with different merges"):
+        jepa.Trainer(model, TextDataset(texts, other, max_length=8, paired=True), spec)

@@ -92,6 +92,8 @@ def test_a_series_with_no_observed_value_is_left_out_with_a_warning_that_counts_
         SeriesDataset([blank, blank])
     with pytest.raises(ValueError, match=r"shorter than 16 steps \(short='drop'\) or holds no observed value"):
         SeriesDataset([blank, ramp(8)], window=16, short="drop")
+    with pytest.raises(ValueError, match=r"every series is shorter than 16 steps \(short='drop'\)$"):
+        SeriesDataset([ramp(8)], window=16, short="drop")
 
 
 def test_labels_names_indices_and_regression():
@@ -246,6 +248,8 @@ def test_ucr_from_a_directory(tmp_path):
         FileNotFoundError, match=r"'Toy' has its TEST file there .* but no Toy_TRAIN.ts nor Toy_TRAIN.tsv"
     ):
         ucr("Toy", path=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"add the train file beside it, which normalize: train reads$"):
+        ucr("Toy", split="test", path=str(tmp_path), normalize="train")
 
 
 def test_a_ts_file_given_as_path_must_be_the_split_asked_for(tmp_path, monkeypatch):

@@ -56,8 +56,14 @@ def test_wrong_channel_count_is_a_clear_error(cls):
 def test_one_series_or_a_list_of_series_says_how_to_make_a_batch(cls):
     with pytest.raises(ValueError, match=r"got shape \(24, 3\), one series: add the batch axis"):
         small(cls)(torch.randn(24, 3))
-    with pytest.raises(TypeError, match=r"got a list: stack the series into one, NaN-padding"):
+    with pytest.raises(TypeError, match=r"got a list: stack the series into one tensor, NaN-padding"):
         small(cls)([torch.randn(24, 3), torch.randn(20, 3)])
+    with pytest.raises(TypeError, match=r"got a numpy.ndarray: convert it, torch.as_tensor"):
+        small(cls)(torch.randn(2, 24, 3).numpy())
+    # univariate: (batch, time) is a batch, but (time, 1) is one series, not `time` series of one step
+    assert small(cls, input_dim=1)(torch.randn(2, 24)).shape == (2, 16)
+    with pytest.raises(ValueError, match=r"shape \(24, 1\), which reads as 24 series of one step each"):
+        small(cls, input_dim=1)(torch.randn(24, 1))
 
 
 def test_embed_series_given_a_whole_model_says_to_pass_its_encoder():

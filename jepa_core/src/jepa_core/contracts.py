@@ -170,7 +170,9 @@ def token_drop_support(encoder: object) -> tuple[bool, str | None]:
 def tokenizer_of(component: object) -> Any:
     """An encoder's or a dataset's ``tokenizer``: what turns text into the token ids it
     takes or gives (optional, default None). When an encoder and its data both have one,
-    the engine checks they are the same tokenizer before training or probing."""
+    the engine checks they give the same ids before training or probing: by the
+    encoder's tokenizer's ``same_ids_as(other) -> bool`` when it has that method, else
+    by their registered names and arguments."""
     return getattr(component, "tokenizer", None)
 
 

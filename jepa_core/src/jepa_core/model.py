@@ -301,12 +301,25 @@ def part_name(part: Any) -> str:
     return repr(record[0].qualname) if record is not None else type(part).__name__
 
 
+def refuse_paired_batch(batch: Any) -> None:
+    """A masked model reads one input per item: paired items given to it are the wrong
+    data (a dataset's ``paired`` left on), which a shape error would misname."""
+    if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:
+        raise SpecError(
+            "the data gives paired items (state_t, state_t1) but this model has a masker, and masked training "
+            "reads one input per item: give the data one input per item (a text dataset: paired=false), or "
+            "build the model without a masker to train on the pairs",
+            "data",
+        )
+
+
 def check_tokenizer(encoder: nn.Module | None, data: Any, field: str) -> None:
     """Token ids mean tokens only to the tokenizer that made them: when the encoder and
     the dataset feeding it both have a ``tokenizer`` (see
-    :func:`~jepa_core.contracts.tokenizer_of`), refuse them unless they are the same
-    one (the same registered tokenizer with the same arguments), since the model would
-    otherwise train, or be probed, on ids it reads as other tokens. ``field`` is where
+    :func:`~jepa_core.contracts.tokenizer_of`), refuse them unless they give the same
+    ids (the encoder's tokenizer's ``same_ids_as(other)`` when it has one, else the same
+    registered tokenizer with the same arguments), since the model would otherwise
+    train, or be probed, on ids it reads as other tokens. ``field`` is where
     the dataset's tokenizer is set (``data.params.tokenizer``). Tokenizers the registry
     cannot describe are not compared."""
     data = getattr(data, "dataset", data)  # a DataLoader's dataset
@@ -317,8 +330,9 @@ def check_tokenizer(encoder: nn.Module | None, data: Any, field: str) -> None:
     own, given = registry.record_of(ours), registry.record_of(theirs)
     if own is None or given is None:
         return
+    decide = getattr(ours, "same_ids_as", None)  # the tokenizer knows which of its settings change ids
     try:
-        same = own[0].qualname == given[0].qualname and own[1] == given[1]
+        same = decide(theirs) if callable(decide) else own[0].qualname == given[0].qualname and own[1] == given[1]
     except Exception:  # arguments that do not compare (tensors, say): nothing to say
         return
     if same:
@@ -336,7 +350,7 @@ def check_tokenizer(encoder: nn.Module | None, data: Any, field: str) -> None:
     )
     if own[0].qualname == given[0].qualname:
         what = (
-            f"the data is tokenized by {named(given, theirs)} as encoder {part_name(encoder)} is, but with another "
+            f"the data is tokenized by {named(given, theirs)} as encoder {part_name(encoder)} is, but with different "
             f"{', '.join(differing) or 'setting'}"
         )
     else:
@@ -972,13 +986,7 @@ class JEPA(BaseModel):
             state_t1, action = _move(state_t1, self.device), _move(action, self.device)
             pred, target, context = self.views(batch, state_t1, action=action, masks=masks)
         elif self.masker is not None or masks is not None:
-            if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:
-                raise SpecError(
-                    "the data gives paired items (state_t, state_t1) but this model has a masker, and masked "
-                    "training reads one input per item: give the data one input per item (a text dataset: "
-                    "paired=false), or build the model without a masker to train on the pairs",
-                    "data",
-                )
+            refuse_paired_batch(batch)
             pred, target, context = self.views(masked_input(batch), masks=masks, action=_move(action, self.device))
         else:
             if isinstance(batch, Mapping) and "state_t" in batch and "state_t1" in batch:

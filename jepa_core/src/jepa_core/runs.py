@@ -48,6 +48,7 @@ from jepa_core.model import (
     describe_state,
     first_state,
     masked_input,
+    refuse_paired_batch,
 )
 from jepa_core.persistence import CONFIG_NAME, atomic_write_bytes, blocked_by_file, explain_unknown, read_config
 from jepa_core.registry import get_registry
@@ -721,6 +722,8 @@ def check_eval_data(model: Any, spec: RunSpec, data: Any = None) -> None:
         encoder.eval()
         if data is not None:  # the pretraining data first: a mismatch there is the one to fix
             batch = _first_item(data, "data")
+            if getattr(model, "masker", None) is not None:
+                refuse_paired_batch(batch)
             state = first_state(batch)
             tokens = _encode_or_explain(model, encoder, batch, state, "data")
             if tokens.dim() == 3 and getattr(model, "masker", None) is not None:
@@ -968,6 +971,8 @@ def _fill_token_count(spec: RunSpec, data: Any, announce: bool) -> RunSpec:
         raise SpecError("the dataset is empty (0 items); check the data section's file or size", "data")
     loader = torch.utils.data.DataLoader(data, batch_size=min(len(data), spec.train.batch_size))
     batch = next(iter(loader))
+    if spec.model.masker is not None:
+        refuse_paired_batch(batch)
     try:
         with torch.no_grad():
             tokens = encode_state(encoder.eval(), masked_input(batch))

@@ -147,10 +147,11 @@ class _TextInput:
         empty = batch["padding_mask"].all(dim=1).nonzero().flatten().tolist()
         if empty:  # no token to embed: its embedding would be a meaningless zero vector
             which = ", ".join(map(str, empty[:5])) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-            at = f"the text at index {which}" if len(empty) == 1 else f"the texts at indices {which}"
+            one = len(empty) == 1
+            at = f"the text at index {which}" if one else f"the texts at indices {which}"
             raise ValueError(
-                f"{at} (of {len(batch['x'])}) gives no tokens (an empty string), so there is nothing to embed; "
-                "leave it out or give it some text"
+                f"{at} (of {len(batch['x'])}) {'gives' if one else 'give'} no tokens (an empty string), so there is "
+                f"nothing to embed; leave {'it' if one else 'them'} out or give {'it' if one else 'them'} some text"
             )
         return batch
 

@@ -95,6 +95,18 @@ class Tokenizer:
         length = max_length if padding == "max_length" else None
         return pad_sequences(sequences, self.pad_id, length)
 
+    def same_ids_as(self, other: object) -> bool:
+        """Whether ``other`` means the same tokens by the same ids: the same registered
+        tokenizer with the same settings, whether bos/eos are added aside (that changes
+        no id's meaning). jepa asks it of an encoder's tokenizer and its data's."""
+        mine, theirs = spec_of(self), spec_of(other)
+        if mine is None or theirs is None:
+            return other is self
+        specials = ("add_bos", "add_eos")
+        return mine.name == theirs.name and {k: v for k, v in mine.params.items() if k not in specials} == {
+            k: v for k, v in theirs.params.items() if k not in specials
+        }
+
     def _with_specials(self, ids: list[int]) -> list[int]:
         return [self.bos_id] * self.add_bos + ids + [self.eos_id] * self.add_eos
 

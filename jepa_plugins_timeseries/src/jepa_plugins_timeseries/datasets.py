@@ -168,7 +168,8 @@ class SeriesDataset(Dataset):
                 reasons.append(f"is shorter than {self.span} steps (short='drop')")
             if max_missing < 1.0:
                 reasons.append(f"has more than max_missing={max_missing} of its values missing")
-            reasons.append("holds no observed value (all NaN or inf)")
+            if unobserved:
+                reasons.append("holds no observed value (all NaN or inf)")
             raise ValueError(
                 "no item left: every series "
                 + (
@@ -555,9 +556,10 @@ def unknown_problem_hint(name: str, known: Sequence[str]) -> str:
     return f"; the problems there: {shown}" if known else ""
 
 
-def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
+def find_ucr_file(name: str, split: str, path: str | None = None, needed_for: str | None = None) -> Path:
     """The file of problem ``name``'s ``split`` (train/test): ``{name}_TRAIN.ts`` or, as
-    the UCR archive 2018 has it, ``{name}_TRAIN.tsv``."""
+    the UCR archive 2018 has it, ``{name}_TRAIN.tsv``. ``needed_for`` says why a split
+    other than the one asked for is read (``normalize="train"``)."""
     file_name = f"{name}_{split.upper()}.ts"
     if path is not None:
         given = Path(path).expanduser()
@@ -590,9 +592,10 @@ def find_ucr_file(name: str, split: str, path: str | None = None) -> Path:
             None,
         )
         if found is not None:  # the problem is there, only this split's file is missing
+            advice = f", which {needed_for} reads" if needed_for else ", or give split the one there is"
             raise FileNotFoundError(
                 f"{name!r} has its {other_split} file there ({str(found)!r}) but no {file_name} nor {file_name}v: "
-                f"add the {split} file beside it, or give split the one there is"
+                f"add the {split} file beside it{advice}"
             )
         raise FileNotFoundError(
             f"no {file_name} nor {file_name}v in {path!r} (nor in {str(given / name)!r})"
@@ -643,7 +646,7 @@ def _train_file(name: str, path: str | None) -> Path:
                 "give path the directory holding both files"
             )
         return beside
-    return find_ucr_file(name, "train", path)
+    return find_ucr_file(name, "train", path, needed_for="normalize: train")
 
 
 def _read_ucr(file: Path, split: str) -> TSData:

@@ -55,11 +55,22 @@ def as_series_batch(
     who: str = "encoder",
 ) -> SeriesBatch:
     """Check the shape of ``x`` and split it into values and observed flags."""
+    if type(x).__module__ == "numpy":
+        raise TypeError(
+            f"{who} takes a (batch, time, {input_dim}) tensor, got a numpy.{type(x).__name__}: convert it, "
+            "torch.as_tensor(array, dtype=torch.float32)"
+        )
     if not isinstance(x, torch.Tensor):  # a list of series, say: they need stacking, NaN-padded to one length
         raise TypeError(
             f"{who} takes a (batch, time, {input_dim}) tensor, got a {type(x).__name__}: stack the series into "
-            "one, NaN-padding shorter ones at the end (torch.nn.utils.rnn.pad_sequence(series, batch_first=True, "
-            "padding_value=float('nan')))"
+            "one tensor, NaN-padding shorter ones at the end (torch.nn.utils.rnn.pad_sequence([torch.as_tensor(s, "
+            "dtype=torch.float32) for s in series], batch_first=True, padding_value=float('nan')))"
+        )
+    if x.dim() == 2 and input_dim == 1 and x.shape[-1] == 1:  # (batch, time) of one-step series, or one series?
+        raise ValueError(
+            f"{who} got shape {tuple(x.shape)}, which reads as {x.shape[0]} series of one step each: give one "
+            f"series of {x.shape[0]} steps as (1, {x.shape[0]}, 1) (x.T, or x[None]), a batch of univariate "
+            "series as (batch, time) or (batch, time, 1)"
         )
     if x.dim() == 2 and input_dim == 1:
         x = x.unsqueeze(-1)
