@@ -540,3 +540,13 @@ def test_mapping_batches_feed_every_input_but_labels_to_the_encoder() -> None:
     pooled = model.embed({"x": x, "padding_mask": padding})
     tokens = model.target_encoder(x, padding_mask=padding)
     assert torch.allclose(pooled[1], tokens[1, :6].mean(0), atol=1e-6), "padded tokens do not count in the mean"
+
+
+def test_a_predictor_giving_fewer_embeddings_than_target_tokens_is_told_apart_from_a_width_mismatch() -> None:
+    model = jepa.build(
+        "transformer", "recurrent", encoder={"input_dim": 8, "hidden_dim": 32, "pool": "none", "num_tokens": 10}
+    )
+    x = torch.randn(4, 10, 8)
+    with pytest.raises(ValueError, match=r"gives 1 embedding\(s\) per item where the target has 10 tokens") as info:
+        model.step(x, x)
+    assert "width" not in str(info.value), "the widths agree (32): only the number of embeddings does not"

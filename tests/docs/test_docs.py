@@ -317,10 +317,13 @@ def test_plugin_readmes_install_in_the_form_the_hints_use(readme: Path) -> None:
     for line in lines:
         extras = re.fullmatch(rf"pip install (?:{distribution}|'{distribution}\[([a-z,]+)\]')", line)
         assert extras is not None and line == install_command(distribution, extras.group(1) or ""), line
+    templates = readme.parent / "src" / readme.parent.name / "templates"
     for starter, (owner, extras) in STARTERS.items():  # a starter's "# Needs:" line is the hint's command
-        template = readme.parent / "src" / readme.parent.name / "templates" / f"{starter}.yaml"
         if owner == distribution and extras:
-            assert f"# Needs: {install_command(owner, extras)}" in template.read_text(encoding="utf-8")
+            text = (templates / f"{starter}.yaml").read_text(encoding="utf-8")
+            assert f"# Needs: {install_command(owner, extras)}" in text
+    for template in templates.glob("*.yaml"):  # jepa init names every starter, its plugin blocked or not
+        assert STARTERS.get(template.stem, ("",))[0] == distribution, f"{template.stem} is not in STARTERS"
 
 
 def test_multimodal_example_script_runs(monkeypatch: pytest.MonkeyPatch) -> None:

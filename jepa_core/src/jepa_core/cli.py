@@ -223,6 +223,16 @@ def _summary(component: Any) -> dict[str, Any]:
     }
 
 
+def _close_names(name: str) -> str:
+    """``"; did you mean 'vit' (encoder)? ..."`` for a name given without its kind: the
+    installed names closest to it, whatever their case, each with its kind."""
+    names = {(component.name, component.kind) for kind in KINDS for component in get_registry().list(kind)}
+    by_lower = {bare.lower(): bare for bare, _ in names}
+    close = difflib.get_close_matches(name.rpartition(":")[2].lower(), sorted(by_lower), n=3, cutoff=0.6)
+    shown = [f"{by_lower[c]!r} ({', '.join(sorted(k for b, k in names if b == by_lower[c]))})" for c in close]
+    return f"; did you mean {', '.join(shown)}? (`jepa list` shows what is)" if shown else "; `jepa list` shows what is"
+
+
 def _describe(args: argparse.Namespace) -> int:
     # lazy: torch and the engine load only for the commands that use them
     from jepa_core.api import describe
@@ -237,7 +247,7 @@ def _describe(args: argparse.Namespace) -> int:
             args.command_parser.error(
                 f"{kind!r} names a component of several kinds: say which, {found}"
                 if kinds
-                else f"no component named {kind!r} is installed (of any kind); `jepa list` shows what is"
+                else f"no component named {kind!r} is installed (of any kind){_close_names(kind)}"
             )
         kind, name = kinds[0], kind
     info = describe(kind, name)

@@ -73,6 +73,7 @@ EXTRAS: dict[tuple[str, str], str] = {
 #: the extras its recipe needs (the ``# Needs:`` line of the template).
 STARTERS: dict[str, tuple[str, str]] = {
     "vision": (_VISION, "digits"),
+    "vision-vit": (_VISION, "digits"),
     "video": (_VISION, "digits"),
     "text": (_TEXT, ""),
     "timeseries": (_TIMESERIES, "aeon,eval"),

@@ -25,11 +25,17 @@ Positive = Annotated[float, Field(gt=0.0)]
 
 
 def _check_shapes(pred: torch.Tensor, target: torch.Tensor) -> None:
-    if pred.shape != target.shape:
-        raise ValueError(
-            f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}; "
-            "the predictor must output the encoder's width"
+    if pred.shape == target.shape:
+        return
+    if pred.dim() == target.dim() == 3 and pred.shape[-1] == target.shape[-1] and pred.shape[0] == target.shape[0]:
+        need = (  # the widths agree: it is the number of predicted embeddings that does not
+            f"the predictor gives {pred.shape[1]} embedding(s) per item where the target has {target.shape[1]} "
+            "tokens: a predictor that predicts a number of steps (recurrent's steps) must predict one per target "
+            "token, or the encoder must pool (pool='mean') to one embedding"
         )
+    else:
+        need = "the predictor must output the encoder's width"
+    raise ValueError(f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}; {need}")
 
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
