@@ -284,6 +284,10 @@ def test_hf_encoder_reads_its_checkpoints_own_tokenizer_and_saves_it_with_the_mo
     ):
         model.encoder(bytes_ids)
     saved = model.save_pretrained(tmp_path / "saved")
+    # a run config's eval set names the directory, the loaded model holds the text: the same ids
+    by_path = jepa.build_component("tokenizer", {"name": "hf_tokenizer", "params": {"path": str(checkpoint)}})
+    assert jepa.load(saved).encoder.tokenizer.same_ids_as(by_path)
+    assert not by_path.same_ids_as(jepa.build_component("tokenizer", "bytes"))
     shutil.rmtree(checkpoint)  # the saved model holds the tokenizer's text, not its directory
     loaded = jepa.load(saved)
     assert loaded.encoder.tokenizer(["how are you"])["x"].tolist() == [[2, 8, 9, 10, 3]]

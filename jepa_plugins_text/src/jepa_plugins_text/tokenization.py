@@ -285,6 +285,11 @@ class HFTokenizer(Tokenizer):
         """The tokenizer's text in place of ``path``: rebuilt with no outside file."""
         return {"path": None, "tokenizer_json": self.tokenizer_json}
 
+    def same_ids_as(self, other: object) -> bool:
+        """The same ``tokenizer.json``, whether read from ``path`` or given as text (a
+        saved model holds the text where its run config names the directory)."""
+        return isinstance(other, HFTokenizer) and other.tokenizer_json == self.tokenizer_json
+
     def encode(self, text: str) -> list[int]:
         return self._backend.encode(_check_text(text)).ids
 
