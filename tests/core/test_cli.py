@@ -133,6 +133,8 @@ def test_describe_finds_the_kind_of_a_name_only_one_kind_has() -> None:
     assert missing.returncode == 2 and "no component named 'nosuch' is installed" in missing.stderr
     misspelt = run("describe", "VICReg_", check=False)  # another case and a typo: still found, with its kind
     assert misspelt.returncode == 2 and "did you mean 'vicreg' (loss), " in misspelt.stderr
+    upper = run("describe", "loss", "VICREG", check=False)  # with the kind given, too
+    assert upper.returncode == 2 and "(did you mean 'vicreg'" in upper.stderr
     kind_alone = run("describe", "loss", check=False)
     assert kind_alone.returncode == 2 and "give the loss's name too" in kind_alone.stderr
 

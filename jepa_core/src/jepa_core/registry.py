@@ -648,8 +648,9 @@ class Registry:
         message = f"no {kind} named {short_repr(name)} is available"
         components = self.list(kind)
         in_scope = sorted({c.name for c in components if c.scope == scope})
-        if not scope:
-            close = difflib.get_close_matches(bare, sorted({c.name for c in components}), n=3, cutoff=0.6)
+        if not scope:  # whatever the case: `VIT`, `Vit` -> vit
+            lowered = {c.name.lower(): c.name for c in components}
+            close = [lowered[n] for n in difflib.get_close_matches(bare.lower(), sorted(lowered), n=3, cutoff=0.6)]
         elif in_scope:
             # the scope's own names, then the very name under another scope (`text:cnn` -> vision:cnn)
             close = [f"{scope}:{n}" for n in difflib.get_close_matches(bare, in_scope, n=3, cutoff=0.6)]
