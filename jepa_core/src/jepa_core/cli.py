@@ -18,7 +18,7 @@ from typing import Any
 from jepa_core import __version__
 from jepa_core.errors import JEPAError, SpecError, short_message
 from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS
-from jepa_core.registry import KINDS, RESERVED_SCOPES, get_registry
+from jepa_core.registry import KINDS, RESERVED_SCOPES, close_names, get_registry
 
 
 def _versions() -> str:
@@ -227,9 +227,8 @@ def _close_names(name: str) -> str:
     """``"; did you mean 'vit' (encoder)? ..."`` for a name given without its kind: the
     installed names closest to it, whatever their case, each with its kind."""
     names = {(component.name, component.kind) for kind in KINDS for component in get_registry().list(kind)}
-    by_lower = {bare.lower(): bare for bare, _ in names}
-    close = difflib.get_close_matches(name.rpartition(":")[2].lower(), sorted(by_lower), n=3, cutoff=0.6)
-    shown = [f"{by_lower[c]!r} ({', '.join(sorted(k for b, k in names if b == by_lower[c]))})" for c in close]
+    close = close_names(name.rpartition(":")[2], {bare for bare, _ in names})
+    shown = [f"{c!r} ({', '.join(sorted(k for b, k in names if b == c))})" for c in close]
     return f"; did you mean {', '.join(shown)}? (`jepa list` shows what is)" if shown else "; `jepa list` shows what is"
 
 

@@ -37,7 +37,7 @@ import threading
 import types
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -648,9 +648,8 @@ class Registry:
         message = f"no {kind} named {short_repr(name)} is available"
         components = self.list(kind)
         in_scope = sorted({c.name for c in components if c.scope == scope})
-        if not scope:  # whatever the case: `VIT`, `Vit` -> vit
-            lowered = {c.name.lower(): c.name for c in components}
-            close = [lowered[n] for n in difflib.get_close_matches(bare.lower(), sorted(lowered), n=3, cutoff=0.6)]
+        if not scope:
+            close = close_names(bare, {c.name for c in components})
         elif in_scope:
             # the scope's own names, then the very name under another scope (`text:cnn` -> vision:cnn)
             close = [f"{scope}:{n}" for n in difflib.get_close_matches(bare, in_scope, n=3, cutoff=0.6)]
@@ -808,6 +807,13 @@ def _remember_spec(obj: Any, component: Component, params: dict[str, Any]) -> No
         object.__setattr__(obj, "_jepa_component", (component, dict(params)))
     except (AttributeError, TypeError):  # e.g. a builtin without __dict__
         pass
+
+
+def close_names(word: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """The ``names`` closest to ``word``, whatever the case (``VIT``, ``Vit`` -> ``vit``),
+    closest first: the suggestions of an unknown-name message."""
+    lowered = {name.lower(): name for name in sorted(names)}
+    return [lowered[match] for match in difflib.get_close_matches(word.lower(), sorted(lowered), n=n, cutoff=0.6)]
 
 
 def capture_arguments(cls: type) -> type:
