@@ -204,9 +204,9 @@ RECIPES = [
         for problem in ("GunPoint", "ItalyPowerDemand", "ACSF1", "PickupGestureWiimoteZ")
     ),
     Recipe(
-        "stdlib docstrings (text starter: next block, InfoNCE)",
+        "stdlib docstrings (next block, InfoNCE: the text starter's recipe on BPE)",
         1,
-        text("stdlib docstrings (text starter: next block, InfoNCE)"),
+        text("stdlib docstrings (next block, InfoNCE: the text starter's recipe on BPE)"),
     ),
     Recipe(
         "stdlib docstrings (masked spans, SIGReg)",

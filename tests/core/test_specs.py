@@ -85,6 +85,16 @@ def test_width_is_wired_and_a_forced_mismatch_names_both_components(fresh_regist
     assert "jepa:attention" in str(info.value) and "jepa:mlp" in str(info.value)
 
 
+def test_a_missing_parameter_says_where_its_meaning_is_written() -> None:
+    """A required parameter left out (an arrays dataset without its file) points at the
+    component's description, which says what to give."""
+    with pytest.raises(jepa.SpecError) as info:
+        jepa.build_component("dataset", {"name": "arrays"})
+    assert info.value.issues == [
+        ("params.path", "field required; `jepa describe dataset jepa:arrays` says what it takes")
+    ]
+
+
 def test_masked_training_needs_a_token_encoder(fresh_registry) -> None:
     with pytest.raises(
         jepa.WiringError,

@@ -211,7 +211,8 @@ def spec_error_from_validation(
         if error["type"] == "extra_forbidden":
             message = _unknown_field_message(error["loc"], model, describe)
         elif error["type"] == "missing":
-            message = "field required"
+            # a component's own parameter: its docstring says what to give (a bpe vocab, a file path)
+            message = "field required" + (f"; {describe} says what it takes" if describe and len(loc) == 1 else "")
         elif error["type"] == "finite_number":
             message = "must be a finite number, not inf or nan"
         elif error["type"] == "value_error" and inner is not None:  # our own validators' messages say it all
