@@ -264,7 +264,9 @@ def test_init_train_and_eval_from_the_command_line(tmp_path) -> None:
     (tmp_path / "unfinished" / "run.json").write_text((tmp_path / "run" / "run.json").read_text())
     unfinished = run("eval", str(tmp_path / "unfinished"), check=False)
     assert unfinished.returncode == 2 and "has no final model yet" in unfinished.stderr
-    assert "--resume" in unfinished.stderr and "checkpoint" not in unfinished.stderr
+    assert "checkpoint" not in unfinished.stderr
+    resume = f"jepa train {tmp_path / 'unfinished' / 'run.json'} --run-dir {tmp_path / 'unfinished'} --resume"
+    assert resume in unfinished.stderr  # a command to run as it is
     shutil.copytree(tmp_path / "run" / "final", tmp_path / "unfinished" / "checkpoints" / "step_0000001" / "model")
     unfinished = run("eval", str(tmp_path / "unfinished"), check=False)
     command = unfinished.stderr.strip().rpartition("probe its latest checkpoint as it is: jepa ")[2]

@@ -143,7 +143,12 @@ def test_a_knn_k_that_reaches_every_labelled_example_is_refused_by_name(tmp_path
     with pytest.raises(jepa.SpecError, match=r"eval.knn_k: k=40 reaches all 40"):  # knn alone: nothing to score
         train_run(spec, run_dir=tmp_path / "alone")
     assert not (tmp_path / "alone").exists(), "nothing to score: refused before training"
-    assert "knn" in evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(knn_k=39, probes=["knn"])))["jepa"]
+    scored = evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(knn_k=39, probes=["knn"])))
+    assert "knn" in scored["jepa"]
+    # the results say which k scored them (and the linear probe's strength, when it ran)
+    assert scored["protocol"]["knn_k"] == 39 and "weight_decay" not in scored["protocol"]
+    both = evaluate(jepa.build(TOKEN_MODEL), load_run_spec(tiny_run(probes=["linear"], weight_decay=0.5)))
+    assert both["protocol"]["weight_decay"] == 0.5 and "knn_k" not in both["protocol"]
 
 
 # -- labels a probe cannot score ------------------------------------------------------------------------
@@ -184,6 +189,43 @@ def test_every_probe_refuses_train_labels_of_one_class() -> None:
         jepa.SpecError, match=r"hold class 2='5' that eval.train's labels lack \(those hold 0='-1', 1='1'\)"
     ):
         check_probe_labels(torch.arange(12) % 2, torch.tensor([0, 2]), names=("-1", "1", "5"))
+
+
+def test_probes_take_arrays_and_score_the_classes_not_their_numbers() -> None:
+    """A probe called on NumPy arrays, or on classes numbered 3/13/23 instead of 0/1/2,
+    scores exactly as on tensors numbered from 0; features it cannot read are refused."""
+    generator = torch.Generator().manual_seed(0)
+    train_y, test_y = torch.arange(30) % 3, torch.arange(15) % 3
+    centres = torch.randn(3, 6, generator=generator)
+    train_x = centres[train_y] + torch.randn(30, 6, generator=generator)
+    test_x = centres[test_y] + torch.randn(15, 6, generator=generator)
+    probes = {
+        "linear": linear_probe,
+        "knn": knn_accuracy,
+        "attentive": lambda *data: attentive_probe(*data, steps=20),
+    }
+    for name, probe in probes.items():
+        score = probe(train_x, train_y, test_x, test_y)
+        assert probe(train_x.numpy(), train_y.numpy(), test_x.numpy(), test_y.numpy()) == score, name
+        assert probe(train_x, train_y * 10 + 3, test_x, test_y * 10 + 3) == score, name
+    with pytest.raises(ValueError, match=r"k=30 must be from 1 to 29: the vote is among the 30 train examples"):
+        knn_accuracy(train_x, train_y, test_x, test_y, k=30)
+    with pytest.raises(ValueError, match="k=0 must be from 1 to 29"):
+        knn_accuracy(train_x, train_y, test_x, test_y, k=0)
+    with pytest.raises(ValueError, match="train features hold 30 items but train labels 29; give one label per item"):
+        linear_probe(train_x, train_y[:-1], test_x, test_y)
+    with pytest.raises(ValueError, match=r"test features must be \(items, features\), got shape \(15, 1, 6\); flatten"):
+        knn_accuracy(train_x, train_y, test_x[:, None], test_y)
+    with pytest.raises(ValueError, match="train features are 6 wide and test features 5; embed both"):
+        linear_probe(train_x, train_y, test_x[:, :5], test_y)
+
+
+def test_pooling_asked_of_an_encoder_that_pools_itself_is_said_to_change_nothing() -> None:
+    encoder = jepa.build_component("encoder", {"name": "mlp", "params": {"input_dim": 4, "hidden_dim": 8}})
+    items = [(torch.randn(4), index % 2) for index in range(6)]
+    with pytest.warns(UserWarning, match=r"pools its own tokens .* pooling them 'flatten' .* changes nothing"):
+        flat, _ = embed_dataset(encoder, items, tokens="flatten")
+    assert torch.equal(flat, embed_dataset(encoder, items)[0])  # the encoder's own vector either way
 
 
 def test_evaluating_a_config_whose_eval_train_holds_one_class_fails_instead_of_scoring_one(tmp_path) -> None:
@@ -630,6 +672,11 @@ def test_a_run_config_alone_is_probed_as_it_builds_the_model(tmp_path, capsys, m
     assert sorted(path.name for path in tmp_path.iterdir()) == ["eval.json", "run.yaml"]  # nothing trained
     assert main(["eval", str(config), "--config", str(config)]) != 0
     assert "is a run config already" in capsys.readouterr().err
+    # nothing trains, so no pretraining data is needed: eval.train stands in for it (num_tokens)
+    without_data = {key: value for key, value in tiny_run(probes=["linear"], seeds=[0]).items() if key != "data"}
+    (tmp_path / "model_eval.yaml").write_text(yaml.safe_dump(without_data))
+    assert main(["eval", str(tmp_path / "model_eval.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["jepa"]["linear"] == results["jepa"]["linear"]
 
 
 def test_the_random_init_baseline_is_built_from_the_architecture_spec(tmp_path, fresh_registry) -> None:

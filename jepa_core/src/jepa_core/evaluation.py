@@ -20,6 +20,7 @@ channel of a series is NaN (padding, or a step where nothing was observed).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any, cast
 
@@ -230,8 +231,17 @@ def embed_dataset(
         raise ValueError(
             f"tokens must be 'mean', 'max' or 'flatten', got {tokens!r}; for the token grid use embed_tokens"
         )
-    features, labels = [], []
+    features: list[torch.Tensor] = []
+    labels = []
     for x, z, y in _batches(model, data, batch_size, encoder):
+        if z.dim() == 2 and not features and (tokens != "mean" or window is not None):
+            asked = f"{tokens!r}" + (f" over stretches of {window}" if window is not None else "")
+            warnings.warn(
+                f"the encoder pools its own tokens (one vector per item), so pooling them {asked} (eval.features, "
+                "eval.pool_window) changes nothing: the features are that vector; set the encoder's pool to "
+                "'none' to pool its tokens here",
+                stacklevel=2,
+            )
         pooled = pool_tokens(z, token_padding(x, z), tokens, window) if z.dim() == 3 else z
         features.append(pooled.float().cpu())
         if y is not None:
@@ -575,6 +585,34 @@ def check_probe_labels(train_y: Any, test_y: Any = None, *, names: Sequence[str]
         )
 
 
+def _probe_inputs(
+    train_x: Any, train_y: Any, test_x: Any, test_y: Any, *, tokens: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """Tensors (or arrays) checked for a probe, with the number of classes: features
+    ``(N, D)`` (with ``tokens``, also ``(N, T, D)``), as many as their labels, train and
+    test as wide; labels renumbered ``0 .. C-1`` in the order of train's classes, so a
+    score does not depend on how the classes are numbered (0/10/20 or 1/2/3)."""
+    check_probe_labels(train_y, test_y)
+    train_x, train_y, test_x, test_y = (torch.as_tensor(values) for values in (train_x, train_y, test_x, test_y))
+    shapes = "(items, features) or tokens (items, tokens, features)" if tokens else "(items, features)"
+    for name, x, y in (("train", train_x, train_y), ("test", test_x, test_y)):
+        if x.dim() not in ((2, 3) if tokens else (2,)):
+            fix = "" if tokens else "; flatten or pool each item's features into one vector first"
+            raise ValueError(f"{name} features must be {shapes}, got shape {tuple(x.shape)}{fix}")
+        if len(x) != y.numel():
+            raise ValueError(
+                f"{name} features hold {len(x)} items but {name} labels {y.numel()}; give one label per item"
+            )
+    if train_x.shape[-1] != test_x.shape[-1]:
+        raise ValueError(
+            f"train features are {train_x.shape[-1]} wide and test features {test_x.shape[-1]}; embed both with the "
+            "same encoder and the same features"
+        )
+    classes = torch.unique(train_y.reshape(-1))
+    train_y, test_y = (torch.searchsorted(classes, y.reshape(-1).to(classes.dtype)) for y in (train_y, test_y))
+    return train_x, train_y, test_x, test_y, len(classes)
+
+
 def linear_probe(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
@@ -584,10 +622,10 @@ def linear_probe(
     weight_decay: float = 1e-2,
     max_iter: int = 500,
 ) -> float:
-    """Test accuracy of an L2-regularised logistic regression fitted on the train set."""
-    check_probe_labels(train_y, test_y)
+    """Test accuracy of an L2-regularised logistic regression fitted on the train set
+    (features ``(N, D)``, tensors or arrays)."""
+    train_x, train_y, test_x, test_y, classes = _probe_inputs(train_x, train_y, test_x, test_y)
     train_x, test_x = _standardise(train_x.double(), test_x.double())
-    classes = _num_classes(train_y, test_y)
     weight = torch.zeros(train_x.shape[1], classes, dtype=torch.float64, requires_grad=True)
     bias = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([weight, bias], max_iter=max_iter, line_search_fn="strong_wolfe")
@@ -602,7 +640,7 @@ def linear_probe(
     optimizer.step(closure)
     with torch.no_grad():
         predicted = (test_x @ weight + bias).argmax(dim=1)
-    return float((predicted == test_y.long()).double().mean())
+    return float((predicted == test_y).double().mean())
 
 
 def knn_accuracy(
@@ -613,17 +651,22 @@ def knn_accuracy(
     *,
     k: int = 5,
 ) -> float:
-    """Test accuracy of a cosine-similarity k-nearest-neighbour majority vote (``k`` at most
-    the number of train examples; with all of them every test item gets one vote)."""
-    check_probe_labels(train_y, test_y)
+    """Test accuracy of a cosine-similarity k-nearest-neighbour majority vote (features
+    ``(N, D)``, tensors or arrays; ``k`` from 1 to one less than the number of train
+    examples: with all of them every test item would get the same vote)."""
+    train_x, train_y, test_x, test_y, classes = _probe_inputs(train_x, train_y, test_x, test_y)
+    if not 1 <= k < len(train_x):
+        raise ValueError(
+            f"k={k} must be from 1 to {len(train_x) - 1}: the vote is among the {len(train_x)} train examples, "
+            "and with all of them every test item would get the same vote"
+        )
     a = F.normalize(train_x.float(), dim=1)
     b = F.normalize(test_x.float(), dim=1)
-    k = min(k, a.shape[0])
     neighbours = (b @ a.T).topk(k, dim=1).indices
-    votes = train_y.long()[neighbours]
-    counts = F.one_hot(votes, _num_classes(train_y, test_y)).sum(dim=1)
+    votes = train_y[neighbours]
+    counts = F.one_hot(votes, classes).sum(dim=1)
     predicted = counts.argmax(dim=1)
-    return float((predicted == test_y.long()).float().mean())
+    return float((predicted == test_y).float().mean())
 
 
 def require_sklearn(probe: str = "svm") -> None:
@@ -903,13 +946,16 @@ def attentive_probe(
     test_padding: torch.Tensor | None = None,
     **settings: Any,
 ) -> float:
-    """Test accuracy of an attentive probe trained on the train tokens
-    (``settings``: those of :func:`fit_attentive_probe`)."""
-    check_probe_labels(train_y, test_y)
-    settings.setdefault("classes", _num_classes(train_y, test_y))
+    """Test accuracy of an attentive probe trained on the train tokens ``(N, T, D)``
+    (or pooled ``(N, D)``; tensors or arrays; ``settings``: those of
+    :func:`fit_attentive_probe`)."""
+    train_tokens, train_y, test_tokens, test_y, classes = _probe_inputs(
+        train_tokens, train_y, test_tokens, test_y, tokens=True
+    )
+    settings.setdefault("classes", classes)
     probe = fit_attentive_probe(train_tokens, train_y, padding_mask=train_padding, **settings)
     predicted = predict_attentive(probe, test_tokens, test_padding).argmax(dim=1)
-    return float((predicted == test_y.long().cpu()).float().mean())
+    return float((predicted == test_y.cpu()).float().mean())
 
 
 def few_shot_split(

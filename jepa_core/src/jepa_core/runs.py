@@ -193,7 +193,9 @@ class EvalSpec(SpecModel):
     def _frame_average_given(self) -> EvalSpec:
         if "frame_average" in self.baselines and self.frame_average is None:
             raise ValueError(
-                "the frame_average baseline needs eval.frame_average: {model: <an image model>, train: <its training>}"
+                "the frame_average baseline (for clips: an image model trained on their single frames, each clip "
+                "its frames' average) needs eval.frame_average: {model: <an image model>, train: <its training>}; "
+                "on data that is not video, leave it out of eval.baselines"
             )
         return self
 
@@ -1250,6 +1252,10 @@ def evaluate(
     }
     if evaluation.pool_window is not None:
         protocol["pool_window"] = evaluation.pool_window
+    if "knn" in evaluation.probes:  # the probes' own settings: two results differing in them are not alike
+        protocol["knn_k"] = evaluation.knn_k
+    if "linear" in evaluation.probes:
+        protocol["weight_decay"] = evaluation.weight_decay
     if not trained:
         protocol["trained"] = False
     if "attentive" in evaluation.probes:
@@ -1373,7 +1379,12 @@ def evaluate_path(
             raise SpecError(
                 f"{short_repr(str(path), 200)} is a run config already; give --config only with a model directory"
             )
-        spec = load_run_spec(path, overrides)
+        given = read_spec_file(path)
+        section = given.get("eval") if isinstance(given, dict) else None
+        if isinstance(section, dict) and "train" in section and "data" not in given:
+            # nothing trains here: the pretraining data would only give num_tokens, and eval.train can
+            given = {**given, "data": section["train"]}
+        spec = load_run_spec(given if isinstance(given, dict) and "data" in given else path, overrides)
         if _token_count_unset(spec):  # as jepa train measures it
             spec = _fill_token_count(spec, spec.data.resolve().create(spec.data.params, "data.params"), True)
         torch.manual_seed(spec.train.seed)  # the weights train_run would start from
@@ -1427,7 +1438,8 @@ def evaluate_path(
         )
         raise SpecError(
             f"run {short_repr(str(path), 200)} has no final model yet: its training is running or stopped "
-            f"before the last step; finish it with jepa train CONFIG --run-dir {shlex.quote(str(path))} --resume, "
+            f"before the last step; finish it with jepa train {shlex.quote(str(path / 'run.json'))} --run-dir "
+            f"{shlex.quote(str(path))} --resume (run.json is its config as it ran), "
             f"then evaluate it{latest}"
         )
     model_dir = path / FINAL if is_dir(path / FINAL) else path
