@@ -38,6 +38,10 @@ def test_plugins_shows_status_errors_and_components(installed_plugins) -> None:
     assert "broken on purpose" in records["broken_import"]["error"]
     text = run("plugins").stdout
     assert "broken_import  jepa-fixture-broken-import 1.2.3  [failed]" in text
+    assert (
+        "    fix: install what the error names (or reinstall jepa-fixture-broken-import); until then "
+        "JEPA_DISABLE_PLUGINS=broken_import skips it"
+    ) in text
     assert "    encoder: good:tiny" in text
 
 
@@ -137,6 +141,11 @@ def test_describe_finds_the_kind_of_a_name_only_one_kind_has() -> None:
     assert upper.returncode == 2 and "(did you mean 'vicreg'" in upper.stderr
     kind_alone = run("describe", "loss", check=False)
     assert kind_alone.returncode == 2 and "give the loss's name too" in kind_alone.stderr
+    # a name whose plugin is switched off: why, as with the kind given (not a near miss of another name)
+    for name in ("cnn", "vision:cnn"):
+        off = run("describe", name, env={"JEPA_DISABLE_PLUGINS": "vision"}, check=False)
+        assert off.returncode == 2 and "its plugin 'vision', installed here, is blocked" in off.stderr, off.stderr
+        assert "did you mean" not in off.stderr
 
 
 @pytest.mark.parametrize(
@@ -171,6 +180,9 @@ def test_a_plugin_switch_naming_no_installed_plugin_says_so() -> None:
     )
     blocked = run("plugins", env={"JEPA_DISABLE_PLUGINS": "jepa-plugins-text"})
     assert blocked.stderr == "", "a distribution name is known"
+    core = run("list", "loss", env={"JEPA_DISABLE_PLUGINS": "jepa"})  # the core is no plugin to switch off
+    assert "JEPA_DISABLE_PLUGINS names 'jepa', the core, whose components are always available" in core.stderr
+    assert "jepa:vicreg" in core.stdout
     # switched off on purpose: listed with why, not as an error
     assert "text  jepa-plugins-text" in blocked.stdout and "[blocked]" in blocked.stdout
     assert "    why: listed in JEPA_DISABLE_PLUGINS (take it out to load it)" in blocked.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,6 +122,8 @@ def test_strict_mode_raises_in_the_cli_with_one_line(installed_plugins, monkeypa
     assert result.stderr.startswith("jepa: error: plugin 'future_api' (jepa-fixture-future-api 1.2.3) needs")
     # how to get past it: the listing that would diagnose it stops at the error too
     assert "skip this plugin with JEPA_DISABLE_PLUGINS=future_api, or unset JEPA_STRICT_PLUGINS" in result.stderr
+    monkeypatch.setenv("JEPA_DISABLE_PLUGINS", "text")  # plugins skipped already stay in the advice
+    assert "skip this plugin with JEPA_DISABLE_PLUGINS=text,future_api," in jepa_cli("list").stderr
 
 
 def test_block_list_silences_a_broken_plugin_and_allow_list_picks_one(installed_plugins, monkeypatch) -> None:
@@ -221,6 +224,9 @@ def test_another_distribution_cannot_load_under_a_first_party_or_disputed_plugin
     text = capsys.readouterr().out
     assert "vision  jepa-fixture-impostor 1.2.3  [refused]" in text
     assert text.count("[refused]") == 3
+    assert registry.plugin_record("vision") is by_owner["vision", "jepa-plugins-vision"]  # the one that loaded
+    assert main(["init"]) == 0  # the starters are listed as the loaded plugin's, not the impostor's
+    assert re.search(r"\n  vision +jepa-plugins-vision ", capsys.readouterr().out)
 
 
 def test_switching_one_claimant_of_a_name_off_lets_the_other_load_even_in_strict_mode(
@@ -266,7 +272,7 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert registry.resolve("encoder", "grabber:own").distribution == "jepa-fixture-grabber"
     records = {p.name: p for p in registry.plugins}
     refused = records["grabber"].refused
-    assert records["grabber"].status == "loaded" and len(refused) == 7, refused
+    assert records["grabber"].status == "loaded" and len(refused) == 8, refused
     assert refused[0].startswith(
         "asked for a registrar of scope 'jepa' (replace=True); a plugin adds components "
         "only through the registrar its jepa_register hook receives"
@@ -275,13 +281,17 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert refused[2].startswith("tried to set its registrar's 'scope' to 'jepa'")
     assert refused[3].startswith("used @jepa.register (scope 'local'); a plugin adds")  # what its author wrote
     assert refused[4].startswith("tried to add starter config 'sequences', which 'jepa' already provides")
+    assert refused[5] == (
+        "tried to add starter config 'vision', the name of jepa-plugins-vision's starter; give it another name"
+    )
+    assert registry.templates["vision"][0] == "vision"
     # a starter that is not YAML is refused when registered (`jepa init` met it as a raw traceback)
-    assert refused[5].startswith("tried to add starter config 'broken_starter', but its YAML does not parse")
+    assert refused[6].startswith("tried to add starter config 'broken_starter', but its YAML does not parse")
     assert "broken_starter" not in registry.templates
     # a loss function registered where its class belongs: refused alone, at the plugin's own line;
     # the component it adds next loads (above)
-    assert refused[6].startswith("loss 'bare_l1': l1(pred, target) is the loss itself; register a class")
-    assert refused[6].endswith("jepa_fixture_grabber/plugin.py:40)"), refused[6]
+    assert refused[7].startswith("loss 'bare_l1': l1(pred, target) is the loss itself; register a class")
+    assert refused[7].endswith("jepa_fixture_grabber/plugin.py:41)"), refused[7]
     assert not jepa.list_components("loss", "grabber:*")
     failed = records["grabber_uncaught"]
     assert failed.status == "failed" and failed.refused and not jepa.list_components("encoder", "grabber_uncaught:*")
@@ -291,10 +301,10 @@ def test_a_plugin_cannot_register_outside_its_own_scope(installed_plugins, capsy
     assert main(["plugins"]) == 0
     text = capsys.readouterr().out
     assert "    refused: asked for a registrar of scope 'jepa' (replace=True)" in text
-    assert text.count("    refused: ") == 9  # grabber's seven, grabber_uncaught's and grabber_import's
+    assert text.count("    refused: ") == 10  # grabber's eight, grabber_uncaught's and grabber_import's
     assert main(["list", "loss"]) == 0  # a listing that lacks the refused loss says where to look
     err = capsys.readouterr().err
-    assert "plugin 'grabber' (jepa-fixture-grabber) was refused 7 thing(s) it tried to add" in err
+    assert "plugin 'grabber' (jepa-fixture-grabber) was refused 8 thing(s) it tried to add" in err
     assert "plugin 'grabber_uncaught' (jepa-fixture-grabber) did not load" in err
     assert err.rstrip().endswith("`jepa plugins` says why")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jepa_core import __version__
-from jepa_core.errors import JEPAError, SpecError, short_message
+from jepa_core.errors import AmbiguousComponentError, JEPAError, SpecError, short_message
 from jepa_core.first_party import EXTRAS, FIRST_PARTY, SCOPES, STARTERS
 from jepa_core.registry import KINDS, RESERVED_SCOPES, close_names, get_registry
 
@@ -63,6 +63,11 @@ def _plugins(args: argparse.Namespace) -> int:
         if record["error"]:  # switched off on purpose is no error: say why it is off
             label = "why" if record["status"] in ("blocked", "not allowed") else "error"
             print(f"    {label}: {record['error']}")
+        if record["status"] == "failed":
+            print(
+                f"    fix: install what the error names (or reinstall {record['distribution']}); until then "
+                f"JEPA_DISABLE_PLUGINS={record['name']} skips it"
+            )
         if record["slow"]:
             print(
                 f"    slow: {seconds:.1f} s to import and register (over {SLOW_PLUGIN_SECONDS:g} s); every command "
@@ -240,14 +245,13 @@ def _describe(args: argparse.Namespace) -> int:
     if name is None:  # `jepa describe vit`: the kind left out, found if one kind has the name
         if kind in KINDS:
             args.command_parser.error(f"give the {kind}'s name too, e.g. jepa describe {kind} NAME")
-        kinds = [each for each in KINDS if _resolves(each, kind)]
-        if len(kinds) != 1:
+        failures = {each: _lookup_failure(each, kind) for each in KINDS}
+        kinds = [each for each, failure in failures.items() if failure is None]
+        if len(kinds) > 1:
             found = " or ".join(f"'jepa describe {each} {kind}'" for each in kinds)
-            args.command_parser.error(
-                f"{kind!r} names a component of several kinds: say which, {found}"
-                if kinds
-                else f"no component named {kind!r} is installed (of any kind){_close_names(kind)}"
-            )
+            args.command_parser.error(f"{kind!r} names a component of several kinds: say which, {found}")
+        if not kinds:
+            args.command_parser.error(_kindless_failure(kind, failures))
         kind, name = kinds[0], kind
     info = describe(kind, name)
     if args.json:
@@ -266,12 +270,40 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolves(kind: str, name: str) -> bool:
+def _lookup_failure(kind: str, name: str) -> JEPAError | None:
     try:
         get_registry().resolve(kind, name)
-    except JEPAError:
-        return False
-    return True
+    except JEPAError as exc:
+        return exc
+    return None
+
+
+def _kindless_failure(name: str, failures: dict[str, JEPAError | None]) -> str:
+    """Why ``jepa describe NAME`` found nothing: the one kind's own reason when a kind
+    knows the name (several plugins give it, its first-party plugin is switched off or
+    failed), why the plugin a qualified name names did not load, else close names."""
+    registry = get_registry()
+    scope, _, bare = name.rpartition(":")
+    knowing = [
+        failure
+        for kind, failure in failures.items()
+        if failure is not None
+        and (
+            isinstance(failure, AmbiguousComponentError)
+            or (kind, bare) in FIRST_PARTY
+            or any(component.name == bare for component in registry.list(kind))
+        )
+    ]
+    if len(knowing) == 1:
+        return short_message(knowing[0])
+    record = registry.plugin_record(scope) if scope else None
+    if record is not None and record.status != "loaded":
+        why = f": {record.error}" if record.error else ""
+        return (
+            f"no component named {name!r} is available: plugin {scope!r} ({record.distribution}) is "
+            f"{record.status}{why} (`jepa plugins` says more)"
+        )
+    return f"no component named {name!r} is installed (of any kind){_close_names(name)}"
 
 
 def _type_of(schema: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ switches, read at the first query:
 ``JEPA_DISABLE_PLUGINS``
     Block-list in the same form; applied after the allow-list.
 ``JEPA_STRICT_PLUGINS``
-    ``1``/``true``: a plugin that fails to import or register, or is refused a
+    ``1``/``true``/``yes``/``on``: a plugin that fails to import or register, or is refused a
     name, raises :class:`~jepa_core.errors.PluginError` instead of being recorded
     and skipped.
 
@@ -130,7 +130,13 @@ class PluginLoader:
             if len(everyone) > 1 and name not in registry._owners and name not in RESERVED_SCOPES:
                 registry._owners[name] = " and ".join(everyone)  # nobody may take the disputed name
         known = {_normalize(name) for r in registry.plugins for name in (r.name, r.distribution or "")}
-        known |= {_normalize(scope) for scope in RESERVED_SCOPES} | {_normalize(CORE_DISTRIBUTION)}
+        core_names = {_normalize(scope) for scope in RESERVED_SCOPES} | {_normalize(CORE_DISTRIBUTION)}
+        if block & core_names:  # the core is no plugin: listing it switches nothing off
+            warn(
+                f"{BLOCK_ENV} names {', '.join(map(repr, sorted(block & core_names)))}, the core, whose components are "
+                "always available; it lists plugins only (`jepa plugins` shows them)"
+            )
+        known |= core_names
         for variable, listed in ((ALLOW_ENV, allow or set()), (BLOCK_ENV, block)):
             unknown = sorted(listed - known)
             if unknown:  # a typo would silently switch every plugin off (or none)
@@ -220,6 +226,8 @@ def _strict_error(record: PluginRecord, message: str) -> PluginError:
     """Strict mode's error: the plugin's problem, and how to get past it."""
     # a plugin refused its name shares it with another: only its distribution's name skips it alone
     skip = record.distribution if record.status == "refused" and record.distribution else record.name
+    already = os.environ.get(BLOCK_ENV, "").strip().strip(",")
+    skip = f"{already},{skip}" if already else skip  # the plugins skipped so far stay skipped
     return PluginError(
         f"{message} ({STRICT_ENV} is set: skip this plugin with {BLOCK_ENV}={skip}, or unset "
         f"{STRICT_ENV} to load the others and see every plugin's state with `jepa plugins`)"
@@ -279,7 +287,8 @@ def _ownership_problem(name: str, record: PluginRecord, distributions: list[str]
         others = [d for d in distributions if _normalize(d) != _normalize(record.distribution or "")]
         return (
             f"the plugin name {record.name!r} is also used by {', '.join(others)}; neither loads until one "
-            "of them is uninstalled or renames its entry point"
+            f"of them is uninstalled or renames its entry point, or is switched off ({BLOCK_ENV}=DISTRIBUTION "
+            "loads the other)"
         )
     return None
 

@@ -54,7 +54,7 @@ from jepa_core.errors import (
     short_repr,
     warn,
 )
-from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, install_command
+from jepa_core.first_party import CORE_DISTRIBUTION, FIRST_PARTY, FIRST_PARTY_SCOPES, SCOPES, STARTERS, install_command
 from jepa_core.first_party import EXTRAS as FIRST_PARTY_EXTRAS
 from jepa_core.limits import MAX_NAME_LENGTH, format_bytes, memory_budget, memory_budget_words
 from jepa_core.validation import check_spec_shape, params_model_for, validate_spec
@@ -512,6 +512,15 @@ class Registry:
                 grant.record.refused.append(message)
                 return
             raise PluginError(message)
+        if name in STARTERS and self._rank(grant.scope) == 2:
+            # a first-party starter's name means that starter, loaded or not (as a first-party component's does)
+            message = (
+                f"tried to add starter config {name!r}, the name of {STARTERS[name][0]}'s starter; give it another name"
+            )
+            if grant.record is not None:
+                grant.record.refused.append(message)
+                return
+            raise PluginError(message)
         held = self._templates.get(name)
         if held is not None and held[0] != grant.scope:
             if self._rank(grant.scope) >= self._rank(held[0]):
@@ -723,18 +732,21 @@ class Registry:
 
     def plugin_record(self, name: str | None = None, *, distribution: str | None = None) -> PluginRecord | None:
         """The record of the installed plugin called ``name`` (its scope), or of
-        ``distribution``; None when no such plugin is installed."""
+        ``distribution``; None when no such plugin is installed. Of several plugins of
+        one name (another distribution's entry point refused for taking it), the one
+        that loaded."""
         self._read_entry_points()
-        for record in self.plugins:
-            if name is not None and record.name.lower() == name.lower():
-                return record
-            if (
+        found = [
+            record
+            for record in self.plugins
+            if (name is not None and record.name.lower() == name.lower())
+            or (
                 distribution is not None
                 and record.distribution
-                and (_normalize_distribution(record.distribution) == _normalize_distribution(distribution))
-            ):
-                return record
-        return None
+                and _normalize_distribution(record.distribution) == _normalize_distribution(distribution)
+            )
+        ]
+        return next((record for record in found if record.status == "loaded"), found[0] if found else None)
 
     def install_hint(self, what: str, distribution: str, extras: str = "", record: PluginRecord | None = None) -> str:
         """Why ``what`` (e.g. ``"encoder 'cnn'"``, ``"the 'vision' starter"``) is not
