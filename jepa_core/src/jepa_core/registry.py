@@ -501,43 +501,39 @@ class Registry:
         return next((p for p in self.plugins if p.name == scope and p.status != "refused"), None)
 
     def _add_template(self, name: str, text: str, grant: _Grant) -> None:
+        refusal = self._template_refusal(name, text, grant)
+        if refusal is not None:
+            if grant.record is not None:  # the plugin's components stay usable; the refused starter does not
+                grant.record.refused.append(refusal)
+                return
+            raise PluginError(refusal)
+        held = self._templates.get(name)
+        loser = self._record(held[0]) if held is not None and held[0] != grant.scope else None
+        if loser is not None:  # the core or a first-party plugin keeps its own starter names
+            loser.refused.append(
+                f"tried to add starter config {name!r}, which {grant.scope!r} provides; give it another name"
+            )
+        self._templates[name] = (grant.scope, text)
+
+    def _template_refusal(self, name: str, text: str, grant: _Grant) -> str | None:
+        """Why ``grant`` may not add the starter ``name``, or None."""
         try:  # a starter that is not YAML would fail only when a user runs `jepa init` with it
             parsed = yaml.safe_load(text)
             problem = None if isinstance(parsed, dict) else f"its YAML is a {type(parsed).__name__}, not a mapping"
         except yaml.YAMLError as exc:
             problem = f"its YAML does not parse: {short_message(exc)}"
         if problem is not None:
-            message = f"tried to add starter config {name!r}, but {problem}"
-            if grant.record is not None:  # the plugin's components stay usable; its broken starter does not
-                grant.record.refused.append(message)
-                return
-            raise PluginError(message)
+            return f"tried to add starter config {name!r}, but {problem}"
         if name in STARTERS and self._rank(grant.scope) == 2:
             # a first-party starter's name means that starter, loaded or not (as a first-party component's does)
-            message = (
+            return (
                 f"tried to add starter config {name!r}, the name of {STARTERS[name][0]}'s starter; give it another name"
             )
-            if grant.record is not None:
-                grant.record.refused.append(message)
-                return
-            raise PluginError(message)
         held = self._templates.get(name)
-        if held is not None and held[0] != grant.scope:
-            if self._rank(grant.scope) >= self._rank(held[0]):
-                # kept by whoever holds it; the newcomer's is recorded as refused, not fatal
-                message = (
-                    f"tried to add starter config {name!r}, which {held[0]!r} already provides; give it another name"
-                )
-                if grant.record is not None:
-                    grant.record.refused.append(message)
-                    return
-                raise PluginError(message)
-            loser = self._record(held[0])
-            if loser is not None:  # the core or a first-party plugin keeps its own starter names
-                loser.refused.append(
-                    f"tried to add starter config {name!r}, which {grant.scope!r} provides; give it another name"
-                )
-        self._templates[name] = (grant.scope, text)
+        if held is not None and held[0] != grant.scope and self._rank(grant.scope) >= self._rank(held[0]):
+            # kept by whoever holds it; the newcomer's is recorded as refused, not fatal
+            return f"tried to add starter config {name!r}, which {held[0]!r} already provides; give it another name"
+        return None
 
     def _insert(self, component: Component, replace: bool) -> None:
         key = (component.kind, component.name)
