@@ -218,6 +218,18 @@ def test_probes_take_arrays_and_score_the_classes_not_their_numbers() -> None:
         knn_accuracy(train_x, train_y, test_x[:, None], test_y)
     with pytest.raises(ValueError, match="train features are 6 wide and test features 5; embed both"):
         linear_probe(train_x, train_y, test_x[:, :5], test_y)
+    with pytest.raises(ValueError, match="k=2.5 must be from 1 to 29"):
+        knn_accuracy(train_x, train_y, test_x, test_y, k=2.5)
+    with pytest.raises(ValueError, match="test features hold NaN/inf; mask missing values"):
+        knn_accuracy(train_x, train_y, test_x.clone().fill_(float("nan")), test_y)
+    kept = fit_attentive_probe(train_x.numpy(), train_y.numpy(), padding_mask=np.zeros((30, 1), bool), steps=5)
+    assert predict_attentive(kept, test_x.numpy(), np.zeros((15, 1), bool)).shape == (15, 3)
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return
+    with pytest.raises(ValueError, match=r"train features must be \(items, features\), got shape \(30, 1, 6\)"):
+        svm_accuracy(train_x[:, None], train_y, test_x[:, None], test_y)  # was flattened and scored silently
 
 
 def test_pooling_asked_of_an_encoder_that_pools_itself_is_said_to_change_nothing() -> None:

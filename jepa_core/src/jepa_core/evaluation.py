@@ -238,8 +238,8 @@ def embed_dataset(
             asked = f"{tokens!r}" + (f" over stretches of {window}" if window is not None else "")
             warnings.warn(
                 f"the encoder pools its own tokens (one vector per item), so pooling them {asked} (eval.features, "
-                "eval.pool_window) changes nothing: the features are that vector; set the encoder's pool to "
-                "'none' to pool its tokens here",
+                "eval.pool_window) changes nothing: the features are that vector (an encoder with a pool "
+                "parameter returns its tokens with pool='none')",
                 stacklevel=2,
             )
         pooled = pool_tokens(z, token_padding(x, z), tokens, window) if z.dim() == 3 else z
@@ -603,6 +603,8 @@ def _probe_inputs(
             raise ValueError(
                 f"{name} features hold {len(x)} items but {name} labels {y.numel()}; give one label per item"
             )
+        if not tokens and x.is_floating_point() and not torch.isfinite(x).all():  # (padded tokens may be NaN)
+            raise ValueError(f"{name} features hold NaN/inf; mask missing values before probing")
     if train_x.shape[-1] != test_x.shape[-1]:
         raise ValueError(
             f"train features are {train_x.shape[-1]} wide and test features {test_x.shape[-1]}; embed both with the "
@@ -655,7 +657,7 @@ def knn_accuracy(
     ``(N, D)``, tensors or arrays; ``k`` from 1 to one less than the number of train
     examples: with all of them every test item would get the same vote)."""
     train_x, train_y, test_x, test_y, classes = _probe_inputs(train_x, train_y, test_x, test_y)
-    if not 1 <= k < len(train_x):
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < len(train_x):
         raise ValueError(
             f"k={k} must be from 1 to {len(train_x) - 1}: the vote is among the {len(train_x)} train examples, "
             "and with all of them every test item would get the same vote"
@@ -714,7 +716,7 @@ def svm_accuracy(
     As TS2Vec: with fewer than ``folds`` examples in some class the grid search
     cannot stratify, and the SVM is fitted with ``C=1``. Needs scikit-learn.
     """
-    check_probe_labels(train_y, test_y)
+    _probe_inputs(train_x, train_y, test_x, test_y)  # the checks every probe makes (shapes, labels)
     require_sklearn()
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.svm import SVC
@@ -874,14 +876,15 @@ def fit_attentive_probe(
     with the train statistics of the unpadded tokens; weight decay applies to the
     weight matrices only. The same ``seed`` gives the same probe.
     """
+    tokens = torch.as_tensor(tokens)
     if tokens.dim() == 2:
         tokens = tokens.unsqueeze(1)
     tokens = tokens.float()
     if padding_mask is None:
         padding_mask = torch.zeros(tokens.shape[:2], dtype=torch.bool)
-    padding_mask = padding_mask.bool().cpu()
+    padding_mask = torch.as_tensor(padding_mask).bool().cpu()
     check_probe_labels(labels)
-    labels = labels.long().cpu()
+    labels = torch.as_tensor(labels).long().cpu()
     classes = classes or _num_classes(labels)
     real = tokens.cpu()[~padding_mask]
     if len(real) == 0:
@@ -924,10 +927,12 @@ def predict_attentive(
     batch_size: int = 1024,
 ) -> torch.Tensor:
     """Logits ``(N, classes)`` of a fitted probe, computed in batches."""
+    tokens = torch.as_tensor(tokens)
     if tokens.dim() == 2:
         tokens = tokens.unsqueeze(1)
-    if padding_mask is None:
-        padding_mask = torch.zeros(tokens.shape[:2], dtype=torch.bool)
+    padding_mask = (
+        torch.zeros(tokens.shape[:2], dtype=torch.bool) if padding_mask is None else torch.as_tensor(padding_mask)
+    )
     device = probe.mean.device
     out = [
         probe(tokens[i : i + batch_size].float().to(device), padding_mask[i : i + batch_size].to(device)).cpu()
