@@ -270,6 +270,22 @@ def test_a_set_mapping_without_spaces_after_colons_says_so(fresh_registry) -> No
     assert (spec.model.encoder.params["input_dim"], spec.model.encoder.params["hidden_dim"]) == (3, 8)
 
 
+def test_a_set_with_nothing_after_the_equals_sign_says_it_read_as_null(fresh_registry) -> None:
+    from jepa_core.runs import load_run_spec
+
+    config = {
+        "model": {"encoder": {"name": "mlp", "params": {"input_dim": 2}}, "predictor": "mlp"},
+        "data": {"name": "sinusoids", "params": {"channels": 2, "size": 64}},
+    }
+    with pytest.raises(jepa.SpecError) as info:
+        load_run_spec(config, ["train.lr="])
+    assert str(info.value) == (
+        "train.lr: Input should be a valid number (got None); --set train.lr= has nothing after '=', which "
+        "reads as null: write the value"
+    )
+    assert load_run_spec(config, ["train.grad_clip="]).train.grad_clip is None  # where null is valid it stays one
+
+
 def test_a_set_key_with_an_empty_part_or_into_a_value_is_refused(fresh_registry) -> None:
     from jepa_core.runs import load_run_spec
 

@@ -343,7 +343,19 @@ def load_run_spec(source: str | os.PathLike[str] | Mapping[str, Any], overrides:
     try:
         return validate_spec(RunSpec.model_validate, data, model=RunSpec)
     except SpecError as exc:
-        raise _one_install_command(_kept_params_hint(exc, renamed), data) from None
+        raise _one_install_command(_empty_value_hint(_kept_params_hint(exc, renamed), earlier), data) from None
+
+
+def _empty_value_hint(exc: SpecError, given: Mapping[str, str]) -> SpecError:
+    """``--set train.lr=`` (nothing after ``=``) reads as null, as an empty YAML value
+    does: where that null is what fails, say where it came from."""
+    issues = [
+        (path, f"{message}; --set {given[path]} has nothing after '=', which reads as null: write the value")
+        if path in given and not given[path].partition("=")[2].strip() and message.endswith("(got None)")
+        else (path, message)
+        for path, message in exc.issues
+    ]
+    return exc if issues == list(exc.issues) else type(exc)(issues[0][1], issues=issues, total=exc.total)
 
 
 def _one_install_command(exc: SpecError, data: Mapping[str, Any]) -> SpecError:
