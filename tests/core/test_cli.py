@@ -146,6 +146,8 @@ def test_describe_finds_the_kind_of_a_name_only_one_kind_has() -> None:
         off = run("describe", name, env={"JEPA_DISABLE_PLUGINS": "vision"}, check=False)
         assert off.returncode == 2 and "its plugin 'vision', installed here, is blocked" in off.stderr, off.stderr
         assert "did you mean" not in off.stderr
+    typo = run("describe", "masker", "multiblok", env={"JEPA_DISABLE_PLUGINS": "vision"}, check=False)
+    assert "(did you mean 'multiblock'" in typo.stderr  # the switched-off plugin's name, whose own message says why
 
 
 @pytest.mark.parametrize(

@@ -653,8 +653,8 @@ class Registry:
         message = f"no {kind} named {short_repr(name)} is available"
         components = self.list(kind)
         in_scope = sorted({c.name for c in components if c.scope == scope})
-        if not scope:
-            close = close_names(bare, {c.name for c in components})
+        if not scope:  # a first-party name counts even when its plugin is off: its own message says why
+            close = close_names(bare, {c.name for c in components} | {n for k, n in FIRST_PARTY if k == kind})
         elif in_scope:
             # the scope's own names, then the very name under another scope (`text:cnn` -> vision:cnn)
             close = [f"{scope}:{n}" for n in difflib.get_close_matches(bare, in_scope, n=3, cutoff=0.6)]
